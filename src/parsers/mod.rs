@@ -1,0 +1,167 @@
+//! Log parsers: pure functions from one line of bytes to an [`Event`] or a [`ParseError`] reason.
+//!
+//! One module per log format behind the same two functions: `sniff(line) -> bool` (cheap: is this line probably
+//! mine?) and `parse(line) -> Result<Event, ParseError>`. Parsers scan bytes (`memchr`), do no IO, know nothing of
+//! tokio, and allocate nothing per line. They must never panic on any input.
+
+use crate::event::Event;
+
+pub mod access;
+pub mod asa;
+pub mod cef;
+pub mod filterlog;
+pub mod fortigate;
+pub mod netfilter;
+pub mod panos;
+pub mod srx;
+pub mod syslog;
+pub mod vpcflow;
+pub mod winfw;
+
+/// The log formats torwatch reads. Closed set; the config names them in kebab-case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LogFormat {
+    /// netfilter LOG lines: iptables, nftables `log prefix`, UFW, firewalld, ulogd2 JSON.
+    Netfilter,
+    /// pfSense / OPNsense `filterlog` CSV.
+    Filterlog,
+    /// PAN-OS TRAFFIC CSV.
+    Panos,
+    /// Cisco ASA / FTD deny messages.
+    Asa,
+    /// FortiGate key=value.
+    Fortigate,
+    /// Juniper SRX `RT_FLOW_SESSION_*`.
+    Srx,
+    /// AWS VPC Flow Logs.
+    VpcFlow,
+    /// CEF and LEEF (Check Point, Fortinet, Palo Alto CEF, Forcepoint, WatchGuard, …).
+    Cef,
+    /// Windows Firewall `pfirewall.log`.
+    WinFirewall,
+    /// nginx / Apache combined access log.
+    Access,
+}
+
+impl LogFormat {
+    /// Every format, in the order auto-detection tries them.
+    pub const ALL: [LogFormat; 10] = [
+        LogFormat::Netfilter,
+        LogFormat::Filterlog,
+        LogFormat::Panos,
+        LogFormat::Asa,
+        LogFormat::Fortigate,
+        LogFormat::Srx,
+        LogFormat::Cef,
+        LogFormat::WinFirewall,
+        LogFormat::VpcFlow,
+        LogFormat::Access,
+    ];
+
+    /// The name used in config, metrics labels and `explain` output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogFormat::Netfilter => "netfilter",
+            LogFormat::Filterlog => "filterlog",
+            LogFormat::Panos => "panos",
+            LogFormat::Asa => "asa",
+            LogFormat::Fortigate => "fortigate",
+            LogFormat::Srx => "srx",
+            LogFormat::VpcFlow => "vpcflow",
+            LogFormat::Cef => "cef",
+            LogFormat::WinFirewall => "winfw",
+            LogFormat::Access => "access",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<LogFormat> {
+        LogFormat::ALL.into_iter().find(|f| f.as_str() == name)
+    }
+
+    /// Cheap test: does this line look like this format?
+    pub fn sniff(self, line: &[u8]) -> bool {
+        match self {
+            LogFormat::Netfilter => netfilter::sniff(line),
+            LogFormat::Filterlog => filterlog::sniff(line),
+            LogFormat::Panos => panos::sniff(line),
+            LogFormat::Asa => asa::sniff(line),
+            LogFormat::Fortigate => fortigate::sniff(line),
+            LogFormat::Srx => srx::sniff(line),
+            LogFormat::VpcFlow => vpcflow::sniff(line),
+            LogFormat::Cef => cef::sniff(line),
+            LogFormat::WinFirewall => winfw::sniff(line),
+            LogFormat::Access => access::sniff(line),
+        }
+    }
+
+    /// Parses a line known (or configured) to be of this format.
+    pub fn parse(self, line: &[u8]) -> Result<Event<'_>, ParseError> {
+        match self {
+            LogFormat::Netfilter => netfilter::parse(line),
+            LogFormat::Filterlog => filterlog::parse(line),
+            LogFormat::Panos => panos::parse(line),
+            LogFormat::Asa => asa::parse(line),
+            LogFormat::Fortigate => fortigate::parse(line),
+            LogFormat::Srx => srx::parse(line),
+            LogFormat::VpcFlow => vpcflow::parse(line),
+            LogFormat::Cef => cef::parse(line),
+            LogFormat::WinFirewall => winfw::parse(line),
+            LogFormat::Access => access::parse(line),
+        }
+    }
+}
+
+/// Why a line did not become an event. Label values for `torwatch_input_parse_errors_total{reason}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum ParseError {
+    #[error("empty line")]
+    Empty,
+    #[error("no known log format")]
+    UnknownFormat,
+    /// A comment, header or other line of the format that carries no traffic (e.g. a `#Fields:` header).
+    #[error("not a traffic record")]
+    NotTraffic,
+    #[error("missing field {0}")]
+    MissingField(&'static str),
+    #[error("bad address in field {0}")]
+    BadAddress(&'static str),
+    #[error("bad number in field {0}")]
+    BadNumber(&'static str),
+    #[error("malformed line")]
+    Malformed,
+}
+
+impl ParseError {
+    /// Bounded label value for metrics.
+    pub fn reason(self) -> &'static str {
+        match self {
+            ParseError::Empty => "empty",
+            ParseError::UnknownFormat => "unknown_format",
+            ParseError::NotTraffic => "not_traffic",
+            ParseError::MissingField(_) => "missing_field",
+            ParseError::BadAddress(_) => "bad_address",
+            ParseError::BadNumber(_) => "bad_number",
+            ParseError::Malformed => "malformed",
+        }
+    }
+}
+
+/// Detects the format of one line (the first format whose `sniff` accepts it).
+pub fn detect(line: &[u8]) -> Option<LogFormat> {
+    LogFormat::ALL.into_iter().find(|f| f.sniff(line))
+}
+
+/// Auto-detects the format and parses the line.
+pub fn parse_auto(line: &[u8]) -> Result<(LogFormat, Event<'_>), ParseError> {
+    let line = trim_line(line);
+    if line.is_empty() {
+        return Err(ParseError::Empty);
+    }
+    let format = detect(line).ok_or(ParseError::UnknownFormat)?;
+    format.parse(line).map(|e| (format, e))
+}
+
+/// Strips a trailing `\r\n` / `\n` and surrounding ASCII whitespace.
+pub fn trim_line(line: &[u8]) -> &[u8] {
+    line.trim_ascii()
+}
