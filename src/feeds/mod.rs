@@ -100,7 +100,7 @@ pub struct Feed {
 }
 
 /// Why a body was not accepted. `reason()` values are metric labels.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FeedError {
     #[error("empty body")]
     Empty,
