@@ -4,5 +4,7 @@
 pub mod event;
 pub mod feeds;
 pub mod formats;
+pub mod config;
+pub mod keeper;
 pub mod lists;
 pub mod parsers;

@@ -1,0 +1,148 @@
+//! Configuration: the YAML file parsed into raw serde structs (`raw`), then typed and validated once into
+//! [`Config`]. Every problem is reported with its key path (`sources[1].interval: "5x" is not a duration`); all
+//! problems of a file are reported together. Nothing downstream re-validates a string.
+
+pub mod raw;
+pub mod scalar;
+mod sections;
+
+pub use sections::*;
+
+use ipnet::IpNet;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// One problem in a config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// Key path, e.g. `sources[1].interval`; empty for the file as a whole.
+    pub path: String,
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "{}", self.problem)
+        } else {
+            write!(f, "{}: {}", self.path, self.problem)
+        }
+    }
+}
+
+/// Every problem found in a config file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub state_dir: PathBuf,
+    pub retention: Duration,
+    pub history: Duration,
+    pub exclude: Vec<IpNet>,
+    pub user_agent: Option<String>,
+    pub sources: Vec<SourceConfig>,
+    pub inputs: Vec<InputConfig>,
+    pub publish: Vec<PublishConfig>,
+    pub http: HttpConfig,
+    pub matcher: MatcherConfig,
+    pub netfilter_actions: Vec<(String, crate::event::Action)>,
+}
+
+impl Config {
+    /// Reads and validates a config file. Relative paths inside it are taken relative to the current directory.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![ConfigError {
+                path: String::new(),
+                problem: format!("cannot read {}: {e}", path.display()),
+            }])
+        })?;
+        Config::parse(&text)
+    }
+
+    /// Parses and validates config text.
+    pub fn parse(text: &str) -> Result<Config, ConfigErrors> {
+        let raw: raw::RawConfig = if text.trim().is_empty() {
+            raw::RawConfig::default()
+        } else {
+            serde_yaml_ng::from_str(text).map_err(|e| ConfigErrors(vec![yaml_error(&e)]))?
+        };
+        let mut check = Check::default();
+        let config = sections::build(raw, &mut check);
+        if check.errors.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigErrors(check.errors))
+        }
+    }
+}
+
+/// Turns a YAML/serde error into a path-first message: `sources[0]: unknown field "intervl", expected one of …`.
+fn yaml_error(e: &serde_yaml_ng::Error) -> ConfigError {
+    let text = e.to_string();
+    // serde_yaml_ng renders "path: message at line L column C"; keep the path in front, the rest as the problem.
+    if let Some((path, problem)) = text.split_once(": ") {
+        if !path.contains(' ') && !path.is_empty() {
+            return ConfigError {
+                path: path.to_string(),
+                problem: problem.replace('`', "\""),
+            };
+        }
+    }
+    ConfigError {
+        path: String::new(),
+        problem: text.replace('`', "\""),
+    }
+}
+
+/// Collects problems while typing the raw config.
+#[derive(Default)]
+pub struct Check {
+    pub errors: Vec<ConfigError>,
+}
+
+impl Check {
+    pub fn error(&mut self, path: impl Into<String>, problem: impl Into<String>) {
+        self.errors.push(ConfigError {
+            path: path.into(),
+            problem: problem.into(),
+        });
+    }
+
+    /// Applies a scalar parser to an optional value, recording a problem and returning `default` on error.
+    pub fn parse<T>(
+        &mut self,
+        path: impl Into<String>,
+        value: Option<&str>,
+        default: T,
+        parser: impl Fn(&str) -> Result<T, String>,
+    ) -> T {
+        match value {
+            None => default,
+            Some(v) => match parser(v) {
+                Ok(t) => t,
+                Err(problem) => {
+                    self.error(path, problem);
+                    default
+                }
+            },
+        }
+    }
+}

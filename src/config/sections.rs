@@ -1,0 +1,546 @@
+//! The typed sections of [`super::Config`] and the one pass that builds them from the raw file.
+
+use super::raw::{RawAccess, RawConfig, RawInput, RawPublish, RawSize, RawSource};
+use super::{scalar, Check, Config};
+use crate::event::Action;
+use crate::feeds::FeedKind;
+use crate::lists::Family;
+use crate::parsers::LogFormat;
+use ipnet::IpNet;
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The provider's hard minimum between two fetches of dan.me.uk.
+pub const DANME_MIN_INTERVAL: Duration = Duration::from_secs(30 * 60);
+/// No source is polled more often than this.
+pub const MIN_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Where a source's list comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceLocation {
+    Url(String),
+    File(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    pub name: String,
+    pub kind: FeedKind,
+    pub location: SourceLocation,
+    /// Effective interval: never below the provider's minimum.
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub max_body: u64,
+    pub min_entries: usize,
+    pub max_shrink: f64,
+    pub enabled: bool,
+    /// The list a `plain` source feeds (`tor-exits` unless set).
+    pub list: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartAt {
+    Beginning,
+    End,
+}
+
+#[derive(Debug, Clone)]
+pub enum InputKind {
+    File { paths: Vec<String>, start_at: StartAt, poll: Duration },
+    SyslogUdp { listen: SocketAddr, recv_buffer: usize },
+    SyslogTcp { listen: SocketAddr, max_connections: usize },
+    Stdin,
+}
+
+#[derive(Debug, Clone)]
+pub struct InputConfig {
+    pub name: String,
+    pub kind: InputKind,
+    /// `None` = auto-detect per line.
+    pub format: Option<LogFormat>,
+    pub max_message: usize,
+    pub queue: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct PublishConfig {
+    pub path: PathBuf,
+    pub format: String,
+    pub list: String,
+    pub family: Option<Family>,
+    pub aggregate: bool,
+    pub enrich: bool,
+    pub apply: Option<Vec<String>>,
+    pub apply_timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    None,
+    Basic { username: String, password: String },
+    Bearer { token: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub auth: Auth,
+    /// Client networks allowed; empty means everyone.
+    pub allow: Vec<IpNet>,
+}
+
+impl Default for Access {
+    fn default() -> Self {
+        Access {
+            auth: Auth::None,
+            allow: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TlsConfig {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub client_ca: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    pub lists: Access,
+    pub metrics: Access,
+    pub status: Access,
+    pub admin_reload: bool,
+    pub tls: Option<TlsConfig>,
+    pub request_timeout: Duration,
+    pub header_timeout: Duration,
+    pub max_connections: usize,
+    pub max_header_bytes: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct MatcherConfig {
+    pub ports: Vec<u16>,
+    pub top_ports: usize,
+    pub exit_series_cap: usize,
+    pub exit_series_idle: Duration,
+    pub geoip: Option<PathBuf>,
+    pub queue: usize,
+}
+
+/// Output format names accepted in `publish[].format`.
+pub const PUBLISH_FORMATS: [&str; 9] = ["txt", "csv", "json", "nft", "ipset", "rsc", "srx", "f5", "checkpoint"];
+
+const DEFAULT_PORTS: [u16; 21] = [
+    21, 22, 23, 25, 53, 80, 110, 143, 443, 445, 993, 995, 1433, 3306, 3389, 5060, 5432, 5900, 6379, 8080, 8443,
+];
+
+pub(super) fn build(raw: RawConfig, check: &mut Check) -> Config {
+    let listen = check.parse(
+        "listen",
+        raw.listen.as_deref(),
+        SocketAddr::from(([127, 0, 0, 1], 9797)),
+        scalar::socket_addr,
+    );
+    let retention = check.parse("retention", raw.retention.as_deref(), hours(24), scalar::duration);
+    let history = check.parse("history", raw.history.as_deref(), hours(24 * 30), scalar::duration);
+    if history < retention {
+        check.error("history", "must be at least as long as retention");
+    }
+    let exclude = raw
+        .exclude
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            scalar::network(s)
+                .map_err(|p| check.error(format!("exclude[{i}]"), p))
+                .ok()
+        })
+        .collect();
+    let sources = sources(raw.sources, check);
+    let inputs = inputs(raw.inputs, check);
+    let publish = raw
+        .publish
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| publish(i, p, check))
+        .collect();
+    let http = http(raw.http, check);
+    let matcher = matcher(raw.matcher, check);
+    let netfilter_actions = raw
+        .netfilter_actions
+        .into_iter()
+        .filter_map(|(prefix, action)| match action_name(&action) {
+            Some(a) => Some((prefix, a)),
+            None => {
+                check.error(
+                    format!("netfilter_actions.{prefix}"),
+                    format!("{action:?} is not an action (drop, reject, allow)"),
+                );
+                None
+            }
+        })
+        .collect();
+    Config {
+        listen,
+        state_dir: PathBuf::from(raw.state_dir.unwrap_or_else(|| "/var/lib/torwatch".into())),
+        retention,
+        history,
+        exclude,
+        user_agent: raw.user_agent,
+        sources,
+        inputs,
+        publish,
+        http,
+        matcher,
+        netfilter_actions,
+    }
+}
+
+fn hours(h: u64) -> Duration {
+    Duration::from_secs(h * 3600)
+}
+
+fn action_name(s: &str) -> Option<Action> {
+    match s {
+        "drop" => Some(Action::Drop),
+        "reject" => Some(Action::Reject),
+        "allow" => Some(Action::Allow),
+        _ => None,
+    }
+}
+
+fn size(check: &mut Check, path: String, value: Option<&RawSize>, default: u64) -> u64 {
+    match value {
+        None => default,
+        Some(RawSize::Bytes(n)) => *n,
+        Some(RawSize::Text(t)) => check.parse(path, Some(t), default, scalar::size),
+    }
+}
+
+/// Names are metric label values and file names: keep them to `[a-z0-9_-]`.
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+fn name(check: &mut Check, path: &str, name: Option<String>, seen: &mut HashSet<String>) -> String {
+    let Some(name) = name else {
+        check.error(format!("{path}.name"), "is required");
+        return String::new();
+    };
+    if !valid_name(&name) {
+        check.error(
+            format!("{path}.name"),
+            format!("{name:?} must be 1-64 characters of a-z, 0-9, - and _"),
+        );
+    } else if !seen.insert(name.clone()) {
+        check.error(format!("{path}.name"), format!("{name:?} is used twice"));
+    }
+    name
+}
+
+fn sources(raw: Vec<RawSource>, check: &mut Check) -> Vec<SourceConfig> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for (i, s) in raw.into_iter().enumerate() {
+        let path = format!("sources[{i}]");
+        let name = name(check, &path, s.name, &mut seen);
+        let kind = match s.kind.as_deref() {
+            None => {
+                check.error(format!("{path}.type"), "is required (tordnsel, bulk, onionoo, danme, plain)");
+                FeedKind::Plain
+            }
+            Some(k) => FeedKind::from_name(k).unwrap_or_else(|| {
+                check.error(
+                    format!("{path}.type"),
+                    format!("{k:?} is not a source type (tordnsel, bulk, onionoo, danme, plain)"),
+                );
+                FeedKind::Plain
+            }),
+        };
+        let location = match s.url {
+            None => {
+                check.error(format!("{path}.url"), "is required");
+                SourceLocation::File(PathBuf::new())
+            }
+            Some(u) => location(check, &format!("{path}.url"), u, kind),
+        };
+        let default_interval = if kind == FeedKind::Onionoo { hours(1) } else { Duration::from_secs(1800) };
+        let mut interval = check.parse(format!("{path}.interval"), s.interval.as_deref(), default_interval, scalar::duration);
+        let min = if kind == FeedKind::Danme { DANME_MIN_INTERVAL } else { MIN_INTERVAL };
+        if interval < min {
+            tracing::warn!(source = %name, "interval raised to the minimum of {}", humantime::format_duration(min));
+            interval = min;
+        }
+        let timeout = check.parse(format!("{path}.timeout"), s.timeout.as_deref(), Duration::from_secs(60), scalar::duration);
+        let max_body = size(check, format!("{path}.max_body"), s.max_body.as_ref(), 16 << 20);
+        let max_shrink = s.max_shrink.unwrap_or(0.5);
+        if !(0.0..=1.0).contains(&max_shrink) {
+            check.error(format!("{path}.max_shrink"), format!("{max_shrink} must be between 0 and 1"));
+        }
+        let list = s.list.unwrap_or_else(|| "tor-exits".into());
+        if !valid_name(&list) {
+            check.error(format!("{path}.list"), format!("{list:?} must be 1-64 characters of a-z, 0-9, - and _"));
+        } else if kind != FeedKind::Plain && list != "tor-exits" {
+            check.error(format!("{path}.list"), "only plain sources can feed another list than tor-exits");
+        }
+        out.push(SourceConfig {
+            name,
+            kind,
+            location,
+            interval,
+            timeout,
+            max_body,
+            min_entries: s.min_entries.unwrap_or(1) as usize,
+            max_shrink,
+            enabled: s.enabled.unwrap_or(true),
+            list,
+        });
+    }
+    out
+}
+
+fn location(check: &mut Check, path: &str, url: String, kind: FeedKind) -> SourceLocation {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        if reqwest::Url::parse(&url).is_err() {
+            check.error(path, format!("{url:?} is not a valid URL"));
+        }
+        return SourceLocation::Url(url);
+    }
+    if let Some(p) = url.strip_prefix("file://") {
+        return SourceLocation::File(PathBuf::from(p));
+    }
+    if url.contains("://") {
+        check.error(path, format!("{url:?}: only http, https and file URLs are supported"));
+    } else if kind != FeedKind::Plain && kind != FeedKind::Tordnsel && kind != FeedKind::Bulk && kind != FeedKind::Onionoo {
+        check.error(path, format!("{url:?}: a {} source needs an http(s) URL", kind.as_str()));
+    }
+    SourceLocation::File(PathBuf::from(url))
+}
+
+fn inputs(raw: Vec<RawInput>, check: &mut Check) -> Vec<InputConfig> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for (i, r) in raw.into_iter().enumerate() {
+        let path = format!("inputs[{i}]");
+        let name = name(check, &path, r.name.clone(), &mut seen);
+        let format = match r.format.as_deref() {
+            None | Some("auto") => None,
+            Some(f) => LogFormat::from_name(f).or_else(|| {
+                let names: Vec<_> = LogFormat::ALL.iter().map(|f| f.as_str()).collect();
+                check.error(format!("{path}.format"), format!("{f:?} is not a log format (auto, {})", names.join(", ")));
+                None
+            }),
+        };
+        let max_message = size(check, format!("{path}.max_message"), r.max_message.as_ref(), 64 << 10) as usize;
+        let kind = input_kind(check, &path, &r);
+        out.push(InputConfig {
+            name,
+            kind,
+            format,
+            max_message,
+            queue: r.queue.unwrap_or(1024) as usize,
+        });
+    }
+    out
+}
+
+fn input_kind(check: &mut Check, path: &str, r: &RawInput) -> InputKind {
+    let listen = |check: &mut Check| {
+        match r.listen.as_deref() {
+            None => {
+                check.error(format!("{path}.listen"), "is required for syslog inputs");
+                SocketAddr::from(([127, 0, 0, 1], 5514))
+            }
+            Some(l) => check.parse(format!("{path}.listen"), Some(l), SocketAddr::from(([127, 0, 0, 1], 5514)), scalar::socket_addr),
+        }
+    };
+    match r.kind.as_deref() {
+        Some("file") => {
+            if r.paths.is_empty() {
+                check.error(format!("{path}.paths"), "needs at least one path or glob");
+            }
+            let start_at = match r.start_at.as_deref() {
+                None | Some("end") => StartAt::End,
+                Some("beginning") => StartAt::Beginning,
+                Some(s) => {
+                    check.error(format!("{path}.start_at"), format!("{s:?} is not one of: end, beginning"));
+                    StartAt::End
+                }
+            };
+            let poll = check.parse(format!("{path}.poll"), r.poll.as_deref(), Duration::from_millis(250), scalar::duration);
+            InputKind::File { paths: r.paths.clone(), start_at, poll }
+        }
+        Some("syslog_udp") => InputKind::SyslogUdp {
+            listen: listen(check),
+            recv_buffer: size(check, format!("{path}.recv_buffer"), r.recv_buffer.as_ref(), 32 << 20) as usize,
+        },
+        Some("syslog_tcp") => InputKind::SyslogTcp {
+            listen: listen(check),
+            max_connections: r.max_connections.unwrap_or(256) as usize,
+        },
+        Some("stdin") => InputKind::Stdin,
+        other => {
+            let problem = match other {
+                None => "is required (file, syslog_udp, syslog_tcp, stdin)".to_string(),
+                Some(k) => format!("{k:?} is not an input type (file, syslog_udp, syslog_tcp, stdin)"),
+            };
+            check.error(format!("{path}.type"), problem);
+            InputKind::Stdin
+        }
+    }
+}
+
+fn publish(i: usize, p: RawPublish, check: &mut Check) -> PublishConfig {
+    let path = format!("publish[{i}]");
+    let file = p.path.map(PathBuf::from).unwrap_or_else(|| {
+        check.error(format!("{path}.path"), "is required");
+        PathBuf::new()
+    });
+    let format = p.format.unwrap_or_else(|| {
+        check.error(format!("{path}.format"), "is required");
+        "txt".into()
+    });
+    if !PUBLISH_FORMATS.contains(&format.as_str()) {
+        check.error(format!("{path}.format"), format!("{format:?} is not a list format ({})", PUBLISH_FORMATS.join(", ")));
+    }
+    let family = match p.family.as_deref() {
+        None => None,
+        Some("ipv4") => Some(Family::Ipv4),
+        Some("ipv6") => Some(Family::Ipv6),
+        Some(f) => {
+            check.error(format!("{path}.family"), format!("{f:?} is not one of: ipv4, ipv6"));
+            None
+        }
+    };
+    if let Some(cmd) = &p.apply {
+        if cmd.is_empty() {
+            check.error(format!("{path}.apply"), "must name a command (e.g. [nft, -f, FILE])");
+        }
+    }
+    PublishConfig {
+        path: file,
+        format,
+        list: p.list.unwrap_or_else(|| "tor-exits".into()),
+        family,
+        aggregate: p.aggregate,
+        enrich: p.enrich,
+        apply: p.apply,
+        apply_timeout: check.parse(format!("{path}.apply_timeout"), p.apply_timeout.as_deref(), Duration::from_secs(30), scalar::duration),
+    }
+}
+
+fn http(raw: super::raw::RawHttp, check: &mut Check) -> HttpConfig {
+    let tls = raw.tls.map(|t| {
+        let need = |check: &mut Check, key: &str, v: Option<String>| {
+            v.map(PathBuf::from).unwrap_or_else(|| {
+                check.error(format!("http.tls.{key}"), "is required when http.tls is set");
+                PathBuf::new()
+            })
+        };
+        TlsConfig {
+            cert: need(check, "cert", t.cert),
+            key: need(check, "key", t.key),
+            client_ca: t.client_ca.map(PathBuf::from),
+        }
+    });
+    HttpConfig {
+        lists: access(check, "http.lists", raw.lists),
+        metrics: access(check, "http.metrics", raw.metrics),
+        status: access(check, "http.status", raw.status),
+        admin_reload: raw.admin.map(|a| a.reload).unwrap_or(false),
+        tls,
+        request_timeout: check.parse("http.request_timeout", raw.request_timeout.as_deref(), Duration::from_secs(30), scalar::duration),
+        header_timeout: check.parse("http.header_timeout", raw.header_timeout.as_deref(), Duration::from_secs(10), scalar::duration),
+        max_connections: raw.max_connections.unwrap_or(1024) as usize,
+        max_header_bytes: size(check, "http.max_header_bytes".into(), raw.max_header_bytes.as_ref(), 16 << 10) as usize,
+    }
+}
+
+fn access(check: &mut Check, path: &str, raw: Option<RawAccess>) -> Access {
+    let Some(raw) = raw else { return Access::default() };
+    let allow = raw
+        .allow
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| scalar::network(s).map_err(|p| check.error(format!("{path}.allow[{i}]"), p)).ok())
+        .collect();
+    let auth = match raw.auth {
+        None => Auth::None,
+        Some(a) => auth(check, &format!("{path}.auth"), a),
+    };
+    Access { auth, allow }
+}
+
+/// Reads a secret given inline or through a file (trailing newline removed).
+fn secret(check: &mut Check, path: &str, key: &str, inline: Option<String>, file: Option<String>) -> String {
+    match (inline, file) {
+        (Some(v), None) if !v.is_empty() => v,
+        (None, Some(f)) => match std::fs::read_to_string(&f) {
+            Ok(v) if !v.trim_end_matches(['\n', '\r']).is_empty() => v.trim_end_matches(['\n', '\r']).to_string(),
+            Ok(_) => {
+                check.error(format!("{path}.{key}_file"), format!("{f:?} is empty"));
+                String::new()
+            }
+            Err(e) => {
+                check.error(format!("{path}.{key}_file"), format!("cannot read {f:?}: {e}"));
+                String::new()
+            }
+        },
+        (Some(_), Some(_)) => {
+            check.error(format!("{path}.{key}"), format!("set either {key} or {key}_file, not both"));
+            String::new()
+        }
+        _ => {
+            check.error(format!("{path}.{key}"), format!("is required ({key} or {key}_file)"));
+            String::new()
+        }
+    }
+}
+
+fn auth(check: &mut Check, path: &str, a: super::raw::RawAuth) -> Auth {
+    match a.kind.as_deref() {
+        None | Some("none") => Auth::None,
+        Some("basic") => {
+            let username = a.username.unwrap_or_else(|| {
+                check.error(format!("{path}.username"), "is required for basic auth");
+                String::new()
+            });
+            let password = secret(check, path, "password", a.password, a.password_file);
+            Auth::Basic { username, password }
+        }
+        Some("bearer") => Auth::Bearer {
+            token: secret(check, path, "token", a.token, a.token_file),
+        },
+        Some(k) => {
+            check.error(format!("{path}.type"), format!("{k:?} is not one of: none, basic, bearer"));
+            Auth::None
+        }
+    }
+}
+
+fn matcher(raw: super::raw::RawMatcher, check: &mut Check) -> MatcherConfig {
+    let ports = match raw.ports {
+        None => DEFAULT_PORTS.to_vec(),
+        Some(ps) => ps
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                u16::try_from(p)
+                    .map_err(|_| check.error(format!("matcher.ports[{i}]"), format!("{p} is not a port (0-65535)")))
+                    .ok()
+            })
+            .collect(),
+    };
+    MatcherConfig {
+        ports,
+        top_ports: raw.top_ports.unwrap_or(20) as usize,
+        exit_series_cap: raw.exit_series_cap.unwrap_or(2000) as usize,
+        exit_series_idle: check.parse("matcher.exit_series_idle", raw.exit_series_idle.as_deref(), hours(6), scalar::duration),
+        geoip: raw.geoip.map(PathBuf::from),
+        queue: raw.queue.unwrap_or(4096) as usize,
+    }
+}
