@@ -8,3 +8,4 @@ pub mod config;
 pub mod keeper;
 pub mod lists;
 pub mod parsers;
+pub mod sources;
