@@ -8,4 +8,5 @@ pub mod config;
 pub mod keeper;
 pub mod lists;
 pub mod parsers;
+pub mod snapshot;
 pub mod sources;

@@ -1,0 +1,182 @@
+//! One task per source: waits until the source is due, fetches, parses and validates, and reports the outcome to
+//! the keeper. It owns the source's schedule, validators and retry state; it never touches the lists.
+
+use crate::config::{SourceConfig, SourceLocation, DANME_MIN_INTERVAL};
+use crate::feeds::validate::{self, Rules};
+use crate::feeds::{self, Feed, FeedError, FeedKind};
+use crate::sources::backoff::Backoff;
+use crate::sources::fetch::{self, FetchError, Fetched, Location, Request};
+use rand::Rng;
+use sha2::{Digest, Sha256};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// What a fetch produced.
+#[derive(Debug)]
+pub enum Outcome {
+    /// A new, validated list.
+    Accepted {
+        feed: Feed,
+        etag: Option<String>,
+        last_modified: Option<String>,
+    },
+    /// 304, or the same body as the last good one.
+    Unchanged,
+    /// Nothing changes; `reason` is a metric label.
+    Failed { reason: &'static str, message: String },
+}
+
+impl Outcome {
+    pub fn result(&self) -> &'static str {
+        match self {
+            Outcome::Accepted { .. } => "ok",
+            Outcome::Unchanged => "unchanged",
+            Outcome::Failed { reason, .. } => reason,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Report {
+    /// Index of the source in the config.
+    pub source: usize,
+    /// Unix seconds when the fetch started.
+    pub at: i64,
+    pub duration: Duration,
+    pub outcome: Outcome,
+}
+
+/// A source's poller, primed from the persisted state.
+pub struct Poller {
+    pub index: usize,
+    pub config: SourceConfig,
+    pub client: reqwest::Client,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    /// Entry count of the last good feed, for the shrink rule.
+    pub previous: Option<usize>,
+    pub failures: u32,
+    /// Wait before the first fetch (so a restart does not re-fetch a source that is not due).
+    pub first_delay: Duration,
+}
+
+impl Poller {
+    fn location(&self) -> Result<Location, String> {
+        match &self.config.location {
+            SourceLocation::Url(u) => reqwest::Url::parse(u).map(Location::Url).map_err(|e| format!("{u:?}: {e}")),
+            SourceLocation::File(p) => Ok(Location::File(p.clone())),
+        }
+    }
+
+    fn min_gap(&self) -> Duration {
+        if self.config.kind == FeedKind::Danme {
+            DANME_MIN_INTERVAL
+        } else {
+            Duration::ZERO
+        }
+    }
+
+    pub async fn run(mut self, tx: mpsc::Sender<Report>, shutdown: CancellationToken) {
+        let mut delay = self.first_delay;
+        let mut last_body: Option<[u8; 32]> = None;
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(delay) => {}
+            }
+            let at = chrono::Utc::now().timestamp();
+            let started = Instant::now();
+            let (outcome, retry_after) = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                r = self.fetch_once(&mut last_body) => r,
+            };
+            let duration = started.elapsed();
+            delay = match &outcome {
+                Outcome::Failed { .. } => {
+                    self.failures = self.failures.saturating_add(1);
+                    let backoff = Backoff {
+                        base: Duration::from_secs(10).min(self.config.interval),
+                        max: self.config.interval,
+                    };
+                    let jitter = rand::thread_rng().gen::<f64>();
+                    backoff.wait(self.failures, jitter, retry_after, self.min_gap())
+                }
+                _ => {
+                    self.failures = 0;
+                    self.config.interval
+                }
+            };
+            let report = Report { source: self.index, at, duration, outcome };
+            if tx.send(report).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    async fn fetch_once(&mut self, last_body: &mut Option<[u8; 32]>) -> (Outcome, Option<Duration>) {
+        let location = match self.location() {
+            Ok(l) => l,
+            Err(message) => return (Outcome::Failed { reason: "io_error", message }, None),
+        };
+        let request = Request {
+            location: &location,
+            timeout: self.config.timeout,
+            max_body: self.config.max_body,
+            etag: self.etag.as_deref(),
+            last_modified: self.last_modified.as_deref(),
+        };
+        let (body, etag, last_modified) = match fetch::fetch(&self.client, &request).await {
+            Ok(Fetched::NotModified) => return (Outcome::Unchanged, None),
+            Ok(Fetched::Body { body, etag, last_modified }) => (body, etag, last_modified),
+            Err(e) => return (self.failure(&e), e.retry_after()),
+        };
+        let digest: [u8; 32] = Sha256::digest(&body).into();
+        if *last_body == Some(digest) && self.previous.is_some() {
+            self.etag = etag;
+            self.last_modified = last_modified;
+            return (Outcome::Unchanged, None);
+        }
+        let rules = Rules {
+            min_entries: self.config.min_entries,
+            max_shrink: self.config.max_shrink,
+        };
+        let checked = feeds::parse(self.config.kind, &body).and_then(|feed| {
+            validate::check(&feed, &rules, self.previous)?;
+            Ok(feed)
+        });
+        match checked {
+            Ok(feed) => {
+                *last_body = Some(digest);
+                self.previous = Some(validate::entries(&feed));
+                self.etag.clone_from(&etag);
+                self.last_modified.clone_from(&last_modified);
+                (Outcome::Accepted { feed, etag, last_modified }, None)
+            }
+            Err(e) => (rejected(&e), None),
+        }
+    }
+
+    /// A failed fetch; a 403/503 whose body is the provider's rate-limit text counts as `rate_limited`.
+    fn failure(&self, e: &FetchError) -> Outcome {
+        if let FetchError::Status { body, status, .. } = e {
+            if let Err(FeedError::RateLimited(text)) = feeds::parse(self.config.kind, body) {
+                return Outcome::Failed {
+                    reason: "rate_limited",
+                    message: format!("http status {status}: {text:?}"),
+                };
+            }
+        }
+        Outcome::Failed {
+            reason: e.reason(),
+            message: e.to_string(),
+        }
+    }
+}
+
+fn rejected(e: &FeedError) -> Outcome {
+    Outcome::Failed {
+        reason: e.reason(),
+        message: e.to_string(),
+    }
+}
