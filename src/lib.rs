@@ -4,9 +4,12 @@
 pub mod event;
 pub mod feeds;
 pub mod formats;
+pub mod http;
+pub mod cli;
 pub mod config;
 pub mod keeper;
 pub mod lists;
 pub mod parsers;
+pub mod service;
 pub mod snapshot;
 pub mod sources;

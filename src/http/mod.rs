@@ -1,0 +1,152 @@
+//! The HTTP surface: the published lists, `/metrics`, `/healthz`, `/readyz` and the status page, each endpoint
+//! group behind its own access rules. Handlers only read the current snapshot; they never wait for the keeper.
+
+pub mod access;
+pub mod server;
+mod exposition;
+
+use crate::config::{Access, Config};
+use crate::snapshot::Shared;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
+use server::Peer;
+use std::sync::Arc;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub endpoint: &'static str,
+    pub code: u16,
+}
+
+/// Metrics the HTTP surface owns.
+pub struct HttpMetrics {
+    pub requests: Family<RequestLabels, Counter>,
+}
+
+impl HttpMetrics {
+    pub fn register(reg: &mut Registry) -> HttpMetrics {
+        let m = HttpMetrics { requests: Family::default() };
+        reg.register("torwatch_http_requests", "HTTP requests served, by endpoint group and status code", m.requests.clone());
+        m
+    }
+}
+
+/// Everything handlers need.
+#[derive(Clone)]
+pub struct AppState {
+    pub shared: Shared,
+    pub config: Arc<Config>,
+    pub registry: Arc<Registry>,
+    pub metrics: Arc<HttpMetrics>,
+    /// Extra detail for `/readyz` (publish and apply failures), written by the publisher.
+    pub problems: Arc<arc_swap::ArcSwap<Vec<String>>>,
+}
+
+/// Endpoint groups, for access rules and metric labels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Group {
+    Lists,
+    Metrics,
+    Status,
+    Health,
+}
+
+impl Group {
+    fn of(path: &str) -> Group {
+        match path {
+            "/metrics" => Group::Metrics,
+            "/healthz" | "/readyz" => Group::Health,
+            p if p.starts_with("/lists/") => Group::Lists,
+            _ => Group::Status,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Group::Lists => "lists",
+            Group::Metrics => "metrics",
+            Group::Status => "status",
+            Group::Health => "health",
+        }
+    }
+
+    fn access(self, config: &Config) -> Option<&Access> {
+        match self {
+            Group::Lists => Some(&config.http.lists),
+            Group::Metrics => Some(&config.http.metrics),
+            Group::Status => Some(&config.http.status),
+            Group::Health => None,
+        }
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let timeout = state.config.http.request_timeout;
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), guard))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
+        .with_state(state)
+}
+
+/// Applies the endpoint group's access rules and counts the request.
+async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let group = Group::of(request.uri().path());
+    let peer = request.extensions().get::<Peer>().map(|p| p.0.ip());
+    let response = match group.access(&state.config) {
+        Some(access) => match access::check(access, peer, request.headers()) {
+            Ok(()) => next.run(request).await,
+            Err(refusal) => refusal.response(&access.auth),
+        },
+        None => next.run(request).await,
+    };
+    let labels = RequestLabels { endpoint: group.label(), code: response.status().as_u16() };
+    state.metrics.requests.get_or_create(&labels).inc();
+    response
+}
+
+async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "not found\n").into_response()
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// 200 once the exit list is loaded; the body explains what is loaded and what is failing.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let snapshot = state.shared.load();
+    let problems = state.problems.load();
+    let body = serde_json::json!({
+        "ready": snapshot.ready(),
+        "lists": snapshot.lists.iter().map(|(n, l)| (n.clone(), serde_json::json!({
+            "entries": l.entries.len(), "version": l.version, "updated": l.updated,
+        }))).collect::<serde_json::Map<_, _>>(),
+        "sources": snapshot.sources,
+        "problems": problems.as_slice(),
+    });
+    let status = if snapshot.ready() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, [(header::CONTENT_TYPE, "application/json")], format!("{body:#}\n")).into_response()
+}
+
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let openmetrics = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/openmetrics-text"));
+    match exposition::encode(&state.registry, openmetrics) {
+        Ok((content_type, body)) => ([(header::CONTENT_TYPE, content_type)], body).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("encoding metrics: {e}\n")).into_response(),
+    }
+}

@@ -1,0 +1,162 @@
+//! The HTTP listener: accepts connections under a cap, optionally terminates TLS (rustls, optional client
+//! certificates), and serves each connection with HTTP/1.1 under header and request timeouts. Knows nothing of
+//! routes.
+
+use crate::config::{HttpConfig, TlsConfig};
+use anyhow::Context;
+use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower::ServiceExt;
+
+/// The peer address of a request, inserted into its extensions for access control.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub SocketAddr);
+
+/// How long open connections get to finish after shutdown begins.
+const GRACE: Duration = Duration::from_secs(5);
+
+pub struct Server {
+    pub listener: TcpListener,
+    pub router: Router,
+    pub tls: Option<TlsAcceptor>,
+    pub header_timeout: Duration,
+    pub max_connections: usize,
+    pub max_header_bytes: usize,
+}
+
+impl Server {
+    pub fn new(listener: TcpListener, router: Router, config: &HttpConfig) -> anyhow::Result<Server> {
+        let tls = config.tls.as_ref().map(tls_acceptor).transpose()?;
+        Ok(Server {
+            listener,
+            router,
+            tls,
+            header_timeout: config.header_timeout,
+            max_connections: config.max_connections,
+            max_header_bytes: config.max_header_bytes,
+        })
+    }
+
+    /// Serves until `shutdown`, then lets open connections finish for a grace period.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let permits = Arc::new(Semaphore::new(self.max_connections.max(1)));
+        let connections = TaskTracker::new();
+        let this = Arc::new(self);
+        loop {
+            let permit = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+            };
+            let (stream, peer) = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                accepted = this.listener.accept() => match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        // EMFILE and friends: back off instead of spinning.
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                },
+            };
+            let _ = stream.set_nodelay(true);
+            let this = this.clone();
+            let shutdown = shutdown.clone();
+            connections.spawn(async move {
+                let _permit = permit;
+                this.connection(stream, peer, shutdown).await;
+            });
+        }
+        connections.close();
+        let _ = tokio::time::timeout(GRACE, connections.wait()).await;
+    }
+
+    async fn connection(&self, stream: tokio::net::TcpStream, peer: SocketAddr, shutdown: CancellationToken) {
+        let router = self.router.clone().map_request(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(Peer(peer));
+            req.map(axum::body::Body::new)
+        });
+        let service = TowerToHyperService::new(router);
+        let mut builder = http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.header_timeout)
+            .max_buf_size(self.max_header_bytes.max(8192));
+        match &self.tls {
+            None => serve(builder.serve_connection(TokioIo::new(stream), service), shutdown).await,
+            Some(acceptor) => {
+                let Ok(Ok(tls)) = tokio::time::timeout(self.header_timeout, acceptor.accept(stream)).await else {
+                    tracing::debug!(%peer, "TLS handshake failed or timed out");
+                    return;
+                };
+                serve(builder.serve_connection(TokioIo::new(tls), service), shutdown).await
+            }
+        }
+    }
+}
+
+async fn serve<I, S>(conn: http1::Connection<I, S>, shutdown: CancellationToken)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + 'static,
+    S: hyper::service::HttpService<hyper::body::Incoming>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    S::ResBody: 'static,
+    <S::ResBody as hyper::body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let mut conn = std::pin::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = shutdown.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(GRACE, conn).await;
+        }
+    }
+}
+
+/// Builds the rustls acceptor from PEM files; with `client_ca`, clients must present a certificate it signed.
+pub fn tls_acceptor(config: &TlsConfig) -> anyhow::Result<TlsAcceptor> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let certs = read_certs(&config.cert)?;
+    let key = {
+        let pem = std::fs::read(&config.key).with_context(|| format!("http.tls.key: cannot read {}", config.key.display()))?;
+        rustls_pemfile::private_key(&mut pem.as_slice())
+            .with_context(|| format!("http.tls.key: {} is not PEM", config.key.display()))?
+            .with_context(|| format!("http.tls.key: no private key in {}", config.key.display()))?
+    };
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions()?;
+    let builder = match &config.client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in read_certs(ca)? {
+                roots.add(cert).with_context(|| format!("http.tls.client_ca: bad certificate in {}", ca.display()))?;
+            }
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .context("http.tls.client_ca")?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut server = builder.with_single_cert(certs, key).context("http.tls: certificate and key do not match")?;
+    server.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(server)))
+}
+
+fn read_certs(path: &std::path::Path) -> anyhow::Result<Vec<rustls::pki_types::CertificateDer<'static>>> {
+    let pem = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice())
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("{} is not PEM", path.display()))?;
+    anyhow::ensure!(!certs.is_empty(), "no certificate in {}", path.display());
+    Ok(certs)
+}
