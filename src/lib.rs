@@ -6,3 +6,4 @@ pub mod feeds;
 pub mod formats;
 pub mod lists;
 pub mod parsers;
+pub mod publish;
