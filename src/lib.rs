@@ -1,15 +1,16 @@
 //! torwatch: keeps the Tor exit list current, publishes it to firewalls, reads their drop logs and exposes what it
 //! sees as Prometheus metrics. See ARCHITECTURE.md for the map.
 
+pub mod cli;
+pub mod config;
 pub mod event;
 pub mod feeds;
 pub mod formats;
 pub mod http;
-pub mod cli;
-pub mod config;
 pub mod keeper;
 pub mod lists;
 pub mod parsers;
+pub mod publish;
 pub mod service;
 pub mod snapshot;
 pub mod sources;

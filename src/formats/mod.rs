@@ -1,2 +1,224 @@
-//! Output formats for the published lists: pure renderers from a [`List`] to bytes, one module per format
-//! (not yet implemented). They do no IO; callers cache the result per list version.
+//! Output formats for the published lists: pure renderers from a [`List`] to bytes, one module per format behind
+//! [`render`]. They do no IO and know nothing of tokio; callers cache the result per list version and options.
+//!
+//! Every renderer sees the same [`selection`] of the list (family filter, optional aggregation), writes only
+//! `IpNet` values through `Display` (so nothing but validated address literals ever reaches a firewall), is
+//! deterministic (sorted, and stamped with the list's own time, not the clock) and ends with a newline.
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, SecondsFormat};
+use ipnet::IpNet;
+
+use crate::lists::{Family, List};
+
+mod checkpoint;
+mod csv;
+mod f5;
+mod ipset;
+mod json;
+mod nft;
+mod rsc;
+mod selection;
+mod srx;
+mod txt;
+
+/// The closed set of output formats. The file extension of an EDL URL names one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListFormat {
+    /// One address or CIDR per line, hosts bare: PAN-OS EDL, FortiGate threat feed, Cisco FMC, Sophos, pfSense.
+    Txt,
+    /// `src_ip,desc` lookup for Splunk / ELK, optionally enriched.
+    Csv,
+    /// Addresses with provenance, for automation.
+    Json,
+    /// nftables script for `nft -f`: sets in `table inet torwatch`, replaced in one transaction.
+    Nft,
+    /// `ipset restore` script: fill a temporary set, swap, destroy.
+    Ipset,
+    /// MikroTik RouterOS script for `/import`: address lists.
+    Rsc,
+    /// Juniper SRX dynamic address feed: one CIDR per line, hosts as /32 and /128.
+    Srx,
+    /// F5 BIG-IP external data group file of type address: `host …,` / `network …,` lines.
+    F5,
+    /// Check Point Generic Data Center JSON (sk167210).
+    Checkpoint,
+}
+
+impl ListFormat {
+    pub const ALL: [ListFormat; 9] = [
+        ListFormat::Txt,
+        ListFormat::Csv,
+        ListFormat::Json,
+        ListFormat::Nft,
+        ListFormat::Ipset,
+        ListFormat::Rsc,
+        ListFormat::Srx,
+        ListFormat::F5,
+        ListFormat::Checkpoint,
+    ];
+
+    /// The format an extension (or config name) names; `plain`, `nftables` and `mikrotik` are accepted aliases.
+    pub fn from_ext(ext: &str) -> Option<Self> {
+        match ext {
+            "plain" => Some(ListFormat::Txt),
+            "nftables" => Some(ListFormat::Nft),
+            "mikrotik" => Some(ListFormat::Rsc),
+            _ => Self::ALL.into_iter().find(|f| f.ext() == ext),
+        }
+    }
+
+    pub fn ext(self) -> &'static str {
+        match self {
+            ListFormat::Txt => "txt",
+            ListFormat::Csv => "csv",
+            ListFormat::Json => "json",
+            ListFormat::Nft => "nft",
+            ListFormat::Ipset => "ipset",
+            ListFormat::Rsc => "rsc",
+            ListFormat::Srx => "srx",
+            ListFormat::F5 => "f5",
+            ListFormat::Checkpoint => "checkpoint",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ListFormat::Csv => "text/csv; charset=utf-8",
+            ListFormat::Json | ListFormat::Checkpoint => "application/json",
+            _ => "text/plain; charset=utf-8",
+        }
+    }
+}
+
+/// What a caller may ask of a rendering besides the format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct RenderOptions {
+    /// Only this family; both when `None`.
+    pub family: Option<Family>,
+    /// Merge adjacent and overlapping networks into the fewest CIDRs.
+    pub aggregate: bool,
+    /// Extra provenance columns (csv only).
+    pub enrich: bool,
+}
+
+/// Renders `list` in `format`. Never fails: every entry is a validated network.
+pub fn render(format: ListFormat, list: &List, opts: &RenderOptions) -> Vec<u8> {
+    let out = match format {
+        ListFormat::Txt => txt::render(list, opts),
+        ListFormat::Csv => csv::render(list, opts),
+        ListFormat::Json => json::render(list, opts),
+        ListFormat::Nft => nft::render(list, opts),
+        ListFormat::Ipset => ipset::render(list, opts),
+        ListFormat::Rsc => rsc::render(list, opts),
+        ListFormat::Srx => srx::render(list, opts),
+        ListFormat::F5 => f5::render(list, opts),
+        ListFormat::Checkpoint => checkpoint::render(list, opts),
+    };
+    out.into_bytes()
+}
+
+/// Writes a network the way most firewalls read it: a host as a bare address, anything wider as a CIDR.
+fn push_addr(out: &mut String, net: &IpNet) {
+    let _ = if is_host(net) {
+        write!(out, "{}", net.addr())
+    } else {
+        write!(out, "{net}")
+    };
+}
+
+fn is_host(net: &IpNet) -> bool {
+    net.prefix_len() == net.max_prefix_len()
+}
+
+/// Unix seconds as RFC 3339 UTC (`2026-11-29T03:00:00Z`); out-of-range values clamp to the epoch.
+fn rfc3339(secs: i64) -> String {
+    DateTime::from_timestamp(secs, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The `# torwatch <list> version N, M entries, generated <time>` line (with its newline) for formats that allow
+/// comments.
+fn push_header(out: &mut String, list: &List, count: usize) {
+    let _ = writeln!(
+        out,
+        "# torwatch {} version {}, {} entries, generated {}",
+        list.name,
+        list.version,
+        count,
+        rfc3339(list.updated)
+    );
+}
+
+/// The families a rendering covers, in output order.
+fn families(opts: &RenderOptions) -> &'static [Family] {
+    match opts.family {
+        Some(Family::Ipv4) => &[Family::Ipv4],
+        Some(Family::Ipv6) => &[Family::Ipv6],
+        None => &[Family::Ipv4, Family::Ipv6],
+    }
+}
+
+/// The firewall-side base name of a list's sets: `tor-exits` → `tor_exit`, `tor-relays` → `tor_relay`,
+/// `tor-exits-7d` → `tor_exit_7d`, others with `-` → `_`. Anything but `[A-Za-z0-9_]` becomes `_`, and a name
+/// that would not start with a letter gets a `l_` prefix, so the result is a valid nft identifier.
+fn set_base(list_name: &str) -> String {
+    let mapped = if let Some(rest) = list_name.strip_prefix("tor-exits") {
+        format!("tor_exit{rest}")
+    } else if let Some(rest) = list_name.strip_prefix("tor-relays") {
+        format!("tor_relay{rest}")
+    } else {
+        list_name.to_owned()
+    };
+    let clean: String = mapped
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    match clean.chars().next() {
+        Some(c) if c.is_ascii_alphabetic() => clean,
+        _ => format!("l_{clean}"),
+    }
+}
+
+/// The suffix that tells a family's set from the other's: `v4`, `v6`.
+fn family_suffix(family: Family) -> &'static str {
+    match family {
+        Family::Ipv4 => "v4",
+        Family::Ipv6 => "v6",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extensions_round_trip() {
+        for f in ListFormat::ALL {
+            assert_eq!(ListFormat::from_ext(f.ext()), Some(f));
+        }
+        assert_eq!(ListFormat::from_ext("plain"), Some(ListFormat::Txt));
+        assert_eq!(ListFormat::from_ext("exe"), None);
+        assert_eq!(ListFormat::from_ext(""), None);
+    }
+
+    #[test]
+    fn set_base_names() {
+        assert_eq!(set_base("tor-exits"), "tor_exit");
+        assert_eq!(set_base("tor-relays"), "tor_relay");
+        assert_eq!(set_base("tor-exits-7d"), "tor_exit_7d");
+        assert_eq!(set_base("spamhaus-drop"), "spamhaus_drop");
+        assert_eq!(set_base("my list;flush ruleset"), "my_list_flush_ruleset");
+        assert_eq!(set_base("7d"), "l_7d");
+        assert_eq!(set_base(""), "l_");
+    }
+
+    #[test]
+    fn times_are_rfc3339_utc() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_795_000_000), "2026-11-18T11:06:40Z");
+        assert_eq!(rfc3339(i64::MAX), "1970-01-01T00:00:00Z");
+    }
+}

@@ -1,0 +1,361 @@
+//! Publishing files: writes a rendered list to disk atomically (temp file in the same directory, fsync, rename,
+//! fsync of the directory) and runs the configured apply command (`nft -f …`, `ipset restore …`) with a timeout.
+//! This is the IO edge of the formats: it renders nothing, knows no format and never retries; the caller counts
+//! the [`Outcome`].
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write as _};
+use std::os::unix::process::ExitStatusExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::io::AsyncReadExt as _;
+use tokio::process::{ChildStderr, Command};
+
+use crate::formats::{ListFormat, RenderOptions};
+
+/// How much of an apply command's stderr an [`ApplyError::Exit`] keeps (the end, where the error usually is).
+const STDERR_TAIL: usize = 1024;
+
+/// How long to wait for the rest of stderr once a failed command has exited.
+const STDERR_GRACE: Duration = Duration::from_millis(500);
+
+/// One configured output file: which list, rendered how, written where, applied how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSpec {
+    pub path: PathBuf,
+    pub format: ListFormat,
+    pub list: String,
+    pub options: RenderOptions,
+    /// Program and arguments, run without a shell after each successful write.
+    pub apply: Option<Vec<String>>,
+    pub apply_timeout: Duration,
+}
+
+/// Why an apply command failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApplyError {
+    #[error("apply command could not run: {0}")]
+    Spawn(String),
+    /// Exit code (128 + signal number when killed by a signal) and the tail of stderr.
+    #[error("apply command exited with code {0}: {1}")]
+    Exit(i32, String),
+    #[error("apply command timed out after {0:?} and was killed")]
+    Timeout(Duration),
+}
+
+impl ApplyError {
+    /// The `result` label of `torwatch_publish_applies_total`.
+    pub fn result_label(&self) -> &'static str {
+        match self {
+            ApplyError::Spawn(_) | ApplyError::Exit(..) => "error",
+            ApplyError::Timeout(_) => "timeout",
+        }
+    }
+}
+
+/// What publishing one file did. `apply` is `None` when no command is configured or the write failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub write: Result<(), String>,
+    pub apply: Option<Result<(), ApplyError>>,
+}
+
+impl Outcome {
+    /// True when the file was written and, if configured, applied.
+    pub fn is_ok(&self) -> bool {
+        self.write.is_ok() && !matches!(self.apply, Some(Err(_)))
+    }
+}
+
+/// Writes `bytes` to `spec.path` atomically, then runs the apply command if one is configured.
+pub async fn publish(spec: &FileSpec, bytes: &[u8]) -> Outcome {
+    if let Err(e) = write_atomic(&spec.path, bytes).await {
+        return Outcome {
+            write: Err(format!("write {}: {e}", spec.path.display())),
+            apply: None,
+        };
+    }
+    let apply = match &spec.apply {
+        Some(argv) => Some(run_apply(argv, spec.apply_timeout).await),
+        None => None,
+    };
+    Outcome {
+        write: Ok(()),
+        apply,
+    }
+}
+
+/// Replaces `path` with `bytes` so that readers see the old or the new file, never a partial one, and the new
+/// one survives a crash: a temporary file in the same directory is written and fsynced, renamed over `path`,
+/// and the directory fsynced. An existing file's permissions are kept. The temporary file never outlives a
+/// failure.
+pub async fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let path = path.to_owned();
+    let bytes = bytes.to_vec();
+    tokio::task::spawn_blocking(move || write_atomic_blocking(&path, &bytes))
+        .await
+        .map_err(io::Error::other)?
+}
+
+fn write_atomic_blocking(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let name = path.file_name().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("no file name in {}", path.display()),
+        )
+    })?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let tmp = dir.join(format!(
+        ".{}.tmp.{}.{}",
+        name.to_string_lossy(),
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = write_then_rename(&tmp, path, bytes).and_then(|()| File::open(dir)?.sync_all());
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn write_then_rename(tmp: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut file = OpenOptions::new().write(true).create_new(true).open(tmp)?;
+    if let Ok(meta) = fs::metadata(path) {
+        file.set_permissions(meta.permissions())?;
+    }
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    drop(file);
+    fs::rename(tmp, path)
+}
+
+/// Runs `argv` (no shell) in its own process group; on timeout the whole group is killed, so a wrapper script
+/// cannot leave its children running.
+async fn run_apply(argv: &[String], timeout: Duration) -> Result<(), ApplyError> {
+    let (program, args) = argv
+        .split_first()
+        .ok_or_else(|| ApplyError::Spawn("empty command".to_owned()))?;
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| ApplyError::Spawn(format!("{program}: {e}")))?;
+    let group = child
+        .id()
+        .and_then(|id| rustix::process::Pid::from_raw(id.try_into().ok()?));
+    let stderr = tokio::spawn(read_tail(child.stderr.take()));
+    let kill_group = || {
+        if let Some(pid) = group {
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
+    };
+    match tokio::time::timeout(timeout, child.wait()).await {
+        Ok(Ok(status)) if status.success() => {
+            stderr.abort();
+            Ok(())
+        }
+        Ok(Ok(status)) => {
+            let tail = match tokio::time::timeout(STDERR_GRACE, stderr).await {
+                Ok(Ok(tail)) => tail,
+                _ => String::new(),
+            };
+            Err(ApplyError::Exit(exit_code(status), tail))
+        }
+        Ok(Err(e)) => {
+            kill_group();
+            stderr.abort();
+            Err(ApplyError::Spawn(format!("{program}: wait: {e}")))
+        }
+        Err(_) => {
+            kill_group();
+            let _ = child.kill().await;
+            stderr.abort();
+            Err(ApplyError::Timeout(timeout))
+        }
+    }
+}
+
+fn exit_code(status: ExitStatus) -> i32 {
+    status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(-1)
+}
+
+/// Reads a stream to its end, keeping the last [`STDERR_TAIL`] bytes, as trimmed text.
+async fn read_tail(stream: Option<ChildStderr>) -> String {
+    let Some(mut stream) = stream else {
+        return String::new();
+    };
+    let mut kept: Vec<u8> = Vec::with_capacity(2 * STDERR_TAIL);
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = stream.read(&mut buf).await {
+        let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
+            break;
+        };
+        kept.extend_from_slice(chunk);
+        if kept.len() > 2 * STDERR_TAIL {
+            kept.drain(..kept.len() - STDERR_TAIL);
+        }
+    }
+    let start = kept.len().saturating_sub(STDERR_TAIL);
+    String::from_utf8_lossy(kept.get(start..).unwrap_or_default())
+        .trim()
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+    use std::time::Instant;
+
+    use super::*;
+
+    fn argv(words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| (*w).to_owned()).collect()
+    }
+
+    #[tokio::test]
+    async fn write_atomic_replaces_content_keeps_mode_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("torwatch.nft");
+        write_atomic(&path, b"first\n").await.expect("first write");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).expect("chmod");
+        write_atomic(&path, b"second\n")
+            .await
+            .expect("second write");
+        assert_eq!(fs::read(&path).expect("read back"), b"second\n");
+        let mode = fs::metadata(&path).expect("stat").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .expect("ls")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(names, ["torwatch.nft"]);
+    }
+
+    #[tokio::test]
+    async fn write_atomic_into_a_missing_directory_fails() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = write_atomic(&dir.path().join("nope/list.txt"), b"x")
+            .await
+            .expect_err("no directory");
+        assert_eq!(err.kind(), io::ErrorKind::NotFound);
+    }
+
+    #[tokio::test]
+    async fn apply_success_and_spawn_failure() {
+        assert_eq!(
+            run_apply(&argv(&["true"]), Duration::from_secs(5)).await,
+            Ok(())
+        );
+        let err = run_apply(
+            &argv(&["/nonexistent/torwatch-apply"]),
+            Duration::from_secs(5),
+        )
+        .await;
+        assert!(
+            matches!(&err, Err(ApplyError::Spawn(m)) if m.contains("/nonexistent/torwatch-apply")),
+            "{err:?}"
+        );
+        assert!(matches!(
+            run_apply(&[], Duration::from_secs(1)).await,
+            Err(ApplyError::Spawn(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn apply_failure_keeps_exit_code_and_stderr_tail() {
+        let script = "head -c 5000 /dev/zero | tr '\\0' x >&2; echo; echo 'Error: conflicting intervals' >&2; exit 3";
+        let err = run_apply(&argv(&["sh", "-c", script]), Duration::from_secs(5)).await;
+        let Err(ApplyError::Exit(code, tail)) = err else {
+            panic!("expected exit error, got {err:?}");
+        };
+        assert_eq!(code, 3);
+        assert!(tail.ends_with("Error: conflicting intervals"), "{tail}");
+        assert!(tail.len() <= STDERR_TAIL, "{}", tail.len());
+    }
+
+    #[tokio::test]
+    async fn apply_timeout_kills_the_whole_process_group() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pidfile = dir.path().join("pid");
+        let script = format!("sleep 30 & echo $! > {}; wait", pidfile.display());
+        let started = Instant::now();
+        let err = run_apply(&argv(&["sh", "-c", &script]), Duration::from_millis(200)).await;
+        assert_eq!(err, Err(ApplyError::Timeout(Duration::from_millis(200))));
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        let pid = fs::read_to_string(&pidfile)
+            .expect("pid file")
+            .trim()
+            .to_owned();
+        let proc = PathBuf::from(format!("/proc/{pid}"));
+        let deadline = Instant::now() + Duration::from_secs(2);
+        // The grandchild is killed; once reaped by init its /proc entry disappears (or shows a zombie).
+        while proc.exists() && !is_zombie(&proc) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(
+            !proc.exists() || is_zombie(&proc),
+            "sleep {pid} survived the timeout"
+        );
+    }
+
+    fn is_zombie(proc: &Path) -> bool {
+        fs::read_to_string(proc.join("stat"))
+            .is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| r.starts_with(" Z")))
+    }
+
+    #[tokio::test]
+    async fn publish_writes_then_applies() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tor-exits.txt");
+        let mut spec = FileSpec {
+            path: path.clone(),
+            format: ListFormat::Txt,
+            list: "tor-exits".to_owned(),
+            options: RenderOptions::default(),
+            apply: Some(argv(&["grep", "-qx", "192.0.2.1", &path.to_string_lossy()])),
+            apply_timeout: Duration::from_secs(5),
+        };
+        let ok = publish(&spec, b"192.0.2.1\n").await;
+        assert_eq!(
+            ok,
+            Outcome {
+                write: Ok(()),
+                apply: Some(Ok(()))
+            }
+        );
+        let failed = publish(&spec, b"192.0.2.2\n").await;
+        assert!(
+            matches!(failed.apply, Some(Err(ApplyError::Exit(1, _)))),
+            "{failed:?}"
+        );
+        assert!(!failed.is_ok());
+        spec.path = dir.path().join("missing/tor-exits.txt");
+        let unwritable = publish(&spec, b"192.0.2.1\n").await;
+        assert!(
+            unwritable
+                .write
+                .as_ref()
+                .is_err_and(|e| e.contains("missing/tor-exits.txt")),
+            "{unwritable:?}"
+        );
+        assert_eq!(unwritable.apply, None);
+    }
+}
