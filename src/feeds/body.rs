@@ -165,6 +165,7 @@ fn excerpt(text: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::feeds::FeedKind;
 
     fn net(s: &str) -> IpNet {
         s.parse().unwrap()
@@ -215,5 +216,29 @@ mod tests {
             panic!()
         };
         assert_eq!(text.chars().count(), EXCERPT_LEN + 1);
+    }
+
+    const KINDS: [FeedKind; 5] = [
+        FeedKind::Tordnsel,
+        FeedKind::Bulk,
+        FeedKind::Onionoo,
+        FeedKind::Danme,
+        FeedKind::Plain,
+    ];
+
+    proptest::proptest! {
+        #[test]
+        fn no_input_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            for kind in KINDS {
+                let _ = crate::feeds::parse(kind, &bytes);
+            }
+        }
+
+        #[test]
+        fn no_line_shaped_input_panics(text in "((ExitNode|ExitAddress|LastStatus|@type|[0-9a-f.:/\\[\\]]{1,40})[ 0-9:.-]{0,30}\r?\n){0,12}") {
+            for kind in KINDS {
+                let _ = crate::feeds::parse(kind, text.as_bytes());
+            }
+        }
     }
 }

@@ -111,6 +111,10 @@ pub fn user_agent() -> String {
 
 /// The HTTP client for sources: the given User-Agent (the default one if it is not a valid header value), gzip
 /// decoding, at most five redirects and none that change the scheme (no silent https → http downgrade).
+///
+/// # Panics
+///
+/// Only if the TLS backend cannot initialise, which does not depend on any input.
 pub fn client(user_agent: &str) -> reqwest::Client {
     let agent =
         HeaderValue::from_str(user_agent).unwrap_or_else(|_| HeaderValue::from_static(USER_AGENT));
