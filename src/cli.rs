@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "torwatch", version, about = "Keeps the Tor exit list current, publishes it to firewalls and watches their logs for Tor traffic")]
+#[command(
+    name = "torwatch",
+    version,
+    about = "Keeps the Tor exit list current, publishes it to firewalls and watches their logs for Tor traffic"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -46,7 +50,12 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run { config } => run(&config),
         Command::CheckConfig { config } => return check_config(&config),
-        Command::Lookup { ip, at, config, json } => lookup(ip, at.as_deref(), &config, json),
+        Command::Lookup {
+            ip,
+            at,
+            config,
+            json,
+        } => lookup(ip, at.as_deref(), &config, json),
     };
     match result {
         Ok(code) => code,
@@ -58,7 +67,8 @@ pub fn main() -> ExitCode {
 }
 
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TORWATCH_LOG").unwrap_or_else(|_| "info".into());
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TORWATCH_LOG")
+        .unwrap_or_else(|_| "info".into());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -97,7 +107,9 @@ fn run(path: &std::path::Path) -> anyhow::Result<ExitCode> {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(crate::service::run(config))?;
     Ok(ExitCode::SUCCESS)
 }
@@ -111,46 +123,86 @@ pub fn parse_time(text: &str) -> anyhow::Result<i64> {
     if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(t) {
         return Ok(dt.timestamp());
     }
-    for fmt in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"] {
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(t, fmt) {
             return Ok(dt.and_utc().timestamp());
         }
     }
     if let Ok(d) = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-        return Ok(d.and_hms_opt(0, 0, 0).map(|dt| dt.and_utc().timestamp()).unwrap_or(0));
+        return Ok(d
+            .and_hms_opt(0, 0, 0)
+            .map(|dt| dt.and_utc().timestamp())
+            .unwrap_or(0));
     }
-    anyhow::bail!("--at: {text:?} is not a time (RFC 3339, \"YYYY-MM-DD HH:MM\" UTC, or unix seconds)")
+    anyhow::bail!(
+        "--at: {text:?} is not a time (RFC 3339, \"YYYY-MM-DD HH:MM\" UTC, or unix seconds)"
+    )
 }
 
-fn lookup(ip: std::net::IpAddr, at: Option<&str>, path: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
+fn lookup(
+    ip: std::net::IpAddr,
+    at: Option<&str>,
+    path: &std::path::Path,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let config = match load(path) {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
     let now = crate::keeper::now();
     let at = at.map(parse_time).transpose()?.unwrap_or(now);
-    let state = State::load(&config.state_dir)?
-        .with_context(|| format!("no state in {}: run the service first", config.state_dir.display()))?;
+    let state = State::load(&config.state_dir)?.with_context(|| {
+        format!(
+            "no state in {}: run the service first",
+            config.state_dir.display()
+        )
+    })?;
     let found = crate::keeper::lookup(&config, &state, ip, at, now);
-    let when = chrono::DateTime::from_timestamp(at, 0).map(|t| t.to_rfc3339()).unwrap_or_default();
+    let when = chrono::DateTime::from_timestamp(at, 0)
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_default();
     if json {
         let matches: Vec<_> = found
             .iter()
             .map(|(list, net, prov)| serde_json::json!({"list": list, "network": net.to_string(), "provenance": prov}))
             .collect();
-        println!("{}", serde_json::json!({"address": ip.to_string(), "at": when, "tor": !matches.is_empty(), "matches": matches}));
+        println!(
+            "{}",
+            serde_json::json!({"address": ip.to_string(), "at": when, "tor": !matches.is_empty(), "matches": matches})
+        );
     } else if found.is_empty() {
         println!("{ip} was not in any list at {when}");
     } else {
         for (list, net, prov) in &found {
-            let relay = [prov.nickname.clone(), prov.country.clone(), prov.fingerprints.first().cloned()]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(", ");
-            println!("{ip} was in {list} ({net}) at {when} according to {}{}", prov.sources.join(", "), if relay.is_empty() { String::new() } else { format!(" [{relay}]") });
+            let relay = [
+                prov.nickname.clone(),
+                prov.country.clone(),
+                prov.fingerprints.first().cloned(),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", ");
+            println!(
+                "{ip} was in {list} ({net}) at {when} according to {}{}",
+                prov.sources.join(", "),
+                if relay.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{relay}]")
+                }
+            );
         }
     }
     // Exit status answers the question for scripts: 0 listed, 1 not listed.
-    Ok(if found.is_empty() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if found.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

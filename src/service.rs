@@ -24,8 +24,15 @@ struct BuildLabels {
 
 fn build_info(reg: &mut Registry) {
     let info: Family<BuildLabels, Gauge> = Family::default();
-    info.get_or_create(&BuildLabels { version: env!("CARGO_PKG_VERSION") }).set(1);
-    reg.register("torwatch_build_info", "torwatch build information; always 1", info);
+    info.get_or_create(&BuildLabels {
+        version: env!("CARGO_PKG_VERSION"),
+    })
+    .set(1);
+    reg.register(
+        "torwatch_build_info",
+        "torwatch build information; always 1",
+        info,
+    );
 }
 
 /// Runs the service until SIGINT or SIGTERM.
@@ -46,7 +53,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let shared = crate::snapshot::shared();
     let keeper = Keeper::load(config.clone(), shared.clone(), keeper_metrics)?;
     if shared.load().ready() {
-        tracing::info!("serving the last good lists from {}", config.state_dir.display());
+        tracing::info!(
+            "serving the last good lists from {}",
+            config.state_dir.display()
+        );
     }
 
     let state = AppState {
@@ -75,7 +85,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
 async fn wait_for_signal() {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         let _ = tokio::signal::ctrl_c().await;
         return;
     };

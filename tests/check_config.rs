@@ -39,7 +39,11 @@ fn bad_configs_fail_with_their_exact_errors() {
         assert_eq!(code, 2, "{}: exit code", path.display());
         let mut lines = stderr.lines();
         let header = lines.next().unwrap_or_default();
-        assert!(header.ends_with("problem(s)"), "{}: {header}", path.display());
+        assert!(
+            header.ends_with("problem(s)"),
+            "{}: {header}",
+            path.display()
+        );
         let got: Vec<&str> = lines.collect();
         let want: Vec<&str> = expected.lines().collect();
         assert_eq!(got, want, "{}", path.display());

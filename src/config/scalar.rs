@@ -7,7 +7,8 @@ use std::time::Duration;
 
 /// `30s`, `5m`, `1h`, `7d`, `1h30m`.
 pub fn duration(text: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(text.trim()).map_err(|_| format!("{text:?} is not a duration (e.g. 30s, 5m, 1h, 7d)"))?;
+    let d = humantime::parse_duration(text.trim())
+        .map_err(|_| format!("{text:?} is not a duration (e.g. 30s, 5m, 1h, 7d)"))?;
     Ok(d)
 }
 
@@ -16,7 +17,9 @@ pub fn size(text: &str) -> Result<u64, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: u64 = num.parse().map_err(|_| format!("{text:?} is not a size (e.g. 65536, 64KiB, 16MiB)"))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size (e.g. 65536, 64KiB, 16MiB)"))?;
     let mult: u64 = match unit.trim() {
         "" | "B" => 1,
         "KiB" => 1 << 10,
@@ -27,7 +30,8 @@ pub fn size(text: &str) -> Result<u64, String> {
         "GB" => 1_000_000_000,
         _ => return Err(format!("{text:?} is not a size (e.g. 65536, 64KiB, 16MiB)")),
     };
-    n.checked_mul(mult).ok_or_else(|| format!("{text:?} is too large"))
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("{text:?} is too large"))
 }
 
 /// `127.0.0.1:9797`, `[::]:5514`, `0.0.0.0:5514`.
@@ -57,7 +61,9 @@ mod tests {
         assert_eq!(duration("30m").unwrap(), Duration::from_secs(1800));
         assert_eq!(duration("7d").unwrap(), Duration::from_secs(7 * 86400));
         assert_eq!(duration("1h30m").unwrap(), Duration::from_secs(5400));
-        assert!(duration("5x").unwrap_err().contains("\"5x\" is not a duration"));
+        assert!(duration("5x")
+            .unwrap_err()
+            .contains("\"5x\" is not a duration"));
     }
 
     #[test]
@@ -72,7 +78,10 @@ mod tests {
     #[test]
     fn networks() {
         assert_eq!(network("10.1.2.3/8").unwrap().to_string(), "10.0.0.0/8");
-        assert_eq!(network("2001:0db8:0000::1").unwrap().to_string(), "2001:db8::1/128");
+        assert_eq!(
+            network("2001:0db8:0000::1").unwrap().to_string(),
+            "2001:db8::1/128"
+        );
         assert!(network("10.0.0.0/33").is_err());
     }
 }

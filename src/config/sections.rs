@@ -48,9 +48,19 @@ pub enum StartAt {
 
 #[derive(Debug, Clone)]
 pub enum InputKind {
-    File { paths: Vec<String>, start_at: StartAt, poll: Duration },
-    SyslogUdp { listen: SocketAddr, recv_buffer: usize },
-    SyslogTcp { listen: SocketAddr, max_connections: usize },
+    File {
+        paths: Vec<String>,
+        start_at: StartAt,
+        poll: Duration,
+    },
+    SyslogUdp {
+        listen: SocketAddr,
+        recv_buffer: usize,
+    },
+    SyslogTcp {
+        listen: SocketAddr,
+        max_connections: usize,
+    },
     Stdin,
 }
 
@@ -130,10 +140,21 @@ pub struct MatcherConfig {
 }
 
 /// Output format names accepted in `publish[].format`.
-pub const PUBLISH_FORMATS: [&str; 9] = ["txt", "csv", "json", "nft", "ipset", "rsc", "srx", "f5", "checkpoint"];
+pub const PUBLISH_FORMATS: [&str; 9] = [
+    "txt",
+    "csv",
+    "json",
+    "nft",
+    "ipset",
+    "rsc",
+    "srx",
+    "f5",
+    "checkpoint",
+];
 
 const DEFAULT_PORTS: [u16; 21] = [
-    21, 22, 23, 25, 53, 80, 110, 143, 443, 445, 993, 995, 1433, 3306, 3389, 5060, 5432, 5900, 6379, 8080, 8443,
+    21, 22, 23, 25, 53, 80, 110, 143, 443, 445, 993, 995, 1433, 3306, 3389, 5060, 5432, 5900, 6379,
+    8080, 8443,
 ];
 
 pub(super) fn build(raw: RawConfig, check: &mut Check) -> Config {
@@ -143,8 +164,18 @@ pub(super) fn build(raw: RawConfig, check: &mut Check) -> Config {
         SocketAddr::from(([127, 0, 0, 1], 9797)),
         scalar::socket_addr,
     );
-    let retention = check.parse("retention", raw.retention.as_deref(), hours(24), scalar::duration);
-    let history = check.parse("history", raw.history.as_deref(), hours(24 * 30), scalar::duration);
+    let retention = check.parse(
+        "retention",
+        raw.retention.as_deref(),
+        hours(24),
+        scalar::duration,
+    );
+    let history = check.parse(
+        "history",
+        raw.history.as_deref(),
+        hours(24 * 30),
+        scalar::duration,
+    );
     if history < retention {
         check.error("history", "must be at least as long as retention");
     }
@@ -223,7 +254,9 @@ fn size(check: &mut Check, path: String, value: Option<&RawSize>, default: u64) 
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 fn name(check: &mut Check, path: &str, name: Option<String>, seen: &mut HashSet<String>) -> String {
@@ -250,7 +283,10 @@ fn sources(raw: Vec<RawSource>, check: &mut Check) -> Vec<SourceConfig> {
         let name = name(check, &path, s.name, &mut seen);
         let kind = match s.kind.as_deref() {
             None => {
-                check.error(format!("{path}.type"), "is required (tordnsel, bulk, onionoo, danme, plain)");
+                check.error(
+                    format!("{path}.type"),
+                    "is required (tordnsel, bulk, onionoo, danme, plain)",
+                );
                 FeedKind::Plain
             }
             Some(k) => FeedKind::from_name(k).unwrap_or_else(|| {
@@ -268,24 +304,56 @@ fn sources(raw: Vec<RawSource>, check: &mut Check) -> Vec<SourceConfig> {
             }
             Some(u) => location(check, &format!("{path}.url"), u, kind),
         };
-        let default_interval = if kind == FeedKind::Onionoo { hours(1) } else { Duration::from_secs(1800) };
-        let mut interval = check.parse(format!("{path}.interval"), s.interval.as_deref(), default_interval, scalar::duration);
-        let min = if kind == FeedKind::Danme { DANME_MIN_INTERVAL } else { MIN_INTERVAL };
+        let default_interval = if kind == FeedKind::Onionoo {
+            hours(1)
+        } else {
+            Duration::from_secs(1800)
+        };
+        let mut interval = check.parse(
+            format!("{path}.interval"),
+            s.interval.as_deref(),
+            default_interval,
+            scalar::duration,
+        );
+        let min = if kind == FeedKind::Danme {
+            DANME_MIN_INTERVAL
+        } else {
+            MIN_INTERVAL
+        };
         if interval < min {
             tracing::warn!(source = %name, "interval raised to the minimum of {}", humantime::format_duration(min));
             interval = min;
         }
-        let timeout = check.parse(format!("{path}.timeout"), s.timeout.as_deref(), Duration::from_secs(60), scalar::duration);
-        let max_body = size(check, format!("{path}.max_body"), s.max_body.as_ref(), 16 << 20);
+        let timeout = check.parse(
+            format!("{path}.timeout"),
+            s.timeout.as_deref(),
+            Duration::from_secs(60),
+            scalar::duration,
+        );
+        let max_body = size(
+            check,
+            format!("{path}.max_body"),
+            s.max_body.as_ref(),
+            16 << 20,
+        );
         let max_shrink = s.max_shrink.unwrap_or(0.5);
         if !(0.0..=1.0).contains(&max_shrink) {
-            check.error(format!("{path}.max_shrink"), format!("{max_shrink} must be between 0 and 1"));
+            check.error(
+                format!("{path}.max_shrink"),
+                format!("{max_shrink} must be between 0 and 1"),
+            );
         }
         let list = s.list.unwrap_or_else(|| "tor-exits".into());
         if !valid_name(&list) {
-            check.error(format!("{path}.list"), format!("{list:?} must be 1-64 characters of a-z, 0-9, - and _"));
+            check.error(
+                format!("{path}.list"),
+                format!("{list:?} must be 1-64 characters of a-z, 0-9, - and _"),
+            );
         } else if kind != FeedKind::Plain && list != "tor-exits" {
-            check.error(format!("{path}.list"), "only plain sources can feed another list than tor-exits");
+            check.error(
+                format!("{path}.list"),
+                "only plain sources can feed another list than tor-exits",
+            );
         }
         out.push(SourceConfig {
             name,
@@ -314,9 +382,19 @@ fn location(check: &mut Check, path: &str, url: String, kind: FeedKind) -> Sourc
         return SourceLocation::File(PathBuf::from(p));
     }
     if url.contains("://") {
-        check.error(path, format!("{url:?}: only http, https and file URLs are supported"));
-    } else if kind != FeedKind::Plain && kind != FeedKind::Tordnsel && kind != FeedKind::Bulk && kind != FeedKind::Onionoo {
-        check.error(path, format!("{url:?}: a {} source needs an http(s) URL", kind.as_str()));
+        check.error(
+            path,
+            format!("{url:?}: only http, https and file URLs are supported"),
+        );
+    } else if kind != FeedKind::Plain
+        && kind != FeedKind::Tordnsel
+        && kind != FeedKind::Bulk
+        && kind != FeedKind::Onionoo
+    {
+        check.error(
+            path,
+            format!("{url:?}: a {} source needs an http(s) URL", kind.as_str()),
+        );
     }
     SourceLocation::File(PathBuf::from(url))
 }
@@ -331,11 +409,19 @@ fn inputs(raw: Vec<RawInput>, check: &mut Check) -> Vec<InputConfig> {
             None | Some("auto") => None,
             Some(f) => LogFormat::from_name(f).or_else(|| {
                 let names: Vec<_> = LogFormat::ALL.iter().map(|f| f.as_str()).collect();
-                check.error(format!("{path}.format"), format!("{f:?} is not a log format (auto, {})", names.join(", ")));
+                check.error(
+                    format!("{path}.format"),
+                    format!("{f:?} is not a log format (auto, {})", names.join(", ")),
+                );
                 None
             }),
         };
-        let max_message = size(check, format!("{path}.max_message"), r.max_message.as_ref(), 64 << 10) as usize;
+        let max_message = size(
+            check,
+            format!("{path}.max_message"),
+            r.max_message.as_ref(),
+            64 << 10,
+        ) as usize;
         let kind = input_kind(check, &path, &r);
         out.push(InputConfig {
             name,
@@ -349,14 +435,17 @@ fn inputs(raw: Vec<RawInput>, check: &mut Check) -> Vec<InputConfig> {
 }
 
 fn input_kind(check: &mut Check, path: &str, r: &RawInput) -> InputKind {
-    let listen = |check: &mut Check| {
-        match r.listen.as_deref() {
-            None => {
-                check.error(format!("{path}.listen"), "is required for syslog inputs");
-                SocketAddr::from(([127, 0, 0, 1], 5514))
-            }
-            Some(l) => check.parse(format!("{path}.listen"), Some(l), SocketAddr::from(([127, 0, 0, 1], 5514)), scalar::socket_addr),
+    let listen = |check: &mut Check| match r.listen.as_deref() {
+        None => {
+            check.error(format!("{path}.listen"), "is required for syslog inputs");
+            SocketAddr::from(([127, 0, 0, 1], 5514))
         }
+        Some(l) => check.parse(
+            format!("{path}.listen"),
+            Some(l),
+            SocketAddr::from(([127, 0, 0, 1], 5514)),
+            scalar::socket_addr,
+        ),
     };
     match r.kind.as_deref() {
         Some("file") => {
@@ -367,16 +456,33 @@ fn input_kind(check: &mut Check, path: &str, r: &RawInput) -> InputKind {
                 None | Some("end") => StartAt::End,
                 Some("beginning") => StartAt::Beginning,
                 Some(s) => {
-                    check.error(format!("{path}.start_at"), format!("{s:?} is not one of: end, beginning"));
+                    check.error(
+                        format!("{path}.start_at"),
+                        format!("{s:?} is not one of: end, beginning"),
+                    );
                     StartAt::End
                 }
             };
-            let poll = check.parse(format!("{path}.poll"), r.poll.as_deref(), Duration::from_millis(250), scalar::duration);
-            InputKind::File { paths: r.paths.clone(), start_at, poll }
+            let poll = check.parse(
+                format!("{path}.poll"),
+                r.poll.as_deref(),
+                Duration::from_millis(250),
+                scalar::duration,
+            );
+            InputKind::File {
+                paths: r.paths.clone(),
+                start_at,
+                poll,
+            }
         }
         Some("syslog_udp") => InputKind::SyslogUdp {
             listen: listen(check),
-            recv_buffer: size(check, format!("{path}.recv_buffer"), r.recv_buffer.as_ref(), 32 << 20) as usize,
+            recv_buffer: size(
+                check,
+                format!("{path}.recv_buffer"),
+                r.recv_buffer.as_ref(),
+                32 << 20,
+            ) as usize,
         },
         Some("syslog_tcp") => InputKind::SyslogTcp {
             listen: listen(check),
@@ -386,7 +492,9 @@ fn input_kind(check: &mut Check, path: &str, r: &RawInput) -> InputKind {
         other => {
             let problem = match other {
                 None => "is required (file, syslog_udp, syslog_tcp, stdin)".to_string(),
-                Some(k) => format!("{k:?} is not an input type (file, syslog_udp, syslog_tcp, stdin)"),
+                Some(k) => {
+                    format!("{k:?} is not an input type (file, syslog_udp, syslog_tcp, stdin)")
+                }
             };
             check.error(format!("{path}.type"), problem);
             InputKind::Stdin
@@ -405,20 +513,32 @@ fn publish(i: usize, p: RawPublish, check: &mut Check) -> PublishConfig {
         "txt".into()
     });
     if !PUBLISH_FORMATS.contains(&format.as_str()) {
-        check.error(format!("{path}.format"), format!("{format:?} is not a list format ({})", PUBLISH_FORMATS.join(", ")));
+        check.error(
+            format!("{path}.format"),
+            format!(
+                "{format:?} is not a list format ({})",
+                PUBLISH_FORMATS.join(", ")
+            ),
+        );
     }
     let family = match p.family.as_deref() {
         None => None,
         Some("ipv4") => Some(Family::Ipv4),
         Some("ipv6") => Some(Family::Ipv6),
         Some(f) => {
-            check.error(format!("{path}.family"), format!("{f:?} is not one of: ipv4, ipv6"));
+            check.error(
+                format!("{path}.family"),
+                format!("{f:?} is not one of: ipv4, ipv6"),
+            );
             None
         }
     };
     if let Some(cmd) = &p.apply {
         if cmd.is_empty() {
-            check.error(format!("{path}.apply"), "must name a command (e.g. [nft, -f, FILE])");
+            check.error(
+                format!("{path}.apply"),
+                "must name a command (e.g. [nft, -f, FILE])",
+            );
         }
     }
     PublishConfig {
@@ -429,7 +549,12 @@ fn publish(i: usize, p: RawPublish, check: &mut Check) -> PublishConfig {
         aggregate: p.aggregate,
         enrich: p.enrich,
         apply: p.apply,
-        apply_timeout: check.parse(format!("{path}.apply_timeout"), p.apply_timeout.as_deref(), Duration::from_secs(30), scalar::duration),
+        apply_timeout: check.parse(
+            format!("{path}.apply_timeout"),
+            p.apply_timeout.as_deref(),
+            Duration::from_secs(30),
+            scalar::duration,
+        ),
     }
 }
 
@@ -437,7 +562,10 @@ fn http(raw: super::raw::RawHttp, check: &mut Check) -> HttpConfig {
     let tls = raw.tls.map(|t| {
         let need = |check: &mut Check, key: &str, v: Option<String>| {
             v.map(PathBuf::from).unwrap_or_else(|| {
-                check.error(format!("http.tls.{key}"), "is required when http.tls is set");
+                check.error(
+                    format!("http.tls.{key}"),
+                    "is required when http.tls is set",
+                );
                 PathBuf::new()
             })
         };
@@ -453,20 +581,41 @@ fn http(raw: super::raw::RawHttp, check: &mut Check) -> HttpConfig {
         status: access(check, "http.status", raw.status),
         admin_reload: raw.admin.map(|a| a.reload).unwrap_or(false),
         tls,
-        request_timeout: check.parse("http.request_timeout", raw.request_timeout.as_deref(), Duration::from_secs(30), scalar::duration),
-        header_timeout: check.parse("http.header_timeout", raw.header_timeout.as_deref(), Duration::from_secs(10), scalar::duration),
+        request_timeout: check.parse(
+            "http.request_timeout",
+            raw.request_timeout.as_deref(),
+            Duration::from_secs(30),
+            scalar::duration,
+        ),
+        header_timeout: check.parse(
+            "http.header_timeout",
+            raw.header_timeout.as_deref(),
+            Duration::from_secs(10),
+            scalar::duration,
+        ),
         max_connections: raw.max_connections.unwrap_or(1024) as usize,
-        max_header_bytes: size(check, "http.max_header_bytes".into(), raw.max_header_bytes.as_ref(), 16 << 10) as usize,
+        max_header_bytes: size(
+            check,
+            "http.max_header_bytes".into(),
+            raw.max_header_bytes.as_ref(),
+            16 << 10,
+        ) as usize,
     }
 }
 
 fn access(check: &mut Check, path: &str, raw: Option<RawAccess>) -> Access {
-    let Some(raw) = raw else { return Access::default() };
+    let Some(raw) = raw else {
+        return Access::default();
+    };
     let allow = raw
         .allow
         .iter()
         .enumerate()
-        .filter_map(|(i, s)| scalar::network(s).map_err(|p| check.error(format!("{path}.allow[{i}]"), p)).ok())
+        .filter_map(|(i, s)| {
+            scalar::network(s)
+                .map_err(|p| check.error(format!("{path}.allow[{i}]"), p))
+                .ok()
+        })
         .collect();
     let auth = match raw.auth {
         None => Auth::None,
@@ -476,26 +625,43 @@ fn access(check: &mut Check, path: &str, raw: Option<RawAccess>) -> Access {
 }
 
 /// Reads a secret given inline or through a file (trailing newline removed).
-fn secret(check: &mut Check, path: &str, key: &str, inline: Option<String>, file: Option<String>) -> String {
+fn secret(
+    check: &mut Check,
+    path: &str,
+    key: &str,
+    inline: Option<String>,
+    file: Option<String>,
+) -> String {
     match (inline, file) {
         (Some(v), None) if !v.is_empty() => v,
         (None, Some(f)) => match std::fs::read_to_string(&f) {
-            Ok(v) if !v.trim_end_matches(['\n', '\r']).is_empty() => v.trim_end_matches(['\n', '\r']).to_string(),
+            Ok(v) if !v.trim_end_matches(['\n', '\r']).is_empty() => {
+                v.trim_end_matches(['\n', '\r']).to_string()
+            }
             Ok(_) => {
                 check.error(format!("{path}.{key}_file"), format!("{f:?} is empty"));
                 String::new()
             }
             Err(e) => {
-                check.error(format!("{path}.{key}_file"), format!("cannot read {f:?}: {e}"));
+                check.error(
+                    format!("{path}.{key}_file"),
+                    format!("cannot read {f:?}: {e}"),
+                );
                 String::new()
             }
         },
         (Some(_), Some(_)) => {
-            check.error(format!("{path}.{key}"), format!("set either {key} or {key}_file, not both"));
+            check.error(
+                format!("{path}.{key}"),
+                format!("set either {key} or {key}_file, not both"),
+            );
             String::new()
         }
         _ => {
-            check.error(format!("{path}.{key}"), format!("is required ({key} or {key}_file)"));
+            check.error(
+                format!("{path}.{key}"),
+                format!("is required ({key} or {key}_file)"),
+            );
             String::new()
         }
     }
@@ -516,7 +682,10 @@ fn auth(check: &mut Check, path: &str, a: super::raw::RawAuth) -> Auth {
             token: secret(check, path, "token", a.token, a.token_file),
         },
         Some(k) => {
-            check.error(format!("{path}.type"), format!("{k:?} is not one of: none, basic, bearer"));
+            check.error(
+                format!("{path}.type"),
+                format!("{k:?} is not one of: none, basic, bearer"),
+            );
             Auth::None
         }
     }
@@ -530,7 +699,12 @@ fn matcher(raw: super::raw::RawMatcher, check: &mut Check) -> MatcherConfig {
             .enumerate()
             .filter_map(|(i, p)| {
                 u16::try_from(p)
-                    .map_err(|_| check.error(format!("matcher.ports[{i}]"), format!("{p} is not a port (0-65535)")))
+                    .map_err(|_| {
+                        check.error(
+                            format!("matcher.ports[{i}]"),
+                            format!("{p} is not a port (0-65535)"),
+                        )
+                    })
                     .ok()
             })
             .collect(),
@@ -539,7 +713,12 @@ fn matcher(raw: super::raw::RawMatcher, check: &mut Check) -> MatcherConfig {
         ports,
         top_ports: raw.top_ports.unwrap_or(20) as usize,
         exit_series_cap: raw.exit_series_cap.unwrap_or(2000) as usize,
-        exit_series_idle: check.parse("matcher.exit_series_idle", raw.exit_series_idle.as_deref(), hours(6), scalar::duration),
+        exit_series_idle: check.parse(
+            "matcher.exit_series_idle",
+            raw.exit_series_idle.as_deref(),
+            hours(6),
+            scalar::duration,
+        ),
         geoip: raw.geoip.map(PathBuf::from),
         queue: raw.queue.unwrap_or(4096) as usize,
     }

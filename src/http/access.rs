@@ -22,14 +22,21 @@ pub enum Refusal {
 impl Refusal {
     pub fn response(self, auth: &Auth) -> Response {
         match self {
-            Refusal::NotAllowed => (StatusCode::FORBIDDEN, "client address not allowed\n").into_response(),
+            Refusal::NotAllowed => {
+                (StatusCode::FORBIDDEN, "client address not allowed\n").into_response()
+            }
             Refusal::Wrong => (StatusCode::FORBIDDEN, "wrong credentials\n").into_response(),
             Refusal::Missing => {
                 let challenge = match auth {
                     Auth::Bearer { .. } => "Bearer realm=\"torwatch\"",
                     _ => "Basic realm=\"torwatch\", charset=\"UTF-8\"",
                 };
-                (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, challenge)], "authentication required\n").into_response()
+                (
+                    StatusCode::UNAUTHORIZED,
+                    [(header::WWW_AUTHENTICATE, challenge)],
+                    "authentication required\n",
+                )
+                    .into_response()
             }
         }
     }
@@ -43,7 +50,9 @@ pub fn check(access: &Access, peer: Option<IpAddr>, headers: &HeaderMap) -> Resu
             return Err(Refusal::NotAllowed);
         }
     }
-    let presented = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     match &access.auth {
         Auth::None => Ok(()),
         Auth::Bearer { token } => {
@@ -58,7 +67,9 @@ pub fn check(access: &Access, peer: Option<IpAddr>, headers: &HeaderMap) -> Resu
         Auth::Basic { username, password } => {
             let given = presented.ok_or(Refusal::Missing)?;
             let encoded = strip_scheme(given, "basic").ok_or(Refusal::Missing)?;
-            let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).map_err(|_| Refusal::Wrong)?;
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(encoded.trim())
+                .map_err(|_| Refusal::Wrong)?;
             let expected = format!("{username}:{password}");
             if bool::from(decoded.as_slice().ct_eq(expected.as_bytes())) {
                 Ok(())
@@ -96,23 +107,56 @@ mod tests {
     #[test]
     fn basic_and_bearer() {
         let basic = Access {
-            auth: Auth::Basic { username: "fw".into(), password: "s3cret".into() },
+            auth: Auth::Basic {
+                username: "fw".into(),
+                password: "s3cret".into(),
+            },
             allow: vec![],
         };
-        assert_eq!(check(&basic, None, &HeaderMap::new()), Err(Refusal::Missing));
+        assert_eq!(
+            check(&basic, None, &HeaderMap::new()),
+            Err(Refusal::Missing)
+        );
         assert_eq!(check(&basic, None, &headers("Basic Znc6czNjcmV0")), Ok(()));
-        assert_eq!(check(&basic, None, &headers("Basic Znc6d3Jvbmc=")), Err(Refusal::Wrong));
-        let bearer = Access { auth: Auth::Bearer { token: "t0k".into() }, allow: vec![] };
+        assert_eq!(
+            check(&basic, None, &headers("Basic Znc6d3Jvbmc=")),
+            Err(Refusal::Wrong)
+        );
+        let bearer = Access {
+            auth: Auth::Bearer {
+                token: "t0k".into(),
+            },
+            allow: vec![],
+        };
         assert_eq!(check(&bearer, None, &headers("Bearer t0k")), Ok(()));
-        assert_eq!(check(&bearer, None, &headers("bearer t0kX")), Err(Refusal::Wrong));
+        assert_eq!(
+            check(&bearer, None, &headers("bearer t0kX")),
+            Err(Refusal::Wrong)
+        );
     }
 
     #[test]
     fn allowlist() {
-        let a = Access { auth: Auth::None, allow: vec!["10.0.0.0/8".parse().unwrap()] };
-        assert_eq!(check(&a, Some("10.1.2.3".parse().unwrap()), &HeaderMap::new()), Ok(()));
-        assert_eq!(check(&a, Some("::ffff:10.1.2.3".parse().unwrap()), &HeaderMap::new()), Ok(()));
-        assert_eq!(check(&a, Some("192.0.2.1".parse().unwrap()), &HeaderMap::new()), Err(Refusal::NotAllowed));
+        let a = Access {
+            auth: Auth::None,
+            allow: vec!["10.0.0.0/8".parse().unwrap()],
+        };
+        assert_eq!(
+            check(&a, Some("10.1.2.3".parse().unwrap()), &HeaderMap::new()),
+            Ok(())
+        );
+        assert_eq!(
+            check(
+                &a,
+                Some("::ffff:10.1.2.3".parse().unwrap()),
+                &HeaderMap::new()
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            check(&a, Some("192.0.2.1".parse().unwrap()), &HeaderMap::new()),
+            Err(Refusal::NotAllowed)
+        );
         assert_eq!(check(&a, None, &HeaderMap::new()), Err(Refusal::NotAllowed));
     }
 }

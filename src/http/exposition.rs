@@ -6,7 +6,10 @@ use prometheus_client::registry::Registry;
 pub const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 pub const TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-pub fn encode(registry: &Registry, openmetrics: bool) -> Result<(&'static str, String), std::fmt::Error> {
+pub fn encode(
+    registry: &Registry,
+    openmetrics: bool,
+) -> Result<(&'static str, String), std::fmt::Error> {
     let mut out = String::with_capacity(16 * 1024);
     prometheus_client::encoding::text::encode(&mut out, registry)?;
     if openmetrics {
@@ -28,7 +31,10 @@ pub fn to_classic(openmetrics: &str) -> String {
         if line == "# EOF" || line.starts_with("# UNIT ") {
             continue;
         }
-        let meta = line.strip_prefix("# HELP ").map(|r| ("# HELP ", r)).or_else(|| line.strip_prefix("# TYPE ").map(|r| ("# TYPE ", r)));
+        let meta = line
+            .strip_prefix("# HELP ")
+            .map(|r| ("# HELP ", r))
+            .or_else(|| line.strip_prefix("# TYPE ").map(|r| ("# TYPE ", r)));
         if let Some((kind, rest)) = meta {
             let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
             if counters.contains(name) {

@@ -2,8 +2,8 @@
 //! group behind its own access rules. Handlers only read the current snapshot; they never wait for the keeper.
 
 pub mod access;
-pub mod server;
 mod exposition;
+pub mod server;
 
 use crate::config::{Access, Config};
 use crate::snapshot::Shared;
@@ -33,8 +33,14 @@ pub struct HttpMetrics {
 
 impl HttpMetrics {
     pub fn register(reg: &mut Registry) -> HttpMetrics {
-        let m = HttpMetrics { requests: Family::default() };
-        reg.register("torwatch_http_requests", "HTTP requests served, by endpoint group and status code", m.requests.clone());
+        let m = HttpMetrics {
+            requests: Family::default(),
+        };
+        reg.register(
+            "torwatch_http_requests",
+            "HTTP requests served, by endpoint group and status code",
+            m.requests.clone(),
+        );
         m
     }
 }
@@ -96,7 +102,10 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), guard))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            timeout,
+        ))
         .with_state(state)
 }
 
@@ -111,7 +120,10 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
         },
         None => next.run(request).await,
     };
-    let labels = RequestLabels { endpoint: group.label(), code: response.status().as_u16() };
+    let labels = RequestLabels {
+        endpoint: group.label(),
+        code: response.status().as_u16(),
+    };
     state.metrics.requests.get_or_create(&labels).inc();
     response
 }
@@ -136,8 +148,17 @@ async fn readyz(State(state): State<AppState>) -> Response {
         "sources": snapshot.sources,
         "problems": problems.as_slice(),
     });
-    let status = if snapshot.ready() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, [(header::CONTENT_TYPE, "application/json")], format!("{body:#}\n")).into_response()
+    let status = if snapshot.ready() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        format!("{body:#}\n"),
+    )
+        .into_response()
 }
 
 async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -147,6 +168,10 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
         .is_some_and(|a| a.contains("application/openmetrics-text"));
     match exposition::encode(&state.registry, openmetrics) {
         Ok((content_type, body)) => ([(header::CONTENT_TYPE, content_type)], body).into_response(),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("encoding metrics: {e}\n")).into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("encoding metrics: {e}\n"),
+        )
+            .into_response(),
     }
 }

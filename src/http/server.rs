@@ -35,7 +35,11 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn new(listener: TcpListener, router: Router, config: &HttpConfig) -> anyhow::Result<Server> {
+    pub fn new(
+        listener: TcpListener,
+        router: Router,
+        config: &HttpConfig,
+    ) -> anyhow::Result<Server> {
         let tls = config.tls.as_ref().map(tls_acceptor).transpose()?;
         Ok(Server {
             listener,
@@ -81,11 +85,18 @@ impl Server {
         let _ = tokio::time::timeout(GRACE, connections.wait()).await;
     }
 
-    async fn connection(&self, stream: tokio::net::TcpStream, peer: SocketAddr, shutdown: CancellationToken) {
-        let router = self.router.clone().map_request(move |mut req: hyper::Request<hyper::body::Incoming>| {
-            req.extensions_mut().insert(Peer(peer));
-            req.map(axum::body::Body::new)
-        });
+    async fn connection(
+        &self,
+        stream: tokio::net::TcpStream,
+        peer: SocketAddr,
+        shutdown: CancellationToken,
+    ) {
+        let router = self.router.clone().map_request(
+            move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(Peer(peer));
+                req.map(axum::body::Body::new)
+            },
+        );
         let service = TowerToHyperService::new(router);
         let mut builder = http1::Builder::new();
         builder
@@ -93,13 +104,25 @@ impl Server {
             .header_read_timeout(self.header_timeout)
             .max_buf_size(self.max_header_bytes.max(8192));
         match &self.tls {
-            None => serve(builder.serve_connection(TokioIo::new(stream), service), shutdown).await,
+            None => {
+                serve(
+                    builder.serve_connection(TokioIo::new(stream), service),
+                    shutdown,
+                )
+                .await
+            }
             Some(acceptor) => {
-                let Ok(Ok(tls)) = tokio::time::timeout(self.header_timeout, acceptor.accept(stream)).await else {
+                let Ok(Ok(tls)) =
+                    tokio::time::timeout(self.header_timeout, acceptor.accept(stream)).await
+                else {
                     tracing::debug!(%peer, "TLS handshake failed or timed out");
                     return;
                 };
-                serve(builder.serve_connection(TokioIo::new(tls), service), shutdown).await
+                serve(
+                    builder.serve_connection(TokioIo::new(tls), service),
+                    shutdown,
+                )
+                .await
             }
         }
     }
@@ -128,31 +151,42 @@ pub fn tls_acceptor(config: &TlsConfig) -> anyhow::Result<TlsAcceptor> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let certs = read_certs(&config.cert)?;
     let key = {
-        let pem = std::fs::read(&config.key).with_context(|| format!("http.tls.key: cannot read {}", config.key.display()))?;
+        let pem = std::fs::read(&config.key)
+            .with_context(|| format!("http.tls.key: cannot read {}", config.key.display()))?;
         rustls_pemfile::private_key(&mut pem.as_slice())
             .with_context(|| format!("http.tls.key: {} is not PEM", config.key.display()))?
             .with_context(|| format!("http.tls.key: no private key in {}", config.key.display()))?
     };
-    let builder = rustls::ServerConfig::builder_with_provider(provider.clone()).with_safe_default_protocol_versions()?;
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?;
     let builder = match &config.client_ca {
         None => builder.with_no_client_auth(),
         Some(ca) => {
             let mut roots = rustls::RootCertStore::empty();
             for cert in read_certs(ca)? {
-                roots.add(cert).with_context(|| format!("http.tls.client_ca: bad certificate in {}", ca.display()))?;
+                roots.add(cert).with_context(|| {
+                    format!("http.tls.client_ca: bad certificate in {}", ca.display())
+                })?;
             }
-            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-                .build()
-                .context("http.tls.client_ca")?;
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .context("http.tls.client_ca")?;
             builder.with_client_cert_verifier(verifier)
         }
     };
-    let mut server = builder.with_single_cert(certs, key).context("http.tls: certificate and key do not match")?;
+    let mut server = builder
+        .with_single_cert(certs, key)
+        .context("http.tls: certificate and key do not match")?;
     server.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(TlsAcceptor::from(Arc::new(server)))
 }
 
-fn read_certs(path: &std::path::Path) -> anyhow::Result<Vec<rustls::pki_types::CertificateDer<'static>>> {
+fn read_certs(
+    path: &std::path::Path,
+) -> anyhow::Result<Vec<rustls::pki_types::CertificateDer<'static>>> {
     let pem = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice())
         .collect::<Result<_, _>>()

@@ -70,11 +70,21 @@ pub struct Record {
 
 impl Record {
     pub fn first_seen(&self) -> i64 {
-        self.sources.values().filter_map(|s| s.first()).map(|s| s.0).min().unwrap_or(0)
+        self.sources
+            .values()
+            .filter_map(|s| s.first())
+            .map(|s| s.0)
+            .min()
+            .unwrap_or(0)
     }
 
     pub fn last_seen(&self) -> i64 {
-        self.sources.values().filter_map(|s| s.last()).map(|s| s.1).max().unwrap_or(0)
+        self.sources
+            .values()
+            .filter_map(|s| s.last())
+            .map(|s| s.1)
+            .max()
+            .unwrap_or(0)
     }
 }
 
@@ -109,7 +119,14 @@ impl Currency<'_> {
 impl History {
     /// Records that a successful fetch of `source` at `now` listed these addresses in `list`. `gap` is the longest
     /// time between two sightings that still continues a span (the retention).
-    pub fn observe<'a>(&mut self, list: &str, source: &str, sightings: impl IntoIterator<Item = Sighting<'a>>, now: i64, gap: i64) {
+    pub fn observe<'a>(
+        &mut self,
+        list: &str,
+        source: &str,
+        sightings: impl IntoIterator<Item = Sighting<'a>>,
+        now: i64,
+        gap: i64,
+    ) {
         let records = self.lists.entry(list.to_string()).or_default();
         for s in sightings {
             let record = records.entry(s.net.trunc()).or_default();
@@ -128,30 +145,58 @@ impl History {
 
     /// The current members of a list, with their provenance.
     pub fn current(&self, list: &str, currency: &Currency<'_>) -> Vec<(IpNet, Provenance)> {
-        self.members(list, |source, spans| spans.last().is_some_and(|s| currency.current(source, s)))
-    }
-
-    /// Members seen within `window` seconds before `now` (or still current).
-    pub fn window(&self, list: &str, currency: &Currency<'_>, window: i64) -> Vec<(IpNet, Provenance)> {
         self.members(list, |source, spans| {
-            spans.last().is_some_and(|s| s.1 >= currency.now - window || currency.current(source, s))
+            spans.last().is_some_and(|s| currency.current(source, s))
         })
     }
 
-    fn members(&self, list: &str, keep: impl Fn(&str, &[Span]) -> bool) -> Vec<(IpNet, Provenance)> {
-        let Some(records) = self.lists.get(list) else { return Vec::new() };
+    /// Members seen within `window` seconds before `now` (or still current).
+    pub fn window(
+        &self,
+        list: &str,
+        currency: &Currency<'_>,
+        window: i64,
+    ) -> Vec<(IpNet, Provenance)> {
+        self.members(list, |source, spans| {
+            spans
+                .last()
+                .is_some_and(|s| s.1 >= currency.now - window || currency.current(source, s))
+        })
+    }
+
+    fn members(
+        &self,
+        list: &str,
+        keep: impl Fn(&str, &[Span]) -> bool,
+    ) -> Vec<(IpNet, Provenance)> {
+        let Some(records) = self.lists.get(list) else {
+            return Vec::new();
+        };
         records
             .iter()
             .filter_map(|(net, r)| {
-                let sources: Vec<String> = r.sources.iter().filter(|(s, spans)| keep(s, spans)).map(|(s, _)| s.clone()).collect();
+                let sources: Vec<String> = r
+                    .sources
+                    .iter()
+                    .filter(|(s, spans)| keep(s, spans))
+                    .map(|(s, _)| s.clone())
+                    .collect();
                 (!sources.is_empty()).then(|| (*net, provenance(r, sources)))
             })
             .collect()
     }
 
     /// Which sources listed `net` (or a network containing it) in `list` at time `at`.
-    pub fn lookup(&self, list: &str, addr: std::net::IpAddr, at: i64, currency: &Currency<'_>) -> Vec<(IpNet, Provenance)> {
-        let Some(records) = self.lists.get(list) else { return Vec::new() };
+    pub fn lookup(
+        &self,
+        list: &str,
+        addr: std::net::IpAddr,
+        at: i64,
+        currency: &Currency<'_>,
+    ) -> Vec<(IpNet, Provenance)> {
+        let Some(records) = self.lists.get(list) else {
+            return Vec::new();
+        };
         records
             .iter()
             .filter(|(net, _)| net.contains(&addr))
@@ -162,7 +207,8 @@ impl History {
                     .filter(|(source, spans)| {
                         spans.iter().enumerate().any(|(i, s)| {
                             let open = i + 1 == spans.len() && currency.current(source, s);
-                            s.0 <= at && (at <= s.1 + currency.retention || (open && at <= currency.now))
+                            s.0 <= at
+                                && (at <= s.1 + currency.retention || (open && at <= currency.now))
                         })
                     })
                     .map(|(s, _)| s.clone())
@@ -221,7 +267,11 @@ mod tests {
     }
 
     fn see(h: &mut History, source: &str, addrs: &[&str], now: i64) {
-        let sightings = addrs.iter().map(|a| Sighting { net: net(a), relay: None, approximate: false });
+        let sightings = addrs.iter().map(|a| Sighting {
+            net: net(a),
+            relay: None,
+            approximate: false,
+        });
         h.observe("tor-exits", source, sightings, now, 24 * H);
     }
 
@@ -241,18 +291,42 @@ mod tests {
         see(&mut h, "bulk", &["192.0.2.1", "192.0.2.2"], 0);
         see(&mut h, "bulk", &["192.0.2.1"], 10 * H);
         let mut last = BTreeMap::from([("bulk".to_string(), 10 * H)]);
-        let c = Currency { last_success: &last, retention: 24 * H, now: 10 * H };
-        assert_eq!(h.current("tor-exits", &c).len(), 2, ".2 is within retention");
+        let c = Currency {
+            last_success: &last,
+            retention: 24 * H,
+            now: 10 * H,
+        };
+        assert_eq!(
+            h.current("tor-exits", &c).len(),
+            2,
+            ".2 is within retention"
+        );
         last.insert("bulk".into(), 40 * H);
         see(&mut h, "bulk", &["192.0.2.1"], 40 * H);
-        let c = Currency { last_success: &last, retention: 24 * H, now: 40 * H };
-        let cur: Vec<_> = h.current("tor-exits", &c).into_iter().map(|(n, _)| n).collect();
+        let c = Currency {
+            last_success: &last,
+            retention: 24 * H,
+            now: 40 * H,
+        };
+        let cur: Vec<_> = h
+            .current("tor-exits", &c)
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
         assert_eq!(cur, vec![net("192.0.2.1")]);
         // A source that stopped answering keeps its last good list, however old.
-        let c = Currency { last_success: &last, retention: 24 * H, now: 400 * H };
+        let c = Currency {
+            last_success: &last,
+            retention: 24 * H,
+            now: 400 * H,
+        };
         assert_eq!(h.current("tor-exits", &c).len(), 1);
         // The 7-day window still has .2 (last seen at 0) at 40 h.
-        let c = Currency { last_success: &last, retention: 24 * H, now: 40 * H };
+        let c = Currency {
+            last_success: &last,
+            retention: 24 * H,
+            now: 40 * H,
+        };
         assert_eq!(h.window("tor-exits", &c, 7 * 24 * H).len(), 2);
     }
 
@@ -263,13 +337,21 @@ mod tests {
         see(&mut h, "tordnsel", &["198.51.100.7"], 101 * H);
         see(&mut h, "tordnsel", &[], 200 * H);
         let last = BTreeMap::from([("tordnsel".to_string(), 200 * H)]);
-        let c = Currency { last_success: &last, retention: 24 * H, now: 300 * H };
+        let c = Currency {
+            last_success: &last,
+            retention: 24 * H,
+            now: 300 * H,
+        };
         let ip = "198.51.100.7".parse().unwrap();
         assert!(h.lookup("tor-exits", ip, 99 * H, &c).is_empty(), "before");
         let during = h.lookup("tor-exits", ip, 100 * H + 1800, &c);
         assert_eq!(during.len(), 1);
         assert_eq!(during[0].1.sources, vec!["tordnsel".to_string()]);
-        assert_eq!(h.lookup("tor-exits", ip, 120 * H, &c).len(), 1, "within retention after the last sighting");
+        assert_eq!(
+            h.lookup("tor-exits", ip, 120 * H, &c).len(),
+            1,
+            "within retention after the last sighting"
+        );
         assert!(h.lookup("tor-exits", ip, 130 * H, &c).is_empty(), "after");
     }
 

@@ -60,7 +60,11 @@ impl KeeperMetrics {
             list_changed: Family::default(),
             loaded: Gauge::default(),
         };
-        reg.register("torwatch_source_fetches", "Exit list fetches by source and outcome", m.fetches.clone());
+        reg.register(
+            "torwatch_source_fetches",
+            "Exit list fetches by source and outcome",
+            m.fetches.clone(),
+        );
         reg.register(
             "torwatch_source_last_success_timestamp_seconds",
             "Unix time of the last successful or unchanged fetch (0: never)",
@@ -71,10 +75,26 @@ impl KeeperMetrics {
             "Unix time of the last fetch attempt",
             m.last_attempt.clone(),
         );
-        reg.register("torwatch_source_entries", "Addresses in the source's last good list", m.entries.clone());
-        reg.register("torwatch_source_up", "1 when the source's last fetch succeeded", m.up.clone());
-        reg.register("torwatch_source_fetch_duration_seconds", "Duration of each fetch", m.duration.clone());
-        reg.register("torwatch_list_entries", "Entries per published list and address family", m.list_entries.clone());
+        reg.register(
+            "torwatch_source_entries",
+            "Addresses in the source's last good list",
+            m.entries.clone(),
+        );
+        reg.register(
+            "torwatch_source_up",
+            "1 when the source's last fetch succeeded",
+            m.up.clone(),
+        );
+        reg.register(
+            "torwatch_source_fetch_duration_seconds",
+            "Duration of each fetch",
+            m.duration.clone(),
+        );
+        reg.register(
+            "torwatch_list_entries",
+            "Entries per published list and address family",
+            m.list_entries.clone(),
+        );
         reg.register(
             "torwatch_list_updated_timestamp_seconds",
             "Unix time the list's sources last confirmed it",
@@ -85,11 +105,17 @@ impl KeeperMetrics {
             "Unix time the list's contents last changed",
             m.list_changed.clone(),
         );
-        reg.register("torwatch_list_loaded", "1 once the exit list is loaded (from state or a fetch)", m.loaded.clone());
+        reg.register(
+            "torwatch_list_loaded",
+            "1 once the exit list is loaded (from state or a fetch)",
+            m.loaded.clone(),
+        );
         m
     }
 
     pub fn source(name: &str) -> SourceLabels {
-        SourceLabels { source: name.to_string() }
+        SourceLabels {
+            source: name.to_string(),
+        }
     }
 }

@@ -41,16 +41,38 @@ pub struct Keeper {
 impl Keeper {
     /// Loads the persisted state and publishes it at once, before any fetch. A state file that cannot be read is
     /// an error: starting empty would forget the last good list.
-    pub fn load(config: Arc<Config>, shared: Shared, metrics: Arc<KeeperMetrics>) -> anyhow::Result<Keeper> {
+    pub fn load(
+        config: Arc<Config>,
+        shared: Shared,
+        metrics: Arc<KeeperMetrics>,
+    ) -> anyhow::Result<Keeper> {
         let state = State::load(&config.state_dir)?.unwrap_or_default();
         let (changed, _) = watch::channel(0);
-        let mut keeper = Keeper { config, state, shared, metrics, changed };
+        let mut keeper = Keeper {
+            config,
+            state,
+            shared,
+            metrics,
+            changed,
+        };
         for s in &keeper.config.sources {
             if let Some(st) = keeper.state.sources.get(&s.name) {
                 let labels = KeeperMetrics::source(&s.name);
-                keeper.metrics.last_success.get_or_create(&labels).set(st.last_success);
-                keeper.metrics.last_attempt.get_or_create(&labels).set(st.last_attempt);
-                keeper.metrics.entries.get_or_create(&labels).set(st.feed.as_ref().map_or(0, validate::entries) as i64);
+                keeper
+                    .metrics
+                    .last_success
+                    .get_or_create(&labels)
+                    .set(st.last_success);
+                keeper
+                    .metrics
+                    .last_attempt
+                    .get_or_create(&labels)
+                    .set(st.last_attempt);
+                keeper
+                    .metrics
+                    .entries
+                    .get_or_create(&labels)
+                    .set(st.feed.as_ref().map_or(0, validate::entries) as i64);
             }
         }
         keeper.publish(now());
@@ -65,9 +87,19 @@ impl Keeper {
     /// Runs the pollers and merges their reports until shutdown, then saves the state.
     pub async fn run(mut self, tracker: TaskTracker, shutdown: CancellationToken) {
         let (tx, mut rx) = mpsc::channel(64);
-        let user_agent = self.config.user_agent.clone().unwrap_or_else(crate::sources::fetch::user_agent);
+        let user_agent = self
+            .config
+            .user_agent
+            .clone()
+            .unwrap_or_else(crate::sources::fetch::user_agent);
         let client = crate::sources::fetch::client(&user_agent);
-        for (index, source) in self.config.sources.iter().enumerate().filter(|(_, s)| s.enabled) {
+        for (index, source) in self
+            .config
+            .sources
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.enabled)
+        {
             let poller = self.poller(index, source, client.clone());
             tracker.spawn(poller.run(tx.clone(), shutdown.clone()));
         }
@@ -87,10 +119,23 @@ impl Keeper {
     }
 
     fn poller(&self, index: usize, source: &SourceConfig, client: reqwest::Client) -> Poller {
-        let st = self.state.sources.get(&source.name).cloned().unwrap_or_default();
+        let st = self
+            .state
+            .sources
+            .get(&source.name)
+            .cloned()
+            .unwrap_or_default();
         let now = now();
-        let min_gap = if source.kind == FeedKind::Danme { crate::config::DANME_MIN_INTERVAL.as_secs() as i64 } else { 0 };
-        let due = if st.last_success > 0 { st.last_success + source.interval.as_secs() as i64 } else { 0 };
+        let min_gap = if source.kind == FeedKind::Danme {
+            crate::config::DANME_MIN_INTERVAL.as_secs() as i64
+        } else {
+            0
+        };
+        let due = if st.last_success > 0 {
+            st.last_success + source.interval.as_secs() as i64
+        } else {
+            0
+        };
         let due = due.max(st.last_attempt + min_gap);
         Poller {
             index,
@@ -106,13 +151,27 @@ impl Keeper {
 
     /// Merges one poller report.
     pub fn apply(&mut self, report: Report) {
-        let Some(source) = self.config.sources.get(report.source) else { return };
+        let Some(source) = self.config.sources.get(report.source) else {
+            return;
+        };
         let name = source.name.clone();
         let labels = KeeperMetrics::source(&name);
         let result = report.outcome.result();
-        self.metrics.fetches.get_or_create(&ResultLabels { source: name.clone(), result: result.to_string() }).inc();
-        self.metrics.duration.get_or_create(&labels).observe(report.duration.as_secs_f64());
-        self.metrics.last_attempt.get_or_create(&labels).set(report.at);
+        self.metrics
+            .fetches
+            .get_or_create(&ResultLabels {
+                source: name.clone(),
+                result: result.to_string(),
+            })
+            .inc();
+        self.metrics
+            .duration
+            .get_or_create(&labels)
+            .observe(report.duration.as_secs_f64());
+        self.metrics
+            .last_attempt
+            .get_or_create(&labels)
+            .set(report.at);
         let st = self.state.sources.entry(name.clone()).or_default();
         st.last_attempt = report.at;
         st.last_result = result.to_string();
@@ -123,7 +182,11 @@ impl Keeper {
                 st.last_error = Some(message);
                 self.metrics.up.get_or_create(&labels).set(0);
             }
-            Outcome::Accepted { feed, etag, last_modified } => {
+            Outcome::Accepted {
+                feed,
+                etag,
+                last_modified,
+            } => {
                 tracing::info!(source = %name, entries = validate::entries(&feed), "new list accepted");
                 st.feed = Some(feed);
                 st.etag = etag;
@@ -137,7 +200,9 @@ impl Keeper {
                 }
             }
         }
-        let horizon = report.at - self.config.history.as_secs() as i64 - self.config.retention.as_secs() as i64;
+        let horizon = report.at
+            - self.config.history.as_secs() as i64
+            - self.config.retention.as_secs() as i64;
         self.state.history.prune(horizon);
         self.publish(report.at);
         if let Err(e) = self.state.save(&self.config.state_dir) {
@@ -148,7 +213,9 @@ impl Keeper {
     /// A fetch of source `index` at `at` confirmed its (possibly new) last good feed.
     fn confirm(&mut self, index: usize, at: i64) {
         let source = &self.config.sources[index];
-        let Some(st) = self.state.sources.get_mut(&source.name) else { return };
+        let Some(st) = self.state.sources.get_mut(&source.name) else {
+            return;
+        };
         st.last_success = at;
         st.failures = 0;
         st.last_error = None;
@@ -156,8 +223,17 @@ impl Keeper {
         self.metrics.up.get_or_create(&labels).set(1);
         self.metrics.last_success.get_or_create(&labels).set(at);
         let Some(feed) = &st.feed else { return };
-        self.metrics.entries.get_or_create(&labels).set(validate::entries(feed) as i64);
-        observe(&mut self.state.history, source, feed, at, self.config.retention.as_secs() as i64);
+        self.metrics
+            .entries
+            .get_or_create(&labels)
+            .set(validate::entries(feed) as i64);
+        observe(
+            &mut self.state.history,
+            source,
+            feed,
+            at,
+            self.config.retention.as_secs() as i64,
+        );
     }
 
     /// Builds a new snapshot from the state and swaps it in.
@@ -167,13 +243,25 @@ impl Keeper {
         self.metrics.loaded.set(i64::from(snapshot.ready()));
         for (name, list) in &snapshot.lists {
             for family in [Family::Ipv4, Family::Ipv6] {
-                let labels = ListFamilyLabels { list: name.clone(), family: family.as_str().into() };
-                self.metrics.list_entries.get_or_create(&labels).set(list.count(family) as i64);
+                let labels = ListFamilyLabels {
+                    list: name.clone(),
+                    family: family.as_str().into(),
+                };
+                self.metrics
+                    .list_entries
+                    .get_or_create(&labels)
+                    .set(list.count(family) as i64);
             }
             let labels = ListLabels { list: name.clone() };
-            self.metrics.list_changed.get_or_create(&labels).set(list.updated);
+            self.metrics
+                .list_changed
+                .get_or_create(&labels)
+                .set(list.updated);
             let confirmed = confirmed_at(&self.config, &self.state, name);
-            self.metrics.list_updated.get_or_create(&labels).set(confirmed);
+            self.metrics
+                .list_updated
+                .get_or_create(&labels)
+                .set(confirmed);
         }
         self.shared.store(Arc::new(snapshot));
         self.changed.send_modify(|v| *v += 1);
@@ -208,14 +296,21 @@ fn confirmed_at(config: &Config, state: &State, list: &str) -> i64 {
 
 fn observe(history: &mut History, source: &SourceConfig, feed: &Feed, at: i64, gap: i64) {
     let sightings = |addrs: &'_ [crate::feeds::FeedAddr]| -> Vec<(IpNet, Option<usize>, bool)> {
-        addrs.iter().map(|a| (a.net, a.relay.map(|r| r as usize), a.approximate)).collect()
+        addrs
+            .iter()
+            .map(|a| (a.net, a.relay.map(|r| r as usize), a.approximate))
+            .collect()
     };
     let relay = |i: Option<usize>| i.and_then(|i| feed.relays.get(i));
     let exits = sightings(&feed.exits);
     history.observe(
         &source.list,
         &source.name,
-        exits.iter().map(|(net, r, approx)| Sighting { net: *net, relay: relay(*r), approximate: *approx }),
+        exits.iter().map(|(net, r, approx)| Sighting {
+            net: *net,
+            relay: relay(*r),
+            approximate: *approx,
+        }),
         at,
         gap,
     );
@@ -224,7 +319,11 @@ fn observe(history: &mut History, source: &SourceConfig, feed: &Feed, at: i64, g
         history.observe(
             RELAYS,
             &source.name,
-            relays.iter().map(|(net, r, _)| Sighting { net: *net, relay: relay(*r), approximate: false }),
+            relays.iter().map(|(net, r, _)| Sighting {
+                net: *net,
+                relay: relay(*r),
+                approximate: false,
+            }),
             at,
             gap,
         );
@@ -254,26 +353,41 @@ pub fn build(config: &Config, state: &mut State, previous: &Snapshot, now: i64) 
         .filter(|(_, st)| st.feed.is_some())
         .map(|(n, st)| (n.clone(), st.last_success))
         .collect();
-    let currency = Currency { last_success: &last_success, retention: config.retention.as_secs() as i64, now };
+    let currency = Currency {
+        last_success: &last_success,
+        retention: config.retention.as_secs() as i64,
+        now,
+    };
     let enrich = Enrichment::new(config, state);
     let known = known_lists(config);
     let mut built = Vec::new();
     for name in &known {
-        let loaded = config
-            .sources
-            .iter()
-            .any(|s| feeds_list(s, name) && state.sources.get(&s.name).is_some_and(|st| st.feed.is_some()));
+        let loaded = config.sources.iter().any(|s| {
+            feeds_list(s, name)
+                && state
+                    .sources
+                    .get(&s.name)
+                    .is_some_and(|st| st.feed.is_some())
+        });
         if !loaded {
             continue;
         }
-        let window = WINDOWS.iter().find(|(w, _)| *name == format!("{EXITS}-{w}")).map(|(_, secs)| *secs);
+        let window = WINDOWS
+            .iter()
+            .find(|(w, _)| *name == format!("{EXITS}-{w}"))
+            .map(|(_, secs)| *secs);
         let members = match window {
             Some(secs) => state.history.window(EXITS, &currency, secs),
             None => state.history.current(name, &currency),
         };
         let entries: Vec<ListEntry> = members
             .into_iter()
-            .filter(|(net, _)| !config.exclude.iter().any(|x| x.contains(net) || net.contains(x)))
+            .filter(|(net, _)| {
+                !config
+                    .exclude
+                    .iter()
+                    .any(|x| x.contains(net) || net.contains(x))
+            })
             .map(|(net, mut prov)| {
                 enrich.fill(&net, &mut prov);
                 ListEntry { net, prov }
@@ -284,13 +398,22 @@ pub fn build(config: &Config, state: &mut State, previous: &Snapshot, now: i64) 
     drop(enrich);
     let mut lists = BTreeMap::new();
     for (name, entries) in built {
-        let meta = state.lists.entry(name.clone()).or_insert(ListMeta { version: 0, updated: now });
-        let changed = previous.lists.get(&name).is_some_and(|l| l.entries != entries);
+        let meta = state.lists.entry(name.clone()).or_insert(ListMeta {
+            version: 0,
+            updated: now,
+        });
+        let changed = previous
+            .lists
+            .get(&name)
+            .is_some_and(|l| l.entries != entries);
         if changed || meta.version == 0 {
             meta.version += 1;
             meta.updated = now;
         }
-        lists.insert(name.clone(), Arc::new(List::new(name, meta.version, meta.updated, entries)));
+        lists.insert(
+            name.clone(),
+            Arc::new(List::new(name, meta.version, meta.updated, entries)),
+        );
     }
     let sources = config
         .sources
@@ -310,7 +433,12 @@ pub fn build(config: &Config, state: &mut State, previous: &Snapshot, now: i64) 
             }
         })
         .collect();
-    Snapshot { lists, known, sources, built: now }
+    Snapshot {
+        lists,
+        known,
+        sources,
+        built: now,
+    }
 }
 
 /// Relay details from Onionoo, joined to addresses by fingerprint or by address.
@@ -321,9 +449,18 @@ struct Enrichment<'a> {
 
 impl<'a> Enrichment<'a> {
     fn new(config: &Config, state: &'a State) -> Enrichment<'a> {
-        let mut e = Enrichment { by_fingerprint: HashMap::new(), by_addr: HashMap::new() };
-        for s in config.sources.iter().filter(|s| s.kind == FeedKind::Onionoo) {
-            let Some(feed) = state.sources.get(&s.name).and_then(|st| st.feed.as_ref()) else { continue };
+        let mut e = Enrichment {
+            by_fingerprint: HashMap::new(),
+            by_addr: HashMap::new(),
+        };
+        for s in config
+            .sources
+            .iter()
+            .filter(|s| s.kind == FeedKind::Onionoo)
+        {
+            let Some(feed) = state.sources.get(&s.name).and_then(|st| st.feed.as_ref()) else {
+                continue;
+            };
             for r in &feed.relays {
                 e.by_fingerprint.insert(r.fingerprint.as_str(), r);
             }
@@ -360,10 +497,24 @@ impl<'a> Enrichment<'a> {
 }
 
 /// The answer to `torwatch lookup`: per list, the matching networks and their sources at `at`.
-pub fn lookup(config: &Config, state: &State, addr: std::net::IpAddr, at: i64, now: i64) -> Vec<(String, IpNet, Provenance)> {
-    let last_success: BTreeMap<String, i64> =
-        state.sources.iter().filter(|(_, st)| st.feed.is_some()).map(|(n, st)| (n.clone(), st.last_success)).collect();
-    let currency = Currency { last_success: &last_success, retention: config.retention.as_secs() as i64, now };
+pub fn lookup(
+    config: &Config,
+    state: &State,
+    addr: std::net::IpAddr,
+    at: i64,
+    now: i64,
+) -> Vec<(String, IpNet, Provenance)> {
+    let last_success: BTreeMap<String, i64> = state
+        .sources
+        .iter()
+        .filter(|(_, st)| st.feed.is_some())
+        .map(|(n, st)| (n.clone(), st.last_success))
+        .collect();
+    let currency = Currency {
+        last_success: &last_success,
+        retention: config.retention.as_secs() as i64,
+        now,
+    };
     let mut out = Vec::new();
     for list in state.history.lists.keys() {
         for (net, prov) in state.history.lookup(list, addr, at, &currency) {

@@ -24,7 +24,10 @@ pub enum Outcome {
     /// 304, or the same body as the last good one.
     Unchanged,
     /// Nothing changes; `reason` is a metric label.
-    Failed { reason: &'static str, message: String },
+    Failed {
+        reason: &'static str,
+        message: String,
+    },
 }
 
 impl Outcome {
@@ -64,7 +67,9 @@ pub struct Poller {
 impl Poller {
     fn location(&self) -> Result<Location, String> {
         match &self.config.location {
-            SourceLocation::Url(u) => reqwest::Url::parse(u).map(Location::Url).map_err(|e| format!("{u:?}: {e}")),
+            SourceLocation::Url(u) => reqwest::Url::parse(u)
+                .map(Location::Url)
+                .map_err(|e| format!("{u:?}: {e}")),
             SourceLocation::File(p) => Ok(Location::File(p.clone())),
         }
     }
@@ -107,17 +112,33 @@ impl Poller {
                     self.config.interval
                 }
             };
-            let report = Report { source: self.index, at, duration, outcome };
+            let report = Report {
+                source: self.index,
+                at,
+                duration,
+                outcome,
+            };
             if tx.send(report).await.is_err() {
                 return;
             }
         }
     }
 
-    async fn fetch_once(&mut self, last_body: &mut Option<[u8; 32]>) -> (Outcome, Option<Duration>) {
+    async fn fetch_once(
+        &mut self,
+        last_body: &mut Option<[u8; 32]>,
+    ) -> (Outcome, Option<Duration>) {
         let location = match self.location() {
             Ok(l) => l,
-            Err(message) => return (Outcome::Failed { reason: "io_error", message }, None),
+            Err(message) => {
+                return (
+                    Outcome::Failed {
+                        reason: "io_error",
+                        message,
+                    },
+                    None,
+                )
+            }
         };
         let request = Request {
             location: &location,
@@ -128,7 +149,11 @@ impl Poller {
         };
         let (body, etag, last_modified) = match fetch::fetch(&self.client, &request).await {
             Ok(Fetched::NotModified) => return (Outcome::Unchanged, None),
-            Ok(Fetched::Body { body, etag, last_modified }) => (body, etag, last_modified),
+            Ok(Fetched::Body {
+                body,
+                etag,
+                last_modified,
+            }) => (body, etag, last_modified),
             Err(e) => return (self.failure(&e), e.retry_after()),
         };
         let digest: [u8; 32] = Sha256::digest(&body).into();
@@ -151,7 +176,14 @@ impl Poller {
                 self.previous = Some(validate::entries(&feed));
                 self.etag.clone_from(&etag);
                 self.last_modified.clone_from(&last_modified);
-                (Outcome::Accepted { feed, etag, last_modified }, None)
+                (
+                    Outcome::Accepted {
+                        feed,
+                        etag,
+                        last_modified,
+                    },
+                    None,
+                )
             }
             Err(e) => (rejected(&e), None),
         }

@@ -65,8 +65,14 @@ impl State {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
-        let state: State = serde_json::from_slice(&bytes).with_context(|| format!("{} is not a torwatch state file", path.display()))?;
-        anyhow::ensure!(state.format == FORMAT, "{}: unknown state format {}", path.display(), state.format);
+        let state: State = serde_json::from_slice(&bytes)
+            .with_context(|| format!("{} is not a torwatch state file", path.display()))?;
+        anyhow::ensure!(
+            state.format == FORMAT,
+            "{}: unknown state format {}",
+            path.display(),
+            state.format
+        );
         Ok(Some(state))
     }
 
@@ -80,9 +86,15 @@ impl State {
 
 /// Writes `bytes` to `path` so that readers and crashes see the old or the new content, never a mix.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
     let result = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
@@ -117,7 +129,11 @@ mod tests {
         s.save(dir.path()).unwrap();
         let back = State::load(dir.path()).unwrap().unwrap();
         assert_eq!(back.sources["bulk"].etag.as_deref(), Some("\"x\""));
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left behind");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left behind"
+        );
     }
 
     #[test]
