@@ -11,6 +11,8 @@ pub mod keeper;
 pub mod lists;
 pub mod parsers;
 pub mod publish;
+pub mod publisher;
+pub mod rendered;
 pub mod service;
 pub mod snapshot;
 pub mod sources;

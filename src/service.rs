@@ -5,6 +5,7 @@ use crate::config::Config;
 use crate::http::{self, AppState, HttpMetrics};
 use crate::keeper::metrics::KeeperMetrics;
 use crate::keeper::Keeper;
+use crate::publisher::{PublishMetrics, Publisher};
 use anyhow::Context;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::family::Family;
@@ -49,6 +50,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     build_info(&mut registry);
     let keeper_metrics = Arc::new(KeeperMetrics::register(&mut registry));
     let http_metrics = Arc::new(HttpMetrics::register(&mut registry));
+    let publish_metrics = Arc::new(PublishMetrics::register(&mut registry));
 
     let shared = crate::snapshot::shared();
     let keeper = Keeper::load(config.clone(), shared.clone(), keeper_metrics)?;
@@ -59,17 +61,25 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         );
     }
 
+    let problems: Arc<arc_swap::ArcSwap<Vec<String>>> = Arc::default();
+    let publisher = Publisher {
+        files: config.publish.clone(),
+        shared: shared.clone(),
+        metrics: publish_metrics,
+        problems: problems.clone(),
+    };
     let state = AppState {
         shared: shared.clone(),
         config: config.clone(),
         registry: Arc::new(registry),
         metrics: http_metrics,
-        problems: Arc::default(),
+        problems,
     };
     let server = http::server::Server::new(listener, http::router(state), &config.http)?;
 
     let shutdown = CancellationToken::new();
     let tracker = TaskTracker::new();
+    tracker.spawn(publisher.run(keeper.subscribe(), shutdown.clone()));
     tracker.spawn(keeper.run(tracker.clone(), shutdown.clone()));
     tracker.spawn(server.run(shutdown.clone()));
     tracker.close();

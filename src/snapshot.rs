@@ -2,6 +2,7 @@
 //! one and swaps it in atomically; HTTP handlers, publishers and the matcher read the current one without locks.
 
 use crate::lists::List;
+use crate::rendered::Renders;
 use arc_swap::ArcSwap;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -26,6 +27,8 @@ pub struct Snapshot {
     /// Lists that have been loaded (from state or a fetch). A known list that is absent here was never loaded and
     /// must not be published (HTTP 503), never as empty.
     pub lists: BTreeMap<String, Arc<List>>,
+    /// Renderings of each loaded list, computed on first use and shared while the list version stays.
+    pub renders: BTreeMap<String, Arc<Renders>>,
     /// Every list name the configuration defines.
     pub known: BTreeSet<String>,
     pub sources: Vec<SourceStatus>,

@@ -4,6 +4,8 @@ use super::raw::{RawAccess, RawConfig, RawInput, RawPublish, RawSize, RawSource}
 use super::{scalar, Check, Config};
 use crate::event::Action;
 use crate::feeds::FeedKind;
+use crate::formats::{ListFormat, RenderOptions};
+use crate::publish::FileSpec;
 use crate::lists::Family;
 use crate::parsers::LogFormat;
 use ipnet::IpNet;
@@ -74,17 +76,6 @@ pub struct InputConfig {
     pub queue: usize,
 }
 
-#[derive(Debug, Clone)]
-pub struct PublishConfig {
-    pub path: PathBuf,
-    pub format: String,
-    pub list: String,
-    pub family: Option<Family>,
-    pub aggregate: bool,
-    pub enrich: bool,
-    pub apply: Option<Vec<String>>,
-    pub apply_timeout: Duration,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Auth {
@@ -502,25 +493,26 @@ fn input_kind(check: &mut Check, path: &str, r: &RawInput) -> InputKind {
     }
 }
 
-fn publish(i: usize, p: RawPublish, check: &mut Check) -> PublishConfig {
+fn publish(i: usize, p: RawPublish, check: &mut Check) -> FileSpec {
     let path = format!("publish[{i}]");
     let file = p.path.map(PathBuf::from).unwrap_or_else(|| {
         check.error(format!("{path}.path"), "is required");
         PathBuf::new()
     });
-    let format = p.format.unwrap_or_else(|| {
-        check.error(format!("{path}.format"), "is required");
-        "txt".into()
-    });
-    if !PUBLISH_FORMATS.contains(&format.as_str()) {
-        check.error(
-            format!("{path}.format"),
-            format!(
-                "{format:?} is not a list format ({})",
-                PUBLISH_FORMATS.join(", ")
-            ),
-        );
-    }
+    let format = match p.format.as_deref() {
+        None => {
+            check.error(format!("{path}.format"), "is required");
+            ListFormat::Txt
+        }
+        Some(f) => ListFormat::from_ext(f).unwrap_or_else(|| {
+            let names: Vec<_> = ListFormat::ALL.iter().map(|f| f.ext()).collect();
+            check.error(
+                format!("{path}.format"),
+                format!("{f:?} is not a list format ({})", names.join(", ")),
+            );
+            ListFormat::Txt
+        }),
+    };
     let family = match p.family.as_deref() {
         None => None,
         Some("ipv4") => Some(Family::Ipv4),
@@ -541,13 +533,11 @@ fn publish(i: usize, p: RawPublish, check: &mut Check) -> PublishConfig {
             );
         }
     }
-    PublishConfig {
+    FileSpec {
         path: file,
         format,
         list: p.list.unwrap_or_else(|| "tor-exits".into()),
-        family,
-        aggregate: p.aggregate,
-        enrich: p.enrich,
+        options: RenderOptions { family, aggregate: p.aggregate, enrich: p.enrich },
         apply: p.apply,
         apply_timeout: check.parse(
             format!("{path}.apply_timeout"),

@@ -2,6 +2,7 @@
 //! group behind its own access rules. Handlers only read the current snapshot; they never wait for the keeper.
 
 pub mod access;
+pub mod lists;
 mod exposition;
 pub mod server;
 
@@ -100,6 +101,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/lists/{file}", get(lists::get))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(

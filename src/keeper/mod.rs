@@ -10,6 +10,7 @@ pub mod state;
 use crate::config::{Config, SourceConfig};
 use crate::feeds::{validate, Feed, FeedKind, RelayInfo};
 use crate::lists::{Family, List, ListEntry, Provenance};
+use crate::rendered::Renders;
 use crate::snapshot::{Shared, Snapshot, SourceStatus};
 use history::{Currency, History, Sighting};
 use ipnet::IpNet;
@@ -397,23 +398,28 @@ pub fn build(config: &Config, state: &mut State, previous: &Snapshot, now: i64) 
     }
     drop(enrich);
     let mut lists = BTreeMap::new();
+    let mut renders = BTreeMap::new();
     for (name, entries) in built {
         let meta = state.lists.entry(name.clone()).or_insert(ListMeta {
             version: 0,
             updated: now,
         });
-        let changed = previous
-            .lists
-            .get(&name)
-            .is_some_and(|l| l.entries != entries);
+        let old = previous.lists.get(&name);
+        let changed = old.is_some_and(|l| l.entries != entries);
         if changed || meta.version == 0 {
             meta.version += 1;
             meta.updated = now;
         }
-        lists.insert(
-            name.clone(),
-            Arc::new(List::new(name, meta.version, meta.updated, entries)),
-        );
+        let reuse = old.filter(|l| l.version == meta.version && !changed);
+        let (list, render) = match (reuse, previous.renders.get(&name)) {
+            (Some(l), Some(r)) => (l.clone(), r.clone()),
+            _ => {
+                let list = Arc::new(List::new(name.clone(), meta.version, meta.updated, entries));
+                (list.clone(), Arc::new(Renders::new(list)))
+            }
+        };
+        lists.insert(name.clone(), list);
+        renders.insert(name, render);
     }
     let sources = config
         .sources
@@ -435,6 +441,7 @@ pub fn build(config: &Config, state: &mut State, previous: &Snapshot, now: i64) 
         .collect();
     Snapshot {
         lists,
+        renders,
         known,
         sources,
         built: now,

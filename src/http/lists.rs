@@ -1,0 +1,147 @@
+//! `GET|HEAD /lists/{list}.{format}`: the EDL endpoints. Served from the snapshot's cached renderings with
+//! ETag / Last-Modified validators, 304s, gzip, and 503 (never an empty 200) for a list not loaded yet.
+
+use super::AppState;
+use crate::formats::{ListFormat, RenderOptions};
+use crate::lists::Family;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+/// How long a firewall should wait before retrying a list that is not loaded yet.
+const RETRY_AFTER_SECS: &str = "60";
+const CACHE_CONTROL: &str = "public, max-age=60";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    family: Option<String>,
+    aggregate: Option<String>,
+    enrich: Option<String>,
+    /// History window (`1d`, `7d`, `30d`): the same as requesting `tor-exits-7d`.
+    window: Option<String>,
+}
+
+fn flag(value: Option<&str>) -> Result<bool, String> {
+    match value {
+        None | Some("false") | Some("0") | Some("no") => Ok(false),
+        Some("true") | Some("1") | Some("yes") | Some("") => Ok(true),
+        Some(v) => Err(format!("{v:?} is not a boolean (true, false)")),
+    }
+}
+
+fn bad_request(message: String) -> Response {
+    (StatusCode::BAD_REQUEST, format!("{message}\n")).into_response()
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
+    let Ok(Query(query)) = query else {
+        return bad_request("unknown query parameter (family, aggregate, enrich, window)".into());
+    };
+    let Some((name, ext)) = file.rsplit_once('.') else {
+        return (StatusCode::NOT_FOUND, "not found: use /lists/NAME.FORMAT\n").into_response();
+    };
+    let Some(format) = ListFormat::from_ext(ext) else {
+        return (StatusCode::NOT_FOUND, format!("unknown format {ext:?}\n")).into_response();
+    };
+    let family = match query.family.as_deref() {
+        None | Some("all") | Some("") => None,
+        Some("ipv4") | Some("4") => Some(Family::Ipv4),
+        Some("ipv6") | Some("6") => Some(Family::Ipv6),
+        Some(f) => return bad_request(format!("family: {f:?} is not one of ipv4, ipv6")),
+    };
+    let opts = match (flag(query.aggregate.as_deref()), flag(query.enrich.as_deref())) {
+        (Ok(aggregate), Ok(enrich)) => RenderOptions { family, aggregate, enrich },
+        (Err(e), _) => return bad_request(format!("aggregate: {e}")),
+        (_, Err(e)) => return bad_request(format!("enrich: {e}")),
+    };
+    let name = match &query.window {
+        Some(w) => format!("{name}-{w}"),
+        None => name.to_string(),
+    };
+    let snapshot = state.shared.load();
+    let Some(renders) = snapshot.renders.get(&name) else {
+        if snapshot.known.contains(&name) {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, RETRY_AFTER_SECS)],
+                format!("list {name} is not loaded yet\n"),
+            )
+                .into_response();
+        }
+        return (StatusCode::NOT_FOUND, format!("no list {name:?}\n")).into_response();
+    };
+    let rendered = renders.get(format, &opts);
+    let gzip = accepts_gzip(&headers);
+    let (body, etag) = if gzip {
+        (rendered.gzip.clone(), rendered.etag_gzip.as_str())
+    } else {
+        (rendered.body.clone(), rendered.etag.as_str())
+    };
+    let updated = renders.list.updated;
+    let last_modified = httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_secs(updated.max(0) as u64));
+    let mut response = if not_modified(&headers, etag, updated) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let len = body.len();
+        let mut r = if method == Method::HEAD {
+            Response::new(Body::empty())
+        } else {
+            Response::new(Body::from(body))
+        };
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
+        r.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+        if gzip {
+            r.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        r
+    };
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(etag) {
+        h.insert(header::ETAG, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&last_modified) {
+        h.insert(header::LAST_MODIFIED, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHE_CONTROL));
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    response
+}
+
+/// `If-None-Match` wins over `If-Modified-Since` (RFC 9110 §13.2.2).
+fn not_modified(headers: &HeaderMap, etag: &str, updated: i64) -> bool {
+    if let Some(inm) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+        return inm.split(',').map(|t| t.trim().trim_start_matches("W/")).any(|t| t == etag || t == "*");
+    }
+    if let Some(ims) = headers.get(header::IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok()) {
+        if let Ok(since) = httpdate::parse_http_date(ims) {
+            let since = since.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+            return updated <= since;
+        }
+    }
+    false
+}
+
+/// True when the client accepts gzip with a non-zero quality.
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    let Some(accept) = headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    accept.split(',').any(|part| {
+        let mut it = part.split(';');
+        let coding = it.next().unwrap_or("").trim();
+        let q = it
+            .find_map(|p| p.trim().strip_prefix("q="))
+            .and_then(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        (coding.eq_ignore_ascii_case("gzip") || coding == "*") && q > 0.0
+    })
+}

@@ -1,0 +1,113 @@
+//! The publisher task: on every new snapshot, writes each configured file whose rendering changed (or whose last
+//! write or apply failed) and runs its apply command. A list that was never loaded is never written. Outcomes are
+//! counted (`torwatch_publish_*`) and failures listed on `/readyz`.
+
+use crate::publish::{self, FileSpec};
+use crate::snapshot::Shared;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use std::sync::Arc;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FileLabels {
+    pub file: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FileResultLabels {
+    pub file: String,
+    pub result: &'static str,
+}
+
+pub struct PublishMetrics {
+    pub writes: Family<FileResultLabels, Counter>,
+    pub applies: Family<FileResultLabels, Counter>,
+    pub last_success: Family<FileLabels, Gauge>,
+}
+
+impl PublishMetrics {
+    pub fn register(reg: &mut Registry) -> PublishMetrics {
+        let m = PublishMetrics { writes: Family::default(), applies: Family::default(), last_success: Family::default() };
+        reg.register("torwatch_publish_writes", "Published file writes by outcome", m.writes.clone());
+        reg.register("torwatch_publish_applies", "Apply command runs by outcome", m.applies.clone());
+        reg.register(
+            "torwatch_publish_last_success_timestamp_seconds",
+            "Unix time of the last successful write (and apply, if configured)",
+            m.last_success.clone(),
+        );
+        m
+    }
+}
+
+/// What was last done for one file.
+#[derive(Default)]
+struct Last {
+    etag: Option<String>,
+    ok: bool,
+    problem: Option<String>,
+}
+
+pub struct Publisher {
+    pub files: Vec<FileSpec>,
+    pub shared: Shared,
+    pub metrics: Arc<PublishMetrics>,
+    /// Current problems, shown on `/readyz`.
+    pub problems: Arc<arc_swap::ArcSwap<Vec<String>>>,
+}
+
+impl Publisher {
+    pub async fn run(self, mut changed: watch::Receiver<u64>, shutdown: CancellationToken) {
+        let mut last: Vec<Last> = self.files.iter().map(|_| Last::default()).collect();
+        loop {
+            self.publish_all(&mut last).await;
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                r = changed.changed() => if r.is_err() { return },
+            }
+        }
+    }
+
+    async fn publish_all(&self, last: &mut [Last]) {
+        let snapshot = self.shared.load_full();
+        for (spec, last) in self.files.iter().zip(last.iter_mut()) {
+            let Some(renders) = snapshot.renders.get(&spec.list) else {
+                continue;
+            };
+            let rendered = renders.get(spec.format, &spec.options);
+            if last.ok && last.etag.as_deref() == Some(rendered.etag.as_str()) {
+                continue;
+            }
+            let outcome = publish::publish(spec, &rendered.body).await;
+            let file = spec.path.display().to_string();
+            let write = if outcome.write.is_ok() { "ok" } else { "error" };
+            self.metrics.writes.get_or_create(&FileResultLabels { file: file.clone(), result: write }).inc();
+            if let Some(apply) = &outcome.apply {
+                let result = match apply {
+                    Ok(()) => "ok",
+                    Err(e) => e.result_label(),
+                };
+                self.metrics.applies.get_or_create(&FileResultLabels { file: file.clone(), result }).inc();
+            }
+            last.ok = outcome.is_ok();
+            last.etag = Some(rendered.etag.clone());
+            last.problem = match (&outcome.write, &outcome.apply) {
+                (Err(e), _) => Some(e.clone()),
+                (Ok(()), Some(Err(e))) => Some(format!("{file}: {e}")),
+                _ => None,
+            };
+            if last.ok {
+                tracing::info!(file = %file, list = %spec.list, version = renders.list.version, "published");
+                self.metrics.last_success.get_or_create(&FileLabels { file }).set(crate::keeper::now());
+            } else if let Some(p) = &last.problem {
+                tracing::error!("publishing {file} failed (retried on the next change): {p}");
+            }
+        }
+        let problems: Vec<String> = last.iter().filter_map(|l| l.problem.clone()).collect();
+        self.problems.store(Arc::new(problems));
+    }
+}
