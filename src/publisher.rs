@@ -32,9 +32,21 @@ pub struct PublishMetrics {
 
 impl PublishMetrics {
     pub fn register(reg: &mut Registry) -> PublishMetrics {
-        let m = PublishMetrics { writes: Family::default(), applies: Family::default(), last_success: Family::default() };
-        reg.register("torwatch_publish_writes", "Published file writes by outcome", m.writes.clone());
-        reg.register("torwatch_publish_applies", "Apply command runs by outcome", m.applies.clone());
+        let m = PublishMetrics {
+            writes: Family::default(),
+            applies: Family::default(),
+            last_success: Family::default(),
+        };
+        reg.register(
+            "torwatch_publish_writes",
+            "Published file writes by outcome",
+            m.writes.clone(),
+        );
+        reg.register(
+            "torwatch_publish_applies",
+            "Apply command runs by outcome",
+            m.applies.clone(),
+        );
         reg.register(
             "torwatch_publish_last_success_timestamp_seconds",
             "Unix time of the last successful write (and apply, if configured)",
@@ -85,13 +97,25 @@ impl Publisher {
             let outcome = publish::publish(spec, &rendered.body).await;
             let file = spec.path.display().to_string();
             let write = if outcome.write.is_ok() { "ok" } else { "error" };
-            self.metrics.writes.get_or_create(&FileResultLabels { file: file.clone(), result: write }).inc();
+            self.metrics
+                .writes
+                .get_or_create(&FileResultLabels {
+                    file: file.clone(),
+                    result: write,
+                })
+                .inc();
             if let Some(apply) = &outcome.apply {
                 let result = match apply {
                     Ok(()) => "ok",
                     Err(e) => e.result_label(),
                 };
-                self.metrics.applies.get_or_create(&FileResultLabels { file: file.clone(), result }).inc();
+                self.metrics
+                    .applies
+                    .get_or_create(&FileResultLabels {
+                        file: file.clone(),
+                        result,
+                    })
+                    .inc();
             }
             last.ok = outcome.is_ok();
             last.etag = Some(rendered.etag.clone());
@@ -102,7 +126,10 @@ impl Publisher {
             };
             if last.ok {
                 tracing::info!(file = %file, list = %spec.list, version = renders.list.version, "published");
-                self.metrics.last_success.get_or_create(&FileLabels { file }).set(crate::keeper::now());
+                self.metrics
+                    .last_success
+                    .get_or_create(&FileLabels { file })
+                    .set(crate::keeper::now());
             } else if let Some(p) = &last.problem {
                 tracing::error!("publishing {file} failed (retried on the next change): {p}");
             }

@@ -30,19 +30,29 @@ pub struct Renders {
 
 impl Renders {
     pub fn new(list: Arc<List>) -> Renders {
-        Renders { list, slots: (0..SLOTS).map(|_| OnceLock::new()).collect() }
+        Renders {
+            list,
+            slots: (0..SLOTS).map(|_| OnceLock::new()).collect(),
+        }
     }
 
     /// The rendering for `format` and `opts`, computed on first use.
     pub fn get(&self, format: ListFormat, opts: &RenderOptions) -> &Rendered {
-        let opts = RenderOptions { enrich: opts.enrich && format == ListFormat::Csv, ..*opts };
-        let f = ListFormat::ALL.iter().position(|x| *x == format).unwrap_or(0);
+        let opts = RenderOptions {
+            enrich: opts.enrich && format == ListFormat::Csv,
+            ..*opts
+        };
+        let f = ListFormat::ALL
+            .iter()
+            .position(|x| *x == format)
+            .unwrap_or(0);
         let fam = match opts.family {
             None => 0,
             Some(Family::Ipv4) => 1,
             Some(Family::Ipv6) => 2,
         };
-        let index = ((f * FAMILIES + fam) * 2 + usize::from(opts.aggregate)) * 2 + usize::from(opts.enrich);
+        let index =
+            ((f * FAMILIES + fam) * 2 + usize::from(opts.aggregate)) * 2 + usize::from(opts.enrich);
         self.slots[index].get_or_init(|| render(&self.list, format, &opts))
     }
 }
@@ -51,9 +61,15 @@ fn render(list: &List, format: ListFormat, opts: &RenderOptions) -> Rendered {
     let body = formats::render(format, list, opts);
     let digest = Sha256::digest(&body);
     let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
-    let mut gz = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 3), flate2::Compression::best());
+    let mut gz = flate2::write::GzEncoder::new(
+        Vec::with_capacity(body.len() / 3),
+        flate2::Compression::best(),
+    );
     // Writing into a Vec cannot fail.
-    let gzip = gz.write_all(&body).and_then(|_| gz.finish()).unwrap_or_default();
+    let gzip = gz
+        .write_all(&body)
+        .and_then(|_| gz.finish())
+        .unwrap_or_default();
     Rendered {
         body: Bytes::from(body),
         gzip: Bytes::from(gzip),
@@ -69,12 +85,21 @@ mod tests {
 
     #[test]
     fn renders_once_and_keys_options_apart() {
-        let entries = vec![ListEntry { net: "192.0.2.1/32".parse().unwrap(), prov: Provenance::default() }];
+        let entries = vec![ListEntry {
+            net: "192.0.2.1/32".parse().unwrap(),
+            prov: Provenance::default(),
+        }];
         let r = Renders::new(Arc::new(List::new("tor-exits", 1, 0, entries)));
         let a = r.get(ListFormat::Txt, &RenderOptions::default()) as *const Rendered;
         let b = r.get(ListFormat::Txt, &RenderOptions::default()) as *const Rendered;
         assert_eq!(a, b, "second call is served from the cache");
-        let v6 = r.get(ListFormat::Txt, &RenderOptions { family: Some(Family::Ipv6), ..Default::default() });
+        let v6 = r.get(
+            ListFormat::Txt,
+            &RenderOptions {
+                family: Some(Family::Ipv6),
+                ..Default::default()
+            },
+        );
         assert_eq!(&v6.body[..], b"");
         let txt = r.get(ListFormat::Txt, &RenderOptions::default());
         assert_eq!(&txt.body[..], b"192.0.2.1\n");

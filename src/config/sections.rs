@@ -5,9 +5,9 @@ use super::{scalar, Check, Config};
 use crate::event::Action;
 use crate::feeds::FeedKind;
 use crate::formats::{ListFormat, RenderOptions};
-use crate::publish::FileSpec;
 use crate::lists::Family;
 use crate::parsers::LogFormat;
+use crate::publish::FileSpec;
 use ipnet::IpNet;
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -17,7 +17,7 @@ use std::time::Duration;
 /// The provider's hard minimum between two fetches of dan.me.uk.
 pub const DANME_MIN_INTERVAL: Duration = Duration::from_secs(30 * 60);
 /// No source is polled more often than this.
-pub const MIN_INTERVAL: Duration = Duration::from_secs(10);
+pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Where a source's list comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +75,6 @@ pub struct InputConfig {
     pub max_message: usize,
     pub queue: usize,
 }
-
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Auth {
@@ -537,7 +536,11 @@ fn publish(i: usize, p: RawPublish, check: &mut Check) -> FileSpec {
         path: file,
         format,
         list: p.list.unwrap_or_else(|| "tor-exits".into()),
-        options: RenderOptions { family, aggregate: p.aggregate, enrich: p.enrich },
+        options: RenderOptions {
+            family,
+            aggregate: p.aggregate,
+            enrich: p.enrich,
+        },
         apply: p.apply,
         apply_timeout: check.parse(
             format!("{path}.apply_timeout"),

@@ -58,8 +58,15 @@ pub async fn get(
         Some("ipv6") | Some("6") => Some(Family::Ipv6),
         Some(f) => return bad_request(format!("family: {f:?} is not one of ipv4, ipv6")),
     };
-    let opts = match (flag(query.aggregate.as_deref()), flag(query.enrich.as_deref())) {
-        (Ok(aggregate), Ok(enrich)) => RenderOptions { family, aggregate, enrich },
+    let opts = match (
+        flag(query.aggregate.as_deref()),
+        flag(query.enrich.as_deref()),
+    ) {
+        (Ok(aggregate), Ok(enrich)) => RenderOptions {
+            family,
+            aggregate,
+            enrich,
+        },
         (Err(e), _) => return bad_request(format!("aggregate: {e}")),
         (_, Err(e)) => return bad_request(format!("enrich: {e}")),
     };
@@ -87,7 +94,9 @@ pub async fn get(
         (rendered.body.clone(), rendered.etag.as_str())
     };
     let updated = renders.list.updated;
-    let last_modified = httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_secs(updated.max(0) as u64));
+    let last_modified = httpdate::fmt_http_date(
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(updated.max(0) as u64),
+    );
     let mut response = if not_modified(&headers, etag, updated) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
@@ -97,10 +106,15 @@ pub async fn get(
         } else {
             Response::new(Body::from(body))
         };
-        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
-        r.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(format.content_type()),
+        );
+        r.headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
         if gzip {
-            r.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            r.headers_mut()
+                .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         }
         r
     };
@@ -111,19 +125,34 @@ pub async fn get(
     if let Ok(v) = HeaderValue::from_str(&last_modified) {
         h.insert(header::LAST_MODIFIED, v);
     }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHE_CONTROL));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(CACHE_CONTROL),
+    );
     h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     response
 }
 
 /// `If-None-Match` wins over `If-Modified-Since` (RFC 9110 §13.2.2).
 fn not_modified(headers: &HeaderMap, etag: &str, updated: i64) -> bool {
-    if let Some(inm) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
-        return inm.split(',').map(|t| t.trim().trim_start_matches("W/")).any(|t| t == etag || t == "*");
+    if let Some(inm) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
+        return inm
+            .split(',')
+            .map(|t| t.trim().trim_start_matches("W/"))
+            .any(|t| t == etag || t == "*");
     }
-    if let Some(ims) = headers.get(header::IF_MODIFIED_SINCE).and_then(|v| v.to_str().ok()) {
+    if let Some(ims) = headers
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+    {
         if let Ok(since) = httpdate::parse_http_date(ims) {
-            let since = since.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+            let since = since
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0);
             return updated <= since;
         }
     }
@@ -132,7 +161,10 @@ fn not_modified(headers: &HeaderMap, etag: &str, updated: i64) -> bool {
 
 /// True when the client accepts gzip with a non-zero quality.
 fn accepts_gzip(headers: &HeaderMap) -> bool {
-    let Some(accept) = headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()) else {
+    let Some(accept) = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
     accept.split(',').any(|part| {

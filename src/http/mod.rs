@@ -2,8 +2,8 @@
 //! group behind its own access rules. Handlers only read the current snapshot; they never wait for the keeper.
 
 pub mod access;
-pub mod lists;
 mod exposition;
+pub mod lists;
 pub mod server;
 
 use crate::config::{Access, Config};

@@ -1,0 +1,132 @@
+//! Runs the real `torwatch` binary with a config written by the test, on a free loopback port.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Daemon {
+    pub child: Child,
+    pub base: String,
+    pub log: PathBuf,
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Daemon {
+    /// Starts torwatch with `config` (YAML; `listen` is added) in `dir`, and waits until `/healthz` answers.
+    pub async fn start(dir: &Path, config: &str) -> Daemon {
+        let port = free_port();
+        let path = dir.join("torwatch.yaml");
+        std::fs::write(
+            &path,
+            format!(
+                "listen: 127.0.0.1:{port}\nstate_dir: {}\n{config}",
+                dir.join("state").display()
+            ),
+        )
+        .unwrap();
+        let log = dir.join(format!("torwatch-{port}.log"));
+        let child = Command::new(env!("CARGO_BIN_EXE_torwatch"))
+            .args(["run", "--config"])
+            .arg(&path)
+            .env("TORWATCH_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let d = Daemon {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(r) = reqwest::get(format!("{}/healthz", d.base)).await {
+                if r.status() == 200 {
+                    return d;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "torwatch did not start: {}",
+            std::fs::read_to_string(&d.log).unwrap_or_default()
+        );
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let r = reqwest::get(format!("{}{path}", self.base)).await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.text().await.unwrap())
+    }
+
+    /// The value of one sample in the classic text exposition (0 when absent).
+    pub async fn metric(&self, series: &str) -> f64 {
+        let (_, text) = self.get("/metrics").await;
+        sample(&text, series)
+    }
+
+    /// Polls until `series` reaches at least `value`.
+    pub async fn wait_metric(&self, series: &str, value: f64, within: Duration) {
+        let deadline = Instant::now() + within;
+        loop {
+            let v = self.metric(series).await;
+            if v >= value {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{series} stayed at {v} < {value}; log:\n{}",
+                self.log_tail()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+
+    /// SIGTERM and wait.
+    pub fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        panic!("torwatch did not stop on SIGTERM");
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Finds `series` (exact name and labels as exposed) in an exposition and returns its value.
+pub fn sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix(series)
+                .and_then(|rest| rest.strip_prefix(' '))
+        })
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
+}
