@@ -207,6 +207,7 @@ fn thousands_of_addresses_load_in_nft_and_ipset() {
     assert_eq!(nft_elements(&ns, "tor_relay_v6").len(), 2000);
     let ipset = file(dir.path(), ListFormat::Ipset, &big);
     ns.run(&["ipset", "restore", "-file", path_str(&ipset)]);
+    ns.run(&["ipset", "restore", "-file", path_str(&ipset)]);
     assert_eq!(ipset_members(&ns, "tor-relay-v4").len(), 5000);
     assert_eq!(ipset_members(&ns, "tor-relay-v6").len(), 2000);
 }
@@ -371,4 +372,53 @@ fn listed_sources_are_dropped_and_others_pass() {
             "{rule} did not count the packet from {listed}"
         );
     }
+}
+
+#[test]
+#[ignore = "needs root, nft, ipset; run by .ci/run"]
+fn publish_writes_the_file_and_applies_it_with_nft() {
+    use std::time::Duration;
+    use torwatch::publish::{publish, ApplyError, FileSpec};
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ns = Netns::new("pub");
+    let path = dir.path().join("torwatch.nft");
+    let nft_f = [
+        "ip",
+        "netns",
+        "exec",
+        &ns.name,
+        "nft",
+        "-f",
+        path_str(&path),
+    ];
+    let spec = FileSpec {
+        path: path.clone(),
+        format: ListFormat::Nft,
+        list: "tor-exits".to_owned(),
+        options: RenderOptions::default(),
+        apply: Some(nft_f.iter().map(|s| (*s).to_owned()).collect()),
+        apply_timeout: Duration::from_secs(10),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let nets = ["192.0.2.1", "2001:db8::1"];
+    let bytes = render(ListFormat::Nft, &list("tor-exits", 1, &nets), &spec.options);
+    let outcome = runtime.block_on(publish(&spec, &bytes));
+    assert!(outcome.is_ok(), "{outcome:?}");
+    assert_eq!(nft_elements(&ns, "tor_exit_v4"), set(&nets[..1]));
+    // A file nft refuses: the write succeeds, the apply reports nft's exit code and error, the set is unchanged.
+    let mut bad = bytes.clone();
+    bad.extend_from_slice(b"add element inet torwatch tor_exit_v4 { 10.0.0.0/8, 10.1.0.0/16 }\n");
+    let outcome = runtime.block_on(publish(&spec, &bad));
+    assert_eq!(outcome.write, Ok(()));
+    match outcome.apply {
+        Some(Err(ApplyError::Exit(1, tail))) => {
+            assert!(tail.contains("conflicting intervals"), "{tail}")
+        }
+        other => panic!("expected nft to refuse the file, got {other:?}"),
+    }
+    assert_eq!(nft_elements(&ns, "tor_exit_v4"), set(&nets[..1]));
 }

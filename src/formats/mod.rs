@@ -18,6 +18,8 @@ mod f5;
 mod ipset;
 mod json;
 mod nft;
+#[cfg(test)]
+mod properties;
 mod rsc;
 mod selection;
 mod srx;
@@ -140,12 +142,17 @@ fn rfc3339(secs: i64) -> String {
 }
 
 /// The `# torwatch <list> version N, M entries, generated <time>` line (with its newline) for formats that allow
-/// comments.
+/// comments. Control characters in the name become `_`, so a name cannot end the comment early.
 fn push_header(out: &mut String, list: &List, count: usize) {
+    out.push_str("# torwatch ");
+    out.extend(
+        list.name
+            .chars()
+            .map(|c| if c.is_control() { '_' } else { c }),
+    );
     let _ = writeln!(
         out,
-        "# torwatch {} version {}, {} entries, generated {}",
-        list.name,
+        " version {}, {} entries, generated {}",
         list.version,
         count,
         rfc3339(list.updated)
