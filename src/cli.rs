@@ -110,7 +110,7 @@ fn run(path: &std::path::Path) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(crate::service::run(config))?;
+    runtime.block_on(crate::service::run(path.to_path_buf(), config))?;
     Ok(ExitCode::SUCCESS)
 }
 

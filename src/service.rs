@@ -1,18 +1,28 @@
 //! `torwatch run`: composes the subsystems. Load and validate the config before binding anything, bind
 //! everything, load the last good state and publish it, run, and on a signal drain with a grace timeout.
+//!
+//! Reload (SIGHUP, or `POST /-/reload` when enabled) re-reads the config file; an invalid one is refused, logged
+//! and counted, and the running generation keeps going. A valid one stops the current generation (pollers,
+//! publisher) and starts the next with the new config, keeping the lists, history and HTTP listener.
 
 use crate::config::Config;
-use crate::http::{self, AppState, HttpMetrics};
+use crate::http::{self, AppState, HttpMetrics, ReloadRequest};
 use crate::keeper::metrics::KeeperMetrics;
 use crate::keeper::Keeper;
 use crate::publisher::{PublishMetrics, Publisher};
+use crate::snapshot::Shared;
 use anyhow::Context;
+use arc_swap::ArcSwap;
 use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::signal::unix::{signal, Signal, SignalKind};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -23,87 +33,218 @@ struct BuildLabels {
     version: &'static str,
 }
 
-fn build_info(reg: &mut Registry) {
-    let info: Family<BuildLabels, Gauge> = Family::default();
-    info.get_or_create(&BuildLabels {
-        version: env!("CARGO_PKG_VERSION"),
-    })
-    .set(1);
-    reg.register(
-        "torwatch_build_info",
-        "torwatch build information; always 1",
-        info,
-    );
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReloadLabels {
+    result: &'static str,
+}
+
+/// Metrics and shared handles that live as long as the process, across reloads.
+struct Shell {
+    shared: Shared,
+    keeper_metrics: Arc<KeeperMetrics>,
+    publish_metrics: Arc<PublishMetrics>,
+    reloads: Family<ReloadLabels, Counter>,
+    problems: Arc<ArcSwap<Vec<String>>>,
+}
+
+impl Shell {
+    fn new(registry: &mut Registry) -> Shell {
+        let info: Family<BuildLabels, Gauge> = Family::default();
+        info.get_or_create(&BuildLabels {
+            version: env!("CARGO_PKG_VERSION"),
+        })
+        .set(1);
+        registry.register(
+            "torwatch_build_info",
+            "torwatch build information; always 1",
+            info,
+        );
+        let reloads = Family::default();
+        registry.register(
+            "torwatch_config_reloads",
+            "Config reloads by outcome",
+            reloads.clone(),
+        );
+        Shell {
+            shared: crate::snapshot::shared(),
+            keeper_metrics: Arc::new(KeeperMetrics::register(registry)),
+            publish_metrics: Arc::new(PublishMetrics::register(registry)),
+            reloads,
+            problems: Arc::default(),
+        }
+    }
+}
+
+/// The tasks that run with one config.
+struct Generation {
+    token: CancellationToken,
+    tracker: TaskTracker,
+    keeper: tokio::task::JoinHandle<Keeper>,
+}
+
+impl Generation {
+    fn start(
+        config: &Arc<Config>,
+        keeper: Keeper,
+        shell: &Shell,
+        shutdown: &CancellationToken,
+    ) -> Generation {
+        let token = shutdown.child_token();
+        let tracker = TaskTracker::new();
+        let publisher = Publisher {
+            files: config.publish.clone(),
+            shared: shell.shared.clone(),
+            metrics: shell.publish_metrics.clone(),
+            problems: shell.problems.clone(),
+        };
+        tracker.spawn(publisher.run(keeper.subscribe(), token.clone()));
+        let keeper = tokio::spawn(keeper.run(token.clone()));
+        tracker.close();
+        Generation {
+            token,
+            tracker,
+            keeper,
+        }
+    }
+
+    /// Stops every task of the generation and returns the keeper (with its state saved).
+    async fn stop(self) -> anyhow::Result<Keeper> {
+        self.token.cancel();
+        if tokio::time::timeout(DRAIN, self.tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("tasks did not finish within {DRAIN:?}");
+        }
+        self.keeper.await.context("keeper task failed")
+    }
+}
+
+enum Event {
+    Stop,
+    Reload(Option<ReloadRequest>),
+}
+
+struct Signals {
+    term: Signal,
+    int: Signal,
+    hup: Signal,
+}
+
+impl Signals {
+    fn new() -> anyhow::Result<Signals> {
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    async fn next(&mut self, requests: &mut mpsc::Receiver<ReloadRequest>) -> Event {
+        tokio::select! {
+            _ = self.term.recv() => Event::Stop,
+            _ = self.int.recv() => Event::Stop,
+            _ = self.hup.recv() => Event::Reload(None),
+            r = requests.recv() => match r {
+                Some(done) => Event::Reload(Some(done)),
+                None => Event::Stop,
+            },
+        }
+    }
+}
+
+/// Reads the config file again; settings that need a restart must not change.
+fn reread(path: &Path, running: &Config) -> Result<Config, String> {
+    let new = Config::load(path).map_err(|e| e.to_string())?;
+    if new.listen != running.listen {
+        return Err(format!(
+            "listen: changing {} to {} needs a restart",
+            running.listen, new.listen
+        ));
+    }
+    if new.state_dir != running.state_dir {
+        return Err("state_dir: changing it needs a restart".into());
+    }
+    Ok(new)
 }
 
 /// Runs the service until SIGINT or SIGTERM.
-pub async fn run(config: Config) -> anyhow::Result<()> {
-    let config = Arc::new(config);
+pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
+    let mut config = Arc::new(config);
     std::fs::create_dir_all(&config.state_dir)
         .with_context(|| format!("state_dir: cannot create {}", config.state_dir.display()))?;
+    let mut signals = Signals::new()?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listen: cannot bind {}", config.listen))?;
     tracing::info!("listening on {}", listener.local_addr()?);
 
     let mut registry = Registry::default();
-    build_info(&mut registry);
-    let keeper_metrics = Arc::new(KeeperMetrics::register(&mut registry));
+    let shell = Shell::new(&mut registry);
     let http_metrics = Arc::new(HttpMetrics::register(&mut registry));
-    let publish_metrics = Arc::new(PublishMetrics::register(&mut registry));
-
-    let shared = crate::snapshot::shared();
-    let keeper = Keeper::load(config.clone(), shared.clone(), keeper_metrics)?;
-    if shared.load().ready() {
+    let mut keeper = Keeper::load(
+        config.clone(),
+        shell.shared.clone(),
+        shell.keeper_metrics.clone(),
+    )?;
+    if shell.shared.load().ready() {
         tracing::info!(
             "serving the last good lists from {}",
             config.state_dir.display()
         );
     }
 
-    let problems: Arc<arc_swap::ArcSwap<Vec<String>>> = Arc::default();
-    let publisher = Publisher {
-        files: config.publish.clone(),
-        shared: shared.clone(),
-        metrics: publish_metrics,
-        problems: problems.clone(),
-    };
+    let current = Arc::new(ArcSwap::new(config.clone()));
+    let (reload_tx, mut reload_rx) = mpsc::channel(4);
     let state = AppState {
-        shared: shared.clone(),
-        config: config.clone(),
+        shared: shell.shared.clone(),
+        config: current.clone(),
         registry: Arc::new(registry),
         metrics: http_metrics,
-        problems,
+        problems: shell.problems.clone(),
+        reload: Some(reload_tx),
     };
     let server = http::server::Server::new(listener, http::router(state), &config.http)?;
-
     let shutdown = CancellationToken::new();
-    let tracker = TaskTracker::new();
-    tracker.spawn(publisher.run(keeper.subscribe(), shutdown.clone()));
-    tracker.spawn(keeper.run(tracker.clone(), shutdown.clone()));
-    tracker.spawn(server.run(shutdown.clone()));
-    tracker.close();
+    let server_task = tokio::spawn(server.run(shutdown.clone()));
 
-    wait_for_signal().await;
-    tracing::info!("shutting down");
-    shutdown.cancel();
-    if tokio::time::timeout(DRAIN, tracker.wait()).await.is_err() {
-        tracing::warn!("tasks did not finish within {DRAIN:?}");
-    }
-    Ok(())
-}
-
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        let _ = tokio::signal::ctrl_c().await;
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+    loop {
+        let generation = Generation::start(&config, keeper, &shell, &shutdown);
+        let (new, done) = loop {
+            match signals.next(&mut reload_rx).await {
+                Event::Stop => {
+                    tracing::info!("shutting down");
+                    generation.stop().await?;
+                    shutdown.cancel();
+                    let _ = tokio::time::timeout(DRAIN, server_task).await;
+                    return Ok(());
+                }
+                Event::Reload(done) => match reread(&path, &config) {
+                    Ok(new) => break (new, done),
+                    Err(e) => {
+                        tracing::error!("reload refused, keeping the running config: {e}");
+                        shell
+                            .reloads
+                            .get_or_create(&ReloadLabels { result: "error" })
+                            .inc();
+                        if let Some(done) = done {
+                            let _ = done.send(Err(e));
+                        }
+                    }
+                },
+            }
+        };
+        keeper = generation.stop().await?;
+        config = Arc::new(new);
+        keeper.reconfigure(config.clone());
+        current.store(config.clone());
+        shell
+            .reloads
+            .get_or_create(&ReloadLabels { result: "ok" })
+            .inc();
+        tracing::info!("config reloaded from {}", path.display());
+        if let Some(done) = done {
+            let _ = done.send(Ok(()));
+        }
     }
 }

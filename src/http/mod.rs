@@ -50,12 +50,18 @@ impl HttpMetrics {
 #[derive(Clone)]
 pub struct AppState {
     pub shared: Shared,
-    pub config: Arc<Config>,
+    /// The current config; replaced on reload.
+    pub config: Arc<arc_swap::ArcSwap<Config>>,
+    /// Where `POST /-/reload` sends its request (only when `http.admin.reload` is on).
+    pub reload: Option<tokio::sync::mpsc::Sender<ReloadRequest>>,
     pub registry: Arc<Registry>,
     pub metrics: Arc<HttpMetrics>,
     /// Extra detail for `/readyz` (publish and apply failures), written by the publisher.
     pub problems: Arc<arc_swap::ArcSwap<Vec<String>>>,
 }
+
+/// A reload request and where to send its outcome.
+pub type ReloadRequest = tokio::sync::oneshot::Sender<Result<(), String>>;
 
 /// Endpoint groups, for access rules and metric labels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,7 +75,7 @@ pub enum Group {
 impl Group {
     fn of(path: &str) -> Group {
         match path {
-            "/metrics" => Group::Metrics,
+            "/metrics" | "/-/reload" => Group::Metrics,
             "/healthz" | "/readyz" => Group::Health,
             p if p.starts_with("/lists/") => Group::Lists,
             _ => Group::Status,
@@ -96,11 +102,12 @@ impl Group {
 }
 
 pub fn router(state: AppState) -> Router {
-    let timeout = state.config.http.request_timeout;
+    let timeout = state.config.load().http.request_timeout;
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/-/reload", axum::routing::post(reload))
         .route("/lists/{file}", get(lists::get))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), guard))
@@ -115,7 +122,8 @@ pub fn router(state: AppState) -> Router {
 async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let group = Group::of(request.uri().path());
     let peer = request.extensions().get::<Peer>().map(|p| p.0.ip());
-    let response = match group.access(&state.config) {
+    let config = state.config.load();
+    let response = match group.access(&config) {
         Some(access) => match access::check(access, peer, request.headers()) {
             Ok(()) => next.run(request).await,
             Err(refusal) => refusal.response(&access.auth),
@@ -128,6 +136,31 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
     };
     state.metrics.requests.get_or_create(&labels).inc();
     response
+}
+
+/// `POST /-/reload`: re-reads the config like SIGHUP does; refused unless `http.admin.reload` is on.
+async fn reload(State(state): State<AppState>) -> Response {
+    let enabled = state.config.load().http.admin_reload;
+    let Some(tx) = state.reload.as_ref().filter(|_| enabled) else {
+        return (
+            StatusCode::NOT_FOUND,
+            "reload endpoint is off (http.admin.reload)\n",
+        )
+            .into_response();
+    };
+    let (done, outcome) = tokio::sync::oneshot::channel();
+    if tx.send(done).await.is_err() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
+    }
+    match outcome.await {
+        Ok(Ok(())) => (StatusCode::OK, "reloaded\n").into_response(),
+        Ok(Err(e)) => (
+            StatusCode::BAD_REQUEST,
+            format!("reload refused, old config kept:\n{e}\n"),
+        )
+            .into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response(),
+    }
 }
 
 async fn not_found() -> Response {

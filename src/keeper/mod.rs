@@ -85,8 +85,16 @@ impl Keeper {
         self.changed.subscribe()
     }
 
-    /// Runs the pollers and merges their reports until shutdown, then saves the state.
-    pub async fn run(mut self, tracker: TaskTracker, shutdown: CancellationToken) {
+    /// Takes a new configuration (on reload), keeping the state; the next `run` uses it.
+    pub fn reconfigure(&mut self, config: Arc<Config>) {
+        self.config = config;
+        self.publish(now());
+    }
+
+    /// Runs the pollers and merges their reports until shutdown, saves the state and hands the keeper back (a
+    /// reload runs it again with a new config).
+    pub async fn run(mut self, shutdown: CancellationToken) -> Keeper {
+        let tracker = TaskTracker::new();
         let (tx, mut rx) = mpsc::channel(64);
         let user_agent = self
             .config
@@ -114,9 +122,12 @@ impl Keeper {
                 },
             }
         }
+        tracker.close();
+        tracker.wait().await;
         if let Err(e) = self.state.save(&self.config.state_dir) {
             tracing::error!("saving state at shutdown: {e:#}");
         }
+        self
     }
 
     fn poller(&self, index: usize, source: &SourceConfig, client: reqwest::Client) -> Poller {

@@ -3,5 +3,6 @@
 mod daemon;
 mod faults;
 mod lookup;
+mod reload;
 mod restart;
 mod upstream;
