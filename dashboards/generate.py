@@ -37,7 +37,8 @@ class Layout:
             self.x, self.y, self.row_h = 0, self.y + self.row_h, 0
         pid, pos = self.place(24, 1)
         self.x, self.y, self.row_h = 0, self.y + 1, 0
-        return {"id": pid, "type": "row", "title": title, "collapsed": False, "gridPos": pos, "panels": []}
+        return {"id": pid, "type": "row", "title": title, "collapsed": False, "datasource": DS, "gridPos": pos,
+                "panels": []}
 
 
 def target(expr, legend="__auto", ref="A", instant=False, fmt="time_series"):
@@ -63,9 +64,9 @@ def panel(lay, kind, title, targets, w=12, h=8, unit=None, desc=None, options=No
     return p
 
 
-def stat(lay, title, targets, w=6, unit=None, desc=None, defaults=None):
+def stat(lay, title, targets, w=6, unit=None, desc=None, defaults=None, text_mode="auto"):
     opts = {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False}, "colorMode": "value",
-            "graphMode": "area", "justifyMode": "auto", "orientation": "auto", "textMode": "auto"}
+            "graphMode": "area", "justifyMode": "auto", "orientation": "auto", "textMode": text_mode}
     return panel(lay, "stat", title, targets, w=w, h=4, unit=unit, desc=desc, options=opts, defaults=defaults)
 
 
@@ -212,7 +213,7 @@ def health():
              desc="Time since the least recently confirmed list was confirmed by any of its sources."),
         stat(lay, "Sources up", [target(f"sum(torwatch_source_up{{{SEL}}}) / count(torwatch_source_up{{{SEL}}})",
                                         "up")], w=5, unit="percentunit"),
-        stat(lay, "Version", [target(f"torwatch_build_info{{{SEL}}}", "{{version}}")], w=5,
+        stat(lay, "Version", [target(f"torwatch_build_info{{{SEL}}}", "{{version}}")], w=5, text_mode="name",
              defaults={"color": {"mode": "fixed", "fixedColor": "text"}}),
     ]
     p.append(lay.row("Lists"))

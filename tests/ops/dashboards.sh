@@ -86,10 +86,10 @@ for path in sys.argv[1:]:
         g = p.get("gridPos", {})
         if not all(isinstance(g.get(k), int) for k in "hwxy") or g["x"] + g["w"] > 24:
             fail(where, f"bad gridPos {g}")
-        if p.get("type") == "row":
-            continue
         if p.get("datasource") != DS:
             fail(where, "panel datasource is not the variable")
+        if p.get("type") == "row":
+            continue
         targets = p.get("targets") or []
         if not targets:
             fail(where, "no targets")
