@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Writes the Grafana dashboards in this directory: tor-traffic.json and torwatch-health.json.
 
-Edit this file, run `python3 dashboards/generate.py [OUT_DIR]`, commit both. tests/ops/dashboards.sh fails when the JSON
-files differ from what this script writes. Metric names and labels: METRICS.md. Standard library only.
+Edit this file, run `python3 dashboards/generate.py [OUT_DIR]`, copy both into helm/torwatch/files/dashboards/,
+commit. tests/ops/dashboards.sh fails when the JSON files differ from what this script writes, tests/ops/helm.sh
+when the chart's copies differ. Metric names and labels: METRICS.md. Standard library only.
 """
 import json
 import pathlib
