@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 command -v promtool >/dev/null || { echo "FAIL: promtool not found (apt-get install prometheus)" >&2; exit 1; }
+python3 -c 'import yaml' 2>/dev/null || { echo "FAIL: python3 without PyYAML (apt-get install python3-yaml)" >&2; exit 1; }
 echo "== $(promtool --version 2>&1 | head -1)"
 
 echo "== promtool check rules rules/torwatch.rules.yml"
