@@ -113,7 +113,7 @@ def templating():
 
 def dashboard(uid, title, desc, panels, tags, time_from):
     return {
-        "uid": uid, "title": title, "description": desc, "tags": tags, "editable": True, "graphTooltip": 1,
+        "id": None, "uid": uid, "title": title, "description": desc, "tags": tags, "editable": True, "graphTooltip": 1,
         "schemaVersion": 39, "version": 1, "refresh": "1m", "timezone": "browser", "fiscalYearStartMonth": 0,
         "liveNow": False, "weekStart": "",
         "time": {"from": time_from, "to": "now"}, "timepicker": {},
