@@ -80,7 +80,8 @@ for name in names:
         yaml.safe_dump(d, open(os.path.join(out, "split", name, f"{i:02}-{d['kind']}.yaml"), "w"))
 PY
 for set in default ephemeral all; do
-    echo "-- $set: $(ls "$tmp/split/$set.yaml" | sed 's/^[0-9]*-//; s/\.yaml$//' | tr '\n' ' ')"
+    kinds=$(find "$tmp/split/$set.yaml" -type f -name '*.yaml' -printf '%f\n' | sort | sed 's/^[0-9]*-//; s/\.yaml$//' | tr '\n' ' ')
+    echo "-- $set: $kinds"
     "$venv/bin/kubernetes-validate" --strict --quiet "$tmp/split/$set.yaml"/*.yaml
 done
 

@@ -24,6 +24,7 @@ mkdir -p "$tmp/www"
 sed "s/@NOW@/$(date +%s)/" "$fixture" > "$tmp/www/metrics"   # timestamps: now
 promtool check metrics < "$tmp/www/metrics"
 missing=0
+# shellcheck disable=SC2016 # backquotes are Markdown here
 for m in $(grep -oE '^\| `torwatch_[a-z0-9_]+`' METRICS.md | tr -d '|` '); do
     grep -qE "^$m(_bucket)?[{ ]" "$fixture" || { echo "FAIL: $m missing from $fixture" >&2; missing=1; }
 done
@@ -71,8 +72,10 @@ jq -e '[.data.groups[].rules[] | select(.health != "ok" or .state != "inactive")
     { echo "FAIL: a rule is unhealthy or not inactive" >&2; exit 1; }
 
 echo "== promql_e2e.sh itself fails on a query error and on an empty result"
+# shellcheck disable=SC2016 # Grafana variables, not shell ones
 printf '%s\n' '{"panels":[{"id":1,"type":"stat","targets":[{"refId":"A","expr":"sum(rate(torwatch_input_lines_total[$__rate_interval])"}]}]}' \
     > "$tmp/broken.json"
+# shellcheck disable=SC2016
 printf '%s\n' '{"panels":[{"id":1,"type":"stat","targets":[{"refId":"A","expr":"torwatch_no_such_metric{input=~\"$input\"}"}]}]}' \
     > "$tmp/empty.json"
 if tests/ops/promql_e2e.sh "$url" "$tmp/broken.json" >/dev/null; then echo "FAIL: a broken query passed" >&2; exit 1; fi

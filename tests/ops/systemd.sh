@@ -30,6 +30,7 @@ echo "== systemd-analyze verify torwatch.service"
 verify || { echo "FAIL: verify reported problems" >&2; exit 1; }
 
 # the required settings are there, as written
+# shellcheck disable=SC2016 # $MAINPID is systemd's
 for line in 'ExecStart=/usr/local/bin/torwatch run --config /etc/torwatch/torwatch.yaml' \
     'ExecReload=/bin/kill -HUP $MAINPID' 'DynamicUser=yes' 'StateDirectory=torwatch' 'ProtectSystem=strict' \
     'ProtectHome=yes' 'PrivateTmp=yes' 'NoNewPrivileges=yes' \
