@@ -95,7 +95,7 @@ def table(lay, title, targets, w=12, h=10, desc=None, sort="Value", rename=None)
 
 def variable_query(name, label, query, multi=True):
     return {"name": name, "label": label, "type": "query", "datasource": DS,
-            "query": {"query": query, "refId": f"{name}-query", "qryType": 1}, "definition": query,
+            "query": query, "definition": query,
             "refresh": 2, "includeAll": True, "multi": multi, "allValue": ".*", "sort": 1,
             "current": {"selected": True, "text": ["All"], "value": ["$__all"]}, "options": [], "hide": 0,
             "regex": "", "skipUrlSync": False}
