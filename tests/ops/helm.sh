@@ -49,6 +49,14 @@ echo "== helm template: defaults, persistence off, every toggle on"
 "$helm" template t "$chart" --set persistence.enabled=false,syslog.enabled=false > "$tmp/ephemeral.yaml"
 "$helm" template t "$chart" -f "$all" --api-versions monitoring.coreos.com/v1 > "$tmp/all.yaml"
 
+echo "== NOTES.txt renders (helm install --dry-run=client)"
+"$helm" install t "$chart" --dry-run=client > "$tmp/install-default.txt"
+grep -q 'port-forward svc/t-torwatch 9797' "$tmp/install-default.txt" || { echo "FAIL: NOTES (defaults)" >&2; exit 1; }
+"$helm" install t "$chart" --dry-run=client -f "$all" --set serviceMonitor.enabled=false,prometheusRule.enabled=false \
+    > "$tmp/install-all.txt"
+grep -q 'use https://t-torwatch.default.svc:9797/lists/' "$tmp/install-all.txt" || { echo "FAIL: NOTES (tls)" >&2; exit 1; }
+echo "ok"
+
 echo "== kubernetes-validate --strict"
 "$py" - "$tmp" default.yaml ephemeral.yaml all.yaml <<'PY'
 import os, sys, yaml
