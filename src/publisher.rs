@@ -75,6 +75,23 @@ pub struct Publisher {
 impl Publisher {
     pub async fn run(self, mut changed: watch::Receiver<u64>, shutdown: CancellationToken) {
         let mut last: Vec<Last> = self.files.iter().map(|_| Last::default()).collect();
+        for spec in &self.files {
+            let file = spec.path.display().to_string();
+            for result in ["ok", "error"] {
+                self.metrics.writes.get_or_create(&FileResultLabels {
+                    file: file.clone(),
+                    result,
+                });
+            }
+            if spec.apply.is_some() {
+                for result in ["ok", "error", "timeout"] {
+                    self.metrics.applies.get_or_create(&FileResultLabels {
+                        file: file.clone(),
+                        result,
+                    });
+                }
+            }
+        }
         loop {
             self.publish_all(&mut last).await;
             tokio::select! {

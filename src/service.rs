@@ -59,7 +59,10 @@ impl Shell {
             "torwatch build information; always 1",
             info,
         );
-        let reloads = Family::default();
+        let reloads: Family<ReloadLabels, Counter> = Family::default();
+        for result in ["ok", "error"] {
+            reloads.get_or_create(&ReloadLabels { result });
+        }
         registry.register(
             "torwatch_config_reloads",
             "Config reloads by outcome",

@@ -29,6 +29,24 @@ pub struct ListFamilyLabels {
     pub family: String,
 }
 
+/// Every `result` label value, created at zero so `increase()` sees the first failure.
+pub const RESULTS: [&str; 14] = [
+    "ok",
+    "unchanged",
+    "connect_error",
+    "timeout",
+    "http_error",
+    "rate_limited",
+    "too_large",
+    "empty",
+    "html",
+    "bad_line",
+    "malformed",
+    "below_floor",
+    "shrink",
+    "io_error",
+];
+
 fn duration_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.05, 2.0, 12))
 }

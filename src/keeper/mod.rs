@@ -57,6 +57,13 @@ impl Keeper {
             changed,
         };
         for s in &keeper.config.sources {
+            for result in metrics::RESULTS {
+                let labels = ResultLabels {
+                    source: s.name.clone(),
+                    result: result.to_string(),
+                };
+                keeper.metrics.fetches.get_or_create(&labels);
+            }
             if let Some(st) = keeper.state.sources.get(&s.name) {
                 let labels = KeeperMetrics::source(&s.name);
                 keeper
