@@ -78,14 +78,14 @@ impl Publisher {
         for spec in &self.files {
             let file = spec.path.display().to_string();
             for result in ["ok", "error"] {
-                self.metrics.writes.get_or_create(&FileResultLabels {
+                let _ = self.metrics.writes.get_or_create(&FileResultLabels {
                     file: file.clone(),
                     result,
                 });
             }
             if spec.apply.is_some() {
                 for result in ["ok", "error", "timeout"] {
-                    self.metrics.applies.get_or_create(&FileResultLabels {
+                    let _ = self.metrics.applies.get_or_create(&FileResultLabels {
                         file: file.clone(),
                         result,
                     });

@@ -61,7 +61,7 @@ impl Shell {
         );
         let reloads: Family<ReloadLabels, Counter> = Family::default();
         for result in ["ok", "error"] {
-            reloads.get_or_create(&ReloadLabels { result });
+            let _ = reloads.get_or_create(&ReloadLabels { result });
         }
         registry.register(
             "torwatch_config_reloads",

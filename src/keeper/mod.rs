@@ -62,7 +62,7 @@ impl Keeper {
                     source: s.name.clone(),
                     result: result.to_string(),
                 };
-                keeper.metrics.fetches.get_or_create(&labels);
+                let _ = keeper.metrics.fetches.get_or_create(&labels);
             }
             if let Some(st) = keeper.state.sources.get(&s.name) {
                 let labels = KeeperMetrics::source(&s.name);
