@@ -2,6 +2,7 @@
 
 mod daemon;
 mod faults;
+mod hostile;
 mod lookup;
 mod reload;
 mod restart;
