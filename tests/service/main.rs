@@ -1,5 +1,6 @@
 //! Service-level tests: the real torwatch binary against a fake upstream on loopback.
 
+mod crash;
 mod daemon;
 mod faults;
 mod hostile;
