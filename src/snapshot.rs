@@ -34,6 +34,8 @@ pub struct Snapshot {
     pub sources: Vec<SourceStatus>,
     /// Unix seconds when this snapshot was built.
     pub built: i64,
+    /// Why the last state save failed, shown on `/readyz` until a save succeeds.
+    pub state_error: Option<String>,
 }
 
 impl Snapshot {

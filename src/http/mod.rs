@@ -174,14 +174,15 @@ async fn healthz() -> &'static str {
 /// 200 once the exit list is loaded; the body explains what is loaded and what is failing.
 async fn readyz(State(state): State<AppState>) -> Response {
     let snapshot = state.shared.load();
-    let problems = state.problems.load();
+    let published = state.problems.load();
+    let problems: Vec<&String> = published.iter().chain(&snapshot.state_error).collect();
     let body = serde_json::json!({
         "ready": snapshot.ready(),
         "lists": snapshot.lists.iter().map(|(n, l)| (n.clone(), serde_json::json!({
             "entries": l.entries.len(), "version": l.version, "updated": l.updated,
         }))).collect::<serde_json::Map<_, _>>(),
         "sources": snapshot.sources,
-        "problems": problems.as_slice(),
+        "problems": problems,
     });
     let status = if snapshot.ready() {
         StatusCode::OK

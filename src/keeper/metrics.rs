@@ -19,6 +19,11 @@ pub struct ResultLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WriteLabels {
+    pub result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ListLabels {
     pub list: String,
 }
@@ -62,6 +67,7 @@ pub struct KeeperMetrics {
     pub list_updated: Family<ListLabels, Gauge>,
     pub list_changed: Family<ListLabels, Gauge>,
     pub loaded: Gauge,
+    pub state_writes: Family<WriteLabels, Counter>,
 }
 
 impl KeeperMetrics {
@@ -77,7 +83,11 @@ impl KeeperMetrics {
             list_updated: Family::default(),
             list_changed: Family::default(),
             loaded: Gauge::default(),
+            state_writes: Family::default(),
         };
+        for result in ["ok", "error"] {
+            let _ = m.state_writes.get_or_create(&WriteLabels { result });
+        }
         reg.register(
             "torwatch_source_fetches",
             "Exit list fetches by source and outcome",
@@ -127,6 +137,11 @@ impl KeeperMetrics {
             "torwatch_list_loaded",
             "1 once the exit list is loaded (from state or a fetch)",
             m.loaded.clone(),
+        );
+        reg.register(
+            "torwatch_state_writes",
+            "State file saves by outcome",
+            m.state_writes.clone(),
         );
         m
     }

@@ -14,7 +14,7 @@ use crate::rendered::Renders;
 use crate::snapshot::{Shared, Snapshot, SourceStatus};
 use history::{Currency, History, Sighting};
 use ipnet::IpNet;
-use metrics::{KeeperMetrics, ListFamilyLabels, ListLabels, ResultLabels};
+use metrics::{KeeperMetrics, ListFamilyLabels, ListLabels, ResultLabels, WriteLabels};
 use poll::{Outcome, Poller, Report};
 use state::{ListMeta, SourceState, State};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -37,6 +37,8 @@ pub struct Keeper {
     shared: Shared,
     metrics: Arc<KeeperMetrics>,
     changed: watch::Sender<u64>,
+    /// Why the last state save failed; `None` after a successful one.
+    state_error: Option<String>,
 }
 
 impl Keeper {
@@ -55,6 +57,7 @@ impl Keeper {
             shared,
             metrics,
             changed,
+            state_error: None,
         };
         for s in &keeper.config.sources {
             for result in metrics::RESULTS {
@@ -83,7 +86,7 @@ impl Keeper {
                     .set(st.feed.as_ref().map_or(0, validate::entries) as i64);
             }
         }
-        keeper.publish(now());
+        keeper.publish(now(), false);
         Ok(keeper)
     }
 
@@ -95,7 +98,7 @@ impl Keeper {
     /// Takes a new configuration (on reload), keeping the state; the next `run` uses it.
     pub fn reconfigure(&mut self, config: Arc<Config>) {
         self.config = config;
-        self.publish(now());
+        self.publish(now(), false);
     }
 
     /// Runs the pollers and merges their reports until shutdown, saves the state and hands the keeper back (a
@@ -131,9 +134,7 @@ impl Keeper {
         }
         tracker.close();
         tracker.wait().await;
-        if let Err(e) = self.state.save(&self.config.state_dir) {
-            tracing::error!("saving state at shutdown: {e:#}");
-        }
+        self.save();
         self
     }
 
@@ -223,10 +224,26 @@ impl Keeper {
             - self.config.history.as_secs() as i64
             - self.config.retention.as_secs() as i64;
         self.state.history.prune(horizon);
-        self.publish(report.at);
-        if let Err(e) = self.state.save(&self.config.state_dir) {
-            tracing::error!("saving state: {e:#}");
-        }
+        self.publish(report.at, true);
+    }
+
+    /// Saves the state, counts the outcome and remembers a failure for `/readyz`.
+    fn save(&mut self) {
+        let result = match self.state.save(&self.config.state_dir) {
+            Ok(()) => {
+                self.state_error = None;
+                "ok"
+            }
+            Err(e) => {
+                tracing::error!("saving state, serving from memory: {e:#}");
+                self.state_error = Some(format!("state: {e:#}"));
+                "error"
+            }
+        };
+        self.metrics
+            .state_writes
+            .get_or_create(&WriteLabels { result })
+            .inc();
     }
 
     /// A fetch of source `index` at `at` confirmed its (possibly new) last good feed.
@@ -255,10 +272,15 @@ impl Keeper {
         );
     }
 
-    /// Builds a new snapshot from the state and swaps it in.
-    fn publish(&mut self, now: i64) {
+    /// Builds a new snapshot from the state and swaps it in. With `save`, the state (with the list versions the
+    /// build assigned) is saved first, so a crash never leaves published files newer than the state.
+    fn publish(&mut self, now: i64, save: bool) {
         let previous = self.shared.load_full();
-        let snapshot = build(&self.config, &mut self.state, &previous, now);
+        let mut snapshot = build(&self.config, &mut self.state, &previous, now);
+        if save {
+            self.save();
+        }
+        snapshot.state_error = self.state_error.clone();
         self.metrics.loaded.set(i64::from(snapshot.ready()));
         for (name, list) in &snapshot.lists {
             for family in [Family::Ipv4, Family::Ipv6] {
@@ -463,6 +485,7 @@ pub fn build(config: &Config, state: &mut State, previous: &Snapshot, now: i64) 
         known,
         sources,
         built: now,
+        state_error: None,
     }
 }
 

@@ -22,6 +22,12 @@ pub fn free_port() -> u16 {
 impl Daemon {
     /// Starts torwatch with `config` (YAML; `listen` is added) in `dir`, and waits until `/healthz` answers.
     pub async fn start(dir: &Path, config: &str) -> Daemon {
+        Daemon::start_in(dir, config, &[]).await
+    }
+
+    /// Like `start`, with torwatch run through `wrapper` (a command that ends by exec'ing its arguments, such as
+    /// a shell that mounts something first and then runs `exec "$@"`).
+    pub async fn start_in(dir: &Path, config: &str, wrapper: &[&str]) -> Daemon {
         let port = free_port();
         let path = dir.join("torwatch.yaml");
         std::fs::write(
@@ -33,7 +39,16 @@ impl Daemon {
         )
         .unwrap();
         let log = dir.join(format!("torwatch-{port}.log"));
-        let child = Command::new(env!("CARGO_BIN_EXE_torwatch"))
+        let (program, pre) = match wrapper.split_first() {
+            Some((p, rest)) => (*p, rest.to_vec()),
+            None => (env!("CARGO_BIN_EXE_torwatch"), vec![]),
+        };
+        let mut command = Command::new(program);
+        command.args(pre);
+        if !wrapper.is_empty() {
+            command.arg(env!("CARGO_BIN_EXE_torwatch"));
+        }
+        let child = command
             .args(["run", "--config"])
             .arg(&path)
             .env("TORWATCH_LOG", "debug")

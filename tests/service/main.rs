@@ -2,6 +2,7 @@
 
 mod crash;
 mod daemon;
+mod disk;
 mod faults;
 mod hostile;
 mod lookup;
