@@ -23,6 +23,7 @@ pub mod civil;
 pub mod csv;
 #[cfg(test)]
 mod fixture;
+pub mod flatjson;
 pub mod kv;
 pub mod verdict;
 
