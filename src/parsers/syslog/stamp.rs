@@ -158,3 +158,27 @@ pub fn bsd(s: &[u8], now: impl Fn() -> i64) -> Option<(i64, usize)> {
     };
     Some((t, end))
 }
+
+/// Parses a common-log-format stamp `dd/Mmm/yyyy:hh:mm:ss[ ±hhmm]` at the start of `s`.
+pub fn clf(s: &[u8]) -> Option<(i64, usize)> {
+    if s.get(2) != Some(&b'/') || s.get(6) != Some(&b'/') || s.get(11) != Some(&b':') {
+        return None;
+    }
+    let (hour, minute, second) = clock(s, 12)?;
+    let civil = CivilTime {
+        year: i64::from(digits(s, 7, 4)?),
+        month: month(s.get(3..6)?)?,
+        day: digits(s, 0, 2)? as u8,
+        hour,
+        minute,
+        second,
+    };
+    let t = civil.to_unix()?;
+    match (s.get(20), s.get(21)) {
+        (Some(b' '), Some(&sign @ (b'+' | b'-'))) => {
+            let off = i64::from(digits(s, 22, 2)?) * 3_600 + i64::from(digits(s, 24, 2)?) * 60;
+            Some((if sign == b'+' { t - off } else { t + off }, 26))
+        }
+        _ => Some((t, 20)),
+    }
+}
