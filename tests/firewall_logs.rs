@@ -165,3 +165,8 @@ fn shared_samples_parse_or_fail_with_a_reason() {
     }
     assert!(parsed > 0);
 }
+
+#[test]
+fn filterlog_fixtures() {
+    check_fixture(LogFormat::Filterlog);
+}
