@@ -170,3 +170,8 @@ fn shared_samples_parse_or_fail_with_a_reason() {
 fn filterlog_fixtures() {
     check_fixture(LogFormat::Filterlog);
 }
+
+#[test]
+fn asa_fixtures() {
+    check_fixture(LogFormat::Asa);
+}
