@@ -175,3 +175,8 @@ fn filterlog_fixtures() {
 fn asa_fixtures() {
     check_fixture(LogFormat::Asa);
 }
+
+#[test]
+fn srx_fixtures() {
+    check_fixture(LogFormat::Srx);
+}
