@@ -119,17 +119,7 @@ impl<'a> Found<'a> {
             return Some(civil::epoch(n));
         }
         if let (Some(date), Some(time)) = (self.date, self.time) {
-            let (year, month, day) = civil::date(date)?;
-            let (hour, minute, second) = civil::clock(time)?;
-            let local = civil::Civil {
-                year,
-                month,
-                day,
-                hour,
-                minute,
-                second,
-            }
-            .to_unix()?;
+            let local = civil::unix(civil::date(date)?, civil::clock(time)?)?;
             return Some(local - self.tz.and_then(civil::offset).unwrap_or(0));
         }
         self.timestamp.and_then(parse_u64).map(civil::epoch)
