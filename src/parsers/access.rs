@@ -21,6 +21,7 @@ pub fn sniff(line: &[u8]) -> bool {
 /// Parses one access-log line. Source: among the addresses before the time (client, or a forwarded-for list
 /// ending with the client), the rightmost one that is not private, loopback or link-local — the first hop a
 /// proxy chain cannot forge — else the rightmost. Destination port: the `:port` of a leading virtual host.
+/// Device: the syslog host, when the line came through syslog.
 pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
     let line = line.trim_ascii();
     let (open, close) = find_time(line).ok_or(ParseError::Malformed)?;
@@ -43,14 +44,16 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
     let http_status = parse_port(status)
         .filter(|s| (100..=599).contains(s))
         .ok_or(ParseError::BadNumber("status"))?;
-    Ok(Event {
+    let mut event = Event {
         time,
         src_ip: Some(src),
         dst_port: vhost_port,
         action: Some(Action::Allow),
         http_status: Some(http_status),
         ..Event::default()
-    })
+    };
+    super::origin::fill_from_header(line, &mut event);
+    Ok(event)
 }
 
 /// The positions of `[` and `]` around the first `dd/Mon/yyyy:HH:MM:SS ±zzzz` in the line.

@@ -8,6 +8,7 @@ use memchr::memchr;
 
 use super::civil;
 use super::csv::Fields;
+use super::origin;
 use super::verdict;
 use super::ParseError;
 use crate::event::{parse_ip, parse_port, Action, Event, Proto};
@@ -24,7 +25,7 @@ pub fn sniff(line: &[u8]) -> bool {
 
 /// Parses a TRAFFIC or THREAT record. Time is the generated time read as UTC (PAN-OS prints local time without
 /// an offset), or the high-resolution ISO 8601 time with its offset when the record carries one. Device is the
-/// device name column, else the serial number. A subtype of `drop` or `deny` wins over an `allow` action.
+/// device name column, else the syslog host, else the serial number. A subtype of `drop` or `deny` wins over an `allow` action.
 pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
     let (rec, kind) = record(line).ok_or(ParseError::Malformed)?;
     let device_col = match kind {
@@ -36,7 +37,15 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
     for (i, field) in Fields::new(rec).enumerate() {
         cols.take(i, field, device_col);
     }
-    cols.into_event()
+    let serial = cols.serial;
+    let mut event = cols.into_event()?;
+    origin::fill_from_header(line, &mut event);
+    if event.device.is_none() {
+        event.device = Some(serial)
+            .filter(|s| !s.is_empty())
+            .and_then(|s| std::str::from_utf8(s).ok());
+    }
+    Ok(event)
 }
 
 /// The columns of one record that an event needs, as borrowed slices.
@@ -85,7 +94,6 @@ impl<'a> Columns<'a> {
         }
         let device = Some(self.device_name)
             .filter(|d| !d.is_empty() && !d.iter().all(u8::is_ascii_digit))
-            .or(Some(self.serial).filter(|s| !s.is_empty()))
             .and_then(|d| std::str::from_utf8(d).ok());
         Ok(Event {
             time: self
