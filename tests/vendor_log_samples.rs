@@ -8,13 +8,14 @@ use serde_json::Value;
 use torwatch::event::Event;
 use torwatch::parsers::{parse_auto, ParseError};
 
-const FOLDERS: [&str; 6] = [
+const FOLDERS: [&str; 7] = [
     "panos",
     "fortigate",
     "aws-vpcflow",
     "cef-leef",
     "checkpoint",
     "http-access",
+    "sonicwall",
 ];
 
 fn samples() -> PathBuf {

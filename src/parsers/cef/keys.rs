@@ -26,6 +26,7 @@ pub struct Found<'a> {
 impl<'a> Found<'a> {
     /// Takes one pair; the first value of a key wins, and only action words that map to an action count.
     pub fn take(&mut self, key: &[u8], value: &'a [u8]) {
+        let value = unquote(value);
         let slot = match key {
             b"src" | b"sourceAddress" => &mut self.src,
             b"dst" | b"destinationAddress" => &mut self.dst,
@@ -43,7 +44,8 @@ impl<'a> Found<'a> {
             | b"disp"
             | b"FTNTFGTaction"
             | b"FortinetFortiGateaction"
-            | b"ad.action" => {
+            | b"ad.action"
+            | b"fw_action" => {
                 if self.action.is_none() {
                     self.action = verdict::from_word(value);
                 }
@@ -100,7 +102,7 @@ impl<'a> Found<'a> {
             src_port: self.src_port.and_then(parse_port),
             dst_ip,
             dst_port: self.dst_port.and_then(parse_port),
-            proto: self.proto.and_then(Proto::parse),
+            proto: self.proto.and_then(proto),
             action: self.action.or(fallback),
             direction: self.direction.and_then(direction),
             http_status: None,
@@ -113,6 +115,19 @@ fn time(value: &[u8]) -> Option<i64> {
     match parse_u64(value) {
         Some(n) => Some(civil::epoch(n)),
         None => civil::month_day_year_time(value),
+    }
+}
+
+/// A protocol name or number; SonicWall appends the service (`tcp/https`).
+fn proto(value: &[u8]) -> Option<Proto> {
+    Proto::parse(value.split(|&c| c == b'/').next().unwrap_or(value))
+}
+
+/// A value without the double quotes some vendors (SonicWall) put around it.
+fn unquote(value: &[u8]) -> &[u8] {
+    match value {
+        [b'"', inner @ .., b'"'] => inner,
+        _ => value,
     }
 }
 
