@@ -10,6 +10,7 @@ use memchr::memchr;
 use super::civil;
 use super::csv::Fields;
 use super::origin;
+use super::syslog;
 use super::verdict;
 use super::ParseError;
 use crate::event::{parse_ip, parse_port, Action, Event, Proto};
@@ -118,7 +119,16 @@ impl<'a> Columns<'a> {
 }
 
 /// Finds the CSV record in the line and returns it with its type column (`TRAFFIC`, `THREAT`, `SYSTEM`, …).
+/// Behind an RFC 5424 header whose structured data holds a comma, the header is split off first.
 fn record(line: &[u8]) -> Option<(&[u8], &[u8])> {
+    record_at_first_comma(line).or_else(|| {
+        let (_, message) = syslog::split(line);
+        (line.first() == Some(&b'<') && message.len() < line.len())
+            .then(|| record_at_first_comma(message))?
+    })
+}
+
+fn record_at_first_comma(line: &[u8]) -> Option<(&[u8], &[u8])> {
     let comma = memchr(b',', line)?;
     let start = line
         .get(..comma)?
