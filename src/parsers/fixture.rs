@@ -97,3 +97,51 @@ pub fn check(format: LogFormat, fixture: &str) {
         failures.join("\n")
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::super::{parse_auto, LogFormat};
+
+    const FIXTURES: [&str; 5] = [
+        include_str!("../../tests/fixtures/logs/panos.txt"),
+        include_str!("../../tests/fixtures/logs/fortigate.txt"),
+        include_str!("../../tests/fixtures/logs/vpcflow.txt"),
+        include_str!("../../tests/fixtures/logs/cef.txt"),
+        include_str!("../../tests/fixtures/logs/access.txt"),
+    ];
+
+    fn raw_lines() -> Vec<&'static str> {
+        FIXTURES
+            .iter()
+            .flat_map(|f| f.lines())
+            .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("=> "))
+            .collect()
+    }
+
+    proptest! {
+        /// Real lines cut short and with bytes overwritten never make any parser panic.
+        #[test]
+        fn mangled_fixture_lines_never_panic(
+            pick in any::<prop::sample::Index>(),
+            cut in any::<prop::sample::Index>(),
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..6),
+        ) {
+            let lines = raw_lines();
+            let mut line = lines[pick.index(lines.len())].as_bytes().to_vec();
+            line.truncate(cut.index(line.len() + 1));
+            for (at, byte) in edits {
+                if !line.is_empty() {
+                    let i = at.index(line.len());
+                    line[i] = byte;
+                }
+            }
+            let _ = parse_auto(&line);
+            for format in LogFormat::ALL {
+                let _ = format.sniff(&line);
+                let _ = format.parse(&line);
+            }
+        }
+    }
+}
