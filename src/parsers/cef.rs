@@ -25,6 +25,7 @@ enum Record<'a> {
 /// True when the line holds a CEF or LEEF record, or a Check Point record in its native `syslog` shape or its
 /// quoted column export.
 pub fn sniff(line: &[u8]) -> bool {
+    let line = line.trim_ascii();
     locate(line).is_some() || checkpoint::sniff(line) || checkpoint::sniff_export(line)
 }
 
@@ -33,6 +34,7 @@ pub fn sniff(line: &[u8]) -> bool {
 /// word of the event name (`Connection_Discarded`, `traffic:forward close`). Time and device missing from the
 /// record come from the syslog header.
 pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
+    let line = line.trim_ascii();
     let mut event = match locate(line) {
         Some(Record::Cef(record)) => parse_cef(record)?,
         Some(Record::Leef(record)) => leef::parse(record)?,

@@ -120,6 +120,36 @@ mod tests {
             .collect()
     }
 
+    /// A line read with its `\r\n` (or surrounding blanks) parses as the bare line does.
+    #[test]
+    fn line_endings_do_not_matter() {
+        let formats = [
+            LogFormat::Panos,
+            LogFormat::Fortigate,
+            LogFormat::VpcFlow,
+            LogFormat::Cef,
+            LogFormat::Access,
+        ];
+        for (format, fixture) in formats.into_iter().zip(FIXTURES) {
+            let lines = fixture
+                .lines()
+                .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("=> "));
+            for line in lines {
+                let padded = format!(" {line}\r\n");
+                assert_eq!(
+                    super::render(format.parse(padded.as_bytes())),
+                    super::render(format.parse(line.as_bytes())),
+                    "{line}"
+                );
+                assert_eq!(
+                    format.sniff(padded.as_bytes()),
+                    format.sniff(line.as_bytes()),
+                    "{line}"
+                );
+            }
+        }
+    }
+
     proptest! {
         /// Real lines cut short and with bytes overwritten never make any parser panic.
         #[test]

@@ -14,6 +14,7 @@ use crate::event::{parse_ip, parse_port, parse_u64, Direction, Event, Proto};
 
 /// True when the line has a `type=` pair and a `logid=` / `log_id=` / `devid=` pair, each at a pair boundary.
 pub fn sniff(line: &[u8]) -> bool {
+    let line = line.trim_ascii();
     has_key(line, b"type=")
         && (has_key(line, b"logid=") || has_key(line, b"log_id=") || has_key(line, b"devid="))
 }
@@ -31,6 +32,7 @@ fn has_key(line: &[u8], key: &[u8]) -> bool {
 /// Direction: the UTM `direction` field (`incoming`/`outgoing`), else the interface roles (`srcintfrole="wan"`
 /// into a non-WAN interface is inbound, the reverse outbound).
 pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
+    let line = line.trim_ascii();
     let mut f = Found::default();
     for (key, value) in Pairs::new(line) {
         let key = key.rsplit(|&c| c == b'>').next().unwrap_or(key);

@@ -24,6 +24,7 @@ mod json;
 
 /// True when the line holds a PAN-OS CSV record (`<n>,<date time>,<serial>,<TYPE>,`) or a JSON record.
 pub fn sniff(line: &[u8]) -> bool {
+    let line = line.trim_ascii();
     record(line).is_some() || json::sniff(line)
 }
 
@@ -31,6 +32,7 @@ pub fn sniff(line: &[u8]) -> bool {
 /// an offset), or the high-resolution ISO 8601 time with its offset when the record carries one. Device is the
 /// device name column, else the syslog host, else the serial number. A subtype of `drop` or `deny` wins over an `allow` action.
 pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
+    let line = line.trim_ascii();
     if json::sniff(line) {
         return json::parse(line);
     }

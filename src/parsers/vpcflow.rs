@@ -16,6 +16,7 @@ const V5_FLOW_DIRECTION: usize = 27;
 /// True for a default-format record (`<version> <account-id> <eni-…|-> …`), the header line, or a JSON record
 /// with `srcaddr` and `interface_id`.
 pub fn sniff(line: &[u8]) -> bool {
+    let line = line.trim_ascii();
     if flatjson::is_object(line) {
         return memmem::find(line, b"\"srcaddr\"").is_some()
             && memmem::find(line, b"\"interface_id\"").is_some();
@@ -42,6 +43,7 @@ fn default_shape(line: &[u8]) -> bool {
 /// device is the interface id; `ACCEPT`/`REJECT` are allow/drop; v5 records with every default field carry the
 /// flow direction (`ingress` inbound, `egress` outbound).
 pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
+    let line = line.trim_ascii();
     if flatjson::is_object(line) {
         return parse_json(line);
     }
