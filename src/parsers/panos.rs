@@ -30,7 +30,8 @@ pub fn sniff(line: &[u8]) -> bool {
 
 /// Parses a TRAFFIC or THREAT record. Time is the generated time read as UTC (PAN-OS prints local time without
 /// an offset), or the high-resolution ISO 8601 time with its offset when the record carries one. Device is the
-/// device name column, else the syslog host, else the serial number. A subtype of `drop` or `deny` wins over an `allow` action.
+/// device name column, else the syslog host, else the serial number. A subtype of `drop` or `deny` wins over an
+/// `allow` action.
 pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
     let line = line.trim_ascii();
     if json::sniff(line) {

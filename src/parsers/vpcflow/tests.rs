@@ -29,13 +29,17 @@ proptest! {
 
 #[test]
 fn default_header_reads_as_the_default_layout() {
-    let header = b"version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status";
+    let header =
+        b"version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes \
+        start end action log-status";
     assert_eq!(Layout::from_header(header), Some(Layout::DEFAULT));
 }
 
 #[test]
 fn custom_layout_from_a_header() {
-    let header = b"${vpc-id} ${pkt-srcaddr} ${srcaddr} ${dstaddr} ${dstport} ${protocol} ${action} ${flow-direction} ${start}";
+    let header =
+        b"${vpc-id} ${pkt-srcaddr} ${srcaddr} ${dstaddr} ${dstport} ${protocol} ${action} \
+        ${flow-direction} ${start}";
     let layout = Layout::from_header(header).expect("custom header");
     assert_eq!(layout.position(Field::Src), Some(2));
     assert_eq!(layout.position(Field::SrcPort), None);
