@@ -51,8 +51,8 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
     if !default_shape(line) {
         return Err(ParseError::Malformed);
     }
-    let tokens = line.split(|&c| c == b' ').filter(|t| !t.is_empty()).count();
-    let all_v5 = line.starts_with(b"5 ") && tokens == Layout::V5_ALL.width();
+    let all_v5 = line.starts_with(b"5 ")
+        && line.split(|&c| c == b' ').filter(|t| !t.is_empty()).count() == Layout::V5_ALL.width();
     parse_with(
         if all_v5 {
             &Layout::V5_ALL
