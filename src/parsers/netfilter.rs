@@ -98,35 +98,45 @@ struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
+    /// Visits each `KEY=value` by its `=`, so only the few keys are looked at, not every byte.
     fn scan(msg: &'a [u8]) -> Fields<'a> {
         let mut f = Fields::default();
-        let mut pos = 0;
-        while pos < msg.len() {
-            let rest = msg.get(pos..).unwrap_or_default();
-            let len = memchr::memchr(b' ', rest).unwrap_or(rest.len());
-            let token = rest.get(..len).unwrap_or_default();
-            if f.started && token.first() == Some(&b'[') {
+        for eq in memchr::memchr_iter(b'=', msg) {
+            // Keys we want are at most 5 bytes: look back no further than that.
+            let from = eq.saturating_sub(6);
+            let near = msg.get(from..eq).unwrap_or_default();
+            let key_start = match near.iter().rposition(|&c| c == b' ') {
+                Some(p) => from + p + 1,
+                None if from == 0 => 0,
+                None => continue,
+            };
+            let key = msg.get(key_start..eq).unwrap_or_default();
+            if key.first() == Some(&b'[') && f.started {
                 break; // ICMP error: the offending packet's own fields follow.
             }
-            if let Some(eq) = memchr::memchr(b'=', token) {
-                let key = token.get(..eq).unwrap_or_default();
-                let value = token.get(eq + 1..).unwrap_or_default();
-                if !f.started && matches!(key, b"IN" | b"OUT") {
-                    f.started = true;
-                    f.prefix_len = pos;
+            if !f.started {
+                if !matches!(key, b"IN" | b"OUT") {
+                    continue;
                 }
-                if f.started && f.take(key, value) {
-                    break;
-                }
+                f.started = true;
+                f.prefix_len = key_start;
             }
-            pos += len + 1;
+            let Some(slot) = f.slot(key) else {
+                continue;
+            };
+            let rest = msg.get(eq + 1..).unwrap_or_default();
+            let len = rest.iter().position(|&c| c == b' ').unwrap_or(rest.len());
+            slot.get_or_insert(rest.get(..len).unwrap_or_default());
+            if f.dpt.is_some() {
+                break; // every field that can follow is known
+            }
         }
         f
     }
 
-    /// Records one key; true once every field that can follow is known.
-    fn take(&mut self, key: &[u8], value: &'a [u8]) -> bool {
-        let slot = match key {
+    /// Where the value of `key` goes, for the keys torwatch reads.
+    fn slot(&mut self, key: &[u8]) -> Option<&mut Option<&'a [u8]>> {
+        Some(match key {
             b"IN" => &mut self.iface_in,
             b"OUT" => &mut self.iface_out,
             b"SRC" => &mut self.src,
@@ -134,10 +144,8 @@ impl<'a> Fields<'a> {
             b"PROTO" => &mut self.proto,
             b"SPT" => &mut self.spt,
             b"DPT" => &mut self.dpt,
-            _ => return false,
-        };
-        slot.get_or_insert(value);
-        self.dpt.is_some()
+            _ => return None,
+        })
     }
 
     fn direction(&self) -> Option<Direction> {
