@@ -9,7 +9,6 @@ pub use prefix::{PrefixActions, DEFAULT_RULES};
 
 use super::{syslog, syslog::stamp, ParseError};
 use crate::event::{parse_ip, parse_port, Direction, Event, Proto};
-use memchr::memmem;
 use packet::Fields;
 use std::sync::LazyLock;
 
@@ -20,14 +19,14 @@ pub fn sniff(line: &[u8]) -> bool {
     if line.first() == Some(&b'{') {
         return ulogd::sniff(line);
     }
-    let Some(src) = memmem::find(line, b" SRC=") else {
+    let Some(src) = packet::SRC.find(line) else {
         return false;
     };
     let head = line.get(..src).unwrap_or_default();
     let tail = line.get(src..).unwrap_or_default();
-    (memmem::find(head, b"IN=").is_some() || memmem::find(head, b"OUT=").is_some())
-        && memmem::find(tail, b" DST=").is_some()
-        && memmem::find(tail, b" PROTO=").is_some()
+    (packet::word_start(head, b"IN").is_some() || packet::word_start(head, b"OUT").is_some())
+        && packet::DST.find(tail).is_some()
+        && packet::PROTO.find(tail).is_some()
 }
 
 /// Parses a line with the default prefix → action rules; drop when the prefix says nothing.

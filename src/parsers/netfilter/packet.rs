@@ -5,8 +5,9 @@ use crate::parsers::ParseError;
 use memchr::memmem::Finder;
 use std::sync::LazyLock;
 
-static SRC: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" SRC="));
-static PROTO: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" PROTO="));
+pub(super) static SRC: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" SRC="));
+pub(super) static DST: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" DST="));
+pub(super) static PROTO: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" PROTO="));
 
 /// Fields read from one LOG line.
 #[derive(Debug, Default)]
@@ -30,7 +31,7 @@ fn value_at<'a>(msg: &'a [u8], at: usize, key: &[u8]) -> Option<(&'a [u8], usize
 }
 
 /// Index of the first `key=` (given without its `=`) in `head` that starts a word, found by its `=`.
-fn word_start(head: &[u8], key: &[u8]) -> Option<usize> {
+pub(super) fn word_start(head: &[u8], key: &[u8]) -> Option<usize> {
     memchr::memchr_iter(b'=', head).find_map(|eq| {
         let start = eq.checked_sub(key.len())?;
         let boundary = start == 0 || head.get(start - 1) == Some(&b' ');
