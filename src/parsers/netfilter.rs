@@ -1,12 +1,88 @@
-//! Parser for the `netfilter` log format (not yet implemented).
+//! netfilter LOG lines (iptables, ip6tables, nftables `log prefix`, UFW, firewalld, Proxmox, UniFi) and ulogd2 JSON
+//! records: bytes in, one [`Event`] out. Scans bytes; no allocation, no IO, no panics on any input.
 
-use super::ParseError;
-use crate::event::Event;
+mod packet;
+mod prefix;
+mod ulogd;
 
-pub fn sniff(_line: &[u8]) -> bool {
-    false
+pub use prefix::{PrefixActions, DEFAULT_RULES};
+
+use super::{syslog, syslog::stamp, ParseError};
+use crate::event::{parse_ip, parse_port, Direction, Event, Proto};
+use packet::Fields;
+use std::sync::LazyLock;
+
+static DEFAULT_ACTIONS: LazyLock<PrefixActions> = LazyLock::new(PrefixActions::default);
+
+/// Cheap test: kernel packet fields (`SRC=`, `DST=`, `PROTO=` after `IN=` or `OUT=`), or a ulogd2 JSON record.
+pub fn sniff(line: &[u8]) -> bool {
+    if line.first() == Some(&b'{') {
+        return ulogd::sniff(line);
+    }
+    let Some(src) = packet::SRC.find(line) else {
+        return false;
+    };
+    let head = line.get(..src).unwrap_or_default();
+    let tail = line.get(src..).unwrap_or_default();
+    (packet::word_start(head, b"IN").is_some() || packet::word_start(head, b"OUT").is_some())
+        && packet::DST.find(tail).is_some()
+        && packet::PROTO.find(tail).is_some()
 }
 
-pub fn parse(_line: &[u8]) -> Result<Event<'_>, ParseError> {
-    Err(ParseError::UnknownFormat)
+/// Parses a line with the default prefix → action rules; drop when the prefix says nothing.
+pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
+    parse_with(line, &DEFAULT_ACTIONS)
+}
+
+/// Parses a line, reading the action from its log prefix through `actions`.
+pub fn parse_with<'a>(line: &'a [u8], actions: &PrefixActions) -> Result<Event<'a>, ParseError> {
+    let line = line.trim_ascii();
+    if line.is_empty() {
+        return Err(ParseError::Empty);
+    }
+    if line.first() == Some(&b'{') {
+        return ulogd::parse(line, actions);
+    }
+    let (header, msg) = syslog::split(line);
+    let fields = Fields::scan(msg)?;
+    let prefix = msg.get(..fields.prefix_len).unwrap_or_default();
+    let action = actions
+        .lookup(prefix)
+        .or_else(|| header.app.and_then(|app| actions.lookup(app)))
+        .unwrap_or(actions.fallback());
+    Ok(Event {
+        time: header.time.or_else(|| proxmox_time(prefix)),
+        device: header.host,
+        src_ip: Some(parse_ip(fields.src).ok_or(ParseError::BadAddress("SRC"))?),
+        dst_ip: Some(parse_ip(fields.dst).ok_or(ParseError::BadAddress("DST"))?),
+        src_port: port(fields.spt, "SPT")?,
+        dst_port: port(fields.dpt, "DPT")?,
+        proto: Some(Proto::parse(fields.proto).ok_or(ParseError::BadNumber("PROTO"))?),
+        action: Some(action),
+        direction: direction(&fields),
+        http_status: None,
+    })
+}
+
+fn port(value: Option<&[u8]>, name: &'static str) -> Result<Option<u16>, ParseError> {
+    value
+        .map(|v| parse_port(v).ok_or(ParseError::BadNumber(name)))
+        .transpose()
+}
+
+/// Proxmox writes `VMID LEVEL CHAIN dd/Mmm/yyyy:hh:mm:ss +zzzz ACTION:` with no syslog header.
+fn proxmox_time(prefix: &[u8]) -> Option<i64> {
+    let slash = memchr::memchr(b'/', prefix)?;
+    let start = slash.checked_sub(2)?;
+    stamp::clf(prefix.get(start..)?).map(|(t, _)| t)
+}
+
+/// `IN=x OUT=` inbound, `IN= OUT=x` outbound; forwarded (both set) or unknown: none.
+fn direction(f: &Fields<'_>) -> Option<Direction> {
+    let set = |v: Option<&[u8]>| v.is_some_and(|v| !v.is_empty());
+    match (set(f.iface_in), set(f.iface_out)) {
+        (true, false) => Some(Direction::Inbound),
+        (false, true) => Some(Direction::Outbound),
+        _ => None,
+    }
 }
