@@ -1,0 +1,16 @@
+//! Each log parser on its own: the first byte picks the format, the rest is the line.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use torwatch::parsers::LogFormat;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&pick, line)) = data.split_first() else {
+        return;
+    };
+    let format = LogFormat::ALL[usize::from(pick) % LogFormat::ALL.len()];
+    let _ = format.sniff(line);
+    if let Err(e) = format.parse(line) {
+        let _ = e.reason();
+    }
+});
