@@ -4,5 +4,6 @@
 pub mod event;
 pub mod feeds;
 pub mod formats;
+pub mod inputs;
 pub mod lists;
 pub mod parsers;
