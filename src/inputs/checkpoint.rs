@@ -173,17 +173,25 @@ impl Store {
         Ok(generation)
     }
 
-    /// Updates path and fingerprint of a followed file (persisted with the next write).
-    pub fn update(&self, id: u64, path: &str, fp_len: u32, fp: u64) {
-        let mut state = self.lock();
-        if let Some(slot) = state.slots.get_mut(&id) {
-            if slot.entry.path != path {
-                path.clone_into(&mut slot.entry.path);
-            }
-            slot.entry.fp_len = fp_len;
-            slot.entry.fp = fp;
-            state.dirty = true;
+    /// Updates path and fingerprint of a followed file. Persisted with the next write, except the first fingerprint
+    /// of a file that was empty, which is written at once (a rotated file is only found again by its fingerprint).
+    pub fn update(&self, id: u64, path: &str, fp_len: u32, fp: u64) -> io::Result<()> {
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let Some(slot) = state.slots.get_mut(&id) else {
+            return Ok(());
+        };
+        let first_fingerprint = slot.entry.fp_len == 0 && fp_len > 0;
+        if slot.entry.path != path {
+            path.clone_into(&mut slot.entry.path);
         }
+        slot.entry.fp_len = fp_len;
+        slot.entry.fp = fp;
+        state.dirty = true;
+        if first_fingerprint {
+            self.write(state, false)?;
+        }
+        Ok(())
     }
 
     /// The tailer closed the file after reading up to `end`: forget it once processed up to there.

@@ -152,8 +152,10 @@ impl Tailer {
                 let path = path.to_string_lossy();
                 if file.path != path {
                     file.path = path.into_owned();
-                    self.store
-                        .update(file.id, &file.path, file.identity.fp_len, file.identity.fp);
+                    let Identity { fp_len, fp, .. } = file.identity;
+                    if let Err(e) = self.store.update(file.id, &file.path, fp_len, fp) {
+                        tracing::warn!(path = %file.path, error = %e, "cannot write checkpoint");
+                    }
                 }
                 continue;
             }

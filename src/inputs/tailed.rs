@@ -157,7 +157,7 @@ impl Tailed {
         if now.size >= self.read_pos && same_head {
             if now.fp_len != old.fp_len {
                 self.identity = now;
-                store.update(self.id, &self.path, now.fp_len, now.fp);
+                store.update(self.id, &self.path, now.fp_len, now.fp)?;
             }
             return Ok(false);
         }
