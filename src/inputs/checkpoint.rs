@@ -277,3 +277,74 @@ pub fn fingerprint(bytes: &[u8]) -> u64 {
         (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(offset: u64) -> Entry {
+        Entry {
+            path: "/var/log/fw.log".into(),
+            dev: 1,
+            ino: 2,
+            fp_len: 4,
+            fp: fingerprint(b"abcd"),
+            offset,
+        }
+    }
+
+    fn on_disk(path: &Path) -> Vec<Entry> {
+        Store::open(path.to_path_buf()).expect("reopen").1
+    }
+
+    #[test]
+    fn acks_move_the_offset_forward_only_and_persist_at_once() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("fw.json");
+        let (store, entries) = Store::open(path.clone()).expect("open");
+        assert!(entries.is_empty());
+        store.track(7, entry(10)).expect("track");
+        let (first, second) = (store.ack(7, 0, 50), store.ack(7, 0, 90));
+        assert_eq!(first.end(), 50);
+        second.commit();
+        first.commit();
+        assert_eq!(on_disk(&path), [entry(90)]);
+    }
+
+    #[test]
+    fn acks_from_before_a_truncation_are_stale() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("fw.json");
+        let (store, _) = Store::open(path.clone()).expect("open");
+        store.track(1, entry(0)).expect("track");
+        let stale = store.ack(1, 0, 500);
+        assert_eq!(store.restart(1, entry(0)).expect("restart"), 1);
+        stale.commit();
+        assert_eq!(on_disk(&path), [entry(0)]);
+        store.ack(1, 1, 20).commit();
+        assert_eq!(on_disk(&path), [entry(20)]);
+    }
+
+    #[test]
+    fn a_retired_file_goes_once_processed_to_its_end() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("fw.json");
+        let (store, _) = Store::open(path.clone()).expect("open");
+        store.track(1, entry(0)).expect("track");
+        let last = store.ack(1, 0, 300);
+        store.retire(1, 300).expect("retire");
+        assert_eq!(on_disk(&path), [entry(0)], "kept until processed");
+        last.commit();
+        assert!(on_disk(&path).is_empty());
+        assert!(store.flush().is_ok());
+    }
+
+    #[test]
+    fn a_damaged_checkpoint_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("fw.json");
+        fs::write(&path, b"{\"version\":1,\"files\":[").expect("write");
+        let err = Store::open(path.clone()).expect_err("damaged").to_string();
+        assert!(err.contains(&path.display().to_string()), "{err}");
+    }
+}

@@ -12,10 +12,12 @@
 //!   before it is closed; the new file at the path is read from 0. A checkpointed file renamed while torwatch was
 //!   down is found again in its directory by inode and fingerprint, and finished.
 //! - The checkpoint records only what the consumer committed (see [`super::checkpoint`]): a restart, even after
-//!   the task was aborted or the process killed, neither skips nor repeats lines. Remaining windows: power loss
-//!   repeats the lines committed since the last fsync (at most one second); lines written after the last read and
-//!   before a copytruncate are lost (they live only in the copy); lines of a file deleted while torwatch was down,
-//!   or rotated away before it was ever seen, are lost.
+//!   the task was aborted or the process killed, neither skips nor repeats lines. Remaining windows:
+//!   - power loss repeats the lines committed since the last fsync (at most about a second);
+//!   - lines written after the last read and before a copytruncate are lost (they live only in the copy);
+//!   - lines not yet read from a file deleted after the last poll before a stop, or while torwatch was down, are
+//!     lost; so is a file rotated away before torwatch ever saw it, or before it held a first byte;
+//!   - a file that is rotated away while torwatch is down is found again only in its own directory.
 //!
 //! Reads are plain blocking reads of at most 128 KiB on the runtime thread: regular files in the page cache.
 

@@ -10,6 +10,7 @@ use bytes::{BufMut, BytesMut};
 use nix::sys::socket::{setsockopt, sockopt};
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::batch::Outbox;
@@ -20,6 +21,8 @@ use super::{socket_drops, UdpSpec};
 const ARENA: usize = 1 << 20;
 /// Datagrams taken per wake-up before other tasks (and shutdown) get a turn.
 const BURST: usize = 4096;
+/// Longest a message waits in a batch that is not full.
+const FLUSH_AFTER: Duration = Duration::from_millis(5);
 /// How often the kernel's drop counter is read.
 const DROPS_EVERY: Duration = Duration::from_secs(1);
 
@@ -58,20 +61,34 @@ impl UdpInput {
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
     }
 
-    /// Receives until shutdown.
+    /// Receives until shutdown. A batch leaves when full or `FLUSH_AFTER` after its first message, whichever is
+    /// first: few, large batches keep the queue's slots for bursts.
     pub async fn run(self, mut out: Outbox, shutdown: CancellationToken) -> anyhow::Result<()> {
         let mut arena = BytesMut::with_capacity(ARENA);
         let mut drops_tick = tokio::time::interval(DROPS_EVERY);
         let mut kernel_drops = 0u64;
+        let mut flush_at = Instant::now();
         loop {
+            let was_empty = out.is_empty();
             tokio::select! {
                 biased;
-                () = shutdown.cancelled() => return Ok(()),
+                () = shutdown.cancelled() => {
+                    let _ = out.try_send();
+                    return Ok(());
+                }
                 _ = drops_tick.tick() => self.count_kernel_drops(&out, &mut kernel_drops),
+                () = tokio::time::sleep_until(flush_at), if !was_empty => {
+                    if out.try_send().is_err() {
+                        return Ok(());
+                    }
+                }
                 ready = self.socket.readable() => {
                     ready.map_err(|e| anyhow::anyhow!("udp socket failed: {e}"))?;
                     if self.drain(&mut arena, &mut out).is_err() {
                         return Ok(());
+                    }
+                    if was_empty {
+                        flush_at = Instant::now() + FLUSH_AFTER;
                     }
                 }
             }
@@ -109,7 +126,7 @@ impl UdpInput {
                 }
             }
         }
-        out.try_send()
+        Ok(())
     }
 
     fn count_kernel_drops(&self, out: &Outbox, last: &mut u64) {
