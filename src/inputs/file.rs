@@ -312,7 +312,9 @@ pub async fn run(
             }
             synced = Instant::now();
         }
-        if !more {
+        if more {
+            tokio::task::yield_now().await;
+        } else {
             tokio::select! {
                 () = tokio::time::sleep(poll) => {}
                 () = shutdown.cancelled() => break,

@@ -256,7 +256,7 @@ impl Tailed {
 
     fn mark_boundary(&mut self) {
         if !self.decoder.is_skipping() {
-            self.boundary = self.read_pos - self.buf.len() as u64;
+            self.boundary = self.read_pos.saturating_sub(self.buf.len() as u64);
         }
     }
 
