@@ -7,6 +7,7 @@ pub mod event;
 pub mod feeds;
 pub mod formats;
 pub mod http;
+pub mod inputs;
 pub mod keeper;
 pub mod lists;
 pub mod parsers;
