@@ -1,0 +1,251 @@
+//! Firewall drop-log parsers (netfilter, filterlog, ASA, SRX, Windows Firewall) against fixture lines with their
+//! expected events, plus: arbitrary bytes never panic, and every shared sample line parses or fails with a reason.
+
+use proptest::prelude::*;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use torwatch::event::Event;
+use torwatch::parsers::{LogFormat, ParseError};
+
+const MINE: [LogFormat; 5] = [
+    LogFormat::Netfilter,
+    LogFormat::Filterlog,
+    LogFormat::Asa,
+    LogFormat::Srx,
+    LogFormat::WinFirewall,
+];
+
+/// One event as a line of `key=value` pairs, absent fields left out.
+fn render(result: Result<Event<'_>, ParseError>) -> String {
+    let e = match result {
+        Ok(e) => e,
+        Err(err) => return format!("error {err}"),
+    };
+    let mut out = String::new();
+    let mut put = |k: &str, v: Option<String>| {
+        if let Some(v) = v {
+            let _ = write!(out, "{}{k}={v}", if out.is_empty() { "" } else { " " });
+        }
+    };
+    put("time", e.time.map(|t| t.to_string()));
+    put("device", e.device.map(str::to_owned));
+    put("src", e.src_ip.map(|a| a.to_string()));
+    put("sport", e.src_port.map(|p| p.to_string()));
+    put("dst", e.dst_ip.map(|a| a.to_string()));
+    put("dport", e.dst_port.map(|p| p.to_string()));
+    put("proto", e.proto.map(|p| format!("{p:?}").to_lowercase()));
+    put("action", e.action.map(|a| a.as_str().to_owned()));
+    put("dir", e.direction.map(|d| d.as_str().to_owned()));
+    out
+}
+
+fn fixture_text(format: LogFormat) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/logs")
+        .join(format!("{}.txt", format.as_str()));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Fixture file: each line that is not a `# ` comment is followed by `=> <expected rendering>`.
+fn check_fixture(format: LogFormat) {
+    let text = fixture_text(format);
+    let mut lines = text
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with("# "));
+    let mut cases = 0;
+    let mut failures = Vec::new();
+    while let Some(input) = lines.next() {
+        let want = lines
+            .next()
+            .and_then(|l| l.strip_prefix("=> "))
+            .unwrap_or_else(|| panic!("{}: no `=> ` line after {input}", format.as_str()));
+        let got = render(format.parse(input.as_bytes()));
+        if got != want {
+            failures.push(format!("{input}\n  want {want}\n  got  {got}"));
+        }
+        if !want.starts_with("error") {
+            assert!(
+                format.sniff(input.as_bytes()),
+                "{} does not sniff {input}",
+                format.as_str()
+            );
+        }
+        cases += 1;
+    }
+    assert!(cases > 0, "{}: no cases", format.as_str());
+    assert!(
+        failures.is_empty(),
+        "{}:\n{}",
+        format.as_str(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn netfilter_fixtures() {
+    check_fixture(LogFormat::Netfilter);
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_bytes_never_panic(line in proptest::collection::vec(any::<u8>(), 0..400)) {
+        for format in MINE {
+            let _ = format.sniff(&line);
+            let _ = format.parse(&line);
+        }
+    }
+
+    #[test]
+    fn mangled_real_lines_never_panic(cut in 0usize..400, byte in any::<u8>(), at in 0usize..400) {
+        for format in MINE {
+            for line in fixture_text(format).lines() {
+                let mut line = line.as_bytes().to_vec();
+                line.truncate(cut.min(line.len()));
+                if let Some(b) = line.get_mut(at) {
+                    *b = byte;
+                }
+                let _ = format.sniff(&line);
+                let _ = format.parse(&line);
+            }
+        }
+    }
+}
+
+/// Auto-detection picks the right format for every traffic line of every fixture.
+#[test]
+fn detection_picks_the_fixture_format() {
+    for format in MINE {
+        let text = fixture_text(format);
+        let lines = text.lines().collect::<Vec<_>>();
+        for pair in lines.windows(2) {
+            let (input, want) = (pair[0], pair[1]);
+            if want.starts_with("=> ") && !want.starts_with("=> error") {
+                let detected = torwatch::parsers::detect(input.as_bytes());
+                assert_eq!(detected, Some(format), "{input}");
+            }
+        }
+    }
+}
+
+/// Lines of other vendors that share words with ours are not claimed by our sniffers.
+#[test]
+fn sniffers_leave_other_formats_alone() {
+    let others = [
+        r#"date=2024-03-05 time=10:11:12 devname="fg-1" type="traffic" subtype="forward" srcip=185.220.101.7 srcport=40000 dstip=192.0.2.10 dstport=443 proto=6 action="deny" policyid=0"#,
+        "CEF:0|Check Point|VPN-1 & FireWall-1|R81|Drop|Drop|5|src=185.220.101.7 dst=192.0.2.10 spt=40000 dpt=22 proto=TCP act=Drop",
+        "LEEF:1.0|Microsoft|MSExchange|4.0|15345|src=185.220.101.7	dst=192.0.2.10	srcPort=1	dstPort=2",
+        "1,2024/03/05 10:11:12,0123456789,TRAFFIC,drop,2049,2024/03/05 10:11:12,185.220.101.7,192.0.2.10,0.0.0.0,0.0.0.0,deny-all",
+        "2 123456789012 eni-0a1b2c3d 185.220.101.7 192.0.2.10 40000 22 6 1 40 1709633472 1709633532 REJECT OK",
+        r#"{"jsonPayload": {"connection": {"dest_ip": "192.0.2.10", "dest_port": 22, "src_ip": "185.220.101.7"}, "disposition": "DENIED"}}"#,
+        r#"185.220.101.7 - - [05/Mar/2024:10:11:12 +0000] "GET / HTTP/1.1" 403 153 "-" "curl/8.0""#,
+    ];
+    for line in others {
+        for format in MINE {
+            assert!(
+                !format.sniff(line.as_bytes()),
+                "{} claims {line}",
+                format.as_str()
+            );
+        }
+    }
+}
+
+fn shared() -> PathBuf {
+    let dir = std::env::var_os("TORWATCH_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+    assert!(
+        dir.is_dir(),
+        "shared samples not found at {}",
+        dir.display()
+    );
+    dir
+}
+
+/// Prints how every raw sample line of these formats fares; fails if one is claimed by no format of ours.
+#[test]
+#[ignore = "needs ../shared; run by .ci/run"]
+fn shared_samples_parse_or_fail_with_a_reason() {
+    let folders = [
+        ("netfilter", LogFormat::Netfilter),
+        ("pfsense-filterlog", LogFormat::Filterlog),
+        ("cisco-asa", LogFormat::Asa),
+        ("juniper-srx", LogFormat::Srx),
+        ("windows-firewall", LogFormat::WinFirewall),
+    ];
+    let root = shared().join("samples/logs");
+    let mut parsed = 0;
+    for (folder, format) in folders {
+        let mut entries: Vec<_> = std::fs::read_dir(root.join(folder))
+            .expect("sample folder")
+            .flatten()
+            .collect();
+        entries.sort_by_key(|e| e.path());
+        for entry in entries {
+            let path = entry.path();
+            let ext = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .unwrap_or_default();
+            if !matches!(ext, "log" | "jsonl") || path.to_string_lossy().contains("expected") {
+                continue;
+            }
+            let text = std::fs::read(&path).expect("sample");
+            for line in text.split(|&c| c == b'\n').filter(|l| !l.is_empty()) {
+                let result = format.parse(line);
+                parsed += usize::from(result.is_ok());
+                println!(
+                    "{folder} sniff={} {}\n    {}",
+                    format.sniff(line),
+                    render(result),
+                    String::from_utf8_lossy(line)
+                );
+            }
+        }
+    }
+    assert!(parsed > 0);
+    let mine: Vec<&str> = folders.iter().map(|f| f.0).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(&root)
+        .expect("samples")
+        .flatten()
+        .collect();
+    entries.sort_by_key(|e| e.path());
+    for dir in entries.iter().filter(|e| e.path().is_dir()) {
+        let name = dir.file_name().to_string_lossy().into_owned();
+        if mine.contains(&name.as_str()) {
+            continue;
+        }
+        for file in std::fs::read_dir(dir.path()).expect("folder").flatten() {
+            let text = std::fs::read(file.path()).expect("sample");
+            for line in text.split(|&c| c == b'\n') {
+                if let Some(format) = MINE.into_iter().find(|f| f.sniff(line)) {
+                    println!(
+                        "claimed by {}: {name}: {}",
+                        format.as_str(),
+                        String::from_utf8_lossy(line)
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn filterlog_fixtures() {
+    check_fixture(LogFormat::Filterlog);
+}
+
+#[test]
+fn asa_fixtures() {
+    check_fixture(LogFormat::Asa);
+}
+
+#[test]
+fn srx_fixtures() {
+    check_fixture(LogFormat::Srx);
+}
+
+#[test]
+fn winfw_fixtures() {
+    check_fixture(LogFormat::WinFirewall);
+}
