@@ -7,22 +7,20 @@ use super::Report;
 use crate::event::{Action, Direction, Proto};
 use crate::parsers::{self, LogFormat};
 
-const PROTOS: [&str; 9] = [
-    "tcp", "udp", "icmp", "icmpv6", "gre", "esp", "sctp", "other", "unknown",
+const PROTOS: [&str; 8] = [
+    "tcp", "udp", "icmp", "icmpv6", "gre", "esp", "sctp", "other",
 ];
-const ACTIONS: [&str; 4] = ["drop", "reject", "allow", "unknown"];
+const ACTIONS: [&str; 3] = ["drop", "reject", "allow"];
 
-fn proto_slot(p: Option<Proto>) -> usize {
-    let name = p.map_or("unknown", Proto::as_str);
-    PROTOS.iter().position(|&n| n == name).unwrap_or(8)
+fn proto_slot(p: Proto) -> usize {
+    PROTOS.iter().position(|&n| n == p.as_str()).unwrap_or(7)
 }
 
-fn action_slot(a: Option<Action>) -> usize {
+fn action_slot(a: Action) -> usize {
     match a {
-        Some(Action::Drop) => 0,
-        Some(Action::Reject) => 1,
-        Some(Action::Allow) => 2,
-        None => 3,
+        Action::Drop => 0,
+        Action::Reject => 1,
+        Action::Allow => 2,
     }
 }
 
@@ -35,8 +33,8 @@ pub struct Tally {
     /// Inbound hits per exit entry.
     exits: Vec<u64>,
     ports: Vec<u64>,
-    protos: [u64; 9],
-    actions: [u64; 4],
+    protos: [u64; 8],
+    actions: [u64; 3],
     http: Vec<u64>,
     /// The format of the last line that parsed, tried first on the next (auto-detection).
     last_format: Option<LogFormat>,
@@ -50,8 +48,8 @@ impl Tally {
             tor_hits: 0,
             exits: vec![0; reference.exits.side.len()],
             ports: vec![0; 65536],
-            protos: [0; 9],
-            actions: [0; 4],
+            protos: [0; 8],
+            actions: [0; 3],
             http: vec![0; 1000],
             last_format: None,
         }
@@ -106,10 +104,10 @@ impl Tally {
         if let Some(n) = ev.dst_port.and_then(|p| self.ports.get_mut(usize::from(p))) {
             *n += 1;
         }
-        if let Some(n) = self.protos.get_mut(proto_slot(ev.proto)) {
+        if let Some(n) = ev.proto.and_then(|p| self.protos.get_mut(proto_slot(p))) {
             *n += 1;
         }
-        if let Some(n) = self.actions.get_mut(action_slot(ev.action)) {
+        if let Some(n) = ev.action.and_then(|a| self.actions.get_mut(action_slot(a))) {
             *n += 1;
         }
     }
