@@ -7,6 +7,7 @@ Output directory contents:
                        uncompressed form), TCP/UDP with ports, ICMP/ICMPv6 without; a few non-traffic lines
   access.log.gz        a gzip nginx combined access log (HTTP status codes), some clients are exits
   exits.txt            the exit list, one address per line (plain/bulk form)
+  exits.kernel.txt     the same, IPv6 in the kernel's uncompressed spelling (for text tools such as awk)
   exits.onionoo.json   the same exits as an Onionoo details document with nicknames and countries
   expected.json        the report for exits.onionoo.json (countries known)
   expected.plain.json  the report for exits.txt (every country unknown)
@@ -94,6 +95,9 @@ def write_lists(out, exits):
         f.write("# generated exit list\n")
         for e in exits:
             f.write("%s\n" % e["text"])
+    with open(os.path.join(out, "exits.kernel.txt"), "w") as f:
+        for e in exits:
+            f.write("%s\n" % e["addr"])
     relays = []
     for e in exits:
         r = {"nickname": e["nickname"], "fingerprint": e["fingerprint"], "flags": ["Exit", "Running", "Valid"]}

@@ -180,3 +180,6 @@ impl Matcher {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;
