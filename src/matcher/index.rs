@@ -75,7 +75,7 @@ impl<K: Key> Family<K> {
                 }),
             }
         }
-        fam.prefixes.sort_by(|a, b| b.len.cmp(&a.len));
+        fam.prefixes.sort_by_key(|p| std::cmp::Reverse(p.len));
         fam
     }
 
