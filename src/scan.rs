@@ -138,3 +138,6 @@ fn progress_bar(path: &Path) -> Option<indicatif::ProgressBar> {
     bar.set_message(path.display().to_string());
     Some(bar)
 }
+
+#[cfg(test)]
+mod tests;

@@ -31,8 +31,18 @@ impl<R: Read> Read for Counted<'_, R> {
 
 /// Feeds every line of `reader` to `tally`. A line longer than the buffer counts once, cut at the buffer's end.
 pub fn stream(reader: impl Read, tally: &mut Tally, scan: &Scan<'_>) -> io::Result<()> {
+    stream_sized(reader, tally, scan, CHUNK)
+}
+
+/// [`stream`] with a buffer of `chunk` bytes.
+pub fn stream_sized(
+    reader: impl Read,
+    tally: &mut Tally,
+    scan: &Scan<'_>,
+    chunk: usize,
+) -> io::Result<()> {
     let mut reader = reader;
-    let mut buf = vec![0u8; CHUNK];
+    let mut buf = vec![0u8; chunk.max(1)];
     let mut filled = 0usize;
     let mut skipping = false;
     loop {
@@ -131,6 +141,18 @@ pub fn plain(
     let parts = usize::try_from(len / MIN_PART)
         .unwrap_or(usize::MAX)
         .clamp(1, threads.max(1));
+    in_parts(path, parts, scan, progress, new_tally)
+}
+
+/// Scans a plain file cut into `parts` byte ranges at line boundaries, one thread and one tally per range.
+pub fn in_parts(
+    path: &Path,
+    parts: usize,
+    scan: &Scan<'_>,
+    progress: Option<&ProgressBar>,
+    new_tally: impl Fn() -> Tally + Sync,
+) -> io::Result<Vec<Tally>> {
+    let len = std::fs::metadata(path)?.len();
     let cuts = cut_points(path, len, parts)?;
     std::thread::scope(|s| {
         let handles: Vec<_> = cuts
