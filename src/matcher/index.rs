@@ -1,5 +1,5 @@
-//! The lookup structure for one list version: "which entry holds this address?" Host addresses live in sorted
-//! vectors searched by bisection, networks in one sorted vector per prefix length, tried longest first. Built once
+//! The lookup structure for one list version: "which entry holds this address?" Host addresses live in an
+//! open-addressing hash table, networks in one sorted vector per prefix length, tried longest first. Built once
 //! per list version; lookups allocate nothing. IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) are looked up as IPv4.
 
 use crate::lists::List;
@@ -9,9 +9,8 @@ use std::net::IpAddr;
 /// Sorted keys with the entry index of each, for one address family.
 #[derive(Debug, Clone, Default)]
 struct Family<K> {
-    /// Host addresses (/32 or /128), sorted, with their entry indexes.
-    hosts: Vec<K>,
-    host_entries: Vec<u32>,
+    /// Host addresses (/32 or /128) with their entry indexes.
+    hosts: Hosts<K>,
     /// Networks shorter than a host, grouped by prefix length, longest first.
     prefixes: Vec<Prefixes<K>>,
 }
@@ -24,15 +23,85 @@ struct Prefixes<K> {
     entries: Vec<u32>,
 }
 
+/// Host addresses in a linear-probing hash table at most half full; `EMPTY` marks a free slot.
+#[derive(Debug, Clone, Default)]
+struct Hosts<K> {
+    keys: Vec<K>,
+    entries: Vec<u32>,
+    /// Bits of the hash used as the slot (the table has `1 << bits` slots).
+    bits: u32,
+    len: usize,
+}
+
+const EMPTY: u32 = u32::MAX;
+
+impl<K: Key> Hosts<K> {
+    fn build(items: &[(K, u32)]) -> Hosts<K> {
+        let bits = (items.len().max(4) * 2)
+            .next_power_of_two()
+            .trailing_zeros();
+        let size = 1usize << bits;
+        let mut h = Hosts {
+            keys: vec![K::default(); size],
+            entries: vec![EMPTY; size],
+            bits,
+            len: 0,
+        };
+        for &(key, entry) in items {
+            let mut slot = h.slot(key);
+            while h.entries.get(slot).is_some_and(|&e| e != EMPTY) {
+                if h.keys.get(slot) == Some(&key) {
+                    break; // a duplicate network: the first entry wins
+                }
+                slot = (slot + 1) & (size - 1);
+            }
+            if h.entries.get(slot) == Some(&EMPTY) {
+                if let (Some(k), Some(e)) = (h.keys.get_mut(slot), h.entries.get_mut(slot)) {
+                    (*k, *e) = (key, entry);
+                    h.len += 1;
+                }
+            }
+        }
+        h
+    }
+
+    fn slot(&self, key: K) -> usize {
+        (key.hash() >> (64 - self.bits)) as usize
+    }
+
+    fn get(&self, key: K) -> Option<usize> {
+        if self.len == 0 {
+            return None;
+        }
+        let mask = self.keys.len() - 1;
+        let mut slot = self.slot(key);
+        loop {
+            let entry = *self.entries.get(slot)?;
+            if entry == EMPTY {
+                return None;
+            }
+            if self.keys.get(slot) == Some(&key) {
+                return Some(entry as usize);
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+}
+
 /// Bit operations the two families share.
 trait Key: Copy + Ord + Default {
     const BITS: u8;
     /// The address with every bit after the first `len` cleared.
     fn masked(self, len: u8) -> Self;
+    /// A well-mixed 64-bit hash (the top bits are used).
+    fn hash(self) -> u64;
 }
 
 impl Key for u32 {
     const BITS: u8 = 32;
+    fn hash(self) -> u64 {
+        u64::from(self).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
     fn masked(self, len: u8) -> u32 {
         match len {
             0 => 0,
@@ -44,6 +113,10 @@ impl Key for u32 {
 
 impl Key for u128 {
     const BITS: u8 = 128;
+    fn hash(self) -> u64 {
+        let folded = (self as u64) ^ ((self >> 64) as u64).rotate_left(29);
+        (folded ^ (folded >> 31)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
     fn masked(self, len: u8) -> u128 {
         match len {
             0 => 0,
@@ -57,10 +130,10 @@ impl<K: Key> Family<K> {
     fn build(mut items: Vec<(K, u8, u32)>) -> Family<K> {
         items.sort_unstable();
         let mut fam = Family::default();
+        let mut hosts = Vec::new();
         for (key, len, entry) in items {
             if len >= K::BITS {
-                fam.hosts.push(key);
-                fam.host_entries.push(entry);
+                hosts.push((key, entry));
                 continue;
             }
             match fam.prefixes.iter_mut().find(|p| p.len == len) {
@@ -76,12 +149,13 @@ impl<K: Key> Family<K> {
             }
         }
         fam.prefixes.sort_by_key(|p| std::cmp::Reverse(p.len));
+        fam.hosts = Hosts::build(&hosts);
         fam
     }
 
     fn get(&self, key: K) -> Option<usize> {
-        if let Ok(i) = self.hosts.binary_search(&key) {
-            return self.host_entries.get(i).map(|&e| e as usize);
+        if let Some(e) = self.hosts.get(key) {
+            return Some(e);
         }
         self.prefixes.iter().find_map(|p| {
             let i = p.nets.binary_search(&key.masked(p.len)).ok()?;
@@ -90,7 +164,7 @@ impl<K: Key> Family<K> {
     }
 
     fn len(&self) -> usize {
-        self.hosts.len() + self.prefixes.iter().map(|p| p.nets.len()).sum::<usize>()
+        self.hosts.len + self.prefixes.iter().map(|p| p.nets.len()).sum::<usize>()
     }
 }
 
@@ -200,6 +274,22 @@ mod tests {
         assert!(ix.is_empty());
         assert_eq!(get(&ix, "192.0.2.1"), None);
         assert_eq!(get(&ix, "::"), None);
+    }
+
+    #[test]
+    fn many_hosts_collide_and_still_resolve() {
+        let nets: Vec<IpNet> = (0u32..5000)
+            .map(|i| IpNet::from(IpAddr::V4(std::net::Ipv4Addr::from(i << 12))))
+            .chain(
+                (0u128..3000).map(|i| IpNet::from(IpAddr::V6(std::net::Ipv6Addr::from(i << 64)))),
+            )
+            .collect();
+        let ix = Index::from_nets(nets.iter().copied());
+        assert_eq!(ix.len(), 8000);
+        for (i, n) in nets.iter().enumerate() {
+            assert_eq!(ix.get(n.addr()), Some(i));
+        }
+        assert_eq!(ix.get(IpAddr::V4(std::net::Ipv4Addr::from(1))), None);
     }
 
     #[test]

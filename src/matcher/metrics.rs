@@ -12,7 +12,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HitLabels {
@@ -182,7 +182,7 @@ struct Mutable {
     http: Vec<Option<Counter>>,
 }
 
-/// The traffic metrics and the state behind their bounded label sets.
+/// The traffic metrics and the state behind their bounded label sets. `Sync`: share it behind an `Arc`.
 pub struct TrafficMetrics {
     hits: Family<HitLabels, Counter>,
     by_port: Family<PortLabels, Counter>,
@@ -193,7 +193,7 @@ pub struct TrafficMetrics {
 }
 
 impl TrafficMetrics {
-    pub fn register(reg: &mut Registry, config: &MatcherConfig) -> Arc<TrafficMetrics> {
+    pub fn register(reg: &mut Registry, config: &MatcherConfig) -> TrafficMetrics {
         let by_exit = Family::<ExitLabels, Counter>::default();
         let idle = i64::try_from(config.exit_series_idle.as_secs()).unwrap_or(i64::MAX);
         let m = TrafficMetrics {
@@ -240,7 +240,7 @@ impl TrafficMetrics {
             "Access-log responses to Tor sources by status code",
             m.http.clone(),
         );
-        Arc::new(m)
+        m
     }
 
     /// The pre-resolved hit counters of one input.

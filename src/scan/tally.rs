@@ -36,7 +36,7 @@ pub struct Tally {
     protos: [u64; 8],
     actions: [u64; 3],
     http: Vec<u64>,
-    /// The format of the last line that parsed, tried first on the next (auto-detection).
+    /// The format of the last detected line that parsed, tried first on the next (auto-detection).
     last_format: Option<LogFormat>,
 }
 
@@ -73,18 +73,15 @@ impl Tally {
         if line.is_empty() {
             return;
         }
-        let format = match (scan.format, self.last_format) {
-            (Some(f), _) => f,
-            (None, Some(f)) if f.sniff(line) => f,
-            (None, _) => match parsers::detect(line) {
-                Some(f) => f,
-                None => return,
-            },
+        let parsed = match (scan.format, self.last_format) {
+            (Some(f), _) => f.parse(line).ok(),
+            // A file is mostly one format: try the last line's first, detect only when it does not parse.
+            (None, Some(f)) => f.parse(line).ok().or_else(|| self.detect(line)),
+            (None, None) => self.detect(line),
         };
-        let Ok(ev) = format.parse(line) else {
+        let Some(ev) = parsed else {
             return;
         };
-        self.last_format = Some(format);
         self.parsed += 1;
         let Some((direction, entry)) = scan.reference.classify(&ev) else {
             return;
@@ -110,6 +107,13 @@ impl Tally {
         if let Some(n) = ev.action.and_then(|a| self.actions.get_mut(action_slot(a))) {
             *n += 1;
         }
+    }
+
+    fn detect<'l>(&mut self, line: &'l [u8]) -> Option<crate::event::Event<'l>> {
+        let format = parsers::detect(line)?;
+        let ev = format.parse(line).ok()?;
+        self.last_format = Some(format);
+        Some(ev)
     }
 
     /// Adds another thread's counts.
