@@ -1,0 +1,129 @@
+//! Batches: the unit an input hands to the parsers over a bounded queue, and the outbox that fills and sends them.
+//! Owns batching and the queue policy (wait, or drop and count); knows nothing of sockets or files.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use tokio::sync::mpsc::{error::TrySendError, Sender};
+use tokio_util::sync::CancellationToken;
+
+use super::checkpoint::Ack;
+use super::metrics::InputCounters;
+
+/// Most lines in one batch.
+pub const BATCH_LINES: usize = 512;
+/// Most message bytes in one batch.
+pub const BATCH_BYTES: usize = 1 << 20;
+
+/// Lines from one input, in order. Syslog messages are whole (header included); file lines have no newline.
+#[derive(Debug)]
+pub struct Batch {
+    /// Index of the input in config order.
+    pub input: u16,
+    pub lines: Vec<Bytes>,
+    /// Files only: commit it once the lines are processed, so the checkpoint moves past them.
+    pub ack: Option<Ack>,
+}
+
+/// Why an input stopped sending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// Shutdown was requested.
+    Shutdown,
+    /// The consumer is gone.
+    Closed,
+}
+
+/// Collects lines into batches and sends them.
+pub struct Outbox {
+    input: u16,
+    tx: Sender<Batch>,
+    pub counters: InputCounters,
+    lines: Vec<Bytes>,
+    bytes: usize,
+}
+
+impl Outbox {
+    pub fn new(input: u16, tx: Sender<Batch>, counters: InputCounters) -> Self {
+        Outbox {
+            input,
+            tx,
+            counters,
+            lines: Vec::with_capacity(BATCH_LINES),
+            bytes: 0,
+        }
+    }
+
+    /// Adds a line; true when the batch is full and should be sent.
+    pub fn push(&mut self, line: Bytes) -> bool {
+        self.bytes += line.len();
+        self.lines.push(line);
+        self.counters.lines.inc();
+        self.is_full()
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.lines.len() >= BATCH_LINES || self.bytes >= BATCH_BYTES
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    fn take(&mut self, ack: Option<Ack>) -> Batch {
+        self.bytes = 0;
+        self.counters.last_line.set(unix_now());
+        let lines = std::mem::replace(&mut self.lines, Vec::with_capacity(BATCH_LINES));
+        Batch {
+            input: self.input,
+            lines,
+            ack,
+        }
+    }
+
+    /// Sends the pending lines (if any), waiting for room in the queue: streams never lose lines to a full queue.
+    pub async fn send(
+        &mut self,
+        ack: Option<Ack>,
+        shutdown: &CancellationToken,
+    ) -> Result<(), Stopped> {
+        if self.lines.is_empty() {
+            return Ok(());
+        }
+        let batch = self.take(ack);
+        tokio::select! {
+            biased;
+            sent = self.tx.send(batch) => sent.map_err(|_| Stopped::Closed),
+            () = shutdown.cancelled() => Err(Stopped::Shutdown),
+        }
+    }
+
+    /// Sends the pending lines without waiting; if the queue is full they are dropped and counted (`queue_full`).
+    pub fn try_send(&mut self) -> Result<(), Stopped> {
+        if self.lines.is_empty() {
+            return Ok(());
+        }
+        let batch = self.take(None);
+        match self.tx.try_send(batch) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(batch)) => {
+                self.counters.queue_full.inc_by(batch.lines.len() as u64);
+                Ok(())
+            }
+            Err(TrySendError::Closed(_)) => Err(Stopped::Closed),
+        }
+    }
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+impl Outbox {
+    /// Another outbox onto the same queue and counters (one per TCP connection).
+    pub fn fork(&self) -> Outbox {
+        Outbox::new(self.input, self.tx.clone(), self.counters.clone())
+    }
+}

@@ -1,0 +1,280 @@
+//! One followed file: its open descriptor, identity (device, inode, fingerprint), read position and the lines not
+//! yet cut. Owns reading it and spotting truncation; discovery and rotation are the tailer's.
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::BytesMut;
+use tokio_util::sync::CancellationToken;
+
+use super::batch::{Outbox, Stopped};
+use super::checkpoint::{fingerprint, Entry, Store};
+use super::framing::{Decoder, Frame, Framing};
+
+/// Bytes fingerprinted at the head of a file.
+pub const FINGERPRINT_LEN: usize = 256;
+/// Bytes asked of the kernel per read.
+const CHUNK: usize = 128 * 1024;
+
+/// Identity and head of a file as seen through an open descriptor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Identity {
+    pub dev: u64,
+    pub ino: u64,
+    pub size: u64,
+    pub fp_len: u32,
+    pub fp: u64,
+}
+
+impl Identity {
+    /// Reads the identity of `file`.
+    pub fn of(file: &File) -> io::Result<Identity> {
+        let meta = file.metadata()?;
+        let mut head = [0u8; FINGERPRINT_LEN];
+        let got = read_full_at(file, &mut head, 0)?;
+        let head = head.get(..got).unwrap_or_default();
+        let fp_len = u32::try_from(got).unwrap_or(0);
+        Ok(Identity {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            size: meta.len(),
+            fp_len,
+            fp: fingerprint(head),
+        })
+    }
+
+    /// Whether the first `fp_len` bytes of the file still hash to `fp` (a checkpointed head).
+    pub fn head_matches(file: &File, fp_len: u32, fp: u64) -> io::Result<bool> {
+        let want = usize::try_from(fp_len)
+            .unwrap_or(usize::MAX)
+            .min(FINGERPRINT_LEN);
+        let mut head = [0u8; FINGERPRINT_LEN];
+        let buf = head.get_mut(..want).unwrap_or_default();
+        let got = read_full_at(file, buf, 0)?;
+        Ok(got == want && fingerprint(buf) == fp)
+    }
+}
+
+/// Reads until `buf` is full or end of file; returns the bytes read.
+fn read_full_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    let mut got = 0;
+    while let Some(rest) = buf.get_mut(got..).filter(|r| !r.is_empty()) {
+        match file.read_at(rest, offset + got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+/// A file being followed.
+pub struct Tailed {
+    pub id: u64,
+    generation: u32,
+    pub path: String,
+    file: File,
+    pub identity: Identity,
+    /// Bytes read from the file into `buf`'s past and present.
+    read_pos: u64,
+    /// Offset after the last message cut (or skipped): a line boundary.
+    boundary: u64,
+    /// End offset of the last batch sent.
+    sent_end: u64,
+    buf: BytesMut,
+    decoder: Decoder,
+    /// Set when the file left the glob (rotated or deleted): it is drained, then closed.
+    pub gone_since: Option<Instant>,
+    pub last_growth: Instant,
+}
+
+/// What a read pass found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read {
+    /// Reached the end of the file.
+    Eof { grew: bool },
+    /// Stopped at the byte budget; more is waiting.
+    Budget,
+}
+
+impl Tailed {
+    /// Follows `file` (opened from `path`) from `offset`, which must be a line boundary.
+    pub fn new(
+        id: u64,
+        path: &Path,
+        file: File,
+        offset: u64,
+        max_message: usize,
+    ) -> io::Result<Tailed> {
+        let identity = Identity::of(&file)?;
+        Ok(Tailed {
+            id,
+            generation: 0,
+            path: path.to_string_lossy().into_owned(),
+            file,
+            identity,
+            read_pos: offset,
+            boundary: offset,
+            sent_end: offset,
+            buf: BytesMut::new(),
+            decoder: Decoder::new(Framing::Newline, max_message),
+            gone_since: None,
+            last_growth: Instant::now(),
+        })
+    }
+
+    /// The checkpoint entry for this file at `offset`.
+    pub fn entry(&self, offset: u64) -> Entry {
+        let Identity {
+            dev,
+            ino,
+            fp_len,
+            fp,
+            ..
+        } = self.identity;
+        Entry {
+            path: self.path.clone(),
+            dev,
+            ino,
+            fp_len,
+            fp,
+            offset,
+        }
+    }
+
+    /// Detects a truncation (size below what was read, or a changed head) and restarts from 0 if so; otherwise
+    /// widens the fingerprint as the file grows. Returns true on truncation.
+    pub fn check_truncation(&mut self, store: &Store) -> io::Result<bool> {
+        let now = Identity::of(&self.file)?;
+        let old = self.identity;
+        let same_head =
+            now.fp_len >= old.fp_len && Identity::head_matches(&self.file, old.fp_len, old.fp)?;
+        if now.size >= self.read_pos && same_head {
+            if now.fp_len != old.fp_len {
+                self.identity = now;
+                store.update(self.id, &self.path, now.fp_len, now.fp)?;
+            }
+            return Ok(false);
+        }
+        tracing::info!(path = %self.path, size = now.size, read = self.read_pos, "file truncated, reading from 0");
+        self.identity = now;
+        self.read_pos = 0;
+        self.boundary = 0;
+        self.sent_end = 0;
+        self.buf.clear();
+        self.decoder.reset();
+        self.generation = store.restart(self.id, self.entry(0))?;
+        Ok(true)
+    }
+
+    /// Reads up to `budget` bytes, sending full batches as they fill and the rest at the end, each with its ack.
+    pub async fn read(
+        &mut self,
+        out: &mut Outbox,
+        store: &Arc<Store>,
+        budget: usize,
+        shutdown: &CancellationToken,
+    ) -> Result<io::Result<Read>, Stopped> {
+        let mut taken = 0usize;
+        let result = loop {
+            if taken >= budget {
+                break Ok(Read::Budget);
+            }
+            let n = match self.fill() {
+                Ok(0) => break Ok(Read::Eof { grew: taken > 0 }),
+                Ok(n) => n,
+                Err(e) => break Err(e),
+            };
+            taken += n;
+            while let Some(frame) = self.decoder.decode(&mut self.buf) {
+                let full = match frame {
+                    Frame::Message(line) => out.push(line),
+                    Frame::Oversize => {
+                        out.counters.oversize.inc();
+                        false
+                    }
+                };
+                self.mark_boundary();
+                if full {
+                    self.send(out, store, shutdown).await?;
+                }
+            }
+            self.mark_boundary();
+        };
+        if taken > 0 {
+            self.last_growth = Instant::now();
+        }
+        self.send(out, store, shutdown).await?;
+        Ok(result)
+    }
+
+    /// Delivers a last line without newline (the file is being closed) and hands the file to retirement.
+    pub async fn finish(
+        &mut self,
+        out: &mut Outbox,
+        store: &Arc<Store>,
+        shutdown: &CancellationToken,
+    ) -> Result<io::Result<()>, Stopped> {
+        while let Some(frame) = self.decoder.decode_eof(&mut self.buf) {
+            match frame {
+                Frame::Message(line) => {
+                    out.push(line);
+                }
+                Frame::Oversize => {
+                    out.counters.oversize.inc();
+                }
+            }
+        }
+        self.boundary = self.read_pos;
+        self.send(out, store, shutdown).await?;
+        Ok(store.retire(self.id, self.sent_end))
+    }
+
+    /// Appends one read to the buffer; returns the bytes read.
+    fn fill(&mut self) -> io::Result<usize> {
+        let len = self.buf.len();
+        self.buf.resize(len + CHUNK, 0);
+        let read = match self.buf.get_mut(len..) {
+            Some(spare) => loop {
+                match self.file.read_at(spare, self.read_pos) {
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    other => break other,
+                }
+            },
+            None => Ok(0),
+        };
+        let n = *read.as_ref().unwrap_or(&0);
+        self.buf.truncate(len + n);
+        self.read_pos += n as u64;
+        read
+    }
+
+    fn mark_boundary(&mut self) {
+        if !self.decoder.is_skipping() {
+            self.boundary = self.read_pos.saturating_sub(self.buf.len() as u64);
+        }
+    }
+
+    async fn send(
+        &mut self,
+        out: &mut Outbox,
+        store: &Arc<Store>,
+        shutdown: &CancellationToken,
+    ) -> Result<(), Stopped> {
+        if out.is_empty() {
+            return Ok(());
+        }
+        out.send(
+            Some(store.ack(self.id, self.generation, self.boundary)),
+            shutdown,
+        )
+        .await?;
+        self.sent_end = self.boundary;
+        Ok(())
+    }
+}

@@ -1,0 +1,159 @@
+//! Syslog over UDP: one datagram is one message. A large receive buffer (forced past `rmem_max` with
+//! CAP_NET_ADMIN), batches sent without waiting (a full queue drops and counts), the kernel's drop counter
+//! exported. Owns the socket, not the meaning of messages.
+
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+use bytes::{BufMut, BytesMut};
+use nix::sys::socket::{setsockopt, sockopt};
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::UdpSocket;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::batch::Outbox;
+use super::framing::trim_terminator;
+use super::{socket_drops, UdpSpec};
+
+/// Receive arena: datagrams are cut from it, one allocation per arena, not per datagram.
+const ARENA: usize = 1 << 20;
+/// Datagrams taken per wake-up before other tasks (and shutdown) get a turn.
+const BURST: usize = 1024;
+/// Longest a message waits in a batch that is not full.
+const FLUSH_AFTER: Duration = Duration::from_millis(5);
+/// How often the kernel's drop counter is read.
+const DROPS_EVERY: Duration = Duration::from_secs(1);
+
+/// A bound UDP syslog socket.
+pub struct UdpInput {
+    socket: UdpSocket,
+    max_message: usize,
+    inode: Option<u64>,
+}
+
+impl UdpInput {
+    /// Binds `spec.listen` with the requested receive buffer.
+    pub fn bind(spec: &UdpSpec, max_message: usize) -> anyhow::Result<UdpInput> {
+        let err = |e: std::io::Error| anyhow::anyhow!("cannot listen on udp {}: {e}", spec.listen);
+        let socket = Socket::new(
+            Domain::for_address(spec.listen),
+            Type::DGRAM,
+            Some(Protocol::UDP),
+        )
+        .map_err(err)?;
+        set_recv_buffer(&socket, spec.recv_buffer);
+        socket.set_nonblocking(true).map_err(err)?;
+        socket.bind(&spec.listen.into()).map_err(err)?;
+        let socket = UdpSocket::from_std(socket.into()).map_err(err)?;
+        let inode = socket_drops::socket_inode(socket.as_raw_fd()).ok();
+        Ok(UdpInput {
+            socket,
+            max_message: max_message.max(1),
+            inode,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.socket
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
+    /// Receives until shutdown. A batch leaves when full or `FLUSH_AFTER` after its first message, whichever is
+    /// first: few, large batches keep the queue's slots for bursts.
+    pub async fn run(self, mut out: Outbox, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let mut arena = BytesMut::with_capacity(ARENA);
+        let mut drops_tick = tokio::time::interval(DROPS_EVERY);
+        let mut kernel_drops = 0u64;
+        let mut flush_at = Instant::now();
+        loop {
+            let was_empty = out.is_empty();
+            tokio::select! {
+                biased;
+                () = shutdown.cancelled() => {
+                    let _ = out.try_send();
+                    return Ok(());
+                }
+                _ = drops_tick.tick() => self.count_kernel_drops(&out, &mut kernel_drops),
+                () = tokio::time::sleep_until(flush_at), if !was_empty => {
+                    if out.try_send().is_err() {
+                        return Ok(());
+                    }
+                }
+                ready = self.socket.readable() => {
+                    ready.map_err(|e| anyhow::anyhow!("udp socket failed: {e}"))?;
+                    if self.drain(&mut arena, &mut out).is_err() {
+                        return Ok(());
+                    }
+                    if was_empty {
+                        flush_at = Instant::now() + FLUSH_AFTER;
+                    }
+                    // The consumer woken by our sends waits in this worker's LIFO slot, which other workers
+                    // cannot steal: give it the worker after every burst.
+                    tokio::task::yield_now().await;
+                }
+            }
+        }
+    }
+
+    /// Takes the datagrams waiting on the socket (up to a burst) and sends them.
+    fn drain(&self, arena: &mut BytesMut, out: &mut Outbox) -> Result<(), super::Stopped> {
+        for _ in 0..BURST {
+            if arena.capacity() - arena.len() <= self.max_message {
+                arena.reserve(ARENA.max(self.max_message + 1));
+            }
+            let received = self
+                .socket
+                .try_recv_buf_from(&mut arena.limit(self.max_message + 1));
+            match received {
+                Ok((n, _)) => {
+                    let datagram = arena.split_to(n).freeze();
+                    if n > self.max_message {
+                        out.counters.oversize.inc();
+                        continue;
+                    }
+                    let mut message = trim_terminator(datagram);
+                    while message.last() == Some(&0) {
+                        message.truncate(message.len() - 1);
+                    }
+                    if !message.is_empty() && out.push(message) {
+                        out.try_send()?;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    tracing::debug!(error = %e, "udp receive failed");
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn count_kernel_drops(&self, out: &Outbox, last: &mut u64) {
+        if let Some(now) = self.inode.and_then(socket_drops::read) {
+            out.counters.socket_drops.inc_by(now.saturating_sub(*last));
+            *last = now;
+        }
+    }
+}
+
+/// Asks for `size` bytes of receive buffer, forcing past `net.core.rmem_max` when allowed (CAP_NET_ADMIN).
+fn set_recv_buffer(socket: &Socket, size: usize) {
+    if setsockopt(socket, sockopt::RcvBufForce, &size).is_err() {
+        if let Err(e) = socket.set_recv_buffer_size(size) {
+            tracing::warn!(size, error = %e, "cannot set udp receive buffer");
+        }
+    }
+    // Linux reports twice the size asked (bookkeeping overhead).
+    match socket.recv_buffer_size() {
+        Ok(got) if got / 2 < size => tracing::warn!(
+            asked = size,
+            got = got / 2,
+            "udp receive buffer capped by net.core.rmem_max; raise it or grant CAP_NET_ADMIN to avoid drops"
+        ),
+        _ => {}
+    }
+}

@@ -1,0 +1,231 @@
+//! What `scan` matches against: an exit list read from a feed file, the current lists of a state directory, or the
+//! state's membership history, so that each event is matched against the list of its own time. Built once before
+//! the scan; matching an event is an index lookup plus, for history, a bisection of that address's spans.
+
+use crate::event::{Direction, Event};
+use crate::feeds::{self, FeedKind};
+use crate::keeper::history::{Currency, History, Record};
+use crate::keeper::state::State;
+use crate::keeper::{EXITS, RELAYS};
+use crate::lists::{List, ListEntry, Provenance};
+use crate::matcher::{Geoip, Side};
+use anyhow::Context;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+/// How long an address stays in the list after the last fetch that listed it (the service's default retention).
+pub const RETENTION: i64 = 24 * 3600;
+
+/// Per entry, the merged time ranges during which it was listed, flattened into one vector.
+#[derive(Debug, Default)]
+struct Spans {
+    /// Entry → (first span, number of spans).
+    ranges: Vec<(u32, u32)>,
+    spans: Vec<(i64, i64)>,
+    /// Entry → listed now (for events that carry no time).
+    current: Vec<bool>,
+}
+
+impl Spans {
+    fn covers(&self, entry: usize, at: Option<i64>) -> bool {
+        let Some(at) = at else {
+            return self.current.get(entry).copied().unwrap_or(false);
+        };
+        let Some(&(first, n)) = self.ranges.get(entry) else {
+            return false;
+        };
+        let (first, n) = (first as usize, n as usize);
+        let Some(spans) = self.spans.get(first..first + n) else {
+            return false;
+        };
+        let after = spans.partition_point(|s| s.0 <= at);
+        after > 0 && spans.get(after - 1).is_some_and(|s| at <= s.1)
+    }
+
+    fn push(&mut self, mut spans: Vec<(i64, i64)>, current: bool) {
+        spans.sort_unstable();
+        let first = u32::try_from(self.spans.len()).unwrap_or(u32::MAX);
+        let mut n = 0u32;
+        for (from, to) in spans {
+            match self.spans.last_mut() {
+                Some(last) if n > 0 && from <= last.1 => last.1 = last.1.max(to),
+                _ => {
+                    self.spans.push((from, to));
+                    n += 1;
+                }
+            }
+        }
+        self.ranges.push((first, n));
+        self.current.push(current);
+    }
+}
+
+/// One list to match, with the time ranges of its entries when matching at the time of the event.
+#[derive(Debug, Default)]
+pub struct Listed {
+    pub side: Side,
+    spans: Option<Spans>,
+}
+
+impl Listed {
+    fn get(&self, ip: std::net::IpAddr, at: Option<i64>) -> Option<usize> {
+        let (i, _, _) = self.side.get(ip)?;
+        match &self.spans {
+            Some(spans) => spans.covers(i, at).then_some(i),
+            None => Some(i),
+        }
+    }
+}
+
+/// The exit list and, from a state directory, the relay list.
+#[derive(Debug, Default)]
+pub struct Reference {
+    pub exits: Listed,
+    pub relays: Listed,
+}
+
+impl Reference {
+    /// Reads an exit list file in any source format: TorDNSEL (also CollecTor), Onionoo details, or plain/bulk.
+    pub fn from_file(path: &Path, geoip: Option<&Geoip>) -> anyhow::Result<Reference> {
+        let body =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let feed = [FeedKind::Tordnsel, FeedKind::Onionoo, FeedKind::Plain]
+            .into_iter()
+            .find_map(|kind| feeds::parse(kind, &body).ok())
+            .with_context(|| format!("{} is not an exit list", path.display()))?;
+        let entries = feed
+            .exits
+            .iter()
+            .map(|a| ListEntry {
+                net: a.net,
+                prov: a
+                    .relay
+                    .and_then(|r| feed.relays.get(r as usize))
+                    .map(|r| Provenance {
+                        nickname: r.nickname.clone(),
+                        country: r.country.clone(),
+                        ..Provenance::default()
+                    })
+                    .unwrap_or_default(),
+            })
+            .collect();
+        let list = List::new(EXITS, 1, 0, entries);
+        Ok(Reference {
+            exits: Listed {
+                side: Side::new(Some(Arc::new(list)), geoip),
+                spans: None,
+            },
+            relays: Listed::default(),
+        })
+    }
+
+    /// The lists of a state directory: current members, or with `at_time_of_event` every address ever listed with
+    /// the times it was.
+    pub fn from_state(
+        dir: &Path,
+        at_time_of_event: bool,
+        geoip: Option<&Geoip>,
+        now: i64,
+    ) -> anyhow::Result<Reference> {
+        let state =
+            State::load(dir)?.with_context(|| format!("no torwatch state in {}", dir.display()))?;
+        let last_success: BTreeMap<String, i64> = state
+            .sources
+            .iter()
+            .filter(|(_, s)| s.feed.is_some())
+            .map(|(n, s)| (n.clone(), s.last_success))
+            .collect();
+        let currency = Currency {
+            last_success: &last_success,
+            retention: RETENTION,
+            now,
+        };
+        let build =
+            |name: &str| from_history(&state.history, name, &currency, at_time_of_event, geoip);
+        Ok(Reference {
+            exits: build(EXITS),
+            relays: build(RELAYS),
+        })
+    }
+
+    /// Inbound when the source was a listed exit (at the event's time), else outbound when the destination was a
+    /// listed relay. Returns the direction and the entry index in that list.
+    pub fn classify(&self, ev: &Event<'_>) -> Option<(Direction, usize)> {
+        if let Some(i) = ev.src_ip.and_then(|ip| self.exits.get(ip, ev.time)) {
+            return Some((Direction::Inbound, i));
+        }
+        let i = ev.dst_ip.and_then(|ip| self.relays.get(ip, ev.time))?;
+        Some((Direction::Outbound, i))
+    }
+}
+
+fn from_history(
+    history: &History,
+    name: &str,
+    currency: &Currency<'_>,
+    at_time_of_event: bool,
+    geoip: Option<&Geoip>,
+) -> Listed {
+    let current: Vec<ListEntry> = history
+        .current(name, currency)
+        .into_iter()
+        .map(|(net, prov)| ListEntry { net, prov })
+        .collect();
+    let records = history.lists.get(name);
+    if !at_time_of_event || records.is_none() {
+        return Listed {
+            side: Side::new(Some(Arc::new(List::new(name, 1, 0, current))), geoip),
+            spans: None,
+        };
+    }
+    let records = records.into_iter().flatten();
+    let entries = records
+        .map(|(net, r)| ListEntry {
+            net: *net,
+            prov: Provenance {
+                nickname: r.info.nickname.clone(),
+                country: r.info.country.clone(),
+                ..Provenance::default()
+            },
+        })
+        .collect();
+    let list = List::new(name, 1, 0, entries);
+    let current: std::collections::HashSet<_> = current.iter().map(|c| c.net).collect();
+    let mut spans = Spans::default();
+    for entry in &list.entries {
+        let record = history.lists.get(name).and_then(|r| r.get(&entry.net));
+        let is_current = current.contains(&entry.net);
+        spans.push(
+            record.map(|r| ranges(r, currency)).unwrap_or_default(),
+            is_current,
+        );
+    }
+    Listed {
+        side: Side::new(Some(Arc::new(list)), geoip),
+        spans: Some(spans),
+    }
+}
+
+/// The times a record was listed: each span extended by the retention, and a source's last span left open while
+/// that source still lists the address.
+fn ranges(record: &Record, currency: &Currency<'_>) -> Vec<(i64, i64)> {
+    let mut out = Vec::new();
+    for (source, spans) in &record.sources {
+        let reference = currency
+            .last_success
+            .get(source)
+            .copied()
+            .unwrap_or(currency.now);
+        for (i, s) in spans.iter().enumerate() {
+            let open = i + 1 == spans.len() && s.1 >= reference - currency.retention;
+            let end = if open {
+                i64::MAX
+            } else {
+                s.1.saturating_add(currency.retention)
+            };
+            out.push((s.0, end));
+        }
+    }
+    out
+}

@@ -1,0 +1,182 @@
+//! Counting one scan: every line goes through the parser and the reference, hits are added to fixed-size tables
+//! (per exit entry, per port, per protocol, …). One tally per thread, merged at the end, then turned into the
+//! report. No allocation per line.
+
+use super::reference::Reference;
+use super::Report;
+use crate::event::{Action, Direction, Proto};
+use crate::parsers::{self, LogFormat};
+
+const PROTOS: [&str; 8] = [
+    "tcp", "udp", "icmp", "icmpv6", "gre", "esp", "sctp", "other",
+];
+const ACTIONS: [&str; 3] = ["drop", "reject", "allow"];
+
+fn proto_slot(p: Proto) -> usize {
+    PROTOS.iter().position(|&n| n == p.as_str()).unwrap_or(7)
+}
+
+fn action_slot(a: Action) -> usize {
+    match a {
+        Action::Drop => 0,
+        Action::Reject => 1,
+        Action::Allow => 2,
+    }
+}
+
+/// The counts of one thread's share of the input.
+#[derive(Debug, Clone)]
+pub struct Tally {
+    pub lines: u64,
+    pub parsed: u64,
+    pub tor_hits: u64,
+    /// Inbound hits per exit entry.
+    exits: Vec<u64>,
+    ports: Vec<u64>,
+    protos: [u64; 8],
+    actions: [u64; 3],
+    http: Vec<u64>,
+    /// The format of the last detected line that parsed, tried first on the next (auto-detection).
+    last_format: Option<LogFormat>,
+}
+
+impl Tally {
+    pub fn new(reference: &Reference) -> Tally {
+        Tally {
+            lines: 0,
+            parsed: 0,
+            tor_hits: 0,
+            exits: vec![0; reference.exits.side.len()],
+            ports: vec![0; 65536],
+            protos: [0; 8],
+            actions: [0; 3],
+            http: vec![0; 1000],
+            last_format: None,
+        }
+    }
+
+    /// Counts every line of `data` (lines end at `\n`; a last line without one counts too).
+    pub fn lines(&mut self, data: &[u8], scan: &Scan<'_>) {
+        let mut start = 0;
+        for nl in memchr::memchr_iter(b'\n', data) {
+            self.line(data.get(start..nl).unwrap_or_default(), scan);
+            start = nl + 1;
+        }
+        if let Some(rest) = data.get(start..).filter(|r| !r.is_empty()) {
+            self.line(rest, scan);
+        }
+    }
+
+    fn line(&mut self, line: &[u8], scan: &Scan<'_>) {
+        self.lines += 1;
+        let line = parsers::trim_line(line);
+        if line.is_empty() {
+            return;
+        }
+        let parsed = match (scan.format, self.last_format) {
+            (Some(f), _) => f.parse(line).ok(),
+            // A file is mostly one format: try the last line's first, detect only when it does not parse.
+            (None, Some(f)) => f.parse(line).ok().or_else(|| self.detect(line)),
+            (None, None) => self.detect(line),
+        };
+        let Some(ev) = parsed else {
+            return;
+        };
+        self.parsed += 1;
+        let Some((direction, entry)) = scan.reference.classify(&ev) else {
+            return;
+        };
+        self.tor_hits += 1;
+        if direction == Direction::Inbound {
+            if let Some(n) = self.exits.get_mut(entry) {
+                *n += 1;
+            }
+            if let Some(n) = ev
+                .http_status
+                .and_then(|c| self.http.get_mut(usize::from(c)))
+            {
+                *n += 1;
+            }
+        }
+        if let Some(n) = ev.dst_port.and_then(|p| self.ports.get_mut(usize::from(p))) {
+            *n += 1;
+        }
+        if let Some(n) = ev.proto.and_then(|p| self.protos.get_mut(proto_slot(p))) {
+            *n += 1;
+        }
+        if let Some(n) = ev.action.and_then(|a| self.actions.get_mut(action_slot(a))) {
+            *n += 1;
+        }
+    }
+
+    fn detect<'l>(&mut self, line: &'l [u8]) -> Option<crate::event::Event<'l>> {
+        let format = parsers::detect(line)?;
+        let ev = format.parse(line).ok()?;
+        self.last_format = Some(format);
+        Some(ev)
+    }
+
+    /// Adds another thread's counts.
+    pub fn merge(&mut self, other: &Tally) {
+        self.lines += other.lines;
+        self.parsed += other.parsed;
+        self.tor_hits += other.tor_hits;
+        add(&mut self.exits, &other.exits);
+        add(&mut self.ports, &other.ports);
+        add(&mut self.protos, &other.protos);
+        add(&mut self.actions, &other.actions);
+        add(&mut self.http, &other.http);
+    }
+
+    pub fn report(&self, reference: &Reference) -> Report {
+        let mut r = Report {
+            lines: self.lines,
+            parsed: self.parsed,
+            tor_hits: self.tor_hits,
+            ..Report::default()
+        };
+        for (i, &n) in self.exits.iter().enumerate().filter(|(_, &n)| n > 0) {
+            let Some((_, _, labels)) = reference.exits.side.entry(i) else {
+                continue;
+            };
+            r.distinct_exits += 1;
+            *r.by_exit.entry(labels.addr.to_string()).or_default() += n;
+            *r.by_country.entry(labels.country.to_string()).or_default() += n;
+        }
+        let named = |names: &[&str], counts: &[u64]| {
+            names
+                .iter()
+                .zip(counts)
+                .filter(|(_, &n)| n > 0)
+                .map(|(k, &n)| (k.to_string(), n))
+                .collect()
+        };
+        r.by_proto = named(&PROTOS, &self.protos);
+        r.by_action = named(&ACTIONS, &self.actions);
+        r.by_port = nonzero(&self.ports);
+        r.http_status = nonzero(&self.http);
+        r
+    }
+}
+
+fn add(into: &mut [u64], from: &[u64]) {
+    for (a, b) in into.iter_mut().zip(from) {
+        *a += b;
+    }
+}
+
+fn nonzero(counts: &[u64]) -> std::collections::BTreeMap<String, u64> {
+    counts
+        .iter()
+        .enumerate()
+        .filter(|(_, &n)| n > 0)
+        .map(|(k, &n)| (k.to_string(), n))
+        .collect()
+}
+
+/// What every thread of a scan shares.
+pub struct Scan<'a> {
+    pub reference: &'a Reference,
+    /// A fixed format, or `None` to detect it per line.
+    pub format: Option<LogFormat>,
+}

@@ -1,0 +1,141 @@
+//! Reading and counting: chunk boundaries, long lines, byte-range splits and the table form.
+
+use super::read::{in_parts, stream_sized};
+use super::tally::{Scan, Tally};
+use super::*;
+
+fn nf(i: usize) -> String {
+    let src = if i % 3 == 0 {
+        "185.220.101.7"
+    } else {
+        "198.51.100.1"
+    };
+    format!(
+        "2026-11-28T10:00:00Z fw kernel: [{i}.5] IN=eth0 OUT= SRC={src} DST=192.0.2.1 LEN=60 PROTO=TCP SPT=4000 DPT={}",
+        20 + i % 40
+    )
+}
+
+fn setup() -> (tempfile::TempDir, Reference) {
+    let dir = tempfile::tempdir().unwrap();
+    let exits = dir.path().join("exits.txt");
+    std::fs::write(&exits, "185.220.101.7\n2001:db8::1\n").unwrap();
+    let reference = Reference::from_file(&exits, None).unwrap();
+    (dir, reference)
+}
+
+fn text(n: usize) -> String {
+    let mut s: String = (0..n)
+        .map(|i| nf(i) + if i % 5 == 0 { "\r\n" } else { "\n" })
+        .collect();
+    s.push_str("\n\nnot a log line\n");
+    s.push_str(&nf(n)); // no newline at the end
+    s
+}
+
+fn tally_of(data: &[u8], reference: &Reference, chunk: usize) -> Report {
+    let scan = Scan {
+        reference,
+        format: None,
+    };
+    let mut tally = Tally::new(reference);
+    stream_sized(data, &mut tally, &scan, chunk).unwrap();
+    tally.report(reference)
+}
+
+#[test]
+fn chunk_boundaries_do_not_change_the_counts() {
+    let (_dir, reference) = setup();
+    let data = text(300);
+    let whole = tally_of(data.as_bytes(), &reference, 1 << 20);
+    assert_eq!(whole.lines, 304);
+    assert_eq!(whole.parsed, 301);
+    assert_eq!(whole.tor_hits, 101);
+    assert_eq!(whole.by_exit["185.220.101.7"], 101);
+    for chunk in [200, 257, 1000, 4096] {
+        assert_eq!(
+            tally_of(data.as_bytes(), &reference, chunk),
+            whole,
+            "chunk {chunk}"
+        );
+    }
+}
+
+#[test]
+fn a_line_longer_than_the_buffer_counts_once() {
+    let (_dir, reference) = setup();
+    let data = format!("{}\n{}\n{}\n", nf(0), "x".repeat(5000), nf(3));
+    let r = tally_of(data.as_bytes(), &reference, 300);
+    assert_eq!((r.lines, r.parsed, r.tor_hits), (3, 2, 2));
+}
+
+#[test]
+fn byte_range_parts_add_up_to_the_whole() {
+    let (dir, reference) = setup();
+    let path = dir.path().join("kern.log");
+    std::fs::write(&path, text(2000)).unwrap();
+    let scan = Scan {
+        reference: &reference,
+        format: None,
+    };
+    let whole = |parts| {
+        let mut total = Tally::new(&reference);
+        for t in in_parts(&path, parts, &scan, None, || Tally::new(&reference)).unwrap() {
+            total.merge(&t);
+        }
+        total.report(&reference)
+    };
+    let one = whole(1);
+    assert_eq!(one.lines, 2004);
+    for parts in [2, 3, 7, 50] {
+        assert_eq!(whole(parts), one, "{parts} parts");
+    }
+}
+
+#[test]
+fn gzip_and_plain_give_the_same_report_and_the_table_shows_the_top() {
+    let (dir, _) = setup();
+    let plain = dir.path().join("kern.log");
+    let gz = dir.path().join("kern.log.1.gz");
+    std::fs::write(&plain, text(500)).unwrap();
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut enc, text(500).as_bytes()).unwrap();
+    std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+    let mut opts = ScanOptions {
+        files: vec![plain],
+        exits: Some(dir.path().join("exits.txt")),
+        ..ScanOptions::default()
+    };
+    let mut table = Vec::new();
+    let a = run(&opts, &mut table).unwrap();
+    opts.files = vec![gz];
+    let b = run(&opts, std::io::sink()).unwrap();
+    assert_eq!(a, b);
+    let table = String::from_utf8(table).unwrap();
+    assert!(table.contains("distinct exits  1"), "{table}");
+    assert!(
+        table.contains("(20 more)"),
+        "40 ports: top 20 and the rest\n{table}"
+    );
+}
+
+#[test]
+fn nothing_to_match_against_is_an_error() {
+    let err = run(&ScanOptions::default(), std::io::sink()).unwrap_err();
+    assert!(
+        err.to_string().contains("nothing to match against"),
+        "{err}"
+    );
+    let (dir, _) = setup();
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(&bad, "<html>nope</html>\n").unwrap();
+    let opts = ScanOptions {
+        exits: Some(bad),
+        ..ScanOptions::default()
+    };
+    let err = run(&opts, std::io::sink()).unwrap_err();
+    assert!(
+        err.to_string().contains("bad.txt is not an exit list"),
+        "{err}"
+    );
+}

@@ -1,0 +1,197 @@
+//! The syslog inputs' limits on real loopback sockets: the TCP connection cap, oversize messages on both
+//! transports, a full queue on UDP (dropped and counted, never blocking), and shutdown.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use prometheus_client::registry::Registry;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use torwatch::inputs::{self, Batch, InputKind, InputMetrics, InputSpec, TcpSpec, UdpSpec};
+
+struct Server {
+    addr: SocketAddr,
+    rx: mpsc::Receiver<Batch>,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    registry: Registry,
+}
+
+async fn start(kind: InputKind, max_message: usize, queue: usize) -> Server {
+    let spec = InputSpec {
+        name: "edge".into(),
+        kind,
+        max_message,
+    };
+    let bound = inputs::bind(spec).await.expect("bind");
+    let addr = bound.local_addr().expect("socket input");
+    let (tx, rx) = mpsc::channel(queue);
+    let mut registry = Registry::default();
+    let metrics = InputMetrics::register(&mut registry);
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(bound.run(0, tx, metrics.input("edge"), shutdown.clone()));
+    Server {
+        addr,
+        rx,
+        shutdown,
+        task,
+        registry,
+    }
+}
+
+impl Server {
+    /// The value of the sample whose line starts with `prefix`.
+    fn sample(&self, prefix: &str) -> u64 {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry).expect("encode");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in {text}"));
+        line.rsplit(' ')
+            .next()
+            .and_then(|v| v.parse().ok())
+            .expect("integer sample")
+    }
+
+    async fn messages(&mut self, n: usize) -> Vec<String> {
+        let mut got = Vec::new();
+        while got.len() < n {
+            let batch = tokio::time::timeout(Duration::from_secs(10), self.rx.recv()).await;
+            let batch = batch.expect("messages in time").expect("input running");
+            got.extend(
+                batch
+                    .lines
+                    .iter()
+                    .map(|l| String::from_utf8_lossy(l).into_owned()),
+            );
+        }
+        got
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        let ended = tokio::time::timeout(Duration::from_secs(5), self.task).await;
+        ended
+            .expect("input stops on shutdown")
+            .expect("join")
+            .expect("input ran");
+    }
+}
+
+fn tcp(max_connections: usize) -> InputKind {
+    let listen = "127.0.0.1:0".parse().expect("address");
+    InputKind::SyslogTcp(TcpSpec {
+        listen,
+        max_connections,
+        idle_timeout: Some(Duration::from_secs(5)),
+    })
+}
+
+fn udp() -> InputKind {
+    InputKind::SyslogUdp(UdpSpec {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        recv_buffer: 8 << 20,
+    })
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_are_closed_and_counted() {
+    let mut server = start(tcp(2), 1024, 16).await;
+    let mut first = TcpStream::connect(server.addr).await.expect("connect");
+    let mut second = TcpStream::connect(server.addr).await.expect("connect");
+    first.write_all(b"<13>one\n").await.expect("write");
+    second.write_all(b"<13>two\n").await.expect("write");
+    assert_eq!(server.messages(2).await.len(), 2);
+    let mut third = TcpStream::connect(server.addr).await.expect("connect");
+    let mut buf = [0u8; 8];
+    let read = tokio::time::timeout(Duration::from_secs(5), third.read(&mut buf))
+        .await
+        .expect("closed in time");
+    assert!(
+        matches!(read, Ok(0) | Err(_)),
+        "the third connection is closed: {read:?}"
+    );
+    assert_eq!(
+        server.sample("torwatch_input_connections_refused_total{"),
+        1
+    );
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut fourth = TcpStream::connect(server.addr).await.expect("connect");
+    fourth.write_all(b"<13>four\n").await.expect("write");
+    assert_eq!(server.messages(1).await, ["<13>four"]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn oversize_messages_are_skipped_and_counted() {
+    let mut server = start(tcp(4), 64, 16).await;
+    let mut conn = TcpStream::connect(server.addr).await.expect("connect");
+    let long = "x".repeat(200);
+    let stream = format!(
+        "<13>short\n<13>{long}\n80 <13>{}<13>after\n",
+        "y".repeat(76)
+    );
+    conn.write_all(stream.as_bytes()).await.expect("write");
+    drop(conn);
+    assert_eq!(server.messages(2).await, ["<13>short", "<13>after"]);
+    assert_eq!(
+        server.sample("torwatch_input_dropped_total{input=\"edge\",reason=\"oversize\"}"),
+        2
+    );
+    server.stop().await;
+
+    let mut server = start(udp(), 64, 16).await;
+    let peer = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+    peer.send_to(format!("<13>{long}").as_bytes(), server.addr)
+        .await
+        .expect("send");
+    peer.send_to(b"<13>fits\n", server.addr)
+        .await
+        .expect("send");
+    assert_eq!(server.messages(1).await, ["<13>fits"]);
+    assert_eq!(
+        server.sample("torwatch_input_dropped_total{input=\"edge\",reason=\"oversize\"}"),
+        1
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_full_queue_drops_datagrams_and_counts_them() {
+    let mut server = start(udp(), 1024, 1).await;
+    let peer = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
+    let sent = 3000;
+    for i in 0..sent {
+        peer.send_to(format!("<13>datagram {i}").as_bytes(), server.addr)
+            .await
+            .expect("send");
+        if i % 200 == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+    // Long enough for the kernel drop counter to be read once more.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let mut delivered = 0;
+    while let Ok(batch) = server.rx.try_recv() {
+        delivered += batch.lines.len() as u64;
+    }
+    let dropped =
+        server.sample("torwatch_input_dropped_total{input=\"edge\",reason=\"queue_full\"}");
+    let read = server.sample("torwatch_input_lines_total{");
+    assert!(dropped > 0, "the queue of one batch overflowed");
+    assert_eq!(
+        read,
+        delivered + dropped,
+        "every line read was delivered or counted as dropped"
+    );
+    assert_eq!(
+        read + server.sample("torwatch_input_socket_drops_total{"),
+        sent,
+        "the rest the kernel counted"
+    );
+    server.stop().await;
+}
