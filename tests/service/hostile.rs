@@ -106,7 +106,7 @@ async fn slowloris(addr: String, every: Duration, closed: Arc<AtomicUsize>) {
 async fn oversized(addr: &str, size: usize) -> String {
     let mut s = TcpStream::connect(addr).await.unwrap();
     let mut req = b"GET /lists/tor-exits.txt HTTP/1.1\r\nHost: x\r\nX-Big: ".to_vec();
-    req.extend(std::iter::repeat_n(b'a', size));
+    req.extend(vec![b'a'; size]);
     req.extend(b"\r\n\r\n");
     let _ = s.write_all(&req).await;
     let mut out = Vec::new();
