@@ -38,8 +38,16 @@ fuzz_target!(|data: &[u8]| {
     let whole = frames(framing, max, stream, stream.len());
     for frame in &whole {
         if let Frame::Message(m) = frame {
-            assert!(!m.is_empty() && m.len() <= max, "frame of {} bytes, limit {max}", m.len());
+            assert!(
+                !m.is_empty() && m.len() <= max,
+                "frame of {} bytes, limit {max}",
+                m.len()
+            );
         }
     }
-    assert_eq!(frames(framing, max, stream, read), whole, "reads of {read} bytes");
+    assert_eq!(
+        frames(framing, max, stream, read),
+        whole,
+        "reads of {read} bytes"
+    );
 });
