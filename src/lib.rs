@@ -2,6 +2,7 @@
 //! sees as Prometheus metrics. See ARCHITECTURE.md for the map.
 
 pub mod event;
+pub mod explain;
 pub mod feeds;
 pub mod formats;
 pub mod lists;
