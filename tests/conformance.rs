@@ -1,0 +1,358 @@
+//! Conformance run: torwatch's log parsers against the expected outputs other projects wrote for the shared sample
+//! lines (`samples/logs/<folder>/`), plus a parse census of every raw sample line of a supported format.
+//!
+//! Compared per case, when the peer states them: source and destination address, destination port, transport,
+//! verdict (and HTTP status). Peer vocabulary is mapped by `conformance/mapping.txt`; every difference must be fixed
+//! or reviewed in `conformance/disagreements.txt`, every raw line that does not parse in `conformance/unparsed.txt`.
+
+#[path = "conformance/expect.rs"]
+mod expect;
+#[path = "conformance/lists.rs"]
+mod lists;
+#[path = "conformance/mapping.rs"]
+mod mapping;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use expect::Case;
+use lists::{Disagreements, Kind, Unparsed};
+use mapping::{ip_text, peer_port, port_text, proto_name, Mapping};
+use torwatch::event::Event;
+use torwatch::parsers::{parse_auto, LogFormat};
+
+/// Agreement over all in-scope cases must stay at or above this.
+const MIN_AGREEMENT: f64 = 0.95;
+
+fn shared_dir() -> PathBuf {
+    let dir = std::env::var_os("TORWATCH_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+    let logs = dir.join("samples/logs");
+    assert!(
+        logs.is_dir(),
+        "no shared samples at {}: set TORWATCH_SHARED",
+        logs.display()
+    );
+    logs
+}
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/conformance")
+        .join(name)
+}
+
+#[derive(Default)]
+struct CaseRow {
+    cases: u64,
+    agree: u64,
+    disagree: u64,
+    scope: u64,
+}
+
+#[derive(Default)]
+struct RawRow {
+    lines: u64,
+    parsed: u64,
+    errors: BTreeMap<&'static str, u64>,
+    formats: BTreeMap<&'static str, u64>,
+}
+
+/// Everything a run found that the reviewed lists do not cover.
+#[derive(Default)]
+struct Problems(Vec<String>);
+
+impl Problems {
+    fn add(&mut self, what: String, line: &[u8]) {
+        let shown: String = String::from_utf8_lossy(line).chars().take(300).collect();
+        self.0.push(format!("{what}\n      line: {shown}"));
+    }
+}
+
+#[test]
+#[ignore = "needs ../shared; run by .ci/run"]
+fn shared_samples_conform() {
+    let logs = shared_dir();
+    let map = Mapping::load(&data("mapping.txt"));
+    let mut listed = Disagreements::load(&data("disagreements.txt"));
+    let mut unparsed = Unparsed::load(&data("unparsed.txt"));
+    let mut problems = Problems::default();
+    check_folders_are_classified(&logs, &map, &mut problems);
+
+    let mut cases = BTreeMap::new();
+    let mut raw = BTreeMap::new();
+    for (folder, format) in &map.folders {
+        let dir = logs.join(folder);
+        let row = run_cases(
+            &expect::load(&dir, folder),
+            folder,
+            &map,
+            &mut listed,
+            &mut problems,
+        );
+        cases.insert(folder.as_str(), (*format, row));
+        raw.insert(
+            folder.as_str(),
+            (*format, census(&dir, folder, &mut unparsed, &mut problems)),
+        );
+    }
+    let ratio = print_case_table(&cases, &map.unsupported);
+    print_raw_table(&raw);
+
+    let stale = listed
+        .stale()
+        .into_iter()
+        .map(|s| format!("stale disagreement (now agrees): {s}"));
+    let stale = stale.chain(
+        unparsed
+            .stale()
+            .into_iter()
+            .map(|s| format!("stale unparsed entry: {s}")),
+    );
+    problems.0.extend(stale);
+    for p in &problems.0 {
+        println!("PROBLEM {p}");
+    }
+    assert!(
+        problems.0.is_empty(),
+        "{} problem(s), see PROBLEM lines above",
+        problems.0.len()
+    );
+    assert!(
+        ratio >= MIN_AGREEMENT,
+        "agreement {:.1} % is under {:.0} %",
+        ratio * 100.0,
+        MIN_AGREEMENT * 100.0
+    );
+}
+
+/// Every sample folder must be mapped to a format or declared unsupported.
+fn check_folders_are_classified(logs: &Path, map: &Mapping, problems: &mut Problems) {
+    let entries = std::fs::read_dir(logs).unwrap_or_else(|e| panic!("{}: {e}", logs.display()));
+    for entry in entries.filter_map(Result::ok).filter(|e| e.path().is_dir()) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let known = map.folders.iter().any(|(f, _)| *f == name) || map.unsupported.contains(&name);
+        if !known {
+            problems.add(
+                format!("sample folder {name} is neither mapped nor unsupported in mapping.txt"),
+                b"",
+            );
+        }
+    }
+}
+
+fn run_cases(
+    cases: &[Case],
+    folder: &str,
+    map: &Mapping,
+    listed: &mut Disagreements,
+    problems: &mut Problems,
+) -> CaseRow {
+    let mut row = CaseRow::default();
+    for case in cases {
+        let Some(findings) = compare(case, folder, map) else {
+            continue;
+        };
+        row.cases += 1;
+        if findings.is_empty() {
+            row.agree += 1;
+            continue;
+        }
+        let mut all_scope = true;
+        for finding in findings {
+            match listed.take(&finding) {
+                Some(kind) => all_scope &= kind == Kind::Scope,
+                None => {
+                    all_scope = false;
+                    problems.add(format!("unlisted disagreement: {finding}"), &case.line);
+                }
+            }
+        }
+        if all_scope {
+            row.scope += 1;
+        } else {
+            row.disagree += 1;
+        }
+    }
+    row
+}
+
+/// The findings of one case (`case field expected=… got=…`, empty when it agrees), or `None` when the peer states
+/// nothing comparable.
+fn compare(case: &Case, folder: &str, map: &Mapping) -> Option<Vec<String>> {
+    let want = &case.want;
+    let verdict = map.verdict(folder, &want.actions);
+    let stated = [
+        &want.src_ip,
+        &want.dst_ip,
+        &want.dst_port,
+        &want.proto,
+        &want.http_status,
+    ];
+    if verdict.is_none() && stated.iter().all(|s| s.is_none()) {
+        return None;
+    }
+    let event: Event = match parse_auto(&case.line) {
+        Ok((_, event)) => event,
+        Err(e) => {
+            return Some(vec![format!(
+                "{} event expected=traffic got={}",
+                case.id,
+                e.reason()
+            )])
+        }
+    };
+    let ip = |ip: Option<std::net::IpAddr>| ip.map_or("-".to_owned(), |ip| ip.to_string());
+    let checks = [
+        (
+            "src_ip",
+            want.src_ip.as_deref().map(ip_text),
+            ip(event.src_ip),
+        ),
+        (
+            "dst_ip",
+            want.dst_ip.as_deref().map(ip_text),
+            ip(event.dst_ip),
+        ),
+        (
+            "dst_port",
+            want.dst_port.as_deref().map(peer_port),
+            port_text(event.dst_port),
+        ),
+        (
+            "proto",
+            want.proto.as_deref().map(|p| map.proto(p)),
+            event.proto.map_or("-".to_owned(), proto_name),
+        ),
+        (
+            "http_status",
+            want.http_status.clone(),
+            event.http_status.map_or("-".to_owned(), |s| s.to_string()),
+        ),
+    ];
+    let mut findings = Vec::new();
+    for (field, want, got) in checks {
+        match want {
+            Some(want) if want != got => findings.push(finding(&case.id, field, &want, &got)),
+            _ => {}
+        }
+    }
+    if let Some(verdict) = verdict {
+        if !event.action.is_some_and(|a| verdict.accepts(a)) {
+            let got = event.action.map_or("-", |a| a.as_str());
+            findings.push(finding(&case.id, "action", verdict.as_str(), got));
+        }
+    }
+    Some(findings)
+}
+
+/// One finding line; values lose their blanks so that the line splits on spaces.
+fn finding(id: &str, field: &str, want: &str, got: &str) -> String {
+    let clean = |s: &str| s.replace(char::is_whitespace, "_");
+    format!("{id} {field} expected={} got={}", clean(want), clean(got))
+}
+
+/// Parses every non-blank line of every raw sample file of the folder; failures must be allowed in unparsed.txt.
+fn census(dir: &Path, folder: &str, unparsed: &mut Unparsed, problems: &mut Problems) -> RawRow {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|d| d.ok()?.file_name().into_string().ok())
+        .filter(|n| {
+            n.ends_with(".log") || (n.ends_with(".jsonl") && !n.ends_with(".expected.jsonl"))
+        })
+        .collect();
+    names.sort();
+    let mut row = RawRow::default();
+    for name in names {
+        let bytes =
+            std::fs::read(dir.join(&name)).unwrap_or_else(|e| panic!("{folder}/{name}: {e}"));
+        let file = format!("{folder}/{name}");
+        for (n, line) in expect::lines(&bytes) {
+            row.lines += 1;
+            match parse_auto(line) {
+                Ok((format, _)) => {
+                    row.parsed += 1;
+                    *row.formats.entry(format.as_str()).or_default() += 1;
+                }
+                Err(e) => {
+                    *row.errors.entry(e.reason()).or_default() += 1;
+                    if !unparsed.allows(&file, n, line, e.reason()) {
+                        problems.add(
+                            format!("unparsed raw line not allowed: {file}#{n} {}", e.reason()),
+                            line,
+                        );
+                    }
+                }
+            }
+        }
+    }
+    row
+}
+
+fn percent(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        return 1.0;
+    }
+    part as f64 / whole as f64
+}
+
+/// Prints the case table and returns the total agreement ratio over in-scope cases.
+fn print_case_table(rows: &BTreeMap<&str, (LogFormat, CaseRow)>, unsupported: &[String]) -> f64 {
+    println!("\nPeer expectations (agreement = agree / (cases - out of scope))");
+    println!(
+        "{:<18} {:<10} {:>6} {:>6} {:>9} {:>6} {:>7}",
+        "folder", "format", "cases", "agree", "disagree", "scope", "%"
+    );
+    let mut total = CaseRow::default();
+    for (folder, (format, r)) in rows {
+        let pct = percent(r.agree, r.cases - r.scope) * 100.0;
+        let f = format.as_str();
+        println!(
+            "{folder:<18} {f:<10} {:>6} {:>6} {:>9} {:>6} {pct:>6.1}%",
+            r.cases, r.agree, r.disagree, r.scope
+        );
+        total.cases += r.cases;
+        total.agree += r.agree;
+        total.disagree += r.disagree;
+        total.scope += r.scope;
+    }
+    for folder in unsupported {
+        println!("{folder:<18} unsupported format");
+    }
+    let ratio = percent(total.agree, total.cases - total.scope);
+    let (c, a, d, s) = (total.cases, total.agree, total.disagree, total.scope);
+    println!(
+        "{:<18} {:<10} {c:>6} {a:>6} {d:>9} {s:>6} {:>6.1}%",
+        "TOTAL",
+        "",
+        ratio * 100.0
+    );
+    ratio
+}
+
+fn print_raw_table(rows: &BTreeMap<&str, (LogFormat, RawRow)>) {
+    println!("\nRaw sample lines (blank lines skipped)");
+    println!(
+        "{:<18} {:>6} {:>7} {:>7}  errors by reason / parsed as",
+        "folder", "lines", "parsed", "%"
+    );
+    let (mut lines, mut parsed) = (0, 0);
+    for (folder, (_, r)) in rows {
+        let errors: Vec<String> = r.errors.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let formats: Vec<String> = r.formats.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let pct = percent(r.parsed, r.lines) * 100.0;
+        let detail = format!("{} / {}", errors.join(", "), formats.join(", "));
+        println!(
+            "{folder:<18} {:>6} {:>7} {pct:>6.1}%  {detail}",
+            r.lines, r.parsed
+        );
+        lines += r.lines;
+        parsed += r.parsed;
+    }
+    println!(
+        "{:<18} {lines:>6} {parsed:>7} {:>6.1}%",
+        "TOTAL",
+        percent(parsed, lines) * 100.0
+    );
+}
