@@ -153,3 +153,59 @@ pub fn parse_ip(s: &[u8]) -> Option<IpAddr> {
     let text = std::str::from_utf8(s).ok()?;
     text.parse().ok()
 }
+
+/// A calendar date and time of day (proleptic Gregorian, no time zone), as read from a log timestamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CivilTime {
+    pub year: i64,
+    pub month: u8,
+    pub day: u8,
+    pub hour: u8,
+    pub minute: u8,
+    pub second: u8,
+}
+
+impl CivilTime {
+    /// Seconds since the Unix epoch, reading the fields as UTC; `None` when a field is out of range.
+    pub fn to_unix(self) -> Option<i64> {
+        let valid = (1..=12).contains(&self.month)
+            && (1..=31).contains(&self.day)
+            && self.hour < 24
+            && self.minute < 60
+            && self.second <= 60
+            && (-100_000..=100_000).contains(&self.year);
+        if !valid {
+            return None;
+        }
+        let days = days_from_civil(self.year, i64::from(self.month), i64::from(self.day));
+        Some(
+            days * 86_400
+                + i64::from(self.hour) * 3_600
+                + i64::from(self.minute) * 60
+                + i64::from(self.second),
+        )
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The UTC calendar year a Unix time falls in.
+pub fn year_of(unix: i64) -> i64 {
+    let z = unix.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    yoe + era * 400 + i64::from(month <= 2)
+}

@@ -1,12 +1,112 @@
-//! Parser for the `cef` log format (not yet implemented).
+//! CEF (`CEF:0|Vendor|Product|Version|SignatureID|Name|Severity|ext`) and LEEF 1.0/2.0 records, with or without a
+//! syslog header and with or without the `CEF:` / `LEEF:` marker (relays that strip the program name leave
+//! `0|Vendor|…` or `1.0|Vendor|…`). Vendor variants seen in the field are read: Check Point's extra empty header
+//! field, Fortinet's `FTNTFGT…` keys, Forcepoint and WatchGuard LEEF. Pure byte scanning: no IO, no allocation,
+//! no panics.
 
+mod ext;
+mod keys;
+mod leef;
+
+use memchr::{memchr, memchr_iter, memmem, memrchr};
+
+use self::ext::Extension;
+use self::keys::{action_of_name, Found};
 use super::ParseError;
 use crate::event::Event;
 
-pub fn sniff(_line: &[u8]) -> bool {
-    false
+/// The record found in a line, starting at its version field.
+enum Record<'a> {
+    Cef(&'a [u8]),
+    Leef(&'a [u8]),
 }
 
-pub fn parse(_line: &[u8]) -> Result<Event<'_>, ParseError> {
-    Err(ParseError::UnknownFormat)
+/// True when the line holds a CEF or LEEF record.
+pub fn sniff(line: &[u8]) -> bool {
+    locate(line).is_some()
 }
+
+/// Parses a CEF or LEEF record. A record that names neither a source nor a destination address is `NotTraffic`.
+/// Action: `act` (or LEEF `action` / `disp`, or a vendor's action key) when it is an action word, else the last
+/// word of the event name (`Connection_Discarded`, `traffic:forward close`).
+pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
+    match locate(line).ok_or(ParseError::Malformed)? {
+        Record::Cef(record) => parse_cef(record),
+        Record::Leef(record) => leef::parse(record),
+    }
+}
+
+fn locate(line: &[u8]) -> Option<Record<'_>> {
+    if let Some(record) = after_marker(line, b"CEF:") {
+        return Some(Record::Cef(record));
+    }
+    if let Some(record) = after_marker(line, b"LEEF:") {
+        return Some(Record::Leef(record));
+    }
+    let pipes = || memchr_iter(b'|', line).take(7).count();
+    if (line.starts_with(b"0|") || line.starts_with(b"1|")) && pipes() >= 7 {
+        return Some(Record::Cef(line));
+    }
+    if (line.starts_with(b"1.0|") || line.starts_with(b"2.0|")) && pipes() >= 5 {
+        return Some(Record::Leef(line));
+    }
+    None
+}
+
+/// The record after `marker` (`CEF:` / `LEEF:`), when a version number and `|` follow it.
+fn after_marker<'a>(line: &'a [u8], marker: &[u8]) -> Option<&'a [u8]> {
+    let at = memmem::find(line, marker)?;
+    let record = line.get(at + marker.len()..)?.trim_ascii_start();
+    let bar = memchr(b'|', record)?;
+    let version = record.get(..bar)?;
+    let numeric = !version.is_empty() && version.len() <= 4;
+    (numeric && version.iter().all(|c| c.is_ascii_digit() || *c == b'.')).then_some(record)
+}
+
+fn parse_cef(record: &[u8]) -> Result<Event<'_>, ParseError> {
+    let (header, mut ext) = split_header::<7>(record).ok_or(ParseError::Malformed)?;
+    // Check Point may print an extra empty header field: skip any `|` left before the first pair.
+    if let Some(eq) = memchr(b'=', ext) {
+        if let Some(bar) = ext.get(..eq).and_then(|head| memrchr(b'|', head)) {
+            ext = ext.get(bar + 1..).unwrap_or_default();
+        }
+    }
+    let mut found = Found::default();
+    for (key, value) in Extension::new(ext) {
+        found.take(key, value);
+    }
+    let [_, _, _, _, _, name, _] = header;
+    found.into_event(action_of_name(name))
+}
+
+/// Splits `N` header fields off a record at unescaped `|`, returning them and the rest.
+fn split_header<const N: usize>(record: &[u8]) -> Option<([&[u8]; N], &[u8])> {
+    let mut fields = [&b""[..]; N];
+    let mut rest = record;
+    for field in fields.iter_mut() {
+        let bar = unescaped_bar(rest)?;
+        *field = rest.get(..bar)?;
+        rest = rest.get(bar + 1..)?;
+    }
+    Some((fields, rest))
+}
+
+fn unescaped_bar(text: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    loop {
+        let bar = at + memchr(b'|', text.get(at..)?)?;
+        let slashes = text
+            .get(..bar)?
+            .iter()
+            .rev()
+            .take_while(|&&c| c == b'\\')
+            .count();
+        if slashes % 2 == 0 {
+            return Some(bar);
+        }
+        at = bar + 1;
+    }
+}
+
+#[cfg(test)]
+mod tests;

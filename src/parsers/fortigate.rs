@@ -1,12 +1,148 @@
-//! Parser for the `fortigate` log format (not yet implemented).
+//! FortiGate (FortiOS) `key=value` logs: space- or comma-separated pairs, values bare or quoted, IPv4 or IPv6, with
+//! or without a syslog header in front. `type=traffic` lines are events; other types (`utm`, `event`, `anomaly`)
+//! are events when they name a source address, else `NotTraffic`. FortiWeb lines of the same shape (`src=`,
+//! `src_port=`) are read too. Pure byte scanning: no IO, no allocation, no panics.
 
+use memchr::memmem;
+
+use super::civil;
+use super::kv::Pairs;
+use super::verdict;
 use super::ParseError;
-use crate::event::Event;
+use crate::event::{parse_ip, parse_port, parse_u64, Direction, Event, Proto};
 
-pub fn sniff(_line: &[u8]) -> bool {
-    false
+/// True when the line has a `type=` pair and a `logid=` / `log_id=` / `devid=` pair, each at a pair boundary.
+pub fn sniff(line: &[u8]) -> bool {
+    has_key(line, b"type=")
+        && (has_key(line, b"logid=") || has_key(line, b"log_id=") || has_key(line, b"devid="))
 }
 
-pub fn parse(_line: &[u8]) -> Result<Event<'_>, ParseError> {
-    Err(ParseError::UnknownFormat)
+/// True when `key` (ending in `=`) starts the line or follows a space, comma, tab or `>`.
+fn has_key(line: &[u8], key: &[u8]) -> bool {
+    memmem::find_iter(line, key).any(|at| match at.checked_sub(1).and_then(|i| line.get(i)) {
+        None => true,
+        Some(c) => matches!(c, b' ' | b',' | b'\t' | b'>'),
+    })
 }
+
+/// Parses one FortiGate line. Time: `eventtime` (s/ms/µs/ns since the epoch), else `date`+`time` shifted by `tz`,
+/// else `timestamp`. Device: `devname`, else `devid`. Direction: the UTM `direction` field
+/// (`incoming`/`outgoing`).
+pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
+    let mut f = Found::default();
+    for (key, value) in Pairs::new(line) {
+        let key = key.rsplit(|&c| c == b'>').next().unwrap_or(key);
+        f.take(key, value);
+    }
+    f.into_event()
+}
+
+/// The pairs of one line that an event needs.
+#[derive(Default)]
+struct Found<'a> {
+    kind: Option<&'a [u8]>,
+    src: Option<&'a [u8]>,
+    dst: Option<&'a [u8]>,
+    src_port: Option<&'a [u8]>,
+    dst_port: Option<&'a [u8]>,
+    proto: Option<&'a [u8]>,
+    action: Option<&'a [u8]>,
+    devname: Option<&'a [u8]>,
+    devid: Option<&'a [u8]>,
+    direction: Option<&'a [u8]>,
+    eventtime: Option<&'a [u8]>,
+    date: Option<&'a [u8]>,
+    time: Option<&'a [u8]>,
+    tz: Option<&'a [u8]>,
+    timestamp: Option<&'a [u8]>,
+}
+
+impl<'a> Found<'a> {
+    fn take(&mut self, key: &[u8], value: &'a [u8]) {
+        let slot = match key {
+            b"type" => &mut self.kind,
+            b"srcip" | b"src" | b"remip" | b"userip" => &mut self.src,
+            b"dstip" | b"dst" | b"locip" => &mut self.dst,
+            b"srcport" | b"src_port" | b"remport" => &mut self.src_port,
+            b"dstport" | b"dst_port" | b"locport" => &mut self.dst_port,
+            b"proto" => &mut self.proto,
+            b"action" => &mut self.action,
+            b"devname" => &mut self.devname,
+            b"devid" | b"device_id" => &mut self.devid,
+            b"direction" => &mut self.direction,
+            b"eventtime" => &mut self.eventtime,
+            b"date" => &mut self.date,
+            b"time" => &mut self.time,
+            b"tz" => &mut self.tz,
+            b"timestamp" => &mut self.timestamp,
+            _ => return,
+        };
+        // The first occurrence wins (`srcip` comes before any `remip` of a nested record).
+        slot.get_or_insert(value);
+    }
+
+    fn into_event(self) -> Result<Event<'a>, ParseError> {
+        let kind = self.kind.ok_or(ParseError::Malformed)?;
+        let traffic = kind.eq_ignore_ascii_case(b"traffic");
+        let Some(src) = self.src else {
+            return Err(if traffic {
+                ParseError::MissingField("srcip")
+            } else {
+                ParseError::NotTraffic
+            });
+        };
+        let src_ip = parse_ip(src).ok_or(ParseError::BadAddress("srcip"))?;
+        let dst_ip = match self.dst.map(parse_ip) {
+            Some(Some(ip)) => Some(ip),
+            Some(None) if traffic => return Err(ParseError::BadAddress("dstip")),
+            _ => None,
+        };
+        Ok(Event {
+            time: self.time_of_event(),
+            device: self
+                .devname
+                .or(self.devid)
+                .and_then(|d| std::str::from_utf8(d).ok()),
+            src_ip: Some(src_ip),
+            src_port: self.src_port.and_then(parse_port),
+            dst_ip,
+            dst_port: self.dst_port.and_then(parse_port),
+            proto: self.proto.and_then(Proto::parse),
+            action: self.action.and_then(verdict::from_word),
+            direction: self.direction.and_then(direction),
+            http_status: None,
+        })
+    }
+
+    fn time_of_event(&self) -> Option<i64> {
+        if let Some(n) = self.eventtime.and_then(parse_u64) {
+            return Some(civil::epoch(n));
+        }
+        if let (Some(date), Some(time)) = (self.date, self.time) {
+            let (year, month, day) = civil::date(date)?;
+            let (hour, minute, second) = civil::clock(time)?;
+            let local = civil::Civil {
+                year,
+                month,
+                day,
+                hour,
+                minute,
+                second,
+            }
+            .to_unix()?;
+            return Some(local - self.tz.and_then(civil::offset).unwrap_or(0));
+        }
+        self.timestamp.and_then(parse_u64).map(civil::epoch)
+    }
+}
+
+fn direction(word: &[u8]) -> Option<Direction> {
+    match word {
+        b"incoming" | b"inbound" => Some(Direction::Inbound),
+        b"outgoing" | b"outbound" => Some(Direction::Outbound),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -18,6 +18,15 @@ pub mod syslog;
 pub mod vpcflow;
 pub mod winfw;
 
+// Byte-scanning pieces shared by the PAN-OS, FortiGate, VPC Flow, CEF/LEEF and access-log parsers.
+pub mod civil;
+pub mod csv;
+#[cfg(test)]
+mod fixture;
+pub mod flatjson;
+pub mod kv;
+pub mod verdict;
+
 /// The log formats torwatch reads. Closed set; the config names them in kebab-case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum LogFormat {

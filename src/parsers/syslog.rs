@@ -1,2 +1,333 @@
 //! The syslog header in front of a logged message (RFC 3164 / RFC 5424 / file prefixes): split it off, keep the
-//! time and host. Pure, no allocation.
+//! time and host. Pure, no allocation, no IO except reading the clock for RFC 3164 stamps, which carry no year.
+
+pub mod stamp;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// What the syslog header said. Every field is optional: a bare message has an empty header.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Header<'a> {
+    /// Unix seconds, UTC unless the stamp carried an offset.
+    pub time: Option<i64>,
+    pub host: Option<&'a str>,
+    /// Tag / APP-NAME, without `[pid]` and the colon.
+    pub app: Option<&'a [u8]>,
+    /// RFC 5424 MSGID (e.g. `RT_FLOW_SESSION_DENY`).
+    pub msgid: Option<&'a [u8]>,
+    /// RFC 5424 STRUCTURED-DATA, brackets included.
+    pub structured_data: Option<&'a [u8]>,
+}
+
+/// Splits the header off `line`, returning it and the message that follows (the whole line when there is none).
+pub fn split(line: &[u8]) -> (Header<'_>, &[u8]) {
+    split_with_clock(line, now_unix)
+}
+
+/// [`split`] with the current Unix time supplied by `now` (called only for stamps without a year).
+pub fn split_with_clock(line: &[u8], now: impl Fn() -> i64) -> (Header<'_>, &[u8]) {
+    let (had_pri, s) = strip_pri(line);
+    if had_pri {
+        if let Some(rest) = s.strip_prefix(b"1 ") {
+            if let Some(split) = rfc5424(rest) {
+                return split;
+            }
+        }
+    }
+    let stamped = stamp::rfc3339(s).or_else(|| stamp::bsd(s, now));
+    let Some((time, end)) = stamped else {
+        return (Header::default(), s);
+    };
+    let mut rest = s.get(end..).unwrap_or_default();
+    rest = rest.strip_prefix(b":").unwrap_or(rest);
+    let (host, app, msg) = host_and_tag(skip_spaces(rest));
+    let header = Header {
+        time: Some(time),
+        host,
+        app,
+        ..Header::default()
+    };
+    (header, msg)
+}
+
+fn now_unix() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Strips `<PRI>` (1 to 3 digits).
+fn strip_pri(s: &[u8]) -> (bool, &[u8]) {
+    if s.first() != Some(&b'<') {
+        return (false, s);
+    }
+    let Some(close) = s.iter().take(5).position(|&c| c == b'>') else {
+        return (false, s);
+    };
+    let digits = s.get(1..close).unwrap_or_default();
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return (false, s);
+    }
+    (true, s.get(close + 1..).unwrap_or_default())
+}
+
+fn skip_spaces(s: &[u8]) -> &[u8] {
+    let n = s.iter().take_while(|&&c| c == b' ').count();
+    s.get(n..).unwrap_or_default()
+}
+
+/// The next space-delimited token and what follows it, leading spaces skipped.
+fn token(s: &[u8]) -> (&[u8], &[u8]) {
+    match memchr::memchr(b' ', s) {
+        Some(i) => (
+            s.get(..i).unwrap_or_default(),
+            skip_spaces(s.get(i..).unwrap_or_default()),
+        ),
+        None => (s, &[]),
+    }
+}
+
+fn nil(field: &[u8]) -> Option<&[u8]> {
+    (field != b"-" && !field.is_empty()).then_some(field)
+}
+
+fn host_str(field: &[u8]) -> Option<&str> {
+    let ok = !field.is_empty()
+        && field
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_' | b':'));
+    if ok {
+        std::str::from_utf8(field).ok()
+    } else {
+        None
+    }
+}
+
+/// `VERSION` already consumed: `TIMESTAMP HOST APP PROCID MSGID SD [MSG]`.
+fn rfc5424(s: &[u8]) -> Option<(Header<'_>, &[u8])> {
+    let (ts, s) = token(s);
+    let (host, s) = token(s);
+    let (app, s) = token(s);
+    let (_procid, s) = token(s);
+    let (msgid, s) = token(s);
+    let time = if ts == b"-" {
+        None
+    } else {
+        let (t, end) = stamp::rfc3339(ts)?;
+        (end == ts.len()).then_some(t)
+    };
+    let (sd, msg) = structured_data(s)?;
+    let msg = msg.strip_prefix(b" ").unwrap_or(msg);
+    let msg = msg.strip_prefix("\u{feff}".as_bytes()).unwrap_or(msg);
+    let header = Header {
+        time,
+        host: nil(host).and_then(host_str),
+        app: nil(app),
+        msgid: nil(msgid),
+        structured_data: sd,
+    };
+    Some((header, msg))
+}
+
+/// Splits `-` or one or more `[id k="v" ...]` elements off the front of `s`.
+fn structured_data(s: &[u8]) -> Option<(Option<&[u8]>, &[u8])> {
+    if s.first() == Some(&b'-') {
+        return Some((None, s.get(1..).unwrap_or_default()));
+    }
+    let mut end = 0;
+    while s.get(end) == Some(&b'[') {
+        end = element_end(s, end)?;
+    }
+    if end == 0 {
+        return Some((None, s));
+    }
+    Some((s.get(..end), s.get(end..).unwrap_or_default()))
+}
+
+/// Index just past the `]` closing the element opened at `start`; quoted values may hold `\"`, `\]` and `]`.
+fn element_end(s: &[u8], start: usize) -> Option<usize> {
+    let mut quoted = false;
+    let mut escaped = false;
+    for (i, &c) in s.iter().enumerate().skip(start + 1) {
+        match (quoted, escaped, c) {
+            (_, true, _) => escaped = false,
+            (true, false, b'\\') => escaped = true,
+            (_, false, b'"') => quoted = !quoted,
+            (false, false, b']') => return Some(i + 1),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// An RFC 3164 tag token: `name:` or `name[pid]:`; returns the name.
+fn tag(tok: &[u8]) -> Option<&[u8]> {
+    let body = tok.strip_suffix(b":")?;
+    let name = match memchr::memchr(b'[', body) {
+        Some(i) if body.ends_with(b"]") => body.get(..i)?,
+        Some(_) => return None,
+        None => body,
+    };
+    let ok = !name.is_empty()
+        && name
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b'/'));
+    ok.then_some(name)
+}
+
+/// After the stamp: `[host] [tag:] msg`, where a lone `:` may stand for the tag (Cisco).
+fn host_and_tag(s: &[u8]) -> (Option<&str>, Option<&[u8]>, &[u8]) {
+    let (tok, after) = token(s);
+    if tok == b":" {
+        return (None, None, after);
+    }
+    if let Some(name) = tag(tok) {
+        return (None, Some(name), after);
+    }
+    let Some(host) = host_str(tok) else {
+        return (None, None, s);
+    };
+    let (tok2, after2) = token(after);
+    if tok2 == b":" {
+        return (Some(host), None, after2);
+    }
+    match tag(tok2) {
+        Some(name) => (Some(host), Some(name), after2),
+        None => (Some(host), None, after),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 2024-06-15T12:00:00Z
+    const NOW: i64 = 1_718_452_800;
+
+    fn check(line: &str, time: Option<i64>, host: Option<&str>, app: Option<&str>, msg: &str) {
+        let (h, m) = split_with_clock(line.as_bytes(), || NOW);
+        assert_eq!(h.time, time, "time of {line}");
+        assert_eq!(h.host, host, "host of {line}");
+        assert_eq!(h.app, app.map(str::as_bytes), "app of {line}");
+        assert_eq!(std::str::from_utf8(m).unwrap(), msg, "msg of {line}");
+    }
+
+    #[test]
+    fn rfc3164_with_and_without_pri() {
+        let t = Some(1_717_857_273); // 2024-06-08T14:34:33Z
+        check(
+            "Jun  8 14:34:33 sd-1 kernel: [5.0] IN=",
+            t,
+            Some("sd-1"),
+            Some("kernel"),
+            "[5.0] IN=",
+        );
+        check(
+            "<134>Jun 8 14:34:33 fw filterlog[72]: 1,,",
+            t,
+            Some("fw"),
+            Some("filterlog"),
+            "1,,",
+        );
+        check(
+            "<134>Jun  8 14:34:33 filterlog[72]: 1,,",
+            t,
+            None,
+            Some("filterlog"),
+            "1,,",
+        );
+        check(
+            "Jun  8 14:34:33 DENY: IN=eth0",
+            t,
+            None,
+            Some("DENY"),
+            "IN=eth0",
+        );
+        check(
+            "Jun  8 14:34:33 UDMP [WAN-D-1] IN=",
+            t,
+            Some("UDMP"),
+            None,
+            "[WAN-D-1] IN=",
+        );
+    }
+
+    #[test]
+    fn rfc3164_year_rolls_back_when_in_the_future() {
+        // Dec 31 seen on 2024-06-15 is 2023-12-31, not six months ahead.
+        let (h, _) = split_with_clock(b"Dec 31 23:59:59 h app: x", || NOW);
+        assert_eq!(h.time, Some(1_704_067_199));
+        // Jun 16 (less than a day ahead) stays in the current year.
+        let (h, _) = split_with_clock(b"Jun 16 06:00:00 h app: x", || NOW);
+        assert_eq!(h.time, Some(1_718_517_600));
+    }
+
+    #[test]
+    fn cisco_stamps_with_year_and_colon() {
+        let t = Some(1_587_132_488); // 2020-04-17T14:08:08Z
+        check(
+            "Apr 17 2020 14:08:08 ASA-1 : %ASA-6-302016: x",
+            t,
+            Some("ASA-1"),
+            None,
+            "%ASA-6-302016: x",
+        );
+        check(
+            "Apr 17 2020 14:08:08: %ASA-4-106023: Deny",
+            t,
+            None,
+            None,
+            "%ASA-4-106023: Deny",
+        );
+    }
+
+    #[test]
+    fn rfc3339_file_prefix_with_offset() {
+        // 2025-04-28T04:26:10+02:00 = 2025-04-28T02:26:10Z
+        let line = "2025-04-28T04:26:10.353484+02:00 nyc-1 kernel: [UFW BLOCK] IN=";
+        check(
+            line,
+            Some(1_745_807_170),
+            Some("nyc-1"),
+            Some("kernel"),
+            "[UFW BLOCK] IN=",
+        );
+    }
+
+    #[test]
+    fn rfc5424_with_and_without_structured_data() {
+        let line =
+            "<134>1 2021-07-03T19:10:14.578288-05:00 pf.example.com filterlog 72237 - - 146,,,";
+        let (h, m) = split_with_clock(line.as_bytes(), || NOW);
+        assert_eq!(h.time, Some(1_625_357_414));
+        assert_eq!(h.host, Some("pf.example.com"));
+        assert_eq!(h.app, Some(&b"filterlog"[..]));
+        assert_eq!(m, b"146,,,");
+        let line = r#"<14>1 2019-11-14T09:37:51.184+01:00 SRX RT_FLOW - RT_FLOW_SESSION_CREATE [junos@2636 a="x]\"" b="2"]"#;
+        let (h, m) = split_with_clock(line.as_bytes(), || NOW);
+        assert_eq!(h.msgid, Some(&b"RT_FLOW_SESSION_CREATE"[..]));
+        assert_eq!(
+            h.structured_data,
+            Some(&br#"[junos@2636 a="x]\"" b="2"]"#[..])
+        );
+        assert_eq!(m, b"");
+    }
+
+    #[test]
+    fn no_header() {
+        check(
+            "%FTD-2-106001: Inbound TCP",
+            None,
+            None,
+            None,
+            "%FTD-2-106001: Inbound TCP",
+        );
+        check(
+            "0 3 PVEFW-HOST-IN 20/Jun/2022:13:09:14 +0200",
+            None,
+            None,
+            None,
+            "0 3 PVEFW-HOST-IN 20/Jun/2022:13:09:14 +0200",
+        );
+    }
+}

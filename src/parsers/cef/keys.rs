@@ -1,0 +1,136 @@
+//! The CEF and LEEF keys that become event fields (`src`, `dpt`, `act`, `deviceDirection`, `rt`, LEEF `srcPort`,
+//! `disp`, `devTime`, and the vendor spellings seen from Fortinet, Check Point, Forcepoint and WatchGuard),
+//! gathered from borrowed pairs into one [`Event`]. No IO, no allocation.
+
+use super::super::civil;
+use super::super::verdict;
+use super::super::ParseError;
+use crate::event::{parse_ip, parse_port, parse_u64, Action, Direction, Event, Proto};
+
+/// Event fields gathered from the pairs of one CEF or LEEF record.
+#[derive(Default)]
+pub struct Found<'a> {
+    src: Option<&'a [u8]>,
+    dst: Option<&'a [u8]>,
+    src_port: Option<&'a [u8]>,
+    dst_port: Option<&'a [u8]>,
+    proto: Option<&'a [u8]>,
+    action: Option<Action>,
+    direction: Option<&'a [u8]>,
+    time: Option<&'a [u8]>,
+    epoch: Option<&'a [u8]>,
+    device: Option<&'a [u8]>,
+    device_rank: u8,
+}
+
+impl<'a> Found<'a> {
+    /// Takes one pair; the first value of a key wins, and only action words that map to an action count.
+    pub fn take(&mut self, key: &[u8], value: &'a [u8]) {
+        let slot = match key {
+            b"src" | b"sourceAddress" => &mut self.src,
+            b"dst" | b"destinationAddress" => &mut self.dst,
+            b"spt" | b"sourcePort" | b"srcPort" => &mut self.src_port,
+            b"dpt" | b"destinationPort" | b"dstPort" => &mut self.dst_port,
+            b"proto" | b"transportProtocol" => &mut self.proto,
+            b"deviceDirection" => &mut self.direction,
+            b"rt" | b"receiptTime" | b"devTime" => &mut self.time,
+            b"FTNTFGTeventtime" | b"FortinetFortiGateeventtime" | b"ad.eventtime" => {
+                &mut self.epoch
+            }
+            b"act"
+            | b"deviceAction"
+            | b"action"
+            | b"disp"
+            | b"FTNTFGTaction"
+            | b"FortinetFortiGateaction"
+            | b"ad.action" => {
+                if self.action.is_none() {
+                    self.action = verdict::from_word(value);
+                }
+                return;
+            }
+            _ => {
+                self.take_device(key, value);
+                return;
+            }
+        };
+        if slot.is_none() && !value.is_empty() {
+            *slot = Some(value);
+        }
+    }
+
+    /// The reporting device, by preference: `dvchost`, LEEF `sender` / `host_name`, `deviceExternalId`, `dvc`,
+    /// Check Point `origin`.
+    fn take_device(&mut self, key: &[u8], value: &'a [u8]) {
+        let rank = match key {
+            b"dvchost" => 6,
+            b"sender" | b"host_name" => 5,
+            b"deviceExternalId" => 4,
+            b"dvc" | b"deviceAddress" => 3,
+            b"origin" => 2,
+            _ => return,
+        };
+        if rank > self.device_rank && !value.is_empty() {
+            self.device = Some(value);
+            self.device_rank = rank;
+        }
+    }
+
+    /// The event, with `fallback` (from the record's name) as action when no action key said anything. A record
+    /// with neither source nor destination address is `NotTraffic`.
+    pub fn into_event(self, fallback: Option<Action>) -> Result<Event<'a>, ParseError> {
+        if self.src.is_none() && self.dst.is_none() {
+            return Err(ParseError::NotTraffic);
+        }
+        let src_ip = match self.src {
+            Some(s) => Some(parse_ip(s).ok_or(ParseError::BadAddress("src"))?),
+            None => None,
+        };
+        let dst_ip = match self.dst {
+            Some(s) => Some(parse_ip(s).ok_or(ParseError::BadAddress("dst"))?),
+            None => None,
+        };
+        Ok(Event {
+            time: self
+                .time
+                .and_then(time)
+                .or_else(|| self.epoch.and_then(parse_u64).map(civil::epoch)),
+            device: self.device.and_then(|d| std::str::from_utf8(d).ok()),
+            src_ip,
+            src_port: self.src_port.and_then(parse_port),
+            dst_ip,
+            dst_port: self.dst_port.and_then(parse_port),
+            proto: self.proto.and_then(Proto::parse),
+            action: self.action.or(fallback),
+            direction: self.direction.and_then(direction),
+            http_status: None,
+        })
+    }
+}
+
+/// `rt` / `devTime`: milliseconds (or seconds) since the epoch, or `MMM dd yyyy HH:mm:ss` read as UTC.
+fn time(value: &[u8]) -> Option<i64> {
+    match parse_u64(value) {
+        Some(n) => Some(civil::epoch(n)),
+        None => civil::month_day_year_time(value),
+    }
+}
+
+/// CEF `deviceDirection`: 0 inbound, 1 outbound.
+fn direction(value: &[u8]) -> Option<Direction> {
+    match value {
+        b"0" => Some(Direction::Inbound),
+        b"1" => Some(Direction::Outbound),
+        _ => None,
+    }
+}
+
+/// The action a record's name states in its last word (`traffic:forward close`, `Connection_Discarded`,
+/// `Threat Detected and Blocked`), if any.
+pub fn action_of_name(name: &[u8]) -> Option<Action> {
+    let last = name
+        .trim_ascii()
+        .rsplit(|&c| matches!(c, b' ' | b'_' | b':'))
+        .next()?;
+    verdict::from_word(last)
+}

@@ -1,0 +1,37 @@
+use proptest::prelude::*;
+
+use super::*;
+use crate::parsers::{fixture, LogFormat};
+
+#[test]
+fn fixture_lines() {
+    fixture::check(
+        LogFormat::Fortigate,
+        include_str!("../../../tests/fixtures/logs/fortigate.txt"),
+    );
+}
+
+#[test]
+fn sniff_needs_pairs_at_boundaries() {
+    assert!(sniff(
+        b"date=2025-01-01 logid=\"0000000013\" type=\"traffic\""
+    ));
+    assert!(!sniff(
+        b"FTNTFGTlogid=0000000013 cat=traffic:forward subtype=forward"
+    ));
+    assert!(!sniff(b"Jan 1 host kernel: IN=eth0 SRC=192.0.2.1 type=3"));
+}
+
+proptest! {
+    #[test]
+    fn never_panics(line in proptest::collection::vec(any::<u8>(), 0..400)) {
+        let _ = sniff(&line);
+        let _ = parse(&line);
+    }
+
+    #[test]
+    fn never_panics_on_pairs(tail in "([a-z]{1,8}=(\"[^\"]{0,12}\"?|[0-9a-f.:]{0,20})[ ,]?){0,20}") {
+        let line = format!("logid=1 type=traffic {tail}");
+        let _ = parse(line.as_bytes());
+    }
+}

@@ -1,0 +1,34 @@
+use proptest::prelude::*;
+
+use super::*;
+use crate::parsers::{fixture, LogFormat};
+
+#[test]
+fn fixture_lines() {
+    fixture::check(
+        LogFormat::Panos,
+        include_str!("../../../tests/fixtures/logs/panos.txt"),
+    );
+}
+
+#[test]
+fn sniff_wants_the_record_shape() {
+    assert!(sniff(b"1,2024/01/01 00:00:00,0123456789,TRAFFIC,drop,"));
+    assert!(!sniff(b"1,2024/01/01 00:00:00,0123456789,traffic,drop,"));
+    assert!(!sniff(b"a,b,c,TRAFFIC,d"));
+    assert!(!sniff(b"no commas at all"));
+}
+
+proptest! {
+    #[test]
+    fn never_panics(line in proptest::collection::vec(any::<u8>(), 0..400)) {
+        let _ = sniff(&line);
+        let _ = parse(&line);
+    }
+
+    #[test]
+    fn never_panics_on_near_records(tail in "[0-9a-zA-Z.:/\", -]{0,300}") {
+        let line = format!("1,2024/01/01 00:00:00,0123,TRAFFIC,{tail}");
+        let _ = parse(line.as_bytes());
+    }
+}
