@@ -46,6 +46,8 @@ fn data(name: &str) -> PathBuf {
 #[derive(Default)]
 struct CaseRow {
     cases: u64,
+    /// Field values compared, over all cases.
+    fields: u64,
     agree: u64,
     disagree: u64,
     scope: u64,
@@ -151,10 +153,11 @@ fn run_cases(
 ) -> CaseRow {
     let mut row = CaseRow::default();
     for case in cases {
-        let Some(findings) = compare(case, folder, map) else {
+        let Some((fields, findings)) = compare(case, folder, map) else {
             continue;
         };
         row.cases += 1;
+        row.fields += fields;
         if findings.is_empty() {
             row.agree += 1;
             continue;
@@ -178,9 +181,9 @@ fn run_cases(
     row
 }
 
-/// The findings of one case (`case field expected=… got=…`, empty when it agrees), or `None` when the peer states
-/// nothing comparable.
-fn compare(case: &Case, folder: &str, map: &Mapping) -> Option<Vec<String>> {
+/// The number of fields compared and the findings of one case (`case field expected=… got=…`, empty when it
+/// agrees), or `None` when the peer states nothing comparable.
+fn compare(case: &Case, folder: &str, map: &Mapping) -> Option<(u64, Vec<String>)> {
     let want = &case.want;
     let verdict = map.verdict(folder, &want.actions);
     let stated = [
@@ -196,11 +199,8 @@ fn compare(case: &Case, folder: &str, map: &Mapping) -> Option<Vec<String>> {
     let event: Event = match parse_auto(&case.line) {
         Ok((_, event)) => event,
         Err(e) => {
-            return Some(vec![format!(
-                "{} event expected=traffic got={}",
-                case.id,
-                e.reason()
-            )])
+            let found = format!("{} event expected=traffic got={}", case.id, e.reason());
+            return Some((0, vec![found]));
         }
     };
     let ip = |ip: Option<std::net::IpAddr>| ip.map_or("-".to_owned(), |ip| ip.to_string());
@@ -232,19 +232,22 @@ fn compare(case: &Case, folder: &str, map: &Mapping) -> Option<Vec<String>> {
         ),
     ];
     let mut findings = Vec::new();
+    let mut fields = 0;
     for (field, want, got) in checks {
-        match want {
-            Some(want) if want != got => findings.push(finding(&case.id, field, &want, &got)),
-            _ => {}
+        let Some(want) = want else { continue };
+        fields += 1;
+        if want != got {
+            findings.push(finding(&case.id, field, &want, &got));
         }
     }
     if let Some(verdict) = verdict {
+        fields += 1;
         if !event.action.is_some_and(|a| verdict.accepts(a)) {
             let got = event.action.map_or("-", |a| a.as_str());
             findings.push(finding(&case.id, "action", verdict.as_str(), got));
         }
     }
-    Some(findings)
+    Some((fields, findings))
 }
 
 /// One finding line; values lose their blanks so that the line splits on spaces.
@@ -299,36 +302,31 @@ fn percent(part: u64, whole: u64) -> f64 {
 
 /// Prints the case table and returns the total agreement ratio over in-scope cases.
 fn print_case_table(rows: &BTreeMap<&str, (LogFormat, CaseRow)>, unsupported: &[String]) -> f64 {
-    println!("\nPeer expectations (agreement = agree / (cases - out of scope))");
-    println!(
-        "{:<18} {:<10} {:>6} {:>6} {:>9} {:>6} {:>7}",
-        "folder", "format", "cases", "agree", "disagree", "scope", "%"
-    );
+    println!("\nPeer expectations (% = agree / (cases - scope); fields = field values compared)");
+    let head = ["cases", "agree", "disagree", "scope", "%", "fields"].map(|h| format!("{h:>9}"));
+    println!("{:<17} {:<9} {}", "folder", "format", head.join(" "));
     let mut total = CaseRow::default();
     for (folder, (format, r)) in rows {
-        let pct = percent(r.agree, r.cases - r.scope) * 100.0;
-        let f = format.as_str();
-        println!(
-            "{folder:<18} {f:<10} {:>6} {:>6} {:>9} {:>6} {pct:>6.1}%",
-            r.cases, r.agree, r.disagree, r.scope
-        );
+        print_case_row(folder, format.as_str(), r);
         total.cases += r.cases;
+        total.fields += r.fields;
         total.agree += r.agree;
         total.disagree += r.disagree;
         total.scope += r.scope;
     }
     for folder in unsupported {
-        println!("{folder:<18} unsupported format");
+        println!("{folder:<17} unsupported format");
     }
-    let ratio = percent(total.agree, total.cases - total.scope);
-    let (c, a, d, s) = (total.cases, total.agree, total.disagree, total.scope);
-    println!(
-        "{:<18} {:<10} {c:>6} {a:>6} {d:>9} {s:>6} {:>6.1}%",
-        "TOTAL",
-        "",
-        ratio * 100.0
-    );
-    ratio
+    print_case_row("TOTAL", "", &total);
+    percent(total.agree, total.cases - total.scope)
+}
+
+fn print_case_row(folder: &str, format: &str, r: &CaseRow) {
+    let pct = format!("{:.1}", percent(r.agree, r.cases - r.scope) * 100.0);
+    let cells = [r.cases, r.agree, r.disagree, r.scope]
+        .map(|n| format!("{n:>9}"))
+        .join(" ");
+    println!("{folder:<17} {format:<9} {cells} {pct:>9} {:>9}", r.fields);
 }
 
 fn print_raw_table(rows: &BTreeMap<&str, (LogFormat, RawRow)>) {
