@@ -39,22 +39,26 @@ fn render(result: Result<Event<'_>, ParseError>) -> String {
     out
 }
 
-/// Fixture file: each non-comment line is followed by `=> <expected rendering>`.
-fn check_fixture(format: LogFormat) {
+fn fixture_text(format: LogFormat) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/logs")
         .join(format!("{}.txt", format.as_str()));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Fixture file: each line that is not a `# ` comment is followed by `=> <expected rendering>`.
+fn check_fixture(format: LogFormat) {
+    let text = fixture_text(format);
     let mut lines = text
         .lines()
-        .filter(|l| !l.is_empty() && !l.starts_with('#'));
+        .filter(|l| !l.is_empty() && !l.starts_with("# "));
     let mut cases = 0;
     let mut failures = Vec::new();
     while let Some(input) = lines.next() {
         let want = lines
             .next()
             .and_then(|l| l.strip_prefix("=> "))
-            .unwrap_or_else(|| panic!("{}: no `=> ` line after {input}", path.display()));
+            .unwrap_or_else(|| panic!("{}: no `=> ` line after {input}", format.as_str()));
         let got = render(format.parse(input.as_bytes()));
         if got != want {
             failures.push(format!("{input}\n  want {want}\n  got  {got}"));
@@ -68,11 +72,11 @@ fn check_fixture(format: LogFormat) {
         }
         cases += 1;
     }
-    assert!(cases > 0, "{}: no cases", path.display());
+    assert!(cases > 0, "{}: no cases", format.as_str());
     assert!(
         failures.is_empty(),
         "{}:\n{}",
-        path.display(),
+        format.as_str(),
         failures.join("\n")
     );
 }
@@ -93,11 +97,8 @@ proptest! {
 
     #[test]
     fn mangled_real_lines_never_panic(cut in 0usize..400, byte in any::<u8>(), at in 0usize..400) {
-        let text = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/logs/netfilter.txt"),
-        ).unwrap_or_default();
         for format in MINE {
-            for line in text.lines() {
+            for line in fixture_text(format).lines() {
                 let mut line = line.as_bytes().to_vec();
                 line.truncate(cut.min(line.len()));
                 if let Some(b) = line.get_mut(at) {
@@ -106,6 +107,45 @@ proptest! {
                 let _ = format.sniff(&line);
                 let _ = format.parse(&line);
             }
+        }
+    }
+}
+
+/// Auto-detection picks the right format for every traffic line of every fixture.
+#[test]
+fn detection_picks_the_fixture_format() {
+    for format in MINE {
+        let text = fixture_text(format);
+        let lines = text.lines().collect::<Vec<_>>();
+        for pair in lines.windows(2) {
+            let (input, want) = (pair[0], pair[1]);
+            if want.starts_with("=> ") && !want.starts_with("=> error") {
+                let detected = torwatch::parsers::detect(input.as_bytes());
+                assert_eq!(detected, Some(format), "{input}");
+            }
+        }
+    }
+}
+
+/// Lines of other vendors that share words with ours are not claimed by our sniffers.
+#[test]
+fn sniffers_leave_other_formats_alone() {
+    let others = [
+        r#"date=2024-03-05 time=10:11:12 devname="fg-1" type="traffic" subtype="forward" srcip=185.220.101.7 srcport=40000 dstip=192.0.2.10 dstport=443 proto=6 action="deny" policyid=0"#,
+        "CEF:0|Check Point|VPN-1 & FireWall-1|R81|Drop|Drop|5|src=185.220.101.7 dst=192.0.2.10 spt=40000 dpt=22 proto=TCP act=Drop",
+        "LEEF:1.0|Microsoft|MSExchange|4.0|15345|src=185.220.101.7	dst=192.0.2.10	srcPort=1	dstPort=2",
+        "1,2024/03/05 10:11:12,0123456789,TRAFFIC,drop,2049,2024/03/05 10:11:12,185.220.101.7,192.0.2.10,0.0.0.0,0.0.0.0,deny-all",
+        "2 123456789012 eni-0a1b2c3d 185.220.101.7 192.0.2.10 40000 22 6 1 40 1709633472 1709633532 REJECT OK",
+        r#"{"jsonPayload": {"connection": {"dest_ip": "192.0.2.10", "dest_port": 22, "src_ip": "185.220.101.7"}, "disposition": "DENIED"}}"#,
+        r#"185.220.101.7 - - [05/Mar/2024:10:11:12 +0000] "GET / HTTP/1.1" 403 153 "-" "curl/8.0""#,
+    ];
+    for line in others {
+        for format in MINE {
+            assert!(
+                !format.sniff(line.as_bytes()),
+                "{} claims {line}",
+                format.as_str()
+            );
         }
     }
 }
@@ -164,6 +204,30 @@ fn shared_samples_parse_or_fail_with_a_reason() {
         }
     }
     assert!(parsed > 0);
+    let mine: Vec<&str> = folders.iter().map(|f| f.0).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(&root)
+        .expect("samples")
+        .flatten()
+        .collect();
+    entries.sort_by_key(|e| e.path());
+    for dir in entries.iter().filter(|e| e.path().is_dir()) {
+        let name = dir.file_name().to_string_lossy().into_owned();
+        if mine.contains(&name.as_str()) {
+            continue;
+        }
+        for file in std::fs::read_dir(dir.path()).expect("folder").flatten() {
+            let text = std::fs::read(file.path()).expect("sample");
+            for line in text.split(|&c| c == b'\n') {
+                if let Some(format) = MINE.into_iter().find(|f| f.sniff(line)) {
+                    println!(
+                        "claimed by {}: {name}: {}",
+                        format.as_str(),
+                        String::from_utf8_lossy(line)
+                    );
+                }
+            }
+        }
+    }
 }
 
 #[test]
@@ -179,4 +243,9 @@ fn asa_fixtures() {
 #[test]
 fn srx_fixtures() {
     check_fixture(LogFormat::Srx);
+}
+
+#[test]
+fn winfw_fixtures() {
+    check_fixture(LogFormat::WinFirewall);
 }

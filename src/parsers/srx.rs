@@ -50,9 +50,12 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
     })
 }
 
+/// An address and, when logged, a port.
+type Endpoint = (IpAddr, Option<u16>);
+
 struct Flow {
-    src: (IpAddr, Option<u16>),
-    dst: (IpAddr, Option<u16>),
+    src: Endpoint,
+    dst: Endpoint,
     proto: Option<Proto>,
 }
 
@@ -100,7 +103,7 @@ fn structured(sd: &[u8]) -> Result<Flow, ParseError> {
 }
 
 /// `a/p->b/q`, IPv4 or IPv6.
-fn pair(word: &[u8]) -> Option<((IpAddr, Option<u16>), (IpAddr, Option<u16>))> {
+fn pair(word: &[u8]) -> Option<(Endpoint, Endpoint)> {
     let arrow = memmem::find(word, b"->")?;
     let side = |s: &[u8]| {
         let slash = memchr::memrchr(b'/', s)?;
@@ -141,7 +144,7 @@ fn plain(body: &[u8]) -> Result<Flow, ParseError> {
         }
     };
     let icmp = matches!(proto, Some(Proto::Icmp | Proto::Icmpv6));
-    let strip = |(ip, port): (IpAddr, Option<u16>)| (ip, if icmp { None } else { port });
+    let strip = |(ip, port): Endpoint| (ip, if icmp { None } else { port });
     Ok(Flow {
         src: strip(src),
         dst: strip(dst),
