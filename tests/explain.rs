@@ -183,3 +183,77 @@ fn event_text_aligns_columns_and_brackets_ipv6_endpoints() {
         "access     -       -       [2001:db8::5]:443 -> -  status=503  device=odd\\tname"
     );
 }
+
+/// Compares `got` with the golden file `tests/explain/<name>`; `TORWATCH_BLESS=1` rewrites it instead.
+fn golden(name: &str, got: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/explain")
+        .join(name);
+    if std::env::var_os("TORWATCH_BLESS").is_some() {
+        std::fs::write(&path, got).expect("write golden file");
+        return;
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    for (n, (g, w)) in got.lines().zip(want.lines()).enumerate() {
+        assert_eq!(g, w, "{name} line {}", n + 1);
+    }
+    assert_eq!(
+        got.lines().count(),
+        want.lines().count(),
+        "{name}: line count"
+    );
+}
+
+fn fixture() -> Vec<u8> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/explain/input.log");
+    std::fs::read(path).expect("tests/explain/input.log")
+}
+
+#[test]
+fn json_output_of_the_fixture_matches_the_golden_file() {
+    let (out, summary) = run(
+        &fixture(),
+        Options {
+            format: None,
+            json: true,
+        },
+    );
+    golden("expected.jsonl", &out);
+    assert_eq!(summary.lines, 15);
+    assert_eq!(summary.parsed, 11, "{summary}");
+}
+
+#[test]
+fn text_output_of_the_fixture_matches_the_golden_file() {
+    let (out, _) = run(&fixture(), Options::default());
+    golden("expected.txt", &out);
+}
+
+#[test]
+fn json_output_has_one_line_per_input_line_even_for_unterminated_input() {
+    let mut input = fixture();
+    input.truncate(input.len() - 1);
+    let (out, summary) = run(
+        &input,
+        Options {
+            format: None,
+            json: true,
+        },
+    );
+    assert_eq!(json_lines(&out).len(), 15);
+    assert_eq!(summary.lines, 15);
+}
+
+#[test]
+fn a_fixed_format_parses_its_own_lines_and_rejects_the_others() {
+    let opts = Options {
+        format: Some(LogFormat::WinFirewall),
+        json: true,
+    };
+    let (out, summary) = run(&fixture(), opts);
+    let lines = json_lines(&out);
+    let winfw: Vec<&Value> = lines.iter().filter(|l| l.get("format").is_some()).collect();
+    assert_eq!(winfw.len(), 1, "{out}");
+    assert_eq!(winfw[0]["src_ip"], "185.220.101.47");
+    assert_eq!(summary.parsed, 1);
+}
