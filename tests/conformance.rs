@@ -37,12 +37,6 @@ fn shared_dir() -> PathBuf {
     logs
 }
 
-fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/conformance")
-        .join(name)
-}
-
 #[derive(Default)]
 struct CaseRow {
     cases: u64,
@@ -67,59 +61,82 @@ struct Problems(Vec<String>);
 
 impl Problems {
     fn add(&mut self, what: String, line: &[u8]) {
+        if line.is_empty() {
+            return self.0.push(what);
+        }
         let shown: String = String::from_utf8_lossy(line).chars().take(300).collect();
         self.0.push(format!("{what}\n      line: {shown}"));
+    }
+}
+
+/// What one run over a samples tree found.
+struct Report {
+    cases: BTreeMap<String, (LogFormat, CaseRow)>,
+    raw: BTreeMap<String, (LogFormat, RawRow)>,
+    unsupported: Vec<String>,
+    problems: Problems,
+}
+
+impl Report {
+    /// Agreement over all in-scope cases.
+    fn ratio(&self) -> f64 {
+        let (agree, counted) = self.cases.values().fold((0, 0), |(a, n), (_, r)| {
+            (a + r.agree, n + r.cases - r.scope)
+        });
+        percent(agree, counted)
+    }
+
+    fn print(&self) {
+        print_case_table(&self.cases, &self.unsupported);
+        print_raw_table(&self.raw);
+        for p in &self.problems.0 {
+            println!("PROBLEM {p}");
+        }
+    }
+}
+
+/// Runs the peer cases and the raw census of every supported folder under `logs`, with the mapping and the
+/// reviewed lists found in `data`.
+fn conform(logs: &Path, data: &Path) -> Report {
+    let map = Mapping::load(&data.join("mapping.txt"));
+    let mut listed = Disagreements::load(&data.join("disagreements.txt"));
+    let mut unparsed = Unparsed::load(&data.join("unparsed.txt"));
+    let mut problems = Problems::default();
+    check_folders_are_classified(logs, &map, &mut problems);
+    let mut cases = BTreeMap::new();
+    let mut raw = BTreeMap::new();
+    for (folder, format) in &map.folders {
+        let dir = logs.join(folder);
+        let found = expect::load(&dir, folder);
+        let row = run_cases(&found, folder, &map, &mut listed, &mut problems);
+        cases.insert(folder.clone(), (*format, row));
+        let census = census(&dir, folder, &mut unparsed, &mut problems);
+        raw.insert(folder.clone(), (*format, census));
+    }
+    for s in listed.stale() {
+        problems.add(format!("stale disagreement (now agrees): {s}"), b"");
+    }
+    for s in unparsed.stale() {
+        problems.add(format!("stale unparsed entry: {s}"), b"");
+    }
+    Report {
+        cases,
+        raw,
+        unsupported: map.unsupported,
+        problems,
     }
 }
 
 #[test]
 #[ignore = "needs ../shared; run by .ci/run"]
 fn shared_samples_conform() {
-    let logs = shared_dir();
-    let map = Mapping::load(&data("mapping.txt"));
-    let mut listed = Disagreements::load(&data("disagreements.txt"));
-    let mut unparsed = Unparsed::load(&data("unparsed.txt"));
-    let mut problems = Problems::default();
-    check_folders_are_classified(&logs, &map, &mut problems);
-
-    let mut cases = BTreeMap::new();
-    let mut raw = BTreeMap::new();
-    for (folder, format) in &map.folders {
-        let dir = logs.join(folder);
-        let row = run_cases(
-            &expect::load(&dir, folder),
-            folder,
-            &map,
-            &mut listed,
-            &mut problems,
-        );
-        cases.insert(folder.as_str(), (*format, row));
-        raw.insert(
-            folder.as_str(),
-            (*format, census(&dir, folder, &mut unparsed, &mut problems)),
-        );
-    }
-    let ratio = print_case_table(&cases, &map.unsupported);
-    print_raw_table(&raw);
-
-    let stale = listed
-        .stale()
-        .into_iter()
-        .map(|s| format!("stale disagreement (now agrees): {s}"));
-    let stale = stale.chain(
-        unparsed
-            .stale()
-            .into_iter()
-            .map(|s| format!("stale unparsed entry: {s}")),
-    );
-    problems.0.extend(stale);
-    for p in &problems.0 {
-        println!("PROBLEM {p}");
-    }
-    assert!(
-        problems.0.is_empty(),
-        "{} problem(s), see PROBLEM lines above",
-        problems.0.len()
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance");
+    let report = conform(&shared_dir(), &data);
+    report.print();
+    let (problems, ratio) = (report.problems.0.len(), report.ratio());
+    assert_eq!(
+        problems, 0,
+        "{problems} problem(s), see PROBLEM lines above"
     );
     assert!(
         ratio >= MIN_AGREEMENT,
@@ -127,6 +144,39 @@ fn shared_samples_conform() {
         ratio * 100.0,
         MIN_AGREEMENT * 100.0
     );
+}
+
+/// The run itself, over a small samples tree of its own: agreement, listed and unlisted disagreements, peer
+/// vocabulary, the CrowdSec and sefinek layouts, allowed and unallowed raw lines, stale entries.
+#[test]
+fn the_run_finds_what_it_must_in_its_own_samples() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance/selftest");
+    let report = conform(&data.join("logs"), &data);
+    report.print();
+    let (_, row) = &report.cases["netfilter"];
+    let got = (row.cases, row.agree, row.disagree, row.scope, row.fields);
+    assert_eq!(
+        got,
+        (8, 5, 2, 1, 23),
+        "cases, agree, disagree, scope, fields"
+    );
+    let (_, raw) = &report.raw["netfilter"];
+    assert_eq!((raw.lines, raw.parsed), (6, 4));
+    assert_eq!(raw.errors.get("unknown_format"), Some(&2));
+    let problems: Vec<&str> = report
+        .problems
+        .0
+        .iter()
+        .filter_map(|p| p.lines().next())
+        .collect();
+    let want = [
+        "sample folder stray is neither mapped nor unsupported in mapping.txt",
+        "unlisted disagreement: netfilter/sekoia__unlisted.json dst_ip expected=192.0.2.99 got=192.0.2.10",
+        "unparsed raw line not allowed: netfilter/raw.log#3 unknown_format",
+        "stale disagreement (now agrees): netfilter/sekoia__drop.json dst_port expected=23 got=22 (a stale entry)",
+        "stale unparsed entry: netfilter/raw.log unknown_format (lines 2 and 4 are allowed): matched 1 line(s)",
+    ];
+    assert_eq!(problems, want);
 }
 
 /// Every sample folder must be mapped to a format or declared unsupported.
@@ -300,8 +350,8 @@ fn percent(part: u64, whole: u64) -> f64 {
     part as f64 / whole as f64
 }
 
-/// Prints the case table and returns the total agreement ratio over in-scope cases.
-fn print_case_table(rows: &BTreeMap<&str, (LogFormat, CaseRow)>, unsupported: &[String]) -> f64 {
+/// Prints the case table.
+fn print_case_table(rows: &BTreeMap<String, (LogFormat, CaseRow)>, unsupported: &[String]) {
     println!("\nPeer expectations (% = agree / (cases - scope); fields = field values compared)");
     let head = ["cases", "agree", "disagree", "scope", "%", "fields"].map(|h| format!("{h:>9}"));
     println!("{:<17} {:<9} {}", "folder", "format", head.join(" "));
@@ -318,7 +368,6 @@ fn print_case_table(rows: &BTreeMap<&str, (LogFormat, CaseRow)>, unsupported: &[
         println!("{folder:<17} unsupported format");
     }
     print_case_row("TOTAL", "", &total);
-    percent(total.agree, total.cases - total.scope)
 }
 
 fn print_case_row(folder: &str, format: &str, r: &CaseRow) {
@@ -329,7 +378,7 @@ fn print_case_row(folder: &str, format: &str, r: &CaseRow) {
     println!("{folder:<17} {format:<9} {cells} {pct:>9} {:>9}", r.fields);
 }
 
-fn print_raw_table(rows: &BTreeMap<&str, (LogFormat, RawRow)>) {
+fn print_raw_table(rows: &BTreeMap<String, (LogFormat, RawRow)>) {
     println!("\nRaw sample lines (blank lines skipped)");
     println!(
         "{:<18} {:>6} {:>7} {:>7}  errors by reason / parsed as",
