@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use memchr::{memchr, memchr_iter};
 
-use super::civil;
+use super::syslog::stamp;
 use super::ParseError;
 use crate::event::{parse_ip, parse_port, Action, Event};
 
@@ -21,12 +21,16 @@ pub fn sniff(line: &[u8]) -> bool {
 /// Parses one access-log line. Source: among the addresses before the time (client, or a forwarded-for list
 /// ending with the client), the rightmost one that is not private, loopback or link-local — the first hop a
 /// proxy chain cannot forge — else the rightmost. Destination port: the `:port` of a leading virtual host.
+/// Device: the syslog host, when the line came through syslog.
 pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
     let line = line.trim_ascii();
     let (open, close) = find_time(line).ok_or(ParseError::Malformed)?;
     let prefix = line.get(..open).unwrap_or_default();
     let (src, vhost_port) = client(prefix).ok_or(ParseError::MissingField("client"))?;
-    let time = line.get(open + 1..close).and_then(clf_time);
+    let time = line
+        .get(open + 1..close)
+        .and_then(stamp::clf)
+        .map(|(t, _)| t);
     let after = line.get(close + 1..).unwrap_or_default().trim_ascii_start();
     let request = after
         .strip_prefix(b"\"")
@@ -40,14 +44,16 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
     let http_status = parse_port(status)
         .filter(|s| (100..=599).contains(s))
         .ok_or(ParseError::BadNumber("status"))?;
-    Ok(Event {
+    let mut event = Event {
         time,
         src_ip: Some(src),
         dst_port: vhost_port,
         action: Some(Action::Allow),
         http_status: Some(http_status),
         ..Event::default()
-    })
+    };
+    super::origin::fill_from_header(line, &mut event);
+    Ok(event)
 }
 
 /// The positions of `[` and `]` around the first `dd/Mon/yyyy:HH:MM:SS ±zzzz` in the line.
@@ -62,28 +68,6 @@ fn find_time(line: &[u8]) -> Option<(usize, usize)> {
         let close = open + 1 + memchr(b']', body.get(..40.min(body.len()))?)?;
         shaped.then_some((open, close))
     })
-}
-
-/// `10/Oct/2000:13:55:36 -0700` to unix seconds.
-fn clf_time(s: &[u8]) -> Option<i64> {
-    let day = civil::small(s.get(..2)?)?;
-    let month = civil::month(s.get(3..6)?)?;
-    let year = i64::from(civil::small(s.get(7..11)?)?);
-    let (hour, minute, second) = civil::clock(s.get(12..20)?)?;
-    let local = civil::Civil {
-        year,
-        month,
-        day,
-        hour,
-        minute,
-        second,
-    }
-    .to_unix()?;
-    let zone = s
-        .get(20..)
-        .map(<[u8]>::trim_ascii)
-        .filter(|z| !z.is_empty());
-    Some(local - zone.and_then(civil::offset).unwrap_or(0))
 }
 
 /// The client address among the tokens before the time, and the port of a virtual host written just before the

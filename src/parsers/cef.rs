@@ -28,12 +28,15 @@ pub fn sniff(line: &[u8]) -> bool {
 
 /// Parses a CEF or LEEF record. A record that names neither a source nor a destination address is `NotTraffic`.
 /// Action: `act` (or LEEF `action` / `disp`, or a vendor's action key) when it is an action word, else the last
-/// word of the event name (`Connection_Discarded`, `traffic:forward close`).
+/// word of the event name (`Connection_Discarded`, `traffic:forward close`). Time and device missing from the
+/// record come from the syslog header.
 pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
-    match locate(line).ok_or(ParseError::Malformed)? {
+    let mut event = match locate(line).ok_or(ParseError::Malformed)? {
         Record::Cef(record) => parse_cef(record),
         Record::Leef(record) => leef::parse(record),
-    }
+    }?;
+    super::origin::fill_from_header(line, &mut event);
+    Ok(event)
 }
 
 fn locate(line: &[u8]) -> Option<Record<'_>> {

@@ -1,43 +1,26 @@
 //! Civil (calendar) time as log lines print it, turned into unix seconds: dates, clock times, month names, UTC
 //! offsets and epoch counts in s/ms/µs/ns. Pure arithmetic on bytes; no IO, no allocation, no time zone database.
 
-/// A calendar date and clock time, read as UTC unless an offset is applied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Civil {
-    pub year: i64,
-    pub month: u32,
-    pub day: u32,
-    pub hour: u32,
-    pub minute: u32,
-    pub second: u32,
-}
+use super::syslog::stamp;
+use crate::event::CivilTime;
 
-impl Civil {
-    /// Unix seconds, or `None` when a field is out of range.
-    pub fn to_unix(self) -> Option<i64> {
-        if !(1..=12).contains(&self.month)
-            || !(1..=31).contains(&self.day)
-            || self.hour > 23
-            || self.minute > 59
-            || self.second > 60
-            || !(1000..=9999).contains(&self.year)
-        {
-            return None;
-        }
-        let days = days_from_civil(self.year, self.month, self.day);
-        Some(days * 86_400 + i64::from(self.hour * 3600 + self.minute * 60 + self.second))
+/// Unix seconds of a date and clock time read as UTC, or `None` when a field is out of range.
+pub fn unix(date: (i64, u32, u32), clock: (u32, u32, u32)) -> Option<i64> {
+    let (year, month, day) = date;
+    let (hour, minute, second) = clock;
+    if !(1000..=9999).contains(&year) {
+        return None;
     }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    let narrow = |n: u32| u8::try_from(n).ok();
+    CivilTime {
+        year,
+        month: narrow(month)?,
+        day: narrow(day)?,
+        hour: narrow(hour)?,
+        minute: narrow(minute)?,
+        second: narrow(second)?,
+    }
+    .to_unix()
 }
 
 /// Parses 1 to 4 ASCII digits.
@@ -52,27 +35,7 @@ pub fn small(s: &[u8]) -> Option<u32> {
 
 /// An English month abbreviation or name (`Jan`, `january`, `SEP`) to 1–12.
 pub fn month(s: &[u8]) -> Option<u32> {
-    let head = s.get(..3)?;
-    let mut b = [0u8; 3];
-    for (d, c) in b.iter_mut().zip(head) {
-        *d = c.to_ascii_lowercase();
-    }
-    let n = match &b {
-        b"jan" => 1,
-        b"feb" => 2,
-        b"mar" => 3,
-        b"apr" => 4,
-        b"may" => 5,
-        b"jun" => 6,
-        b"jul" => 7,
-        b"aug" => 8,
-        b"sep" => 9,
-        b"oct" => 10,
-        b"nov" => 11,
-        b"dec" => 12,
-        _ => return None,
-    };
-    Some(n)
+    stamp::month(s).map(u32::from)
 }
 
 /// `HH:MM:SS` or `HH:MM` (seconds 0), ignoring a fractional part after the seconds.
@@ -106,28 +69,12 @@ pub fn date(s: &[u8]) -> Option<(i64, u32, u32)> {
 /// A date and a clock time separated by one space or a `T` (`2024/01/01 00:00:00`, `2024-01-01T00:00:00`), as UTC.
 pub fn date_time(s: &[u8]) -> Option<i64> {
     let cut = s.iter().position(|&c| c == b' ' || c == b'T')?;
-    let (y, mo, d) = date(s.get(..cut)?)?;
-    let (hour, minute, second) = clock(s.get(cut + 1..)?)?;
-    Civil {
-        year: y,
-        month: mo,
-        day: d,
-        hour,
-        minute,
-        second,
-    }
-    .to_unix()
+    unix(date(s.get(..cut)?)?, clock(s.get(cut + 1..)?)?)
 }
 
-/// An ISO 8601 time with an offset or `Z` (`2023-07-06T08:11:40.288+02:00`), to unix seconds.
+/// An ISO 8601 / RFC 3339 time filling the whole field (`2023-07-06T08:11:40.288+02:00`), to unix seconds.
 pub fn iso8601(s: &[u8]) -> Option<i64> {
-    if s.len() < 20 || s.get(4) != Some(&b'-') || s.get(10) != Some(&b'T') {
-        return None;
-    }
-    let base = date_time(s.get(..19)?)?;
-    let tail = s.get(19..)?;
-    let zone = tail.iter().position(|&c| matches!(c, b'+' | b'-' | b'Z'))?;
-    Some(base - offset(tail.get(zone..)?)?)
+    stamp::rfc3339(s).and_then(|(t, end)| (end == s.len()).then_some(t))
 }
 
 /// A UTC offset in seconds: `Z`, `+0200`, `-07:00`, `+02`.
@@ -166,16 +113,7 @@ pub fn month_day_year_time(s: &[u8]) -> Option<i64> {
     let month = month(it.next()?)?;
     let day = small(it.next()?)?;
     let year = i64::from(small(it.next()?)?);
-    let (hour, minute, second) = clock(it.next()?)?;
-    Civil {
-        year,
-        month,
-        day,
-        hour,
-        minute,
-        second,
-    }
-    .to_unix()
+    unix((year, month, day), clock(it.next()?)?)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use memchr::memmem;
 
 use super::civil;
 use super::kv::Pairs;
+use super::origin;
 use super::verdict;
 use super::ParseError;
 use crate::event::{parse_ip, parse_port, parse_u64, Direction, Event, Proto};
@@ -26,7 +27,7 @@ fn has_key(line: &[u8], key: &[u8]) -> bool {
 }
 
 /// Parses one FortiGate line. Time: `eventtime` (s/ms/µs/ns since the epoch), else `date`+`time` shifted by `tz`,
-/// else `timestamp`. Device: `devname`, else `devid`. Direction: the UTM `direction` field
+/// else `timestamp`, else the syslog header. Device: `devname`, else `devid`, else the syslog host. Direction: the UTM `direction` field
 /// (`incoming`/`outgoing`).
 pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
     let mut f = Found::default();
@@ -34,7 +35,9 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
         let key = key.rsplit(|&c| c == b'>').next().unwrap_or(key);
         f.take(key, value);
     }
-    f.into_event()
+    let mut event = f.into_event()?;
+    origin::fill_from_header(line, &mut event);
+    Ok(event)
 }
 
 /// The pairs of one line that an event needs.
@@ -119,17 +122,7 @@ impl<'a> Found<'a> {
             return Some(civil::epoch(n));
         }
         if let (Some(date), Some(time)) = (self.date, self.time) {
-            let (year, month, day) = civil::date(date)?;
-            let (hour, minute, second) = civil::clock(time)?;
-            let local = civil::Civil {
-                year,
-                month,
-                day,
-                hour,
-                minute,
-                second,
-            }
-            .to_unix()?;
+            let local = civil::unix(civil::date(date)?, civil::clock(time)?)?;
             return Some(local - self.tz.and_then(civil::offset).unwrap_or(0));
         }
         self.timestamp.and_then(parse_u64).map(civil::epoch)

@@ -25,6 +25,7 @@ pub mod csv;
 mod fixture;
 pub mod flatjson;
 pub mod kv;
+pub mod origin;
 pub mod verdict;
 
 /// The log formats torwatch reads. Closed set; the config names them in kebab-case.

@@ -2,12 +2,14 @@
 //! header in front. TRAFFIC and THREAT records become events (a THREAT record names one session just as a
 //! TRAFFIC record does, so a session with a threat log can appear twice); every other record type (SYSTEM,
 //! CONFIG, USERID, …) is `NotTraffic`. Field positions are those of PAN-OS 8.0–11.x, which only ever appended
-//! columns. Pure byte scanning: no IO, no allocation, no panics.
+//! columns. The JSON form of the log forwarding service is read too. Pure byte scanning: no IO, no allocation,
+//! no panics.
 
 use memchr::memchr;
 
 use super::civil;
 use super::csv::Fields;
+use super::origin;
 use super::verdict;
 use super::ParseError;
 use crate::event::{parse_ip, parse_port, Action, Event, Proto};
@@ -17,15 +19,20 @@ const TRAFFIC_DEVICE_NAME: usize = 52;
 /// Column of the device name in THREAT records.
 const THREAT_DEVICE_NAME: usize = 59;
 
-/// True when the line holds a PAN-OS CSV record: `<n>,<date time>,<serial>,<TYPE>,`.
+mod json;
+
+/// True when the line holds a PAN-OS CSV record (`<n>,<date time>,<serial>,<TYPE>,`) or a JSON record.
 pub fn sniff(line: &[u8]) -> bool {
-    record(line).is_some()
+    record(line).is_some() || json::sniff(line)
 }
 
 /// Parses a TRAFFIC or THREAT record. Time is the generated time read as UTC (PAN-OS prints local time without
 /// an offset), or the high-resolution ISO 8601 time with its offset when the record carries one. Device is the
-/// device name column, else the serial number. A subtype of `drop` or `deny` wins over an `allow` action.
+/// device name column, else the syslog host, else the serial number. A subtype of `drop` or `deny` wins over an `allow` action.
 pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
+    if json::sniff(line) {
+        return json::parse(line);
+    }
     let (rec, kind) = record(line).ok_or(ParseError::Malformed)?;
     let device_col = match kind {
         b"TRAFFIC" => TRAFFIC_DEVICE_NAME,
@@ -36,7 +43,15 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
     for (i, field) in Fields::new(rec).enumerate() {
         cols.take(i, field, device_col);
     }
-    cols.into_event()
+    let serial = cols.serial;
+    let mut event = cols.into_event()?;
+    origin::fill_from_header(line, &mut event);
+    if event.device.is_none() {
+        event.device = Some(serial)
+            .filter(|s| !s.is_empty())
+            .and_then(|s| std::str::from_utf8(s).ok());
+    }
+    Ok(event)
 }
 
 /// The columns of one record that an event needs, as borrowed slices.
@@ -85,7 +100,6 @@ impl<'a> Columns<'a> {
         }
         let device = Some(self.device_name)
             .filter(|d| !d.is_empty() && !d.iter().all(u8::is_ascii_digit))
-            .or(Some(self.serial).filter(|s| !s.is_empty()))
             .and_then(|d| std::str::from_utf8(d).ok());
         Ok(Event {
             time: self

@@ -1,4 +1,4 @@
-//! The CEF extension: `key=value` pairs separated by spaces, where values may themselves hold spaces and escaped
+//! The CEF extension: `key=value` pairs separated by white space, where values may themselves hold spaces and escaped
 //! `\=` / `\\`, so a value runs until the next ` key=`. Iterated in place; no IO, no allocation, never panics.
 
 use memchr::memchr;
@@ -26,7 +26,10 @@ impl<'a> Iterator for Extension<'a> {
             let text = self.rest;
             let eq = unescaped_eq(text, 0)?;
             let head = text.get(..eq)?;
-            let key_start = head.iter().rposition(|&c| c == b' ').map_or(0, |i| i + 1);
+            let key_start = head
+                .iter()
+                .rposition(u8::is_ascii_whitespace)
+                .map_or(0, |i| i + 1);
             let key = head.get(key_start..)?;
             let value_start = eq + 1;
             let (value_end, next_key) = next_pair_start(text, value_start);
@@ -45,7 +48,7 @@ fn next_pair_start(text: &[u8], from: usize) -> (usize, usize) {
     while let Some(eq) = unescaped_eq(text, at) {
         let window_start = eq.saturating_sub(MAX_KEY).max(from);
         let window = text.get(window_start..eq).unwrap_or_default();
-        if let Some(space) = window.iter().rposition(|&c| c == b' ') {
+        if let Some(space) = window.iter().rposition(u8::is_ascii_whitespace) {
             let key_start = window_start + space + 1;
             if text.get(key_start..eq).is_some_and(is_key) {
                 return (window_start + space, key_start);
@@ -113,6 +116,14 @@ mod tests {
             Some(&(&b"dst"[..], &b"1.2.3.4"[..]))
         );
         assert!(all(b"no pairs here").is_empty());
+        assert_eq!(
+            all(b"proto=6 \nsrc=192.0.2.1\tspt=1"),
+            [
+                (&b"proto"[..], &b"6"[..]),
+                (b"src", b"192.0.2.1"),
+                (b"spt", b"1")
+            ]
+        );
         assert_eq!(all(b"=x k=v"), [(&b"k"[..], &b"v"[..])]);
     }
 }

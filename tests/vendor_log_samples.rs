@@ -1,0 +1,176 @@
+//! Agreement of the PAN-OS, FortiGate, VPC Flow, CEF/LEEF and access-log parsers with the shared vendor samples:
+//! every raw line parses or fails with a reason, and the addresses, destination port and protocol agree with the
+//! expected documents shipped next to the samples. Needs the shared sample set, so it is ignored by default.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+use torwatch::event::Event;
+use torwatch::parsers::{parse_auto, ParseError};
+
+const FOLDERS: [&str; 6] = [
+    "panos",
+    "fortigate",
+    "aws-vpcflow",
+    "cef-leef",
+    "checkpoint",
+    "http-access",
+];
+
+fn samples() -> PathBuf {
+    let shared = std::env::var_os("TORWATCH_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+    let dir = shared.join("samples/logs");
+    assert!(
+        dir.is_dir(),
+        "shared samples not found at {} (set TORWATCH_SHARED)",
+        dir.display()
+    );
+    dir
+}
+
+fn lookup<'v>(doc: &'v Value, path: &str) -> Option<&'v Value> {
+    path.split('.').try_fold(doc, |v, k| v.get(k))
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Field-by-field comparison of one event with one expected document; returns (agreeing, compared, notes).
+fn compare(event: &Event<'_>, expected: &Value) -> (usize, usize, Vec<String>) {
+    let ours = [
+        ("source.ip", event.src_ip.map(|v| v.to_string())),
+        ("destination.ip", event.dst_ip.map(|v| v.to_string())),
+        ("destination.port", event.dst_port.map(|v| v.to_string())),
+        (
+            "network.transport",
+            event.proto.map(|v| v.as_str().to_string()),
+        ),
+        (
+            "http.response.status_code",
+            event.http_status.map(|v| v.to_string()),
+        ),
+    ];
+    let mut agree = 0;
+    let mut total = 0;
+    let mut notes = Vec::new();
+    for (path, got) in ours {
+        let Some(want) = lookup(expected, path).map(text) else {
+            continue;
+        };
+        total += 1;
+        if got.as_deref() == Some(want.as_str()) {
+            agree += 1;
+        } else {
+            notes.push(format!("{path}: want {want}, got {got:?}"));
+        }
+    }
+    (agree, total, notes)
+}
+
+#[test]
+#[ignore = "needs ../shared; run by .ci/run"]
+fn sekoia_expected_documents_agree() {
+    let dir = samples();
+    let (mut agree, mut total) = (0, 0);
+    let mut report = Vec::new();
+    for folder in FOLDERS {
+        for entry in std::fs::read_dir(dir.join(folder)).expect("sample folder") {
+            let path = entry.expect("entry").path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_string();
+            if !name.starts_with("sekoia__") || !name.ends_with(".json") {
+                continue;
+            }
+            let doc: Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+            let message = lookup(&doc, "input.message").map(text).unwrap_or_default();
+            let expected = doc.get("expected").cloned().unwrap_or(Value::Null);
+            match parse_auto(message.as_bytes()) {
+                Ok((format, event)) => {
+                    let (a, t, notes) = compare(&event, &expected);
+                    agree += a;
+                    total += t;
+                    if !notes.is_empty() {
+                        report.push(format!(
+                            "{folder}/{name} [{}]: {}",
+                            format.as_str(),
+                            notes.join("; ")
+                        ));
+                    }
+                }
+                Err(err) => report.push(format!("{folder}/{name}: {}", err.reason())),
+            }
+        }
+    }
+    eprintln!(
+        "sekoia fields agreeing: {agree}/{total}\n{}",
+        report.join("\n")
+    );
+    assert!(total > 200, "too few expected fields compared: {total}");
+    assert!(
+        agree * 100 >= total * 95,
+        "agreement below 95%: {agree}/{total}"
+    );
+}
+
+#[test]
+#[ignore = "needs ../shared; run by .ci/run"]
+fn raw_lines_parse_or_give_a_reason() {
+    let dir = samples();
+    let (mut parsed, mut lines) = (0, 0);
+    let mut reasons = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for folder in FOLDERS {
+        for entry in std::fs::read_dir(dir.join(folder)).expect("sample folder") {
+            let path = entry.expect("entry").path();
+            if path.extension().and_then(|e| e.to_str()) != Some("log") {
+                continue;
+            }
+            let body = std::fs::read(&path).expect("read");
+            for line in body
+                .split(|&c| c == b'\n')
+                .filter(|l| !l.trim_ascii().is_empty())
+            {
+                lines += 1;
+                match parse_auto(line) {
+                    Ok(_) => parsed += 1,
+                    Err(err) => {
+                        let head = String::from_utf8_lossy(
+                            line.get(..90.min(line.len())).unwrap_or_default(),
+                        );
+                        reasons
+                            .entry(format!("{folder}: {}", err.reason()))
+                            .or_default()
+                            .push(head.into_owned());
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("raw lines parsed: {parsed}/{lines}");
+    for (reason, heads) in &reasons {
+        eprintln!("{reason} ({}):\n  {}", heads.len(), heads.join("\n  "));
+    }
+    let unknown: usize = reasons
+        .iter()
+        .filter(|(r, _)| r.ends_with(ParseError::UnknownFormat.reason()))
+        .map(|(_, h)| h.len())
+        .sum();
+    assert!(lines > 100, "too few raw lines: {lines}");
+    assert!(
+        parsed * 100 >= lines * 80,
+        "fewer than 80% of raw lines parsed: {parsed}/{lines}"
+    );
+    assert!(
+        unknown * 100 <= lines * 10,
+        "more than 10% of raw lines undetected: {unknown}/{lines}"
+    );
+}
