@@ -8,13 +8,14 @@ use serde_json::Value;
 use torwatch::event::Event;
 use torwatch::parsers::{parse_auto, ParseError};
 
-const FOLDERS: [&str; 6] = [
+const FOLDERS: [&str; 7] = [
     "panos",
     "fortigate",
     "aws-vpcflow",
     "cef-leef",
     "checkpoint",
     "http-access",
+    "sonicwall",
 ];
 
 fn samples() -> PathBuf {
@@ -120,6 +121,90 @@ fn sekoia_expected_documents_agree() {
         agree * 100 >= total * 95,
         "agreement below 95%: {agree}/{total}"
     );
+}
+
+/// The `s01-parse` assertions of a CrowdSec hub test, one per line fed to the parser.
+fn crowdsec_parsed(expected: &Value) -> Vec<Value> {
+    let stage = lookup(expected, "results.s01-parse").and_then(Value::as_object);
+    let entries = stage
+        .and_then(|parsers| parsers.values().next())
+        .and_then(Value::as_array);
+    entries.cloned().unwrap_or_default()
+}
+
+#[test]
+#[ignore = "needs ../shared; run by .ci/run"]
+fn crowdsec_assertions_agree() {
+    let dir = samples();
+    let (mut agree, mut total) = (0, 0);
+    let mut report = Vec::new();
+    for folder in FOLDERS {
+        for entry in std::fs::read_dir(dir.join(folder)).expect("sample folder") {
+            let path = entry.expect("entry").path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_string();
+            let Some(test) = name
+                .strip_prefix("crowdsec__")
+                .and_then(|n| n.strip_suffix(".log"))
+            else {
+                continue;
+            };
+            let expected_path = path.with_file_name(format!("crowdsec__{test}.expected.json"));
+            let expected: Value =
+                serde_json::from_str(&std::fs::read_to_string(expected_path).expect("read"))
+                    .expect("json");
+            let body = std::fs::read_to_string(&path).expect("read");
+            for (line, assertion) in body.lines().zip(crowdsec_parsed(&expected)) {
+                let Some(parsed) = assertion.get("parsed") else {
+                    continue;
+                };
+                let meta = |k: &str| assertion.get("meta").and_then(|m| m.get(k));
+                let want = serde_json::json!({
+                    "source": {"ip": parsed.get("src_ip").or(meta("source_ip"))},
+                    "destination": {"ip": parsed.get("dst_ip"), "port": parsed.get("dst_port").or(parsed.get("port"))},
+                    "http": {"response": {"status_code": meta("http_status")}},
+                });
+                let want = strip_nulls(want);
+                match parse_auto(line.as_bytes()) {
+                    Ok((_, event)) => {
+                        let (a, t, notes) = compare(&event, &want);
+                        agree += a;
+                        total += t;
+                        if !notes.is_empty() {
+                            report.push(format!("{folder}/{name}: {}", notes.join("; ")));
+                        }
+                    }
+                    Err(err) => {
+                        report.push(format!("{folder}/{name}: {} for {line}", err.reason()))
+                    }
+                }
+            }
+        }
+    }
+    eprintln!(
+        "crowdsec fields agreeing: {agree}/{total}\n{}",
+        report.join("\n")
+    );
+    assert!(total >= 30, "too few crowdsec fields compared: {total}");
+    assert!(
+        agree * 100 >= total * 95,
+        "agreement below 95%: {agree}/{total}"
+    );
+}
+
+fn strip_nulls(v: Value) -> Value {
+    match v {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, strip_nulls(v)))
+                .filter(|(_, v)| !v.is_null() && !v.as_object().is_some_and(|o| o.is_empty()))
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 #[test]

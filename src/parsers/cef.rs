@@ -1,9 +1,10 @@
 //! CEF (`CEF:0|Vendor|Product|Version|SignatureID|Name|Severity|ext`) and LEEF 1.0/2.0 records, with or without a
 //! syslog header and with or without the `CEF:` / `LEEF:` marker (relays that strip the program name leave
 //! `0|Vendor|…` or `1.0|Vendor|…`). Vendor variants seen in the field are read: Check Point's extra empty header
-//! field, Fortinet's `FTNTFGT…` keys, Forcepoint and WatchGuard LEEF. Pure byte scanning: no IO, no allocation,
-//! no panics.
+//! field, Fortinet's `FTNTFGT…` keys, Forcepoint and WatchGuard LEEF; Check Point's native `key:"value";`
+//! records are read here too. Pure byte scanning: no IO, no allocation, no panics.
 
+mod checkpoint;
 mod ext;
 mod keys;
 mod leef;
@@ -21,9 +22,9 @@ enum Record<'a> {
     Leef(&'a [u8]),
 }
 
-/// True when the line holds a CEF or LEEF record.
+/// True when the line holds a CEF or LEEF record, or a Check Point record in its native `syslog` shape.
 pub fn sniff(line: &[u8]) -> bool {
-    locate(line).is_some()
+    locate(line).is_some() || checkpoint::sniff(line)
 }
 
 /// Parses a CEF or LEEF record. A record that names neither a source nor a destination address is `NotTraffic`.
@@ -31,10 +32,12 @@ pub fn sniff(line: &[u8]) -> bool {
 /// word of the event name (`Connection_Discarded`, `traffic:forward close`). Time and device missing from the
 /// record come from the syslog header.
 pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
-    let mut event = match locate(line).ok_or(ParseError::Malformed)? {
-        Record::Cef(record) => parse_cef(record),
-        Record::Leef(record) => leef::parse(record),
-    }?;
+    let mut event = match locate(line) {
+        Some(Record::Cef(record)) => parse_cef(record)?,
+        Some(Record::Leef(record)) => leef::parse(record)?,
+        None if checkpoint::sniff(line) => checkpoint::parse(line)?,
+        None => return Err(ParseError::Malformed),
+    };
     super::origin::fill_from_header(line, &mut event);
     Ok(event)
 }

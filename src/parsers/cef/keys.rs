@@ -21,11 +21,15 @@ pub struct Found<'a> {
     epoch: Option<&'a [u8]>,
     device: Option<&'a [u8]>,
     device_rank: u8,
+    /// Custom IPv6 fields `c6a1`…`c6a4` and their labels (Palo Alto puts IPv6 sessions there).
+    c6a: [Option<&'a [u8]>; 4],
+    c6a_label: [Option<&'a [u8]>; 4],
 }
 
 impl<'a> Found<'a> {
     /// Takes one pair; the first value of a key wins, and only action words that map to an action count.
     pub fn take(&mut self, key: &[u8], value: &'a [u8]) {
+        let value = unquote(value);
         let slot = match key {
             b"src" | b"sourceAddress" => &mut self.src,
             b"dst" | b"destinationAddress" => &mut self.dst,
@@ -43,9 +47,22 @@ impl<'a> Found<'a> {
             | b"disp"
             | b"FTNTFGTaction"
             | b"FortinetFortiGateaction"
-            | b"ad.action" => {
+            | b"ad.action"
+            | b"fw_action" => {
                 if self.action.is_none() {
                     self.action = verdict::from_word(value);
+                }
+                return;
+            }
+            [b'c', b'6', b'a', n @ b'1'..=b'4', label @ ..] => {
+                let i = usize::from(n - b'1');
+                let slot = if label == b"Label" {
+                    self.c6a_label.get_mut(i)
+                } else {
+                    self.c6a.get_mut(i)
+                };
+                if let Some(slot) = slot.filter(|_| label.is_empty() || label == b"Label") {
+                    *slot = Some(value);
                 }
                 return;
             }
@@ -78,7 +95,9 @@ impl<'a> Found<'a> {
 
     /// The event, with `fallback` (from the record's name) as action when no action key said anything. A record
     /// with neither source nor destination address is `NotTraffic`.
-    pub fn into_event(self, fallback: Option<Action>) -> Result<Event<'a>, ParseError> {
+    pub fn into_event(mut self, fallback: Option<Action>) -> Result<Event<'a>, ParseError> {
+        self.src = self.src.or_else(|| self.labelled_ipv6(b"Source"));
+        self.dst = self.dst.or_else(|| self.labelled_ipv6(b"Destination"));
         if self.src.is_none() && self.dst.is_none() {
             return Err(ParseError::NotTraffic);
         }
@@ -100,7 +119,7 @@ impl<'a> Found<'a> {
             src_port: self.src_port.and_then(parse_port),
             dst_ip,
             dst_port: self.dst_port.and_then(parse_port),
-            proto: self.proto.and_then(Proto::parse),
+            proto: self.proto.and_then(proto),
             action: self.action.or(fallback),
             direction: self.direction.and_then(direction),
             http_status: None,
@@ -108,11 +127,45 @@ impl<'a> Found<'a> {
     }
 }
 
-/// `rt` / `devTime`: milliseconds (or seconds) since the epoch, or `MMM dd yyyy HH:mm:ss` read as UTC.
+impl<'a> Found<'a> {
+    /// The `c6aN` value whose label starts with `role` (`Source IPv6 Address`), unless it is a placeholder.
+    fn labelled_ipv6(&self, role: &[u8]) -> Option<&'a [u8]> {
+        let labelled = self
+            .c6a_label
+            .iter()
+            .position(|l| l.is_some_and(|l| l.starts_with(role)))?;
+        let value = (*self.c6a.get(labelled)?)?;
+        let ip = parse_ip(value)?;
+        // Nothing real lives in ::/80 (unspecified, IPv4-compatible and -mapped forms such as `::ffff:0`).
+        let placeholder = match ip {
+            std::net::IpAddr::V6(v6) => {
+                let [a, b, c, d, e, ..] = v6.segments();
+                a | b | c | d | e == 0
+            }
+            std::net::IpAddr::V4(v4) => v4.is_unspecified(),
+        };
+        (!placeholder).then_some(value)
+    }
+}
+
+/// `rt` / `devTime`: milliseconds (or seconds) since the epoch, `MMM dd yyyy HH:mm:ss` read as UTC, or RFC 3339.
 fn time(value: &[u8]) -> Option<i64> {
     match parse_u64(value) {
         Some(n) => Some(civil::epoch(n)),
-        None => civil::month_day_year_time(value),
+        None => civil::month_day_year_time(value).or_else(|| civil::iso8601(value)),
+    }
+}
+
+/// A protocol name or number; SonicWall appends the service (`tcp/https`).
+fn proto(value: &[u8]) -> Option<Proto> {
+    Proto::parse(value.split(|&c| c == b'/').next().unwrap_or(value))
+}
+
+/// A value without the double quotes some vendors (SonicWall) put around it.
+fn unquote(value: &[u8]) -> &[u8] {
+    match value {
+        [b'"', inner @ .., b'"'] => inner,
+        _ => value,
     }
 }
 

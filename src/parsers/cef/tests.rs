@@ -33,4 +33,10 @@ proptest! {
         let leef = format!("LEEF:2.0|V|P|1|100|^|{}", ext.replace(' ', "^"));
         let _ = parse(leef.as_bytes());
     }
+
+    #[test]
+    fn never_panics_on_check_point_records(body in r#"([a-z_]{0,8}:"[ -~]{0,12}"?;? ?){0,16}"#) {
+        let line = format!("[loguid:\"{{0x1}}\"; origin:\"192.0.2.1\"; {body}");
+        let _ = parse(line.as_bytes());
+    }
 }
