@@ -53,6 +53,21 @@ struct RawRow {
     parsed: u64,
     errors: BTreeMap<&'static str, u64>,
     formats: BTreeMap<&'static str, u64>,
+    /// The same counts per file, for a folder's row.
+    files: Vec<(String, RawRow)>,
+}
+
+impl RawRow {
+    fn record(&mut self, outcome: Result<LogFormat, &'static str>) {
+        self.lines += 1;
+        match outcome {
+            Ok(format) => {
+                self.parsed += 1;
+                *self.formats.entry(format.as_str()).or_default() += 1;
+            }
+            Err(reason) => *self.errors.entry(reason).or_default() += 1,
+        }
+    }
 }
 
 /// Everything a run found that the reviewed lists do not cover.
@@ -321,24 +336,20 @@ fn census(dir: &Path, folder: &str, unparsed: &mut Unparsed, problems: &mut Prob
         let bytes =
             std::fs::read(dir.join(&name)).unwrap_or_else(|e| panic!("{folder}/{name}: {e}"));
         let file = format!("{folder}/{name}");
+        let mut file_row = RawRow::default();
         for (n, line) in expect::lines(&bytes) {
-            row.lines += 1;
-            match parse_auto(line) {
-                Ok((format, _)) => {
-                    row.parsed += 1;
-                    *row.formats.entry(format.as_str()).or_default() += 1;
-                }
-                Err(e) => {
-                    *row.errors.entry(e.reason()).or_default() += 1;
-                    if !unparsed.allows(&file, n, line, e.reason()) {
-                        problems.add(
-                            format!("unparsed raw line not allowed: {file}#{n} {}", e.reason()),
-                            line,
-                        );
-                    }
-                }
+            let outcome = parse_auto(line)
+                .map(|(format, _)| format)
+                .map_err(|e| e.reason());
+            row.record(outcome);
+            file_row.record(outcome);
+            let Err(reason) = outcome else { continue };
+            if !unparsed.allows(&file, n, line, reason) {
+                let what = format!("unparsed raw line not allowed: {file}#{n} {reason}");
+                problems.add(what, line);
             }
         }
+        row.files.push((name, file_row));
     }
     row
 }
@@ -380,26 +391,33 @@ fn print_case_row(folder: &str, format: &str, r: &CaseRow) {
 
 fn print_raw_table(rows: &BTreeMap<String, (LogFormat, RawRow)>) {
     println!("\nRaw sample lines (blank lines skipped)");
-    println!(
-        "{:<18} {:>6} {:>7} {:>7}  errors by reason / parsed as",
-        "folder", "lines", "parsed", "%"
-    );
-    let (mut lines, mut parsed) = (0, 0);
+    let head = "lines  parsed       %  errors by reason / parsed as";
+    println!("{:<56} {head}", "folder / file");
+    let mut total = RawRow::default();
     for (folder, (_, r)) in rows {
-        let errors: Vec<String> = r.errors.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        let formats: Vec<String> = r.formats.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        let pct = percent(r.parsed, r.lines) * 100.0;
-        let detail = format!("{} / {}", errors.join(", "), formats.join(", "));
-        println!(
-            "{folder:<18} {:>6} {:>7} {pct:>6.1}%  {detail}",
-            r.lines, r.parsed
-        );
-        lines += r.lines;
-        parsed += r.parsed;
+        print_raw_row(folder, r);
+        for (name, f) in &r.files {
+            print_raw_row(&format!("  {name}"), f);
+        }
+        total.lines += r.lines;
+        total.parsed += r.parsed;
+        for (k, v) in &r.errors {
+            *total.errors.entry(k).or_default() += v;
+        }
+        for (k, v) in &r.formats {
+            *total.formats.entry(k).or_default() += v;
+        }
     }
+    print_raw_row("TOTAL", &total);
+}
+
+fn print_raw_row(label: &str, r: &RawRow) {
+    let errors: Vec<String> = r.errors.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let formats: Vec<String> = r.formats.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let pct = percent(r.parsed, r.lines) * 100.0;
+    let detail = format!("{} / {}", errors.join(", "), formats.join(", "));
     println!(
-        "{:<18} {lines:>6} {parsed:>7} {:>6.1}%",
-        "TOTAL",
-        percent(parsed, lines) * 100.0
+        "{label:<56} {:>5} {:>7} {pct:>6.1}%  {detail}",
+        r.lines, r.parsed
     );
 }
