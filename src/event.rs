@@ -150,8 +150,35 @@ pub fn parse_ip(s: &[u8]) -> Option<IpAddr> {
     if s.is_empty() || s.len() > 45 {
         return None;
     }
+    if memchr::memchr(b':', s).is_none() {
+        return parse_ipv4(s).map(IpAddr::V4);
+    }
     let text = std::str::from_utf8(s).ok()?;
     text.parse().ok()
+}
+
+/// Dotted-quad IPv4 exactly as `Ipv4Addr::from_str` accepts it (no leading zeros), read straight from bytes.
+fn parse_ipv4(s: &[u8]) -> Option<std::net::Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut parts = s.split(|&c| c == b'.');
+    for octet in octets.iter_mut() {
+        let part = parts.next()?;
+        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part.first() == Some(&b'0')) {
+            return None;
+        }
+        let mut n: u16 = 0;
+        for &c in part {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            n = n * 10 + u16::from(c - b'0');
+        }
+        *octet = u8::try_from(n).ok()?;
+    }
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(std::net::Ipv4Addr::from(octets))
 }
 
 /// A calendar date and time of day (proleptic Gregorian, no time zone), as read from a log timestamp.
@@ -208,4 +235,60 @@ pub fn year_of(unix: i64) -> i64 {
     let mp = (5 * doy + 2) / 153;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     yoe + era * 400 + i64::from(month <= 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn ipv4_fast_path_agrees_with_std(s in "[0-9.]{0,17}") {
+            prop_assert_eq!(parse_ip(s.as_bytes()), s.parse::<IpAddr>().ok());
+        }
+
+        #[test]
+        fn ipv4_quads_agree_with_std(q in proptest::array::uniform4(0u16..300), zero in 0usize..5) {
+            let mut parts = q.map(|n| n.to_string());
+            if let Some(p) = parts.get_mut(zero) {
+                p.insert(0, '0');
+            }
+            let s = parts.join(".");
+            prop_assert_eq!(parse_ip(s.as_bytes()), s.parse::<IpAddr>().ok());
+        }
+
+        #[test]
+        fn civil_time_agrees_with_chrono(t in -5_000_000_000i64..5_000_000_000) {
+            use chrono::{Datelike, Timelike};
+            let d = chrono::DateTime::from_timestamp(t, 0).expect("in range");
+            let civil = CivilTime {
+                year: i64::from(d.year()),
+                month: d.month() as u8,
+                day: d.day() as u8,
+                hour: d.hour() as u8,
+                minute: d.minute() as u8,
+                second: d.second() as u8,
+            };
+            prop_assert_eq!(civil.to_unix(), Some(t));
+            prop_assert_eq!(year_of(t), i64::from(d.year()));
+        }
+    }
+
+    #[test]
+    fn ipv4_edge_cases() {
+        for s in ["1.2.3.4", "255.255.255.255", "0.0.0.0"] {
+            assert!(parse_ip(s.as_bytes()).is_some(), "{s}");
+        }
+        for s in [
+            "01.2.3.4",
+            "256.1.1.1",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..3.4",
+            "1.2.3.4 ",
+        ] {
+            assert_eq!(parse_ip(s.as_bytes()), None, "{s}");
+        }
+    }
 }

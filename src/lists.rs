@@ -73,7 +73,12 @@ impl Family {
 
 impl List {
     /// Builds a list, sorting and de-duplicating the entries (the first of equal networks wins).
-    pub fn new(name: impl Into<String>, version: u64, updated: i64, mut entries: Vec<ListEntry>) -> List {
+    pub fn new(
+        name: impl Into<String>,
+        version: u64,
+        updated: i64,
+        mut entries: Vec<ListEntry>,
+    ) -> List {
         for e in &mut entries {
             e.net = e.net.trunc();
         }
@@ -88,6 +93,9 @@ impl List {
     }
 
     pub fn count(&self, family: Family) -> usize {
-        self.entries.iter().filter(|e| Family::of(&e.net) == family).count()
+        self.entries
+            .iter()
+            .filter(|e| Family::of(&e.net) == family)
+            .count()
     }
 }

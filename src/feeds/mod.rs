@@ -38,9 +38,15 @@ impl FeedKind {
     }
 
     pub fn from_name(name: &str) -> Option<FeedKind> {
-        [Self::Tordnsel, Self::Bulk, Self::Onionoo, Self::Danme, Self::Plain]
-            .into_iter()
-            .find(|k| k.as_str() == name)
+        [
+            Self::Tordnsel,
+            Self::Bulk,
+            Self::Onionoo,
+            Self::Danme,
+            Self::Plain,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == name)
     }
 }
 
@@ -115,7 +121,11 @@ pub enum FeedError {
     #[error("{count} entries is below the floor of {floor}")]
     BelowFloor { count: usize, floor: usize },
     #[error("{count} entries shrank from {previous} by more than {max_shrink}")]
-    Shrink { count: usize, previous: usize, max_shrink: f64 },
+    Shrink {
+        count: usize,
+        previous: usize,
+        max_shrink: f64,
+    },
 }
 
 impl FeedError {

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 use memchr::{memchr, memchr_iter, memmem};
 
-use super::syslog::stamp;
+use super::syslog::{self, stamp};
 use super::ParseError;
 use crate::event::{parse_ip, parse_port, Action, Event};
 
@@ -38,9 +38,10 @@ fn is_error_log(line: &[u8]) -> bool {
 /// Parses one access-log line. Source: among the addresses before the time (client, or a forwarded-for list
 /// ending with the client), the rightmost one that is not private, loopback or link-local — the first hop a
 /// proxy chain cannot forge — else the rightmost. Destination port: the `:port` of a leading virtual host.
-/// Device: the syslog host, when the line came through syslog.
+/// Device: the syslog host, when the line came through syslog (the header is split off first, so its host is
+/// never mistaken for a client address).
 pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
-    let line = line.trim_ascii();
+    let (header, line) = syslog::split(line.trim_ascii());
     if json::sniff(line) {
         return json::parse(line);
     }
@@ -67,16 +68,15 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
     let http_status = parse_port(status)
         .filter(|s| (100..=599).contains(s))
         .ok_or(ParseError::BadNumber("status"))?;
-    let mut event = Event {
-        time,
+    Ok(Event {
+        time: time.or(header.time),
+        device: header.host,
         src_ip: Some(src),
         dst_port: vhost_port,
         action: Some(Action::Allow),
         http_status: Some(http_status),
         ..Event::default()
-    };
-    super::origin::fill_from_header(line, &mut event);
-    Ok(event)
+    })
 }
 
 /// The positions of `[` and `]` around the first `dd/Mon/yyyy:HH:MM:SS ±zzzz` in the line.

@@ -2,7 +2,7 @@
 //! syslog header and with or without the `CEF:` / `LEEF:` marker (relays that strip the program name leave
 //! `0|Vendor|…` or `1.0|Vendor|…`). Vendor variants seen in the field are read: Check Point's extra empty header
 //! field, Fortinet's `FTNTFGT…` keys, Forcepoint and WatchGuard LEEF; Check Point's native `key:"value";`
-//! records are read here too. Pure byte scanning: no IO, no allocation, no panics.
+//! records and its quoted column export are read here too. Pure byte scanning: no IO, no allocation, no panics.
 
 mod checkpoint;
 mod ext;
@@ -22,9 +22,11 @@ enum Record<'a> {
     Leef(&'a [u8]),
 }
 
-/// True when the line holds a CEF or LEEF record, or a Check Point record in its native `syslog` shape.
+/// True when the line holds a CEF or LEEF record, or a Check Point record in its native `syslog` shape or its
+/// quoted column export.
 pub fn sniff(line: &[u8]) -> bool {
-    locate(line).is_some() || checkpoint::sniff(line)
+    let line = line.trim_ascii();
+    locate(line).is_some() || checkpoint::sniff(line) || checkpoint::sniff_export(line)
 }
 
 /// Parses a CEF or LEEF record. A record that names neither a source nor a destination address is `NotTraffic`.
@@ -32,10 +34,12 @@ pub fn sniff(line: &[u8]) -> bool {
 /// word of the event name (`Connection_Discarded`, `traffic:forward close`). Time and device missing from the
 /// record come from the syslog header.
 pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
+    let line = line.trim_ascii();
     let mut event = match locate(line) {
         Some(Record::Cef(record)) => parse_cef(record)?,
         Some(Record::Leef(record)) => leef::parse(record)?,
         None if checkpoint::sniff(line) => checkpoint::parse(line)?,
+        None if checkpoint::sniff_export(line) => checkpoint::parse_export(line)?,
         None => return Err(ParseError::Malformed),
     };
     super::origin::fill_from_header(line, &mut event);

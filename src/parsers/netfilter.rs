@@ -98,28 +98,28 @@ struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
+    /// Visits each `KEY=value` by its `=`, so only the few keys are looked at, not every byte.
     fn scan(msg: &'a [u8]) -> Fields<'a> {
         let mut f = Fields::default();
-        let mut pos = 0;
-        while pos < msg.len() {
-            let rest = msg.get(pos..).unwrap_or_default();
-            let len = memchr::memchr(b' ', rest).unwrap_or(rest.len());
-            let token = rest.get(..len).unwrap_or_default();
-            if f.started && token.first() == Some(&b'[') {
+        for eq in memchr::memchr_iter(b'=', msg) {
+            let head = msg.get(..eq).unwrap_or_default();
+            let key_start = head.iter().rposition(|&c| c == b' ').map_or(0, |p| p + 1);
+            let key = head.get(key_start..).unwrap_or_default();
+            if key.first() == Some(&b'[') && f.started {
                 break; // ICMP error: the offending packet's own fields follow.
             }
-            if let Some(eq) = memchr::memchr(b'=', token) {
-                let key = token.get(..eq).unwrap_or_default();
-                let value = token.get(eq + 1..).unwrap_or_default();
-                if !f.started && matches!(key, b"IN" | b"OUT") {
-                    f.started = true;
-                    f.prefix_len = pos;
+            if !f.started {
+                if !matches!(key, b"IN" | b"OUT") {
+                    continue;
                 }
-                if f.started && f.take(key, value) {
-                    break;
-                }
+                f.started = true;
+                f.prefix_len = key_start;
             }
-            pos += len + 1;
+            let rest = msg.get(eq + 1..).unwrap_or_default();
+            let len = rest.iter().position(|&c| c == b' ').unwrap_or(rest.len());
+            if f.take(key, rest.get(..len).unwrap_or_default()) {
+                break;
+            }
         }
         f
     }
