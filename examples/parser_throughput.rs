@@ -2,7 +2,7 @@
 //! the format fixed and auto-detected. Prints nanoseconds of CPU time per line (process CPU time from
 //! `/proc/self/stat` on Linux, so a busy machine does not inflate it; wall time elsewhere); fails nothing.
 //!
-//! `cargo run --release --example parser_throughput [rounds]`
+//! `cargo run --release --example parser_throughput [rounds] [format]`
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -37,7 +37,11 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(20_000);
+    let only = std::env::args().nth(2);
     for (format, fixture) in FIXTURES {
+        if only.as_deref().is_some_and(|name| name != format.as_str()) {
+            continue;
+        }
         let lines: Vec<&[u8]> = fixture
             .lines()
             .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("=> "))

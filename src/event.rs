@@ -153,6 +153,9 @@ pub fn parse_ip(s: &[u8]) -> Option<IpAddr> {
     if memchr::memchr(b':', s).is_none() {
         return parse_ipv4(s).map(IpAddr::V4);
     }
+    if memchr::memchr(b'.', s).is_none() {
+        return parse_ipv6(s).map(IpAddr::V6);
+    }
     let text = std::str::from_utf8(s).ok()?;
     text.parse().ok()
 }
@@ -179,6 +182,54 @@ fn parse_ipv4(s: &[u8]) -> Option<std::net::Ipv4Addr> {
         return None;
     }
     Some(std::net::Ipv4Addr::from(octets))
+}
+
+/// IPv6 of hex groups with at most one `::` (no embedded IPv4), as `Ipv6Addr::from_str` accepts it, read
+/// straight from bytes; covers the kernel's zero-padded form.
+fn parse_ipv6(s: &[u8]) -> Option<std::net::Ipv6Addr> {
+    let mut head = [0u16; 8];
+    let mut tail = [0u16; 8];
+    let (front, back) = match s.windows(2).position(|w| w == b"::") {
+        Some(i) => (s.get(..i)?, Some(s.get(i + 2..)?)),
+        None => (s, None),
+    };
+    let n_head = ipv6_groups(front, &mut head)?;
+    let segments = match back {
+        None if n_head == 8 => head,
+        None => return None,
+        Some(back) => {
+            let n_tail = ipv6_groups(back, &mut tail)?;
+            if n_head + n_tail > 7 {
+                return None;
+            }
+            let mut all = head;
+            for (i, g) in tail.iter().take(n_tail).enumerate() {
+                *all.get_mut(8 - n_tail + i)? = *g;
+            }
+            all
+        }
+    };
+    Some(std::net::Ipv6Addr::from(segments))
+}
+
+/// Reads `h:h:...` (possibly empty) into `out`; returns the number of groups.
+fn ipv6_groups(s: &[u8], out: &mut [u16; 8]) -> Option<usize> {
+    if s.is_empty() {
+        return Some(0);
+    }
+    let mut n = 0;
+    for group in s.split(|&c| c == b':') {
+        if group.is_empty() || group.len() > 4 {
+            return None;
+        }
+        let mut v: u16 = 0;
+        for &c in group {
+            v = (v << 4) | u16::from(char::from(c).to_digit(16)? as u8);
+        }
+        *out.get_mut(n)? = v;
+        n += 1;
+    }
+    Some(n)
 }
 
 /// A calendar date and time of day (proleptic Gregorian, no time zone), as read from a log timestamp.
@@ -256,6 +307,20 @@ mod tests {
             }
             let s = parts.join(".");
             prop_assert_eq!(parse_ip(s.as_bytes()), s.parse::<IpAddr>().ok());
+        }
+
+        #[test]
+        fn ipv6_fast_path_agrees_with_std(s in "[0-9a-fA-F:]{0,41}") {
+            prop_assert_eq!(parse_ip(s.as_bytes()), s.parse::<IpAddr>().ok());
+        }
+
+        #[test]
+        fn ipv6_forms_agree_with_std(g in proptest::array::uniform8(prop_oneof![Just(0u16), any::<u16>()])) {
+            let addr = std::net::Ipv6Addr::from(g);
+            let padded = g.map(|x| format!("{x:04x}")).join(":");
+            for text in [addr.to_string(), padded, g.map(|x| format!("{x:X}")).join(":")] {
+                prop_assert_eq!(parse_ip(text.as_bytes()), Some(IpAddr::V6(addr)), "{}", text);
+            }
         }
 
         #[test]

@@ -9,12 +9,19 @@ mod ext;
 mod keys;
 mod leef;
 
-use memchr::{memchr, memchr_iter, memmem, memrchr};
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
+use memchr::{memchr, memchr_iter, memrchr};
 
 use self::ext::Extension;
 use self::keys::{action_of_name, Found};
 use super::ParseError;
 use crate::event::Event;
+
+/// Searchers for the record markers, built once (building one per line would cost more than the search).
+static CEF_MARKER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"CEF:"));
+static LEEF_MARKER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"LEEF:"));
 
 /// The record found in a line, starting at its version field.
 enum Record<'a> {
@@ -47,10 +54,10 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
 }
 
 fn locate(line: &[u8]) -> Option<Record<'_>> {
-    if let Some(record) = after_marker(line, b"CEF:") {
+    if let Some(record) = after_marker(line, &CEF_MARKER) {
         return Some(Record::Cef(record));
     }
-    if let Some(record) = after_marker(line, b"LEEF:") {
+    if let Some(record) = after_marker(line, &LEEF_MARKER) {
         return Some(Record::Leef(record));
     }
     let pipes = || memchr_iter(b'|', line).take(7).count();
@@ -64,9 +71,9 @@ fn locate(line: &[u8]) -> Option<Record<'_>> {
 }
 
 /// The record after `marker` (`CEF:` / `LEEF:`), when a version number and `|` follow it.
-fn after_marker<'a>(line: &'a [u8], marker: &[u8]) -> Option<&'a [u8]> {
-    let at = memmem::find(line, marker)?;
-    let record = line.get(at + marker.len()..)?.trim_ascii_start();
+fn after_marker<'a>(line: &'a [u8], marker: &Finder<'_>) -> Option<&'a [u8]> {
+    let at = marker.find(line)?;
+    let record = line.get(at + marker.needle().len()..)?.trim_ascii_start();
     let bar = memchr(b'|', record)?;
     let version = record.get(..bar)?;
     let numeric = !version.is_empty() && version.len() <= 4;

@@ -3,7 +3,9 @@
 //! are events when they name a source address, else `NotTraffic`. FortiWeb lines of the same shape (`src=`,
 //! `src_port=`) are read too. Pure byte scanning: no IO, no allocation, no panics.
 
-use memchr::memmem;
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
 
 use super::civil;
 use super::kv::Pairs;
@@ -12,19 +14,26 @@ use super::verdict;
 use super::ParseError;
 use crate::event::{parse_ip, parse_port, parse_u64, Direction, Event, Proto};
 
+/// Searchers for the keys `sniff` looks for, built once.
+static TYPE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"type="));
+static LOGID: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"logid="));
+static LOG_ID: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"log_id="));
+static DEVID: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"devid="));
+
 /// True when the line has a `type=` pair and a `logid=` / `log_id=` / `devid=` pair, each at a pair boundary.
 pub fn sniff(line: &[u8]) -> bool {
     let line = line.trim_ascii();
-    has_key(line, b"type=")
-        && (has_key(line, b"logid=") || has_key(line, b"log_id=") || has_key(line, b"devid="))
+    has_key(line, &TYPE)
+        && (has_key(line, &LOGID) || has_key(line, &LOG_ID) || has_key(line, &DEVID))
 }
 
-/// True when `key` (ending in `=`) starts the line or follows a space, comma, tab or `>`.
-fn has_key(line: &[u8], key: &[u8]) -> bool {
-    memmem::find_iter(line, key).any(|at| match at.checked_sub(1).and_then(|i| line.get(i)) {
-        None => true,
-        Some(c) => matches!(c, b' ' | b',' | b'\t' | b'>'),
-    })
+/// True when the key (ending in `=`) starts the line or follows a space, comma, tab or `>`.
+fn has_key(line: &[u8], key: &Finder<'_>) -> bool {
+    key.find_iter(line)
+        .any(|at| match at.checked_sub(1).and_then(|i| line.get(i)) {
+            None => true,
+            Some(c) => matches!(c, b' ' | b',' | b'\t' | b'>'),
+        })
 }
 
 /// Parses one FortiGate line. Time: `eventtime` (s/ms/µs/ns since the epoch), else `date`+`time` shifted by `tz`,

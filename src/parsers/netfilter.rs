@@ -102,9 +102,15 @@ impl<'a> Fields<'a> {
     fn scan(msg: &'a [u8]) -> Fields<'a> {
         let mut f = Fields::default();
         for eq in memchr::memchr_iter(b'=', msg) {
-            let head = msg.get(..eq).unwrap_or_default();
-            let key_start = head.iter().rposition(|&c| c == b' ').map_or(0, |p| p + 1);
-            let key = head.get(key_start..).unwrap_or_default();
+            // Keys we want are at most 5 bytes: look back no further than that.
+            let from = eq.saturating_sub(6);
+            let near = msg.get(from..eq).unwrap_or_default();
+            let key_start = match near.iter().rposition(|&c| c == b' ') {
+                Some(p) => from + p + 1,
+                None if from == 0 => 0,
+                None => continue,
+            };
+            let key = msg.get(key_start..eq).unwrap_or_default();
             if key.first() == Some(&b'[') && f.started {
                 break; // ICMP error: the offending packet's own fields follow.
             }
@@ -115,18 +121,22 @@ impl<'a> Fields<'a> {
                 f.started = true;
                 f.prefix_len = key_start;
             }
+            let Some(slot) = f.slot(key) else {
+                continue;
+            };
             let rest = msg.get(eq + 1..).unwrap_or_default();
             let len = rest.iter().position(|&c| c == b' ').unwrap_or(rest.len());
-            if f.take(key, rest.get(..len).unwrap_or_default()) {
-                break;
+            slot.get_or_insert(rest.get(..len).unwrap_or_default());
+            if f.dpt.is_some() {
+                break; // every field that can follow is known
             }
         }
         f
     }
 
-    /// Records one key; true once every field that can follow is known.
-    fn take(&mut self, key: &[u8], value: &'a [u8]) -> bool {
-        let slot = match key {
+    /// Where the value of `key` goes, for the keys torwatch reads.
+    fn slot(&mut self, key: &[u8]) -> Option<&mut Option<&'a [u8]>> {
+        Some(match key {
             b"IN" => &mut self.iface_in,
             b"OUT" => &mut self.iface_out,
             b"SRC" => &mut self.src,
@@ -134,10 +144,8 @@ impl<'a> Fields<'a> {
             b"PROTO" => &mut self.proto,
             b"SPT" => &mut self.spt,
             b"DPT" => &mut self.dpt,
-            _ => return false,
-        };
-        slot.get_or_insert(value);
-        self.dpt.is_some()
+            _ => return None,
+        })
     }
 
     fn direction(&self) -> Option<Direction> {

@@ -3,7 +3,10 @@
 //! column export (`"21" "10Dec2019" "23:44:49" "eth1" "gw" "Log" "Drop" "22" "46193" "src" "dst" "tcp" …`). No
 //! IO, no allocation, no panics.
 
-use memchr::{memchr, memmem};
+use std::sync::LazyLock;
+
+use memchr::memchr;
+use memchr::memmem::Finder;
 
 use super::super::{civil, verdict, ParseError};
 use crate::event::{parse_ip, parse_port, parse_u64, Direction, Event, Proto};
@@ -12,9 +15,13 @@ use crate::event::{parse_ip, parse_port, parse_u64, Direction, Event, Proto};
 /// source, destination, protocol.
 const EXPORT_COLUMNS: usize = 12;
 
+static LOGUID: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"loguid:\""));
+static ORIGIN: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"origin:\""));
+static VALUE_OPEN: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b":\""));
+
 /// True when the line has the `loguid:"` and `origin:"` fields every Check Point record carries.
 pub fn sniff(line: &[u8]) -> bool {
-    memmem::find(line, b"loguid:\"").is_some() && memmem::find(line, b"origin:\"").is_some()
+    LOGUID.find(line).is_some() && ORIGIN.find(line).is_some()
 }
 
 /// Parses one record. Destination port is `service` (a number in these records); direction is `ifdir`; time
@@ -140,7 +147,7 @@ impl<'a> Iterator for Pairs<'a> {
     type Item = (&'a [u8], &'a [u8]);
 
     fn next(&mut self) -> Option<(&'a [u8], &'a [u8])> {
-        let open = memmem::find(self.rest, b":\"")?;
+        let open = VALUE_OPEN.find(self.rest)?;
         let head = self.rest.get(..open)?;
         let key_start = head
             .iter()

@@ -148,11 +148,14 @@ impl<'a> Found<'a> {
     }
 }
 
-/// `rt` / `devTime`: milliseconds (or seconds) since the epoch, `MMM dd yyyy HH:mm:ss` read as UTC, or RFC 3339.
+/// `rt` / `devTime`: milliseconds (or seconds) since the epoch, `MMM dd yyyy HH:mm:ss` read as UTC, RFC 3339,
+/// or `yyyy-MM-dd HH:mm:ss` read as UTC.
 fn time(value: &[u8]) -> Option<i64> {
     match parse_u64(value) {
         Some(n) => Some(civil::epoch(n)),
-        None => civil::month_day_year_time(value).or_else(|| civil::iso8601(value)),
+        None => civil::month_day_year_time(value)
+            .or_else(|| civil::iso8601(value))
+            .or_else(|| civil::date_time(value)),
     }
 }
 

@@ -75,7 +75,11 @@ impl<'a> Iterator for Split<'a, '_> {
 
     fn next(&mut self) -> Option<&'a [u8]> {
         let rest = self.rest?;
-        match memmem::find(rest, self.delim) {
+        let at = match self.delim {
+            [one] => memchr::memchr(*one, rest),
+            many => memmem::find(rest, many),
+        };
+        match at {
             Some(i) => {
                 self.rest = rest.get(i + self.delim.len()..);
                 rest.get(..i)
