@@ -150,12 +150,15 @@ pub fn parse_ip(s: &[u8]) -> Option<IpAddr> {
     if s.is_empty() || s.len() > 45 {
         return None;
     }
-    if memchr::memchr(b':', s).is_none() {
-        return parse_ipv4(s).map(IpAddr::V4);
+    // Fast paths first; both stop at the first byte they do not expect. The standard parser covers the rest
+    // (IPv4-suffixed IPv6) and rejects what is invalid.
+    if let Some(v4) = parse_ipv4(s) {
+        return Some(IpAddr::V4(v4));
     }
-    if memchr::memchr(b'.', s).is_none() {
-        return parse_ipv6(s).map(IpAddr::V6);
+    if let Some(v6) = parse_ipv6(s) {
+        return Some(IpAddr::V6(v6));
     }
+    memchr::memchr2(b':', b'.', s)?;
     let text = std::str::from_utf8(s).ok()?;
     text.parse().ok()
 }
@@ -163,24 +166,32 @@ pub fn parse_ip(s: &[u8]) -> Option<IpAddr> {
 /// Dotted-quad IPv4 exactly as `Ipv4Addr::from_str` accepts it (no leading zeros), read straight from bytes.
 fn parse_ipv4(s: &[u8]) -> Option<std::net::Ipv4Addr> {
     let mut octets = [0u8; 4];
-    let mut parts = s.split(|&c| c == b'.');
-    for octet in octets.iter_mut() {
-        let part = parts.next()?;
-        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part.first() == Some(&b'0')) {
-            return None;
-        }
-        let mut n: u16 = 0;
-        for &c in part {
-            if !c.is_ascii_digit() {
+    let mut index = 0usize;
+    let mut value: u16 = 0;
+    let mut digits = 0usize;
+    for &c in s {
+        if c == b'.' {
+            if digits == 0 {
                 return None;
             }
-            n = n * 10 + u16::from(c - b'0');
+            *octets.get_mut(index)? = u8::try_from(value).ok()?;
+            index += 1;
+            value = 0;
+            digits = 0;
+        } else if c.is_ascii_digit() {
+            if digits == 1 && value == 0 || digits == 3 {
+                return None; // leading zero, or more than three digits
+            }
+            value = value * 10 + u16::from(c - b'0');
+            digits += 1;
+        } else {
+            return None;
         }
-        *octet = u8::try_from(n).ok()?;
     }
-    if parts.next().is_some() {
+    if index != 3 || digits == 0 {
         return None;
     }
+    *octets.get_mut(3)? = u8::try_from(value).ok()?;
     Some(std::net::Ipv4Addr::from(octets))
 }
 
@@ -217,19 +228,37 @@ fn ipv6_groups(s: &[u8], out: &mut [u16; 8]) -> Option<usize> {
     if s.is_empty() {
         return Some(0);
     }
-    let mut n = 0;
-    for group in s.split(|&c| c == b':') {
-        if group.is_empty() || group.len() > 4 {
+    let mut n = 0usize;
+    let mut value: u16 = 0;
+    let mut digits = 0usize;
+    for &c in s {
+        if c == b':' {
+            if digits == 0 {
+                return None;
+            }
+            *out.get_mut(n)? = value;
+            n += 1;
+            value = 0;
+            digits = 0;
+            continue;
+        }
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            _ => return None,
+        };
+        if digits == 4 {
             return None;
         }
-        let mut v: u16 = 0;
-        for &c in group {
-            v = (v << 4) | u16::from(char::from(c).to_digit(16)? as u8);
-        }
-        *out.get_mut(n)? = v;
-        n += 1;
+        value = (value << 4) | u16::from(d);
+        digits += 1;
     }
-    Some(n)
+    if digits == 0 {
+        return None;
+    }
+    *out.get_mut(n)? = value;
+    Some(n + 1)
 }
 
 /// A calendar date and time of day (proleptic Gregorian, no time zone), as read from a log timestamp.

@@ -7,8 +7,10 @@ use crate::event::Action;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrefixActions {
     rules: Vec<(Box<[u8]>, Action)>,
-    /// For each upper-cased byte, a bit per rule (the first 64) that starts with it.
+    /// For each byte, a bit per rule (the first 64) that starts with it, in either case.
     first: [u64; 256],
+    /// For each byte, a bit per rule (the first 64) whose second byte it is (one-byte rules: every byte).
+    second: [u64; 256],
     /// Action when no rule matches (a LOG rule on a drop path is the common case).
     fallback: Action,
 }
@@ -48,14 +50,23 @@ impl PrefixActions {
             })
             .collect();
         let mut first = [0u64; 256];
+        let mut second = [0u64; 256];
         for (i, (needle, _)) in rules.iter().enumerate().take(64) {
-            if let Some(&head) = needle.first() {
-                first[usize::from(head)] |= 1 << i;
+            let bit = 1u64 << i;
+            for (table, at) in [(&mut first, 0), (&mut second, 1)] {
+                match needle.get(at) {
+                    Some(&c) => {
+                        table[usize::from(c)] |= bit;
+                        table[usize::from(c.to_ascii_lowercase())] |= bit;
+                    }
+                    None => table.iter_mut().for_each(|t| *t |= bit),
+                }
             }
         }
         PrefixActions {
             rules,
             first,
+            second,
             fallback,
         }
     }
@@ -70,7 +81,13 @@ impl PrefixActions {
         let mut best: Option<u32> = None;
         let mut higher = u64::MAX; // rules of higher priority than the best so far
         for (i, &c) in text.iter().enumerate() {
-            let mut candidates = self.first[usize::from(c.to_ascii_uppercase())] & higher;
+            let next = text
+                .get(i + 1)
+                .map_or(u64::MAX, |&n| self.second[usize::from(n)]);
+            let mut candidates = self.first[usize::from(c)] & next & higher;
+            if candidates == 0 {
+                continue;
+            }
             let rest = text.get(i..).unwrap_or_default();
             while candidates != 0 {
                 let k = candidates.trailing_zeros();
@@ -148,6 +165,15 @@ mod tests {
         assert_eq!(a.lookup(b"a LATE rule"), Some(Action::Reject));
         assert_eq!(a.lookup(b"zz3zz and late"), Some(Action::Allow));
         assert_eq!(a.lookup(b"zz66zz"), Some(Action::Allow));
+    }
+
+    #[test]
+    fn one_byte_rules_and_last_byte() {
+        let a = PrefixActions::new([("x", Action::Reject), ("ok", Action::Allow)], Action::Drop);
+        assert_eq!(a.lookup(b"abc X"), Some(Action::Reject));
+        assert_eq!(a.lookup(b"x"), Some(Action::Reject));
+        assert_eq!(a.lookup(b"is OK"), Some(Action::Allow));
+        assert_eq!(a.lookup(b"o"), None);
     }
 
     #[test]
