@@ -4,6 +4,9 @@
 //! Compared per case, when the peer states them: source and destination address, destination port, transport,
 //! verdict (and HTTP status). Peer vocabulary is mapped by `conformance/mapping.txt`; every difference must be fixed
 //! or reviewed in `conformance/disagreements.txt`, every raw line that does not parse in `conformance/unparsed.txt`.
+//! An unlisted finding is printed as a `PROBLEM` line whose first part is the list entry to add, after review.
+//!
+//! Run: `TORWATCH_SHARED=<shared dir> cargo test --test conformance -- --ignored --nocapture` (tables on stdout).
 
 #[path = "conformance/expect.rs"]
 mod expect;
