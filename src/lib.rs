@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod event;
+pub mod explain;
 pub mod feeds;
 pub mod formats;
 pub mod http;
