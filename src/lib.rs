@@ -16,3 +16,4 @@ pub mod rendered;
 pub mod service;
 pub mod snapshot;
 pub mod sources;
+pub mod status;

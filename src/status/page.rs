@@ -1,0 +1,370 @@
+//! Renders the status page from a snapshot and a traffic summary: pure, no IO, no clock. Every string that comes
+//! from data (list and source names, errors, nicknames, country codes) goes through [`super::markup::text`].
+
+use super::markup::{age, count, path_segment, span, text, time};
+use super::{Traffic, ROWS};
+use crate::keeper::{EXITS, RELAYS};
+use crate::lists::List;
+use crate::snapshot::{Snapshot, SourceStatus};
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+const CSS: &str = include_str!("page.css");
+/// A list no source has confirmed for this long is shown as stale.
+pub const STALE_AFTER: i64 = 2 * 3600;
+/// Longest error message shown, in characters.
+const MAX_ERROR: usize = 300;
+/// Longest name, nickname or label shown, in characters.
+const MAX_NAME: usize = 64;
+
+/// The whole page for `now` (unix seconds).
+pub fn render(snapshot: &Snapshot, traffic: &Traffic, now: i64) -> String {
+    let mut out = String::with_capacity(16 * 1024);
+    out.push_str(
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <meta http-equiv=\"refresh\" content=\"60\">\n<title>torwatch status</title>\n<style>\n",
+    );
+    out.push_str(CSS);
+    out.push_str(
+        "</style>\n</head>\n<body>\n<header>\n<h1>torwatch</h1>\n<p class=\"mute\">Status as of ",
+    );
+    time(&mut out, now, now);
+    out.push_str(", lists built ");
+    time(&mut out, snapshot.built, now);
+    out.push_str(". This page refreshes every minute.</p>\n</header>\n<main>\n");
+    summary(&mut out, snapshot, traffic, now);
+    traffic_section(&mut out, traffic, now);
+    lists_section(&mut out, snapshot, now);
+    sources_section(&mut out, snapshot, now);
+    let _ = write!(
+        out,
+        "</main>\n<footer>torwatch {} · <a href=\"/metrics\">metrics</a> · <a href=\"/readyz\">readiness</a>\
+         </footer>\n</body>\n</html>\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    out
+}
+
+/// The banner when no exit list is loaded, then the headline numbers.
+fn summary(out: &mut String, snapshot: &Snapshot, traffic: &Traffic, now: i64) {
+    let exits = snapshot.lists.get(EXITS);
+    if exits.is_none() {
+        out.push_str(
+            "<p class=\"banner bad\" role=\"alert\"><strong>No exit list loaded yet.</strong> Firewalls that poll \
+             <code>/lists/tor-exits.txt</code> get HTTP 503 (and keep their last copy) until a source delivers a \
+             valid list; see the sources below.</p>\n",
+        );
+    }
+    out.push_str("<section aria-label=\"Summary\">\n<dl class=\"cards\">\n");
+    card(out, "Exit addresses", |o| match exits {
+        Some(list) => count(o, list.entries.len() as u64),
+        None => o.push_str("not loaded"),
+    });
+    card(out, "Exit list confirmed", |o| {
+        match confirmed(snapshot, EXITS) {
+            0 => o.push_str("never"),
+            at => age(o, now.saturating_sub(at)),
+        };
+    });
+    let window = traffic.window_secs;
+    card(out, "Tor hits", |o| count(o, traffic.hits));
+    card(out, "Distinct exits", |o| count(o, traffic.distinct_exits));
+    card(out, "Outbound to Tor", |o| count(o, traffic.outbound));
+    out.push_str("</dl>\n<p class=\"mute\">Hits, distinct exits and outbound connections: last ");
+    span(out, window);
+    out.push_str(".</p>\n</section>\n");
+}
+
+fn card(out: &mut String, label: &str, value: impl FnOnce(&mut String)) {
+    let _ = write!(out, "<div><dt>{label}</dt><dd>");
+    value(out);
+    out.push_str("</dd></div>\n");
+}
+
+/// The latest success of any source that feeds `list`; 0 when none ever succeeded.
+fn confirmed(snapshot: &Snapshot, list: &str) -> i64 {
+    snapshot
+        .sources
+        .iter()
+        .filter(|s| match list {
+            RELAYS => s.kind == "onionoo",
+            _ => s.list == list || (list.starts_with(EXITS) && s.list == EXITS),
+        })
+        .map(|s| s.last_success)
+        .max()
+        .unwrap_or(0)
+}
+
+/// Opens a horizontally scrolling table with a caption and column headers; a header starting with `#` is numeric.
+fn table(out: &mut String, caption: &str, columns: &[&str]) {
+    let _ = write!(
+        out,
+        "<div class=\"scroll\" role=\"region\" aria-label=\"{caption}\" tabindex=\"0\">\n<table>\n\
+         <caption>{caption}</caption>\n<thead><tr>"
+    );
+    for c in columns {
+        match c.strip_prefix('#') {
+            Some(c) => {
+                let _ = write!(out, "<th scope=\"col\" class=\"n\">{c}</th>");
+            }
+            None => {
+                let _ = write!(out, "<th scope=\"col\">{c}</th>");
+            }
+        }
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
+}
+
+fn table_end(out: &mut String) {
+    out.push_str("</tbody>\n</table>\n</div>\n");
+}
+
+/// A numeric cell.
+fn num(out: &mut String, n: u64) {
+    out.push_str("<td class=\"n\">");
+    count(out, n);
+    out.push_str("</td>");
+}
+
+fn traffic_section(out: &mut String, traffic: &Traffic, now: i64) {
+    out.push_str("<section aria-labelledby=\"traffic\">\n<h2 id=\"traffic\">Tor traffic, last ");
+    span(out, traffic.window_secs);
+    out.push_str("</h2>\n");
+    if traffic.hits == 0 && traffic.top_exits.is_empty() {
+        out.push_str("<p>No Tor hits in this window.</p>\n");
+    } else {
+        exits_table(out, traffic, now);
+        out.push_str("<div class=\"cols\">\n");
+        share_table(
+            out,
+            "Countries",
+            "Country",
+            &traffic.countries,
+            traffic.hits,
+        );
+        share_table(
+            out,
+            "Destination ports",
+            "Port",
+            &traffic.ports,
+            traffic.hits,
+        );
+        out.push_str("</div>\n");
+    }
+    if !traffic.http_status.is_empty() {
+        table(out, "HTTP responses to Tor", &["Status", "#Responses"]);
+        for (code, n) in traffic.http_status.iter().take(ROWS) {
+            let class = if *code >= 400 { " class=\"bad\"" } else { "" };
+            let _ = write!(out, "<tr><td><span{class}>{code}</span></td>");
+            num(out, *n);
+            out.push_str("</tr>\n");
+        }
+        table_end(out);
+    }
+    out.push_str("</section>\n");
+}
+
+fn exits_table(out: &mut String, traffic: &Traffic, now: i64) {
+    table(
+        out,
+        "Top exits",
+        &["Address", "Nickname", "Country", "#Hits", "Last hit"],
+    );
+    for row in traffic.top_exits.iter().take(ROWS) {
+        out.push_str("<tr><td><code>");
+        text(out, &row.address, MAX_NAME);
+        out.push_str("</code></td><td>");
+        text(out, row.nickname.as_deref().unwrap_or("—"), MAX_NAME);
+        out.push_str("</td><td>");
+        country(out, row.country.as_deref());
+        out.push_str("</td>");
+        num(out, row.hits);
+        out.push_str("<td>");
+        time(out, row.last_seen, now);
+        out.push_str("</td></tr>\n");
+    }
+    table_end(out);
+}
+
+fn country(out: &mut String, code: Option<&str>) {
+    match code {
+        Some(c) if !c.is_empty() => text(out, &c.to_ascii_uppercase(), MAX_NAME),
+        _ => out.push('—'),
+    }
+}
+
+/// A table of label → hits with each row's share of `total`.
+fn share_table(out: &mut String, caption: &str, label: &str, rows: &[(String, u64)], total: u64) {
+    out.push_str("<div>\n");
+    table(out, caption, &[label, "#Hits", "#Share"]);
+    for (name, n) in rows.iter().take(ROWS) {
+        out.push_str("<tr><td>");
+        if label == "Country" {
+            country(out, Some(name));
+        } else {
+            text(out, name, MAX_NAME);
+        }
+        out.push_str("</td>");
+        num(out, *n);
+        let share = if total == 0 {
+            0.0
+        } else {
+            *n as f64 * 100.0 / total as f64
+        };
+        let _ = write!(out, "<td class=\"n\">{share:.1} %</td></tr>\n");
+    }
+    if rows.is_empty() {
+        out.push_str("<tr><td colspan=\"3\">none</td></tr>\n");
+    }
+    table_end(out);
+    out.push_str("</div>\n");
+}
+
+fn lists_section(out: &mut String, snapshot: &Snapshot, now: i64) {
+    out.push_str("<section aria-labelledby=\"lists\">\n<h2 id=\"lists\">Lists</h2>\n");
+    let names: BTreeSet<&String> = snapshot.known.iter().chain(snapshot.lists.keys()).collect();
+    table(
+        out,
+        "Published lists",
+        &[
+            "List",
+            "#Addresses",
+            "#IPv4",
+            "#IPv6",
+            "Contents changed",
+            "Confirmed",
+            "State",
+        ],
+    );
+    for name in names {
+        list_row(
+            out,
+            name,
+            snapshot.lists.get(name).map(|l| &**l),
+            confirmed(snapshot, name),
+            now,
+        );
+    }
+    table_end(out);
+    out.push_str("<p class=\"mute\">Stale: no source of the list has succeeded for ");
+    span(out, STALE_AFTER);
+    out.push_str(". A list that is not loaded is answered with HTTP 503, never as an empty list.</p>\n</section>\n");
+}
+
+fn list_row(out: &mut String, name: &str, list: Option<&List>, confirmed: i64, now: i64) {
+    out.push_str("<tr><td><a href=\"/lists/");
+    path_segment(out, name);
+    out.push_str(".txt\">");
+    text(out, name, MAX_NAME);
+    out.push_str("</a></td>");
+    let Some(list) = list else {
+        out.push_str(
+            "<td class=\"n\">—</td><td class=\"n\">—</td><td class=\"n\">—</td><td>—</td><td>—</td>\
+             <td><span class=\"bad\">not loaded</span></td></tr>\n",
+        );
+        return;
+    };
+    // Entries are sorted with IPv4 before IPv6.
+    let v4 = list.entries.partition_point(|e| e.net.addr().is_ipv4());
+    num(out, list.entries.len() as u64);
+    num(out, v4 as u64);
+    num(out, list.entries.len().saturating_sub(v4) as u64);
+    out.push_str("<td>");
+    time(out, list.updated, now);
+    out.push_str("</td><td>");
+    time(out, confirmed, now);
+    out.push_str("</td><td>");
+    if confirmed > 0 && now.saturating_sub(confirmed) <= STALE_AFTER {
+        out.push_str("<span class=\"ok\">fresh</span>");
+    } else {
+        out.push_str("<span class=\"warn\">stale</span>");
+    }
+    out.push_str("</td></tr>\n");
+}
+
+fn sources_section(out: &mut String, snapshot: &Snapshot, now: i64) {
+    out.push_str("<section aria-labelledby=\"sources\">\n<h2 id=\"sources\">Sources</h2>\n");
+    if snapshot.sources.is_empty() {
+        out.push_str("<p>No sources are configured.</p>\n</section>\n");
+        return;
+    }
+    table(
+        out,
+        "Exit list sources",
+        &[
+            "Source",
+            "Type",
+            "List",
+            "#Entries",
+            "Last success",
+            "Last attempt",
+            "Result",
+            "Error",
+        ],
+    );
+    for s in &snapshot.sources {
+        source_row(out, s, now);
+    }
+    table_end(out);
+    out.push_str("</section>\n");
+}
+
+fn source_row(out: &mut String, s: &SourceStatus, now: i64) {
+    out.push_str("<tr><th scope=\"row\">");
+    text(out, &s.name, MAX_NAME);
+    out.push_str("</th><td>");
+    text(out, s.kind, MAX_NAME);
+    out.push_str("</td><td>");
+    text(out, &s.list, MAX_NAME);
+    out.push_str("</td>");
+    num(out, s.entries as u64);
+    out.push_str("<td>");
+    time(out, s.last_success, now);
+    out.push_str("</td><td>");
+    time(out, s.last_attempt, now);
+    out.push_str("</td><td>");
+    let (class, label) = match s.last_result.as_str() {
+        _ if !s.enabled => ("mute", "disabled"),
+        "" => ("warn", "pending"),
+        "ok" | "unchanged" => ("ok", s.last_result.as_str()),
+        other => ("bad", other),
+    };
+    let _ = write!(out, "<span class=\"{class}\">");
+    text(out, label, MAX_NAME);
+    out.push_str("</span></td><td class=\"err\">");
+    match &s.last_error {
+        Some(e) => text(out, e, MAX_ERROR),
+        None => out.push('—'),
+    }
+    out.push_str("</td></tr>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn confirmed_follows_the_lists_a_source_feeds() {
+        let source = |name: &str, kind: &'static str, list: &str, at: i64| SourceStatus {
+            name: name.into(),
+            kind,
+            list: list.into(),
+            last_success: at,
+            ..SourceStatus::default()
+        };
+        let snapshot = Snapshot {
+            sources: vec![
+                source("bulk", "bulk", EXITS, 100),
+                source("onionoo", "onionoo", EXITS, 200),
+                source("drop", "plain", "spamhaus", 50),
+            ],
+            ..Snapshot::default()
+        };
+        assert_eq!(confirmed(&snapshot, EXITS), 200);
+        assert_eq!(confirmed(&snapshot, "tor-exits-7d"), 200);
+        assert_eq!(confirmed(&snapshot, RELAYS), 200);
+        assert_eq!(confirmed(&snapshot, "spamhaus"), 50);
+        assert_eq!(confirmed(&snapshot, "other"), 0);
+    }
+}
