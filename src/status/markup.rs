@@ -67,6 +67,21 @@ pub fn time(out: &mut String, at: i64, now: i64) {
     out.push_str("</time>");
 }
 
+/// Appends a `<time>` element showing unix seconds `at` as UTC: "2026-11-29 04:00:00 UTC".
+pub fn utc(out: &mut String, at: i64) {
+    match chrono::DateTime::from_timestamp(at, 0) {
+        Some(utc) => {
+            let _ = write!(
+                out,
+                "<time datetime=\"{}\">{}</time>",
+                utc.format("%Y-%m-%dT%H:%M:%SZ"),
+                utc.format("%Y-%m-%d %H:%M:%S UTC"),
+            );
+        }
+        None => out.push_str("invalid time"),
+    }
+}
+
 /// Appends an age in seconds in words: "just now", "42 s ago", "5 min ago", "3 h 12 min ago", "2 d 4 h ago";
 /// a negative age (clock skew) is "in …".
 pub fn age(out: &mut String, secs: i64) {

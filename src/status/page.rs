@@ -1,7 +1,7 @@
 //! Renders the status page from a snapshot and a traffic summary: pure, no IO, no clock. Every string that comes
 //! from data (list and source names, errors, nicknames, country codes) goes through [`super::markup::text`].
 
-use super::markup::{age, count, path_segment, span, text, time};
+use super::markup::{age, count, path_segment, span, text, time, utc};
 use super::{Traffic, ROWS};
 use crate::keeper::{EXITS, RELAYS};
 use crate::lists::List;
@@ -27,10 +27,10 @@ pub fn render(snapshot: &Snapshot, traffic: &Traffic, now: i64) -> String {
     );
     out.push_str(CSS);
     out.push_str(
-        "</style>\n</head>\n<body>\n<header>\n<h1>torwatch</h1>\n<p class=\"mute\">Status as of ",
+        "</style>\n</head>\n<body>\n<header>\n<h1>torwatch</h1>\n<p class=\"mute\">Status at ",
     );
-    time(&mut out, now, now);
-    out.push_str(", lists built ");
+    utc(&mut out, now);
+    out.push_str("; lists built ");
     time(&mut out, snapshot.built, now);
     out.push_str(". This page refreshes every minute.</p>\n</header>\n<main>\n");
     summary(&mut out, snapshot, traffic, now);
@@ -131,7 +131,7 @@ fn traffic_section(out: &mut String, traffic: &Traffic, now: i64) {
     out.push_str("<section aria-labelledby=\"traffic\">\n<h2 id=\"traffic\">Tor traffic, last ");
     span(out, traffic.window_secs);
     out.push_str("</h2>\n");
-    if traffic.hits == 0 && traffic.top_exits.is_empty() {
+    if traffic.hits == 0 && traffic.top_exits.is_empty() && traffic.http_status.is_empty() {
         out.push_str("<p>No Tor hits in this window.</p>\n");
     } else {
         exits_table(out, traffic, now);
@@ -150,19 +150,25 @@ fn traffic_section(out: &mut String, traffic: &Traffic, now: i64) {
             &traffic.ports,
             traffic.hits,
         );
+        if !traffic.http_status.is_empty() {
+            http_table(out, &traffic.http_status);
+        }
         out.push_str("</div>\n");
     }
-    if !traffic.http_status.is_empty() {
-        table(out, "HTTP responses to Tor", &["Status", "#Responses"]);
-        for (code, n) in traffic.http_status.iter().take(ROWS) {
-            let class = if *code >= 400 { " class=\"bad\"" } else { "" };
-            let _ = write!(out, "<tr><td><span{class}>{code}</span></td>");
-            num(out, *n);
-            out.push_str("</tr>\n");
-        }
-        table_end(out);
-    }
     out.push_str("</section>\n");
+}
+
+fn http_table(out: &mut String, rows: &[(u16, u64)]) {
+    out.push_str("<div>\n");
+    table(out, "HTTP responses to Tor", &["Status", "#Responses"]);
+    for (code, n) in rows.iter().take(ROWS) {
+        let class = if *code >= 400 { " class=\"bad\"" } else { "" };
+        let _ = write!(out, "<tr><td><span{class}>{code}</span></td>");
+        num(out, *n);
+        out.push_str("</tr>\n");
+    }
+    table_end(out);
+    out.push_str("</div>\n");
 }
 
 fn exits_table(out: &mut String, traffic: &Traffic, now: i64) {
@@ -229,12 +235,12 @@ fn lists_section(out: &mut String, snapshot: &Snapshot, now: i64) {
         "Published lists",
         &[
             "List",
+            "State",
             "#Addresses",
             "#IPv4",
             "#IPv6",
-            "Contents changed",
             "Confirmed",
-            "State",
+            "Contents changed",
         ],
     );
     for name in names {
@@ -253,33 +259,32 @@ fn lists_section(out: &mut String, snapshot: &Snapshot, now: i64) {
 }
 
 fn list_row(out: &mut String, name: &str, list: Option<&List>, confirmed: i64, now: i64) {
-    out.push_str("<tr><td><a href=\"/lists/");
+    out.push_str("<tr><th scope=\"row\"><a href=\"/lists/");
     path_segment(out, name);
     out.push_str(".txt\">");
     text(out, name, MAX_NAME);
-    out.push_str("</a></td>");
+    out.push_str("</a></th><td>");
     let Some(list) = list else {
         out.push_str(
-            "<td class=\"n\">—</td><td class=\"n\">—</td><td class=\"n\">—</td><td>—</td><td>—</td>\
-             <td><span class=\"bad\">not loaded</span></td></tr>\n",
+            "<span class=\"bad\">not loaded</span></td><td class=\"n\">—</td><td class=\"n\">—</td>\
+             <td class=\"n\">—</td><td>—</td><td>—</td></tr>\n",
         );
         return;
     };
+    if confirmed > 0 && now.saturating_sub(confirmed) <= STALE_AFTER {
+        out.push_str("<span class=\"ok\">fresh</span></td>");
+    } else {
+        out.push_str("<span class=\"warn\">stale</span></td>");
+    }
     // Entries are sorted with IPv4 before IPv6.
     let v4 = list.entries.partition_point(|e| e.net.addr().is_ipv4());
     num(out, list.entries.len() as u64);
     num(out, v4 as u64);
     num(out, list.entries.len().saturating_sub(v4) as u64);
     out.push_str("<td>");
-    time(out, list.updated, now);
-    out.push_str("</td><td>");
     time(out, confirmed, now);
     out.push_str("</td><td>");
-    if confirmed > 0 && now.saturating_sub(confirmed) <= STALE_AFTER {
-        out.push_str("<span class=\"ok\">fresh</span>");
-    } else {
-        out.push_str("<span class=\"warn\">stale</span>");
-    }
+    time(out, list.updated, now);
     out.push_str("</td></tr>\n");
 }
 
@@ -294,12 +299,12 @@ fn sources_section(out: &mut String, snapshot: &Snapshot, now: i64) {
         "Exit list sources",
         &[
             "Source",
-            "Type",
-            "List",
-            "#Entries",
+            "Result",
             "Last success",
             "Last attempt",
-            "Result",
+            "#Entries",
+            "Type",
+            "List",
             "Error",
         ],
     );
@@ -314,16 +319,6 @@ fn source_row(out: &mut String, s: &SourceStatus, now: i64) {
     out.push_str("<tr><th scope=\"row\">");
     text(out, &s.name, MAX_NAME);
     out.push_str("</th><td>");
-    text(out, s.kind, MAX_NAME);
-    out.push_str("</td><td>");
-    text(out, &s.list, MAX_NAME);
-    out.push_str("</td>");
-    num(out, s.entries as u64);
-    out.push_str("<td>");
-    time(out, s.last_success, now);
-    out.push_str("</td><td>");
-    time(out, s.last_attempt, now);
-    out.push_str("</td><td>");
     let (class, label) = match s.last_result.as_str() {
         _ if !s.enabled => ("mute", "disabled"),
         "" => ("warn", "pending"),
@@ -332,7 +327,17 @@ fn source_row(out: &mut String, s: &SourceStatus, now: i64) {
     };
     let _ = write!(out, "<span class=\"{class}\">");
     text(out, label, MAX_NAME);
-    out.push_str("</span></td><td class=\"err\">");
+    out.push_str("</span></td><td>");
+    time(out, s.last_success, now);
+    out.push_str("</td><td>");
+    time(out, s.last_attempt, now);
+    out.push_str("</td>");
+    num(out, s.entries as u64);
+    out.push_str("<td>");
+    text(out, s.kind, MAX_NAME);
+    out.push_str("</td><td>");
+    text(out, &s.list, MAX_NAME);
+    out.push_str("</td><td class=\"err\">");
     match &s.last_error {
         Some(e) => text(out, e, MAX_ERROR),
         None => out.push('—'),
