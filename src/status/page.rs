@@ -6,7 +6,6 @@ use super::{Traffic, ROWS};
 use crate::keeper::{EXITS, RELAYS};
 use crate::lists::List;
 use crate::snapshot::{Snapshot, SourceStatus};
-use std::collections::BTreeSet;
 use std::fmt::Write;
 
 const CSS: &str = include_str!("page.css");
@@ -218,7 +217,7 @@ fn share_table(out: &mut String, caption: &str, label: &str, rows: &[(String, u6
         } else {
             *n as f64 * 100.0 / total as f64
         };
-        let _ = write!(out, "<td class=\"n\">{share:.1} %</td></tr>\n");
+        let _ = writeln!(out, "<td class=\"n\">{share:.1} %</td></tr>");
     }
     if rows.is_empty() {
         out.push_str("<tr><td colspan=\"3\">none</td></tr>\n");
@@ -229,7 +228,9 @@ fn share_table(out: &mut String, caption: &str, label: &str, rows: &[(String, u6
 
 fn lists_section(out: &mut String, snapshot: &Snapshot, now: i64) {
     out.push_str("<section aria-labelledby=\"lists\">\n<h2 id=\"lists\">Lists</h2>\n");
-    let names: BTreeSet<&String> = snapshot.known.iter().chain(snapshot.lists.keys()).collect();
+    let mut names: Vec<&String> = snapshot.known.iter().chain(snapshot.lists.keys()).collect();
+    names.sort_by_key(|n| window_order(n));
+    names.dedup();
     table(
         out,
         "Published lists",
@@ -256,6 +257,17 @@ fn lists_section(out: &mut String, snapshot: &Snapshot, now: i64) {
     out.push_str("<p class=\"mute\">Stale: no source of the list has succeeded for ");
     span(out, STALE_AFTER);
     out.push_str(". A list that is not loaded is answered with HTTP 503, never as an empty list.</p>\n</section>\n");
+}
+
+/// Sorts `tor-exits-7d` after `tor-exits-1d` and before `tor-exits-30d`: by name, then by window length.
+fn window_order(name: &str) -> (&str, u32, &str) {
+    let window = name
+        .rsplit_once('-')
+        .and_then(|(base, w)| Some((base, w.strip_suffix('d')?.parse::<u32>().ok()?)));
+    match window {
+        Some((base, days)) => (base, days, name),
+        None => (name, 0, name),
+    }
 }
 
 fn list_row(out: &mut String, name: &str, list: Option<&List>, confirmed: i64, now: i64) {
@@ -348,6 +360,30 @@ fn source_row(out: &mut String, s: &SourceStatus, now: i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn history_windows_sort_by_length() {
+        let mut names = vec![
+            "tor-exits-30d",
+            "tor-relays",
+            "tor-exits-7d",
+            "tor-exits",
+            "tor-exits-1d",
+            "a-xd",
+        ];
+        names.sort_by_key(|n| window_order(n));
+        assert_eq!(
+            names,
+            [
+                "a-xd",
+                "tor-exits",
+                "tor-exits-1d",
+                "tor-exits-7d",
+                "tor-exits-30d",
+                "tor-relays"
+            ]
+        );
+    }
 
     #[test]
     fn confirmed_follows_the_lists_a_source_feeds() {
