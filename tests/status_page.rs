@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use torwatch::lists::{List, ListEntry, Provenance};
 use torwatch::snapshot::{Snapshot, SourceStatus};
-use torwatch::status::{render, ExitRow, Traffic};
+use torwatch::status::{render, ExitRow, Traffic, TrafficHandle, TrafficSource};
 
 /// 2026-11-29 04:00:00 UTC.
 const NOW: i64 = 1_795_924_800;
@@ -300,4 +300,68 @@ fn a_full_page_stays_small() {
         "status page: {} bytes, rendered in {each:?} each",
         html.len()
     );
+}
+
+/// A traffic source that always reports the same window.
+struct Fixed(Traffic);
+
+impl TrafficSource for Fixed {
+    fn traffic(&self, _now: i64) -> Traffic {
+        self.0.clone()
+    }
+}
+
+async fn get(router: axum::Router, method: &str) -> (u16, axum::http::HeaderMap, String) {
+    use tower::ServiceExt;
+    let request = axum::http::Request::builder()
+        .method(method)
+        .uri("/")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = router.oneshot(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+    (
+        parts.status.as_u16(),
+        parts.headers,
+        String::from_utf8(body.to_vec()).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn the_router_serves_the_page_with_the_traffic_it_is_given() {
+    let config = torwatch::config::Config::parse("sources: []\ninputs: []\n").unwrap();
+    let mut registry = prometheus_client::registry::Registry::default();
+    let state = torwatch::http::AppState {
+        shared: torwatch::snapshot::shared(),
+        config: Arc::new(config),
+        metrics: Arc::new(torwatch::http::HttpMetrics::register(&mut registry)),
+        registry: Arc::new(registry),
+        problems: Arc::default(),
+    };
+    state.shared.store(Arc::new(loaded()));
+
+    let (code, headers, body) = get(torwatch::http::router(state.clone()), "GET").await;
+    assert_eq!(code, 200);
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    assert_eq!(headers["cache-control"], "no-store");
+    assert!(headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .starts_with("default-src 'none'"));
+    assert!(body.contains("<dt>Exit addresses</dt><dd>1,234</dd>"));
+    assert!(
+        body.contains("<p>No Tor hits in this window.</p>"),
+        "no traffic source: an empty window"
+    );
+
+    let handle = TrafficHandle(Arc::new(Fixed(traffic(3))));
+    let router = torwatch::http::router(state).layer(axum::Extension(handle));
+    let (code, _, body) = get(router.clone(), "GET").await;
+    assert_eq!(code, 200);
+    assert!(body.contains("<dt>Tor hits</dt><dd>5,678</dd>"));
+    assert!(body.contains("<td>relay3</td>"));
+    let (code, headers, body) = get(router, "HEAD").await;
+    assert_eq!((code, body.as_str()), (200, ""));
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
 }

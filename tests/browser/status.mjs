@@ -1,7 +1,8 @@
 // The status page in headless Chromium, served by the real torwatch binary on a loopback port:
 // (a) no list loaded (the only source points at a dead local port), (b) a list loaded from a local file, and
 // (c) the golden page with traffic tables. Checks visible text, a phone viewport without horizontal page overflow,
-// text contrast and that the page loads nothing from elsewhere; saves screenshots as status-*.png in OUT_DIR.
+// text contrast in light and dark mode, and that the page loads nothing from elsewhere; saves screenshots as
+// status-*.png in OUT_DIR.
 // Any failed check exits non-zero.
 
 import { chromium } from 'playwright-core';
@@ -99,6 +100,10 @@ async function common(page, shot) {
   );
   assert.ok(wide >= 1, `${shot}: wide tables scroll inside their region on a phone`);
   await page.screenshot({ path: join(outDir, `status-${shot}-phone.png`), fullPage: true });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await contrast(page);
+  await page.screenshot({ path: join(outDir, `status-${shot}-dark.png`), fullPage: true });
+  await page.emulateMedia({ colorScheme: 'light' });
 }
 
 /** Every text element with its own text has a WCAG contrast ratio of at least 4.5 against its background. */
