@@ -169,7 +169,9 @@ fn nothing_loaded_says_so_and_shows_why() {
     assert!(html.contains("<span class=\"bad\">connect_error</span>"));
     assert!(html.contains("connecting to http://127.0.0.1:9/list: connection refused"));
     assert!(html.contains("<span class=\"mute\">disabled</span>"));
-    assert!(html.contains("<p>No Tor hits in this window.</p>"));
+    assert!(html.contains(
+        "<h2 id=\"traffic\">Tor traffic, last 24 h</h2>\n<p>No Tor hits in this window.</p>"
+    ));
 }
 
 #[test]

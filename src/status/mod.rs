@@ -19,7 +19,7 @@ pub const WINDOW_SECS: i64 = 24 * 3600;
 
 /// Tor traffic seen in the drop logs over a recent window, as the page shows it. Rows are sorted by the
 /// provider, most hits first; the page shows at most [`ROWS`] of each.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Traffic {
     /// Length of the window in seconds (24 h on the page).
     pub window_secs: i64,
@@ -36,6 +36,22 @@ pub struct Traffic {
     pub http_status: Vec<(u16, u64)>,
     /// Outbound events whose destination is a Tor relay.
     pub outbound: u64,
+}
+
+/// An empty 24 h window.
+impl Default for Traffic {
+    fn default() -> Traffic {
+        Traffic {
+            window_secs: WINDOW_SECS,
+            hits: 0,
+            distinct_exits: 0,
+            top_exits: Vec::new(),
+            countries: Vec::new(),
+            ports: Vec::new(),
+            http_status: Vec::new(),
+            outbound: 0,
+        }
+    }
 }
 
 /// One exit address and what it did in the window.
@@ -65,10 +81,7 @@ pub struct NoTraffic;
 
 impl TrafficSource for NoTraffic {
     fn traffic(&self, _now: i64) -> Traffic {
-        Traffic {
-            window_secs: WINDOW_SECS,
-            ..Traffic::default()
-        }
+        Traffic::default()
     }
 }
 
