@@ -1,7 +1,10 @@
-//! The text forms the status page writes: HTML-escaped strings, grouped numbers, UTC times and ages. Appends to
-//! a `String`; never fails and never panics on any input.
+//! The markup the status page writes: HTML-escaped strings, grouped numbers, UTC times and ages, and the
+//! scrolling table frame. Appends to a `String`; never fails and never panics on any input.
 
 use std::fmt::Write;
+
+/// Longest name, nickname, address or label shown, in characters.
+pub const MAX_NAME: usize = 64;
 
 /// Appends `text` with `& < > " '` escaped, so it is safe in element content and in quoted attributes. Control
 /// characters become U+FFFD; at most `max` characters are kept, then "…".
@@ -120,6 +123,37 @@ pub fn span(out: &mut String, secs: i64) {
         _ if s >= 60 => write!(out, "{} min", s / 60),
         _ => write!(out, "{s} s"),
     };
+}
+
+/// Opens a horizontally scrolling table with a caption and column headers; a header starting with `#` is numeric.
+pub fn table(out: &mut String, caption: &str, columns: &[&str]) {
+    let _ = write!(
+        out,
+        "<div class=\"scroll\" role=\"region\" aria-label=\"{caption}\" tabindex=\"0\">\n<table>\n\
+         <caption>{caption}</caption>\n<thead><tr>"
+    );
+    for c in columns {
+        match c.strip_prefix('#') {
+            Some(c) => {
+                let _ = write!(out, "<th scope=\"col\" class=\"n\">{c}</th>");
+            }
+            None => {
+                let _ = write!(out, "<th scope=\"col\">{c}</th>");
+            }
+        }
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
+}
+
+pub fn table_end(out: &mut String) {
+    out.push_str("</tbody>\n</table>\n</div>\n");
+}
+
+/// A numeric cell.
+pub fn num(out: &mut String, n: u64) {
+    out.push_str("<td class=\"n\">");
+    count(out, n);
+    out.push_str("</td>");
 }
 
 #[cfg(test)]

@@ -4,8 +4,10 @@
 
 mod markup;
 mod page;
+mod traffic;
 
-pub use page::render;
+pub use page::{render, STALE_AFTER};
+pub use traffic::{ExitRow, Traffic, ROWS, WINDOW_SECS};
 
 use crate::http::AppState;
 use axum::extract::State;
@@ -13,62 +15,6 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use std::sync::Arc;
-
-/// The traffic window the page shows, in seconds.
-pub const WINDOW_SECS: i64 = 24 * 3600;
-
-/// Tor traffic seen in the drop logs over a recent window, as the page shows it. Rows are sorted by the
-/// provider, most hits first; the page shows at most [`ROWS`] of each.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Traffic {
-    /// Length of the window in seconds (24 h on the page).
-    pub window_secs: i64,
-    /// Inbound events whose source is a Tor exit.
-    pub hits: u64,
-    /// Distinct exit addresses among those hits.
-    pub distinct_exits: u64,
-    pub top_exits: Vec<ExitRow>,
-    /// ISO 3166-1 alpha-2 code (any case) → hits.
-    pub countries: Vec<(String, u64)>,
-    /// Destination port label (`443/tcp`, `other`, …) → hits.
-    pub ports: Vec<(String, u64)>,
-    /// HTTP status code answered to Tor clients (from access logs) → responses.
-    pub http_status: Vec<(u16, u64)>,
-    /// Outbound events whose destination is a Tor relay.
-    pub outbound: u64,
-}
-
-/// An empty 24 h window.
-impl Default for Traffic {
-    fn default() -> Traffic {
-        Traffic {
-            window_secs: WINDOW_SECS,
-            hits: 0,
-            distinct_exits: 0,
-            top_exits: Vec::new(),
-            countries: Vec::new(),
-            ports: Vec::new(),
-            http_status: Vec::new(),
-            outbound: 0,
-        }
-    }
-}
-
-/// One exit address and what it did in the window.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ExitRow {
-    pub address: String,
-    /// Relay nickname from Onionoo, if known. Chosen by the relay operator: untrusted text.
-    pub nickname: Option<String>,
-    /// ISO 3166-1 alpha-2 code, if known.
-    pub country: Option<String>,
-    pub hits: u64,
-    /// Unix seconds of the last hit.
-    pub last_seen: i64,
-}
-
-/// At most this many rows per traffic table.
-pub const ROWS: usize = 20;
 
 /// Whatever tallies the drop-log matches: asked once per page view for the window ending at `now`.
 pub trait TrafficSource: Send + Sync {

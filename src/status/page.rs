@@ -1,8 +1,10 @@
 //! Renders the status page from a snapshot and a traffic summary: pure, no IO, no clock. Every string that comes
 //! from data (list and source names, errors, nicknames, country codes) goes through [`super::markup::text`].
 
-use super::markup::{age, count, path_segment, span, text, time, utc};
-use super::{Traffic, ROWS};
+use super::markup::{
+    age, count, num, path_segment, span, table, table_end, text, time, utc, MAX_NAME,
+};
+use super::traffic::{self, Traffic};
 use crate::keeper::{EXITS, RELAYS};
 use crate::lists::List;
 use crate::snapshot::{Snapshot, SourceStatus};
@@ -13,9 +15,6 @@ const CSS: &str = include_str!("page.css");
 pub const STALE_AFTER: i64 = 2 * 3600;
 /// Longest error message shown, in characters.
 const MAX_ERROR: usize = 300;
-/// Longest name, nickname or label shown, in characters.
-const MAX_NAME: usize = 64;
-
 /// The whole page for `now` (unix seconds).
 pub fn render(snapshot: &Snapshot, traffic: &Traffic, now: i64) -> String {
     let mut out = String::with_capacity(16 * 1024);
@@ -33,7 +32,7 @@ pub fn render(snapshot: &Snapshot, traffic: &Traffic, now: i64) -> String {
     time(&mut out, snapshot.built, now);
     out.push_str(". This page refreshes every minute.</p>\n</header>\n<main>\n");
     summary(&mut out, snapshot, traffic, now);
-    traffic_section(&mut out, traffic, now);
+    traffic::section(&mut out, traffic, now);
     lists_section(&mut out, snapshot, now);
     sources_section(&mut out, snapshot, now);
     let _ = write!(
@@ -93,137 +92,6 @@ fn confirmed(snapshot: &Snapshot, list: &str) -> i64 {
         .map(|s| s.last_success)
         .max()
         .unwrap_or(0)
-}
-
-/// Opens a horizontally scrolling table with a caption and column headers; a header starting with `#` is numeric.
-fn table(out: &mut String, caption: &str, columns: &[&str]) {
-    let _ = write!(
-        out,
-        "<div class=\"scroll\" role=\"region\" aria-label=\"{caption}\" tabindex=\"0\">\n<table>\n\
-         <caption>{caption}</caption>\n<thead><tr>"
-    );
-    for c in columns {
-        match c.strip_prefix('#') {
-            Some(c) => {
-                let _ = write!(out, "<th scope=\"col\" class=\"n\">{c}</th>");
-            }
-            None => {
-                let _ = write!(out, "<th scope=\"col\">{c}</th>");
-            }
-        }
-    }
-    out.push_str("</tr></thead>\n<tbody>\n");
-}
-
-fn table_end(out: &mut String) {
-    out.push_str("</tbody>\n</table>\n</div>\n");
-}
-
-/// A numeric cell.
-fn num(out: &mut String, n: u64) {
-    out.push_str("<td class=\"n\">");
-    count(out, n);
-    out.push_str("</td>");
-}
-
-fn traffic_section(out: &mut String, traffic: &Traffic, now: i64) {
-    out.push_str("<section aria-labelledby=\"traffic\">\n<h2 id=\"traffic\">Tor traffic, last ");
-    span(out, traffic.window_secs);
-    out.push_str("</h2>\n");
-    if traffic.hits == 0 && traffic.top_exits.is_empty() && traffic.http_status.is_empty() {
-        out.push_str("<p>No Tor hits in this window.</p>\n");
-    } else {
-        exits_table(out, traffic, now);
-        out.push_str("<div class=\"cols\">\n");
-        share_table(
-            out,
-            "Countries",
-            "Country",
-            &traffic.countries,
-            traffic.hits,
-        );
-        share_table(
-            out,
-            "Destination ports",
-            "Port",
-            &traffic.ports,
-            traffic.hits,
-        );
-        if !traffic.http_status.is_empty() {
-            http_table(out, &traffic.http_status);
-        }
-        out.push_str("</div>\n");
-    }
-    out.push_str("</section>\n");
-}
-
-fn http_table(out: &mut String, rows: &[(u16, u64)]) {
-    out.push_str("<div>\n");
-    table(out, "HTTP responses to Tor", &["Status", "#Responses"]);
-    for (code, n) in rows.iter().take(ROWS) {
-        let class = if *code >= 400 { " class=\"bad\"" } else { "" };
-        let _ = write!(out, "<tr><td><span{class}>{code}</span></td>");
-        num(out, *n);
-        out.push_str("</tr>\n");
-    }
-    table_end(out);
-    out.push_str("</div>\n");
-}
-
-fn exits_table(out: &mut String, traffic: &Traffic, now: i64) {
-    table(
-        out,
-        "Top exits",
-        &["Address", "Nickname", "Country", "#Hits", "Last hit"],
-    );
-    for row in traffic.top_exits.iter().take(ROWS) {
-        out.push_str("<tr><td><code>");
-        text(out, &row.address, MAX_NAME);
-        out.push_str("</code></td><td>");
-        text(out, row.nickname.as_deref().unwrap_or("—"), MAX_NAME);
-        out.push_str("</td><td>");
-        country(out, row.country.as_deref());
-        out.push_str("</td>");
-        num(out, row.hits);
-        out.push_str("<td>");
-        time(out, row.last_seen, now);
-        out.push_str("</td></tr>\n");
-    }
-    table_end(out);
-}
-
-fn country(out: &mut String, code: Option<&str>) {
-    match code {
-        Some(c) if !c.is_empty() => text(out, &c.to_ascii_uppercase(), MAX_NAME),
-        _ => out.push('—'),
-    }
-}
-
-/// A table of label → hits with each row's share of `total`.
-fn share_table(out: &mut String, caption: &str, label: &str, rows: &[(String, u64)], total: u64) {
-    out.push_str("<div>\n");
-    table(out, caption, &[label, "#Hits", "#Share"]);
-    for (name, n) in rows.iter().take(ROWS) {
-        out.push_str("<tr><td>");
-        if label == "Country" {
-            country(out, Some(name));
-        } else {
-            text(out, name, MAX_NAME);
-        }
-        out.push_str("</td>");
-        num(out, *n);
-        let share = if total == 0 {
-            0.0
-        } else {
-            *n as f64 * 100.0 / total as f64
-        };
-        let _ = writeln!(out, "<td class=\"n\">{share:.1} %</td></tr>");
-    }
-    if rows.is_empty() {
-        out.push_str("<tr><td colspan=\"3\">none</td></tr>\n");
-    }
-    table_end(out);
-    out.push_str("</div>\n");
 }
 
 fn lists_section(out: &mut String, snapshot: &Snapshot, now: i64) {
