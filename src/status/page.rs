@@ -15,6 +15,7 @@ const CSS: &str = include_str!("page.css");
 pub const STALE_AFTER: i64 = 2 * 3600;
 /// Longest error message shown, in characters.
 const MAX_ERROR: usize = 300;
+
 /// The whole page for `now` (unix seconds).
 pub fn render(snapshot: &Snapshot, traffic: &Traffic, now: i64) -> String {
     let mut out = String::with_capacity(16 * 1024);
