@@ -183,6 +183,9 @@ async function nothingLoaded(context, dir) {
     await common(page, 'empty');
     done(p, 'nothing loaded');
     console.log(`ok: nothing loaded (${bulk[1]}: ${bulk[7]})`);
+  } catch (e) {
+    console.error(`torwatch log:\n${tw.logTail()}`);
+    throw e;
   } finally {
     tw.stop();
   }
@@ -217,6 +220,9 @@ async function loaded(context, dir) {
     assert.equal(body.trim().split('\n').length, 1234, 'the list link serves the list');
     done(p, 'loaded');
     console.log(`ok: loaded (${exits.join(' | ')})`);
+  } catch (e) {
+    console.error(`torwatch log:\n${tw.logTail()}`);
+    throw e;
   } finally {
     tw.stop();
   }
