@@ -22,3 +22,4 @@ pub mod scan;
 pub mod service;
 pub mod snapshot;
 pub mod sources;
+pub mod status;
