@@ -222,9 +222,13 @@ impl Pipeline {
                         self.traffic.record(&input.hits, &ev, &hit, now);
                         if let Some(r) = recent.as_mut() {
                             match hit.direction {
-                                crate::event::Direction::Inbound => {
-                                    r.inbound(now, hit.addr, &hit.labels.country, ev.dst_port)
-                                }
+                                crate::event::Direction::Inbound => r.inbound(
+                                    now,
+                                    hit.addr,
+                                    &hit.labels.country,
+                                    ev.dst_port,
+                                    ev.http_status,
+                                ),
                                 crate::event::Direction::Outbound => r.outbound(now),
                             }
                         }

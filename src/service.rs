@@ -269,7 +269,12 @@ pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
         problems: shell.problems.clone(),
         reload: Some(reload_tx),
     };
-    let server = http::server::Server::new(listener, http::router(state), &config.http)?;
+    let traffic = crate::status::TrafficHandle(Arc::new(crate::recent::RecentTraffic {
+        recent: shell.recent.clone(),
+        shared: shell.shared.clone(),
+    }));
+    let router = http::router(state).layer(axum::Extension(traffic));
+    let server = http::server::Server::new(listener, router, &config.http)?;
     let shutdown = CancellationToken::new();
     let server_task = tokio::spawn(server.run(shutdown.clone()));
 

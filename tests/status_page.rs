@@ -336,7 +336,8 @@ async fn the_router_serves_the_page_with_the_traffic_it_is_given() {
     let mut registry = prometheus_client::registry::Registry::default();
     let state = torwatch::http::AppState {
         shared: torwatch::snapshot::shared(),
-        config: Arc::new(config),
+        config: Arc::new(arc_swap::ArcSwap::from_pointee(config)),
+        reload: None,
         metrics: Arc::new(torwatch::http::HttpMetrics::register(&mut registry)),
         registry: Arc::new(registry),
         problems: Arc::default(),
