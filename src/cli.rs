@@ -31,6 +31,44 @@ enum Command {
         #[arg(long, short, default_value = "config/torwatch.yaml")]
         config: PathBuf,
     },
+    /// Show how each log line is read: the detected format and the parsed event.
+    Explain {
+        /// A fixed log format instead of auto-detection.
+        #[arg(long)]
+        format: Option<String>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+        /// A log file, or - for standard input.
+        #[arg(default_value = "-")]
+        file: PathBuf,
+    },
+    /// Answer the five questions over log files: distinct exits, top exits, countries, ports, HTTP errors.
+    Scan {
+        /// Log files (plain or gzip); - for standard input.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// An exit list file in any source format (TorDNSEL / CollecTor, Onionoo, bulk, plain).
+        #[arg(long)]
+        exits: Option<PathBuf>,
+        /// Match against this state directory's lists (default: the config's state_dir).
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+        /// Match each event against the list of the event's own time (needs history from a state directory).
+        #[arg(long)]
+        at_time_of_event: bool,
+        #[arg(long)]
+        json: bool,
+        /// A fixed log format instead of auto-detection.
+        #[arg(long)]
+        format: Option<String>,
+        /// A country database (.mmdb) for exits the list has no country for.
+        #[arg(long)]
+        geoip: Option<PathBuf>,
+        /// Config whose state_dir is used when neither --exits nor --state-dir is given.
+        #[arg(long, short, default_value = "config/torwatch.yaml")]
+        config: PathBuf,
+    },
     /// Was this address a Tor exit (at TIME), and according to which sources?
     Lookup {
         ip: std::net::IpAddr,
@@ -56,6 +94,44 @@ pub fn main() -> ExitCode {
             config,
             json,
         } => lookup(ip, at.as_deref(), &config, json),
+        Command::Explain { format, json, file } => explain(format.as_deref(), json, &file),
+        Command::Scan {
+            files,
+            exits,
+            state_dir,
+            at_time_of_event,
+            json,
+            format,
+            geoip,
+            config,
+        } => {
+            let format = match format.as_deref().map(log_format).transpose() {
+                Ok(f) => f,
+                Err(e) => {
+                    eprintln!("torwatch: {e:#}");
+                    return ExitCode::from(2);
+                }
+            };
+            let state_dir = match (&exits, state_dir) {
+                (Some(_), s) => s,
+                (None, Some(s)) => Some(s),
+                (None, None) => match load(&config) {
+                    Ok(c) => Some(c.state_dir),
+                    Err(code) => return code,
+                },
+            };
+            let opts = crate::scan::ScanOptions {
+                files,
+                exits,
+                state_dir,
+                at_time_of_event,
+                json,
+                format,
+                progress: true,
+                geoip,
+            };
+            crate::scan::run(&opts, std::io::stdout().lock()).map(|_| ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,
@@ -111,6 +187,35 @@ fn run(path: &std::path::Path) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(crate::service::run(path.to_path_buf(), config))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn log_format(name: &str) -> anyhow::Result<crate::parsers::LogFormat> {
+    crate::parsers::LogFormat::from_name(name).with_context(|| {
+        let names: Vec<_> = crate::parsers::LogFormat::ALL
+            .iter()
+            .map(|f| f.as_str())
+            .collect();
+        format!(
+            "--format: {name:?} is not a log format ({})",
+            names.join(", ")
+        )
+    })
+}
+
+fn explain(format: Option<&str>, json: bool, file: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let opts = crate::explain::Options {
+        format: format.map(log_format).transpose()?,
+        json,
+    };
+    let out = std::io::stdout().lock();
+    if file.as_os_str() == "-" {
+        crate::explain::run(std::io::stdin().lock(), out, &opts)?;
+    } else {
+        let f =
+            std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+        crate::explain::run(std::io::BufReader::new(f), out, &opts)?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -7,9 +7,14 @@
 
 use crate::config::Config;
 use crate::http::{self, AppState, HttpMetrics, ReloadRequest};
+use crate::inputs::{self, InputMetrics};
 use crate::keeper::metrics::KeeperMetrics;
 use crate::keeper::Keeper;
+use crate::matcher::geoip::Geoip;
+use crate::matcher::metrics::TrafficMetrics;
+use crate::pipeline::{ParseMetrics, Pipeline};
 use crate::publisher::{PublishMetrics, Publisher};
+use crate::recent::Recent;
 use crate::snapshot::Shared;
 use anyhow::Context;
 use arc_swap::ArcSwap;
@@ -19,7 +24,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::mpsc;
@@ -43,12 +48,16 @@ struct Shell {
     shared: Shared,
     keeper_metrics: Arc<KeeperMetrics>,
     publish_metrics: Arc<PublishMetrics>,
+    input_metrics: Arc<InputMetrics>,
+    parse_metrics: ParseMetrics,
+    traffic: Arc<TrafficMetrics>,
+    recent: Arc<Mutex<Recent>>,
     reloads: Family<ReloadLabels, Counter>,
     problems: Arc<ArcSwap<Vec<String>>>,
 }
 
 impl Shell {
-    fn new(registry: &mut Registry) -> Shell {
+    fn new(registry: &mut Registry, config: &Config) -> Shell {
         let info: Family<BuildLabels, Gauge> = Family::default();
         info.get_or_create(&BuildLabels {
             version: env!("CARGO_PKG_VERSION"),
@@ -72,6 +81,10 @@ impl Shell {
             shared: crate::snapshot::shared(),
             keeper_metrics: Arc::new(KeeperMetrics::register(registry)),
             publish_metrics: Arc::new(PublishMetrics::register(registry)),
+            input_metrics: Arc::new(InputMetrics::register(registry)),
+            parse_metrics: ParseMetrics::register(registry),
+            traffic: Arc::new(TrafficMetrics::register(registry, &config.matcher)),
+            recent: Arc::default(),
             reloads,
             problems: Arc::default(),
         }
@@ -86,14 +99,60 @@ struct Generation {
 }
 
 impl Generation {
-    fn start(
+    /// Binds the inputs and starts the generation's tasks. With `strict`, an input that cannot bind is an error
+    /// (at startup); otherwise (on reload) it is logged and left out.
+    async fn start(
         config: &Arc<Config>,
         keeper: Keeper,
         shell: &Shell,
         shutdown: &CancellationToken,
-    ) -> Generation {
+        strict: bool,
+    ) -> anyhow::Result<Generation> {
         let token = shutdown.child_token();
         let tracker = TaskTracker::new();
+        let capacity: usize = config.inputs.iter().map(|i| i.queue.max(1)).sum();
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        for (index, input) in config.inputs.iter().enumerate() {
+            let bound = match inputs::bind(input.spec(&config.state_dir)).await {
+                Ok(b) => b,
+                Err(e) if strict => {
+                    return Err(e.context(format!("inputs[{index}] ({})", input.name)))
+                }
+                Err(e) => {
+                    tracing::error!(input = %input.name, "input left out: {e:#}");
+                    continue;
+                }
+            };
+            if let Some(addr) = bound.local_addr() {
+                tracing::info!(input = %input.name, "listening on {addr}");
+            }
+            let counters = shell.input_metrics.input(&input.name);
+            let (tx, token, name) = (tx.clone(), token.clone(), input.name.clone());
+            let index = u16::try_from(index).unwrap_or(u16::MAX);
+            tracker.spawn(async move {
+                if let Err(e) = bound.run(index, tx, counters, token).await {
+                    tracing::error!(input = %name, "input stopped: {e:#}");
+                }
+            });
+        }
+        drop(tx);
+        let geoip = match &config.matcher.geoip {
+            Some(path) => {
+                Some(Arc::new(Geoip::open(path).with_context(|| {
+                    format!("matcher.geoip: {}", path.display())
+                })?))
+            }
+            None => None,
+        };
+        let pipeline = Pipeline::new(
+            config,
+            shell.shared.clone(),
+            &shell.parse_metrics,
+            shell.traffic.clone(),
+            shell.recent.clone(),
+            geoip,
+        );
+        tracker.spawn(pipeline.run(rx, token.clone()));
         let publisher = Publisher {
             files: config.publish.clone(),
             shared: shell.shared.clone(),
@@ -103,11 +162,11 @@ impl Generation {
         tracker.spawn(publisher.run(keeper.subscribe(), token.clone()));
         let keeper = tokio::spawn(keeper.run(token.clone()));
         tracker.close();
-        Generation {
+        Ok(Generation {
             token,
             tracker,
             keeper,
-        }
+        })
     }
 
     /// Stops every task of the generation and returns the keeper (with its state saved).
@@ -168,6 +227,9 @@ fn reread(path: &Path, running: &Config) -> Result<Config, String> {
     if new.state_dir != running.state_dir {
         return Err("state_dir: changing it needs a restart".into());
     }
+    if let Some(path) = &new.matcher.geoip {
+        Geoip::open(path).map_err(|e| format!("matcher.geoip: {}: {e}", path.display()))?;
+    }
     Ok(new)
 }
 
@@ -183,7 +245,7 @@ pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
     tracing::info!("listening on {}", listener.local_addr()?);
 
     let mut registry = Registry::default();
-    let shell = Shell::new(&mut registry);
+    let shell = Shell::new(&mut registry, &config);
     let http_metrics = Arc::new(HttpMetrics::register(&mut registry));
     let mut keeper = Keeper::load(
         config.clone(),
@@ -207,12 +269,19 @@ pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
         problems: shell.problems.clone(),
         reload: Some(reload_tx),
     };
-    let server = http::server::Server::new(listener, http::router(state), &config.http)?;
+    let traffic = crate::status::TrafficHandle(Arc::new(crate::recent::RecentTraffic {
+        recent: shell.recent.clone(),
+        shared: shell.shared.clone(),
+    }));
+    let router = http::router(state).layer(axum::Extension(traffic));
+    let server = http::server::Server::new(listener, router, &config.http)?;
     let shutdown = CancellationToken::new();
     let server_task = tokio::spawn(server.run(shutdown.clone()));
 
+    let mut strict = true;
     loop {
-        let generation = Generation::start(&config, keeper, &shell, &shutdown);
+        let generation = Generation::start(&config, keeper, &shell, &shutdown, strict).await?;
+        strict = false;
         let (new, done) = loop {
             match signals.next(&mut reload_rx).await {
                 Event::Stop => {

@@ -418,7 +418,7 @@ fn inputs(raw: Vec<RawInput>, check: &mut Check) -> Vec<InputConfig> {
             kind,
             format,
             max_message,
-            queue: r.queue.unwrap_or(1024) as usize,
+            queue: r.queue.unwrap_or(64) as usize,
         });
     }
     out
@@ -714,5 +714,48 @@ fn matcher(raw: super::raw::RawMatcher, check: &mut Check) -> MatcherConfig {
         ),
         geoip: raw.geoip.map(PathBuf::from),
         queue: raw.queue.unwrap_or(4096) as usize,
+    }
+}
+
+impl InputConfig {
+    /// The input's runtime spec; file checkpoints live in `state_dir/checkpoints/`.
+    pub fn spec(&self, state_dir: &std::path::Path) -> crate::inputs::InputSpec {
+        use crate::inputs as i;
+        let kind = match &self.kind {
+            InputKind::File {
+                paths,
+                start_at,
+                poll,
+            } => {
+                let mut spec = i::FileSpec::new(paths.clone(), state_dir.join("checkpoints"));
+                spec.start_at = match start_at {
+                    StartAt::Beginning => i::StartAt::Beginning,
+                    StartAt::End => i::StartAt::End,
+                };
+                spec.poll = *poll;
+                i::InputKind::File(spec)
+            }
+            InputKind::SyslogUdp {
+                listen,
+                recv_buffer,
+            } => i::InputKind::SyslogUdp(i::UdpSpec {
+                listen: *listen,
+                recv_buffer: *recv_buffer,
+            }),
+            InputKind::SyslogTcp {
+                listen,
+                max_connections,
+            } => i::InputKind::SyslogTcp(i::TcpSpec {
+                listen: *listen,
+                max_connections: *max_connections,
+                idle_timeout: None,
+            }),
+            InputKind::Stdin => i::InputKind::Stdin,
+        };
+        i::InputSpec {
+            name: self.name.clone(),
+            kind,
+            max_message: self.max_message,
+        }
     }
 }

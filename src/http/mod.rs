@@ -104,6 +104,7 @@ impl Group {
 pub fn router(state: AppState) -> Router {
     let timeout = state.config.load().http.request_timeout;
     Router::new()
+        .route("/", get(crate::status::page))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

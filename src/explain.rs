@@ -1,0 +1,203 @@
+//! `torwatch explain`: runs each input line through the log parsers and prints what it became, as an aligned text
+//! line or one JSON object, then counts lines, events and errors by reason. It owns that rendering only: it reads from
+//! and writes to whatever the caller hands it, opens no files and knows nothing of the command line.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::{self, BufRead, Write};
+use std::net::IpAddr;
+
+use serde_json::{Map, Value};
+
+use crate::event::Event;
+use crate::parsers::{parse_auto, trim_line, LogFormat, ParseError};
+
+/// How `explain` reads and prints.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// A fixed format for every line; `None` auto-detects per line.
+    pub format: Option<LogFormat>,
+    /// One JSON object per line instead of aligned text, and no trailer.
+    pub json: bool,
+}
+
+/// What a run saw: every line read, the lines that became events, and the others by error reason.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub lines: u64,
+    pub parsed: u64,
+    pub errors: BTreeMap<&'static str, u64>,
+}
+
+impl Summary {
+    fn record(&mut self, outcome: &Result<(LogFormat, Event<'_>), ParseError>) {
+        self.lines += 1;
+        match outcome {
+            Ok(_) => self.parsed += 1,
+            Err(e) => *self.errors.entry(e.reason()).or_insert(0) += 1,
+        }
+    }
+}
+
+impl fmt::Display for Summary {
+    /// `lines 12, parsed 9, errors 3 (empty 1, unknown_format 2)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let failed: u64 = self.errors.values().sum();
+        write!(
+            f,
+            "lines {}, parsed {}, errors {failed}",
+            self.lines, self.parsed
+        )?;
+        let mut sep = " (";
+        for (reason, n) in &self.errors {
+            write!(f, "{sep}{reason} {n}")?;
+            sep = ", ";
+        }
+        if !self.errors.is_empty() {
+            f.write_str(")")?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads `input` line by line (bytes: lines need not be UTF-8), writes one text or JSON line per input line to `out`,
+/// and in text mode a `# `-prefixed summary trailer. Fails only when reading or writing fails.
+pub fn run(mut input: impl BufRead, out: impl Write, opts: &Options) -> io::Result<Summary> {
+    let mut out = io::BufWriter::new(out);
+    let mut summary = Summary::default();
+    let mut line = Vec::with_capacity(1024);
+    loop {
+        line.clear();
+        if input.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        let outcome = parse_line(&line, opts.format);
+        summary.record(&outcome);
+        if opts.json {
+            let value = match &outcome {
+                Ok((format, event)) => event_json(*format, event),
+                Err(e) => error_json(*e),
+            };
+            serde_json::to_writer(&mut out, &value)?;
+            out.write_all(b"\n")?;
+        } else {
+            match &outcome {
+                Ok((format, event)) => writeln!(out, "{}", event_text(*format, event))?,
+                Err(e) => writeln!(out, "error: {}", e.reason())?,
+            }
+        }
+    }
+    if !opts.json {
+        writeln!(out, "# {summary}")?;
+    }
+    out.flush()?;
+    Ok(summary)
+}
+
+/// Parses one raw line with a fixed format, or auto-detects it.
+fn parse_line(
+    line: &[u8],
+    format: Option<LogFormat>,
+) -> Result<(LogFormat, Event<'_>), ParseError> {
+    let Some(format) = format else {
+        return parse_auto(line);
+    };
+    let line = trim_line(line);
+    if line.is_empty() {
+        return Err(ParseError::Empty);
+    }
+    format.parse(line).map(|event| (format, event))
+}
+
+/// The `explain --json` object of one event: `format` plus every field the event carries, absent ones omitted.
+pub fn event_json(format: LogFormat, event: &Event) -> Value {
+    let mut m = Map::new();
+    m.insert("format".into(), format.as_str().into());
+    if let Some(time) = event.time.and_then(rfc3339) {
+        m.insert("time".into(), time.into());
+    }
+    if let Some(device) = event.device {
+        m.insert("device".into(), device.into());
+    }
+    let ip = |ip: IpAddr| Value::from(ip.to_string());
+    let fields = [
+        ("src_ip", event.src_ip.map(ip)),
+        ("src_port", event.src_port.map(Value::from)),
+        ("dst_ip", event.dst_ip.map(ip)),
+        ("dst_port", event.dst_port.map(Value::from)),
+        ("proto", event.proto.map(|p| p.as_str().into())),
+        ("action", event.action.map(|a| a.as_str().into())),
+        ("direction", event.direction.map(|d| d.as_str().into())),
+        ("http_status", event.http_status.map(Value::from)),
+    ];
+    for (key, value) in fields {
+        if let Some(value) = value {
+            m.insert(key.into(), value);
+        }
+    }
+    Value::Object(m)
+}
+
+/// The `explain --json` object of a line that did not parse: `{"error": REASON}`.
+pub fn error_json(error: ParseError) -> Value {
+    let mut m = Map::new();
+    m.insert("error".into(), error.reason().into());
+    Value::Object(m)
+}
+
+/// Unix seconds as RFC 3339 UTC (`2024-05-01T10:00:00Z`); `None` when out of chrono's range.
+fn rfc3339(secs: i64) -> Option<String> {
+    let t = chrono::DateTime::from_timestamp(secs, 0)?;
+    Some(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+/// The aligned text line of one event:
+/// `netfilter  drop    tcp     203.0.113.5:51234 -> 198.51.100.7:22  dir=inbound  device=fw1  time=…`.
+pub fn event_text<'e>(format: LogFormat, event: &'e Event<'e>) -> impl fmt::Display + 'e {
+    TextLine(format, event)
+}
+
+struct TextLine<'e>(LogFormat, &'e Event<'e>);
+
+impl fmt::Display for TextLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let TextLine(format, e) = self;
+        let action = e.action.map_or("-", |a| a.as_str());
+        let proto = e.proto.map_or("-", |p| p.as_str());
+        write!(f, "{:<9}  {action:<6}  {proto:<6}  ", format.as_str())?;
+        write!(
+            f,
+            "{} -> {}",
+            Endpoint(e.src_ip, e.src_port),
+            Endpoint(e.dst_ip, e.dst_port)
+        )?;
+        if let Some(status) = e.http_status {
+            write!(f, "  status={status}")?;
+        }
+        if let Some(dir) = e.direction {
+            write!(f, "  dir={}", dir.as_str())?;
+        }
+        if let Some(device) = e.device {
+            write!(f, "  device={}", device.escape_debug())?;
+        }
+        if let Some(time) = e.time.and_then(rfc3339) {
+            write!(f, "  time={time}")?;
+        }
+        Ok(())
+    }
+}
+
+/// `ip:port`, `[v6]:port`, `ip`, or `-` when the address is absent.
+struct Endpoint(Option<IpAddr>, Option<u16>);
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.0, self.1) {
+            (None, None) => f.write_str("-"),
+            (None, Some(port)) => write!(f, "-:{port}"),
+            (Some(ip), None) => write!(f, "{ip}"),
+            (Some(IpAddr::V6(ip)), Some(port)) => write!(f, "[{ip}]:{port}"),
+            (Some(IpAddr::V4(ip)), Some(port)) => write!(f, "{ip}:{port}"),
+        }
+    }
+}

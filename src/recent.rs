@@ -1,0 +1,253 @@
+//! The last 24 hours of Tor hits for the status page: hourly buckets of counts per exit, country and port, merged on
+//! request. Bounded: at most `MAX_KEYS` keys per map per bucket (further keys are folded into "other"). Pure data.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+const HOUR: i64 = 3600;
+const BUCKETS: usize = 24;
+/// Most distinct keys one bucket keeps per map.
+pub const MAX_KEYS: usize = 4096;
+
+#[derive(Debug, Default, Clone)]
+struct Bucket {
+    hour: i64,
+    hits: u64,
+    outbound: u64,
+    /// Exit → (hits, last hit).
+    exits: HashMap<IpAddr, (u64, i64)>,
+    countries: HashMap<String, u64>,
+    ports: HashMap<u16, u64>,
+    other_ports: u64,
+    http: HashMap<u16, u64>,
+}
+
+/// Rolling per-hour counts.
+#[derive(Debug, Default)]
+pub struct Recent {
+    buckets: Vec<Bucket>,
+}
+
+/// Merged counts for a window.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub hits: u64,
+    pub outbound: u64,
+    /// Exit, hits, last hit (unix seconds).
+    pub exits: Vec<(IpAddr, u64, i64)>,
+    pub countries: Vec<(String, u64)>,
+    /// Port label (number or `other`) and count.
+    pub ports: Vec<(String, u64)>,
+    /// HTTP status answered to Tor clients → responses.
+    pub http: Vec<(u16, u64)>,
+}
+
+impl Recent {
+    fn bucket(&mut self, now: i64) -> &mut Bucket {
+        let hour = now.div_euclid(HOUR);
+        if self.buckets.is_empty() {
+            self.buckets = vec![Bucket::default(); BUCKETS];
+        }
+        let slot = hour.rem_euclid(BUCKETS as i64) as usize;
+        let b = &mut self.buckets[slot];
+        if b.hour != hour {
+            *b = Bucket {
+                hour,
+                ..Bucket::default()
+            };
+        }
+        b
+    }
+
+    /// Counts an inbound hit from `exit` (with its country) on `port`, with the HTTP status of access logs.
+    pub fn inbound(
+        &mut self,
+        now: i64,
+        exit: IpAddr,
+        country: &str,
+        port: Option<u16>,
+        http: Option<u16>,
+    ) {
+        let b = self.bucket(now);
+        b.hits += 1;
+        if let Some((n, last)) = b.exits.get_mut(&exit) {
+            *n += 1;
+            *last = (*last).max(now);
+        } else if b.exits.len() < MAX_KEYS {
+            b.exits.insert(exit, (1, now));
+        }
+        if let Some(code) = http {
+            if let Some(n) = b.http.get_mut(&code) {
+                *n += 1;
+            } else if b.http.len() < MAX_KEYS {
+                b.http.insert(code, 1);
+            }
+        }
+        if let Some(n) = b.countries.get_mut(country) {
+            *n += 1;
+        } else if b.countries.len() < MAX_KEYS {
+            b.countries.insert(country.to_string(), 1);
+        }
+        if let Some(p) = port {
+            if let Some(n) = b.ports.get_mut(&p) {
+                *n += 1;
+            } else if b.ports.len() < MAX_KEYS {
+                b.ports.insert(p, 1);
+            } else {
+                b.other_ports += 1;
+            }
+        }
+    }
+
+    pub fn outbound(&mut self, now: i64) {
+        let b = self.bucket(now);
+        b.hits += 1;
+        b.outbound += 1;
+    }
+
+    /// Distinct exits with hits in the last 24 hours (counting each bucket's kept exits).
+    pub fn distinct(&self, now: i64) -> usize {
+        let hour = now.div_euclid(HOUR);
+        let mut seen = std::collections::HashSet::new();
+        for b in self
+            .buckets
+            .iter()
+            .filter(|b| b.hour > hour - BUCKETS as i64 && b.hour <= hour)
+        {
+            seen.extend(b.exits.keys().copied());
+        }
+        seen.len()
+    }
+
+    /// The last 24 hours, top `n` of each map.
+    pub fn summary(&self, now: i64, n: usize) -> Summary {
+        let hour = now.div_euclid(HOUR);
+        let mut s = Summary::default();
+        let mut exits: HashMap<IpAddr, (u64, i64)> = HashMap::new();
+        let mut http: HashMap<u16, u64> = HashMap::new();
+        let mut countries: HashMap<String, u64> = HashMap::new();
+        let mut ports: HashMap<String, u64> = HashMap::new();
+        for b in self
+            .buckets
+            .iter()
+            .filter(|b| b.hour > hour - BUCKETS as i64 && b.hour <= hour)
+        {
+            s.hits += b.hits;
+            s.outbound += b.outbound;
+            for (k, (n, last)) in &b.exits {
+                let e = exits.entry(*k).or_default();
+                e.0 += n;
+                e.1 = e.1.max(*last);
+            }
+            for (k, v) in &b.http {
+                *http.entry(*k).or_default() += v;
+            }
+            for (k, v) in &b.countries {
+                *countries.entry(k.clone()).or_default() += v;
+            }
+            for (k, v) in &b.ports {
+                *ports.entry(k.to_string()).or_default() += v;
+            }
+            if b.other_ports > 0 {
+                *ports.entry("other".into()).or_default() += b.other_ports;
+            }
+        }
+        let mut exits: Vec<(IpAddr, u64, i64)> =
+            exits.into_iter().map(|(a, (n, l))| (a, n, l)).collect();
+        exits.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        exits.truncate(n);
+        s.exits = exits;
+        s.http = top(http, n);
+        s.countries = top(countries, n);
+        s.ports = top(ports, n);
+        s
+    }
+}
+
+fn top<K: Ord + Clone>(map: HashMap<K, u64>, n: usize) -> Vec<(K, u64)> {
+    let mut v: Vec<_> = map.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v.truncate(n);
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_and_tops() {
+        let mut r = Recent::default();
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        let t = 1_000_000 * HOUR;
+        r.inbound(t, a, "de", Some(22), None);
+        r.inbound(t + 10, a, "de", Some(22), Some(404));
+        r.inbound(t + HOUR, b, "us", Some(443), None);
+        r.outbound(t + HOUR);
+        let s = r.summary(t + HOUR, 10);
+        assert_eq!(s.hits, 4);
+        assert_eq!(s.outbound, 1);
+        assert_eq!(s.exits, vec![(a, 2, t + 10), (b, 1, t + HOUR)]);
+        assert_eq!(s.http, vec![(404, 1)]);
+        assert_eq!(s.ports, vec![("22".to_string(), 2), ("443".to_string(), 1)]);
+        // 24 hours later the first hour has left the window.
+        let s = r.summary(t + 24 * HOUR, 10);
+        assert_eq!(s.exits, vec![(b, 1, t + HOUR)]);
+        assert_eq!(r.summary(t + 50 * HOUR, 10), Summary::default());
+    }
+}
+
+/// The status page's view of the last 24 hours, with nicknames and countries from the current exit list.
+pub struct RecentTraffic {
+    pub recent: std::sync::Arc<std::sync::Mutex<Recent>>,
+    pub shared: crate::snapshot::Shared,
+}
+
+/// Rows shown per table.
+const ROWS: usize = 20;
+
+impl crate::status::TrafficSource for RecentTraffic {
+    fn traffic(&self, now: i64) -> crate::status::Traffic {
+        let summary = match self.recent.lock() {
+            Ok(r) => r.summary(now, ROWS),
+            Err(_) => Summary::default(),
+        };
+        let distinct = match self.recent.lock() {
+            Ok(r) => r.distinct(now),
+            Err(_) => 0,
+        };
+        let snapshot = self.shared.load();
+        let exits = snapshot.lists.get(crate::keeper::EXITS);
+        let top_exits = summary
+            .exits
+            .iter()
+            .map(|(addr, hits, last)| {
+                let prov = exits.and_then(|l| {
+                    let host = ipnet::IpNet::from(*addr);
+                    l.entries
+                        .binary_search_by(|e| e.net.cmp(&host))
+                        .ok()
+                        .map(|i| &l.entries[i].prov)
+                });
+                crate::status::ExitRow {
+                    address: addr.to_string(),
+                    nickname: prov.and_then(|p| p.nickname.clone()),
+                    country: prov.and_then(|p| p.country.clone()),
+                    hits: *hits,
+                    last_seen: *last,
+                }
+            })
+            .collect();
+        crate::status::Traffic {
+            window_secs: BUCKETS as i64 * HOUR,
+            hits: summary.hits - summary.outbound,
+            distinct_exits: distinct as u64,
+            top_exits,
+            countries: summary.countries,
+            ports: summary.ports,
+            http_status: summary.http,
+            outbound: summary.outbound,
+        }
+    }
+}
