@@ -9,8 +9,9 @@ command -v cargo-deny >/dev/null || cargo install --locked cargo-deny@0.20.2
 cargo deny --version
 cargo deny --locked check licenses bans sources
 db="${CARGO_HOME:-$HOME/.cargo}/advisory-dbs"
-if timeout 60 cargo deny --locked fetch db >/dev/null 2>&1 || [ -n "$(ls -A "$db" 2>/dev/null)" ]; then
-  cargo deny --locked check --disable-fetch advisories
+cached() { [ -n "$(find "$db" -mindepth 2 -maxdepth 2 -name crates -type d 2>/dev/null)" ]; }
+if timeout 60 cargo deny --locked fetch db >/dev/null 2>&1 || cached; then
+  cargo deny --locked --offline check advisories
   echo "deny: licenses bans sources advisories: ok"
 else
   echo "deny: advisories NOT CHECKED: the RustSec database could not be fetched and none is cached in $db" >&2
