@@ -3,6 +3,9 @@
 //! is whole and holds one of the lists the upstream served that passed validation; after every restart the last
 //! good list is served at once, before any fetch, and the files are brought up to date.
 //!
+//! A file input is killed the same way while its log grows: the checkpoint never moves back, always ends a line,
+//! and a clean run afterwards reads exactly the lines after it.
+//!
 //! `TORWATCH_CRASH_CYCLES` sets the number of cycles (30 by default; `tests/hardening/crash.sh` runs more).
 
 use crate::daemon::Daemon;
@@ -229,4 +232,119 @@ async fn wait_for(path: &Path, expected: &str, d: &Daemon) {
         path.display(),
         d.log_tail()
     );
+}
+
+/// The offset of the one file in an input's checkpoint (0 before the first commit). Panics when the checkpoint
+/// exists but is not whole JSON.
+fn checkpoint_offset(dir: &Path, cycle: usize) -> u64 {
+    let path = dir.join("state/checkpoints/fw.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return 0;
+    };
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("cycle {cycle}: checkpoint is not whole: {e}: {text:?}"));
+    v["files"]
+        .as_array()
+        .and_then(|f| f.first())
+        .and_then(|f| f["offset"].as_u64())
+        .unwrap_or(0)
+}
+
+/// A drop log that grows by whole lines until stopped; returns how many lines it wrote.
+fn grow(log: std::path::PathBuf, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u64> {
+    std::thread::spawn(move || {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().append(true).open(log).unwrap();
+        let mut n = 0u64;
+        while !stop.load(Ordering::Relaxed) {
+            let batch: String = (0..20)
+                .map(|i| {
+                    let id = n + i;
+                    format!(
+                        "Nov  1 11:05:31 fw kernel: [UFW BLOCK] IN=eth0 OUT= SRC=198.51.100.{} DST=192.0.2.10 LEN=60 TTL=52 ID={id} PROTO=TCP SPT={} DPT=22 SYN\n",
+                        id % 250 + 1,
+                        10_000 + id % 50_000
+                    )
+                })
+                .collect();
+            f.write_all(batch.as_bytes()).unwrap();
+            n += 20;
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        n
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn killed_while_tailing_it_resumes_at_the_checkpoint() {
+    let cycles: usize = std::env::var("TORWATCH_CRASH_CYCLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("fw.log");
+    std::fs::write(&log, b"").unwrap();
+    let cfg = format!(
+        "sources: []\ninputs:\n  - name: fw\n    type: file\n    paths: [{}]\n    format: netfilter\n    start_at: beginning\n    poll: 50ms\n",
+        log.display()
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = grow(log.clone(), stop.clone());
+    let mut offset = 0;
+    let mut moves = 0;
+    for cycle in 0..cycles {
+        let d = Daemon::start(dir.path(), &cfg).await;
+        let life = rand::thread_rng().gen_range(0..1500);
+        tokio::time::sleep(Duration::from_millis(life)).await;
+        drop(d); // SIGKILL
+        let now = checkpoint_offset(dir.path(), cycle);
+        let bytes = std::fs::read(&log).unwrap();
+        assert!(
+            now >= offset,
+            "cycle {cycle}: checkpoint went back from {offset} to {now}"
+        );
+        assert!(
+            now as usize <= bytes.len(),
+            "cycle {cycle}: checkpoint past the end"
+        );
+        assert!(
+            now == 0 || bytes.get(now as usize - 1) == Some(&b'\n'),
+            "cycle {cycle}: checkpoint {now} is not at a line boundary"
+        );
+        moves += usize::from(now > offset);
+        offset = now;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let written = writer.join().unwrap();
+    // More lines while no torwatch runs.
+    let (more_stop, more) = (Arc::new(AtomicBool::new(false)), log.clone());
+    let extra = grow(more, more_stop.clone());
+    std::thread::sleep(Duration::from_millis(500));
+    more_stop.store(true, Ordering::Relaxed);
+    let written = written + extra.join().unwrap();
+
+    // A clean run reads exactly the lines after the last checkpoint, then records the end of the file.
+    let bytes = std::fs::read(&log).unwrap();
+    let rest = bytes[offset as usize..]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count() as f64;
+    let d = Daemon::start(dir.path(), &cfg).await;
+    let series = "torwatch_input_lines_total{input=\"fw\"}";
+    d.wait_metric(series, rest, Duration::from_secs(60)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        d.metric(series).await,
+        rest,
+        "lines after the checkpoint read once"
+    );
+    d.stop();
+    let end = checkpoint_offset(dir.path(), cycles);
+    eprintln!(
+        "tail crash: {cycles} kills, {written} lines written, checkpoint moved in {moves} cycles, last checkpoint \
+         {offset}, clean run read {rest} lines, final checkpoint {end} of {} bytes",
+        bytes.len()
+    );
+    assert_eq!(end, bytes.len() as u64, "everything consumed and recorded");
+    assert!(moves >= cycles / 3, "the checkpoint rarely moved: {moves}");
 }
