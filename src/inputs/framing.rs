@@ -198,7 +198,8 @@ impl Decoder {
                     Step::Frame(Frame::Message(line))
                 }
             }
-            None if buf.len() > self.max => {
+            // A trailing `\r` may be the start of the terminator: it does not count against the limit yet.
+            None if buf.len() > self.max + usize::from(buf.last() == Some(&b'\r')) => {
                 buf.clear();
                 self.state = State::SkipLine;
                 Step::Frame(Frame::Oversize)

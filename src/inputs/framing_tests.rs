@@ -162,3 +162,10 @@ fn arbitrary_bytes_never_panic() {
         }
     }
 }
+
+#[test]
+fn a_message_of_exactly_the_limit_is_whole_whatever_the_reads() {
+    check(Framing::Newline, 3, "abc\r\nd\n", &[Some("abc"), Some("d")]);
+    check(Framing::Syslog, 1, "9\r\n", &[Some("9")]);
+    check(Framing::Newline, 3, "abc\rx\n", &[None]);
+}
