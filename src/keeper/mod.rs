@@ -295,7 +295,7 @@ pub fn now() -> i64 {
 /// The lists a source feeds.
 fn feeds_list(source: &SourceConfig, list: &str) -> bool {
     match list {
-        RELAYS => source.kind == FeedKind::Onionoo,
+        RELAYS => source.kind == FeedKind::Onionoo || source.list == RELAYS,
         _ => source.list == list || (list.starts_with(EXITS) && source.list == EXITS),
     }
 }
