@@ -70,9 +70,10 @@ pub async fn get(
         (Err(e), _) => return bad_request(format!("aggregate: {e}")),
         (_, Err(e)) => return bad_request(format!("enrich: {e}")),
     };
-    let name = match &query.window {
-        Some(w) => format!("{name}-{w}"),
+    let name = match query.window.as_deref() {
         None => name.to_string(),
+        Some(w) if crate::keeper::WINDOWS.iter().any(|(n, _)| *n == w) => format!("{name}-{w}"),
+        Some(w) => return bad_request(format!("window: {w:?} is not one of 1d, 7d, 30d")),
     };
     let snapshot = state.shared.load();
     let Some(renders) = snapshot.renders.get(&name) else {

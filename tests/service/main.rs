@@ -1,6 +1,7 @@
 //! Service-level tests: the real torwatch binary against a fake upstream on loopback.
 
 mod daemon;
+mod edl;
 mod faults;
 mod lookup;
 mod restart;
