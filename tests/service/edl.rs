@@ -38,8 +38,21 @@ pub async fn loaded(dir: &std::path::Path, extra: &str) -> (Upstream, Daemon) {
         },
     );
     let d = Daemon::start(dir, &config(&up.url("/exits"), extra)).await;
-    d.wait_metric(FETCHED, 1.0, Duration::from_secs(10)).await;
+    wait_ready(&d).await;
     (up, d)
+}
+
+/// Polls `/readyz` (open whatever the access rules) until the exit list is loaded.
+pub async fn wait_ready(d: &Daemon) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while d.get("/readyz").await.0 != 200 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never ready; log:\n{}",
+            d.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// A client that neither asks for nor decodes gzip on its own.

@@ -1,5 +1,6 @@
 //! Service-level tests: the real torwatch binary against a fake upstream on loopback.
 
+mod access;
 mod daemon;
 mod edl;
 mod faults;
