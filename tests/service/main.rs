@@ -6,4 +6,5 @@ mod edl;
 mod faults;
 mod lookup;
 mod restart;
+mod tls;
 mod upstream;
