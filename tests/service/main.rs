@@ -4,6 +4,7 @@ mod access;
 mod daemon;
 mod edl;
 mod faults;
+mod limits;
 mod lookup;
 mod restart;
 mod tls;
