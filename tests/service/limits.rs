@@ -149,3 +149,49 @@ async fn held_slots_free_up_after_the_header_timeout() {
     }
     d.stop();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_stops_reading_is_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("exits.txt");
+    let many: String = (0..60_000u32)
+        .map(|i| format!("10.{}.{}.{}\n", i >> 16, (i >> 8) & 255, i & 255))
+        .collect();
+    std::fs::write(&list, many).unwrap();
+    let http = "http:\n  request_timeout: 1s\n";
+    let d = Daemon::start(dir.path(), &config(&list.display().to_string(), http)).await;
+    wait_ready(&d).await;
+    let path = "/lists/tor-exits.json";
+    // Several MB, more than the socket buffers hold.
+    let full = crate::edl::send(
+        &crate::edl::client(),
+        reqwest::Method::GET,
+        &format!("{}{path}", d.base),
+        &[],
+    )
+    .await
+    .body
+    .len();
+    assert!(full > 6 << 20, "{full}");
+
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut s = socket.connect(addr(&d).parse().unwrap()).await.unwrap();
+    s.write_all(request(path).as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf)).await {
+            Err(_) => panic!("the stalled connection was kept open"),
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    assert!(
+        got.len() < full,
+        "the whole body arrived ({} bytes): the stalled write was not dropped",
+        got.len()
+    );
+    d.stop();
+}
