@@ -4,11 +4,13 @@
 use super::AppState;
 use crate::formats::{ListFormat, RenderOptions};
 use crate::lists::Family;
+use crate::snapshot::Shared;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::extract::{FromRef, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use std::borrow::Cow;
 
 /// How long a firewall should wait before retrying a list that is not loaded yet.
 const RETRY_AFTER_SECS: &str = "60";
@@ -36,48 +38,85 @@ fn bad_request(message: String) -> Response {
     (StatusCode::BAD_REQUEST, format!("{message}\n")).into_response()
 }
 
-pub async fn get(
-    State(state): State<AppState>,
-    Path(file): Path<String>,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
-    method: Method,
-    headers: HeaderMap,
-) -> Response {
-    let Ok(Query(query)) = query else {
-        return bad_request("unknown query parameter (family, aggregate, enrich, window)".into());
-    };
+/// What a request asks for: the list name (window applied), the format and the rendering options.
+struct Wanted<'a> {
+    name: Cow<'a, str>,
+    format: ListFormat,
+    opts: RenderOptions,
+}
+
+/// Reads the path and query; `Err` is the 404 or 400 to send.
+fn wanted(uri: &Uri) -> Result<Wanted<'_>, Response> {
+    let file = uri.path().strip_prefix("/lists/").unwrap_or_default();
     let Some((name, ext)) = file.rsplit_once('.') else {
-        return (StatusCode::NOT_FOUND, "not found: use /lists/NAME.FORMAT\n").into_response();
+        return Err((StatusCode::NOT_FOUND, "not found: use /lists/NAME.FORMAT\n").into_response());
     };
     let Some(format) = ListFormat::from_ext(ext) else {
-        return (StatusCode::NOT_FOUND, format!("unknown format {ext:?}\n")).into_response();
+        return Err((StatusCode::NOT_FOUND, format!("unknown format {ext:?}\n")).into_response());
+    };
+    let query = match uri.query() {
+        None => ListQuery::default(),
+        Some(_) => match Query::<ListQuery>::try_from_uri(uri) {
+            Ok(Query(q)) => q,
+            Err(_) => {
+                return Err(bad_request(
+                    "unknown query parameter (family, aggregate, enrich, window)".into(),
+                ))
+            }
+        },
     };
     let family = match query.family.as_deref() {
         None | Some("all") | Some("") => None,
         Some("ipv4") | Some("4") => Some(Family::Ipv4),
         Some("ipv6") | Some("6") => Some(Family::Ipv6),
-        Some(f) => return bad_request(format!("family: {f:?} is not one of ipv4, ipv6")),
+        Some(f) => {
+            return Err(bad_request(format!(
+                "family: {f:?} is not one of ipv4, ipv6"
+            )))
+        }
     };
-    let opts = match (
-        flag(query.aggregate.as_deref()),
-        flag(query.enrich.as_deref()),
-    ) {
-        (Ok(aggregate), Ok(enrich)) => RenderOptions {
+    let aggregate =
+        flag(query.aggregate.as_deref()).map_err(|e| bad_request(format!("aggregate: {e}")))?;
+    let enrich = flag(query.enrich.as_deref()).map_err(|e| bad_request(format!("enrich: {e}")))?;
+    let name = match query.window.as_deref() {
+        None => Cow::Borrowed(name),
+        Some(w) if crate::keeper::WINDOWS.iter().any(|(n, _)| *n == w) => {
+            Cow::Owned(format!("{name}-{w}"))
+        }
+        Some(w) => {
+            return Err(bad_request(format!(
+                "window: {w:?} is not one of 1d, 7d, 30d"
+            )))
+        }
+    };
+    Ok(Wanted {
+        name,
+        format,
+        opts: RenderOptions {
             family,
             aggregate,
             enrich,
         },
-        (Err(e), _) => return bad_request(format!("aggregate: {e}")),
-        (_, Err(e)) => return bad_request(format!("enrich: {e}")),
+    })
+}
+
+/// The handler takes only the snapshot handle: one reference count per request, not the whole [`AppState`].
+impl FromRef<AppState> for Shared {
+    fn from_ref(state: &AppState) -> Shared {
+        state.shared.clone()
+    }
+}
+
+/// Reads the request in place (no copy of its headers): this is the hot path a firewall fleet polls.
+pub async fn get(State(shared): State<Shared>, request: Request) -> Response {
+    let wanted = match wanted(request.uri()) {
+        Ok(w) => w,
+        Err(response) => return response,
     };
-    let name = match query.window.as_deref() {
-        None => name.to_string(),
-        Some(w) if crate::keeper::WINDOWS.iter().any(|(n, _)| *n == w) => format!("{name}-{w}"),
-        Some(w) => return bad_request(format!("window: {w:?} is not one of 1d, 7d, 30d")),
-    };
-    let snapshot = state.shared.load();
-    let Some(renders) = snapshot.renders.get(&name) else {
-        if snapshot.known.contains(&name) {
+    let snapshot = shared.load();
+    let name: &str = &wanted.name;
+    let Some(renders) = snapshot.renders.get(name) else {
+        if snapshot.known.contains(name) {
             return (
                 StatusCode::SERVICE_UNAVAILABLE,
                 [(header::RETRY_AFTER, RETRY_AFTER_SECS)],
@@ -87,35 +126,33 @@ pub async fn get(
         }
         return (StatusCode::NOT_FOUND, format!("no list {name:?}\n")).into_response();
     };
-    let rendered = renders.get(format, &opts);
-    let gzip = accepts_gzip(&headers);
+    let rendered = renders.get(wanted.format, &wanted.opts);
+    let headers = request.headers();
+    let gzip = accepts_gzip(headers);
     let (body, etag) = if gzip {
-        (rendered.gzip.clone(), rendered.etag_gzip.as_str())
+        (&rendered.gzip, rendered.etag_gzip.as_str())
     } else {
-        (rendered.body.clone(), rendered.etag.as_str())
+        (&rendered.body, rendered.etag.as_str())
     };
     let updated = renders.list.updated;
-    let last_modified = httpdate::fmt_http_date(
-        std::time::UNIX_EPOCH + std::time::Duration::from_secs(updated.max(0) as u64),
-    );
-    let mut response = if not_modified(&headers, etag, updated) {
-        StatusCode::NOT_MODIFIED.into_response()
+    let mut response = if not_modified(headers, etag, updated) {
+        let mut r = Response::new(Body::empty());
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        r
     } else {
-        let len = body.len();
-        let mut r = if method == Method::HEAD {
+        let mut r = if request.method() == Method::HEAD {
             Response::new(Body::empty())
         } else {
-            Response::new(Body::from(body))
+            Response::new(Body::from(body.clone()))
         };
-        r.headers_mut().insert(
+        let h = r.headers_mut();
+        h.insert(
             header::CONTENT_TYPE,
-            HeaderValue::from_static(format.content_type()),
+            HeaderValue::from_static(wanted.format.content_type()),
         );
-        r.headers_mut()
-            .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
         if gzip {
-            r.headers_mut()
-                .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         }
         r
     };
@@ -123,15 +160,21 @@ pub async fn get(
     if let Ok(v) = HeaderValue::from_str(etag) {
         h.insert(header::ETAG, v);
     }
-    if let Ok(v) = HeaderValue::from_str(&last_modified) {
-        h.insert(header::LAST_MODIFIED, v);
-    }
+    h.insert(header::LAST_MODIFIED, http_date(updated));
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static(CACHE_CONTROL),
     );
     h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     response
+}
+
+/// `Last-Modified` for unix seconds.
+fn http_date(secs: i64) -> HeaderValue {
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs.max(0).unsigned_abs());
+    let text = httpdate::HttpDate::from(at).to_string();
+    HeaderValue::from_str(&text)
+        .unwrap_or_else(|_| HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"))
 }
 
 /// `If-None-Match` wins over `If-Modified-Since` (RFC 9110 §13.2.2).
