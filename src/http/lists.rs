@@ -11,6 +11,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use std::borrow::Cow;
+use std::cell::RefCell;
 
 /// How long a firewall should wait before retrying a list that is not loaded yet.
 const RETRY_AFTER_SECS: &str = "60";
@@ -139,13 +140,14 @@ pub async fn get(State(shared): State<Shared>, request: Request) -> Response {
         let mut r = Response::new(Body::empty());
         *r.status_mut() = StatusCode::NOT_MODIFIED;
         r
+    } else if request.method() == Method::HEAD {
+        Response::new(Body::empty())
     } else {
-        let mut r = if request.method() == Method::HEAD {
-            Response::new(Body::empty())
-        } else {
-            Response::new(Body::from(body.clone()))
-        };
-        let h = r.headers_mut();
+        Response::new(Body::from(body.clone()))
+    };
+    let ok = response.status() == StatusCode::OK;
+    let mut h = HeaderMap::with_capacity(8);
+    if ok {
         h.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static(wanted.format.content_type()),
@@ -154,19 +156,65 @@ pub async fn get(State(shared): State<Shared>, request: Request) -> Response {
         if gzip {
             h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         }
-        r
-    };
-    let h = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(etag) {
+    }
+    if let Some(v) = VALIDATORS.with(|c| c.borrow_mut().etag(etag)) {
         h.insert(header::ETAG, v);
     }
-    h.insert(header::LAST_MODIFIED, http_date(updated));
+    h.insert(
+        header::LAST_MODIFIED,
+        VALIDATORS.with(|c| c.borrow_mut().last_modified(updated)),
+    );
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static(CACHE_CONTROL),
     );
     h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    *response.headers_mut() = h;
     response
+}
+
+thread_local! {
+    /// The validator headers this thread sent last: a fleet polls the same few renderings, so the header values
+    /// are built once per list version instead of once per request.
+    static VALIDATORS: RefCell<Validators> = RefCell::new(Validators::default());
+}
+
+#[derive(Default)]
+struct Validators {
+    /// The last ETags (identity and gzip forms alternate).
+    etags: [Option<HeaderValue>; 2],
+    next: usize,
+    last_modified: Option<(i64, HeaderValue)>,
+}
+
+impl Validators {
+    fn etag(&mut self, etag: &str) -> Option<HeaderValue> {
+        if let Some(v) = self
+            .etags
+            .iter()
+            .flatten()
+            .find(|v| v.as_bytes() == etag.as_bytes())
+        {
+            return Some(v.clone());
+        }
+        let v = HeaderValue::from_str(etag).ok()?;
+        if let Some(slot) = self.etags.get_mut(self.next % 2) {
+            *slot = Some(v.clone());
+        }
+        self.next = self.next.wrapping_add(1);
+        Some(v)
+    }
+
+    fn last_modified(&mut self, secs: i64) -> HeaderValue {
+        match &self.last_modified {
+            Some((s, v)) if *s == secs => v.clone(),
+            _ => {
+                let v = http_date(secs);
+                self.last_modified = Some((secs, v.clone()));
+                v
+            }
+        }
+    }
 }
 
 /// `Last-Modified` for unix seconds.
