@@ -35,8 +35,11 @@ fn flag(value: Option<&str>) -> Result<bool, String> {
     }
 }
 
-fn bad_request(message: String) -> Response {
-    (StatusCode::BAD_REQUEST, format!("{message}\n")).into_response()
+/// A request refused before any list is looked at: the status and its text.
+type Refusal = (StatusCode, String);
+
+fn bad_request(message: String) -> Refusal {
+    (StatusCode::BAD_REQUEST, format!("{message}\n"))
 }
 
 /// What a request asks for: the list name (window applied), the format and the rendering options.
@@ -47,13 +50,16 @@ struct Wanted<'a> {
 }
 
 /// Reads the path and query; `Err` is the 404 or 400 to send.
-fn wanted(uri: &Uri) -> Result<Wanted<'_>, Response> {
+fn wanted(uri: &Uri) -> Result<Wanted<'_>, Refusal> {
     let file = uri.path().strip_prefix("/lists/").unwrap_or_default();
     let Some((name, ext)) = file.rsplit_once('.') else {
-        return Err((StatusCode::NOT_FOUND, "not found: use /lists/NAME.FORMAT\n").into_response());
+        return Err((
+            StatusCode::NOT_FOUND,
+            "not found: use /lists/NAME.FORMAT\n".into(),
+        ));
     };
     let Some(format) = ListFormat::from_ext(ext) else {
-        return Err((StatusCode::NOT_FOUND, format!("unknown format {ext:?}\n")).into_response());
+        return Err((StatusCode::NOT_FOUND, format!("unknown format {ext:?}\n")));
     };
     let query = match uri.query() {
         None => ListQuery::default(),
@@ -112,7 +118,7 @@ impl FromRef<AppState> for Shared {
 pub async fn get(State(shared): State<Shared>, request: Request) -> Response {
     let wanted = match wanted(request.uri()) {
         Ok(w) => w,
-        Err(response) => return response,
+        Err(refusal) => return refusal.into_response(),
     };
     let snapshot = shared.load();
     let name: &str = &wanted.name;
