@@ -275,3 +275,68 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
         (coding.eq_ignore_ascii_case("gzip") || coding == "*") && q > 0.0
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uri(s: &str) -> Uri {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn path_and_query() {
+        let u = uri("/lists/tor-exits.nftables?family=6&aggregate=yes");
+        let w = wanted(&u).unwrap();
+        assert_eq!(w.name, "tor-exits");
+        assert_eq!(w.format, ListFormat::Nft);
+        assert_eq!(w.opts.family, Some(Family::Ipv6));
+        assert!(w.opts.aggregate && !w.opts.enrich);
+        let u = uri("/lists/tor-exits.csv?window=30d&enrich");
+        let w = wanted(&u).unwrap();
+        assert_eq!((w.name.as_ref(), w.opts.enrich), ("tor-exits-30d", true));
+        for (u, code) in [
+            ("/lists/tor-exits", 404),
+            ("/lists/tor-exits.exe", 404),
+            ("/lists/tor-exits.txt?window=1h", 400),
+            ("/lists/tor-exits.txt?family=ipv4&x=1", 400),
+            ("/lists/tor-exits.txt?aggregate=2", 400),
+        ] {
+            assert_eq!(
+                wanted(&uri(u)).err().map(|r| r.0.as_u16()),
+                Some(code),
+                "{u}"
+            );
+        }
+    }
+
+    #[test]
+    fn validators_are_reused_and_never_mixed_up() {
+        let mut v = Validators::default();
+        let a = v.etag("\"aa\"").unwrap();
+        let b = v.etag("\"aa-gz\"").unwrap();
+        assert_eq!(v.etag("\"aa\"").unwrap(), a);
+        assert_eq!(v.etag("\"aa-gz\"").unwrap(), b);
+        assert_eq!(v.etag("\"bb\"").unwrap(), "\"bb\"");
+        assert_eq!(v.etag("\"aa\"").unwrap(), "\"aa\"");
+        assert!(v.etag("\"bad\nvalue\"").is_none());
+        assert_eq!(v.last_modified(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(
+            v.last_modified(1_764_385_200),
+            "Sat, 29 Nov 2025 03:00:00 GMT"
+        );
+        assert_eq!(v.last_modified(-5), "Thu, 01 Jan 1970 00:00:00 GMT");
+    }
+
+    #[test]
+    fn gzip_negotiation() {
+        let h = |v: &str| {
+            let mut m = HeaderMap::new();
+            m.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
+            accepts_gzip(&m)
+        };
+        assert!(h("gzip, deflate, br") && h("GZIP") && h("*") && h("br;q=1, gzip;q=0.1"));
+        assert!(!h("gzip;q=0") && !h("identity") && !h("x-gzip2"));
+        assert!(!accepts_gzip(&HeaderMap::new()));
+    }
+}
