@@ -150,8 +150,115 @@ pub fn parse_ip(s: &[u8]) -> Option<IpAddr> {
     if s.is_empty() || s.len() > 45 {
         return None;
     }
+    // Fast paths first; both stop at the first byte they do not expect. The standard parser covers the rest
+    // (IPv4-suffixed IPv6) and rejects what is invalid.
+    if let Some(v4) = parse_ipv4(s) {
+        return Some(IpAddr::V4(v4));
+    }
+    if let Some(v6) = parse_ipv6(s) {
+        return Some(IpAddr::V6(v6));
+    }
+    memchr::memchr2(b':', b'.', s)?;
     let text = std::str::from_utf8(s).ok()?;
     text.parse().ok()
+}
+
+/// Dotted-quad IPv4 exactly as `Ipv4Addr::from_str` accepts it (no leading zeros), read straight from bytes.
+fn parse_ipv4(s: &[u8]) -> Option<std::net::Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut index = 0usize;
+    let mut value: u16 = 0;
+    let mut digits = 0usize;
+    for &c in s {
+        if c == b'.' {
+            if digits == 0 {
+                return None;
+            }
+            *octets.get_mut(index)? = u8::try_from(value).ok()?;
+            index += 1;
+            value = 0;
+            digits = 0;
+        } else if c.is_ascii_digit() {
+            if digits == 1 && value == 0 || digits == 3 {
+                return None; // leading zero, or more than three digits
+            }
+            value = value * 10 + u16::from(c - b'0');
+            digits += 1;
+        } else {
+            return None;
+        }
+    }
+    if index != 3 || digits == 0 {
+        return None;
+    }
+    *octets.get_mut(3)? = u8::try_from(value).ok()?;
+    Some(std::net::Ipv4Addr::from(octets))
+}
+
+/// IPv6 of hex groups with at most one `::` (no embedded IPv4), as `Ipv6Addr::from_str` accepts it, read
+/// straight from bytes; covers the kernel's zero-padded form.
+fn parse_ipv6(s: &[u8]) -> Option<std::net::Ipv6Addr> {
+    let mut head = [0u16; 8];
+    let mut tail = [0u16; 8];
+    let (front, back) = match s.windows(2).position(|w| w == b"::") {
+        Some(i) => (s.get(..i)?, Some(s.get(i + 2..)?)),
+        None => (s, None),
+    };
+    let n_head = ipv6_groups(front, &mut head)?;
+    let segments = match back {
+        None if n_head == 8 => head,
+        None => return None,
+        Some(back) => {
+            let n_tail = ipv6_groups(back, &mut tail)?;
+            if n_head + n_tail > 7 {
+                return None;
+            }
+            let mut all = head;
+            for (i, g) in tail.iter().take(n_tail).enumerate() {
+                *all.get_mut(8 - n_tail + i)? = *g;
+            }
+            all
+        }
+    };
+    Some(std::net::Ipv6Addr::from(segments))
+}
+
+/// Reads `h:h:...` (possibly empty) into `out`; returns the number of groups.
+fn ipv6_groups(s: &[u8], out: &mut [u16; 8]) -> Option<usize> {
+    if s.is_empty() {
+        return Some(0);
+    }
+    let mut n = 0usize;
+    let mut value: u16 = 0;
+    let mut digits = 0usize;
+    for &c in s {
+        if c == b':' {
+            if digits == 0 {
+                return None;
+            }
+            *out.get_mut(n)? = value;
+            n += 1;
+            value = 0;
+            digits = 0;
+            continue;
+        }
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            _ => return None,
+        };
+        if digits == 4 {
+            return None;
+        }
+        value = (value << 4) | u16::from(d);
+        digits += 1;
+    }
+    if digits == 0 {
+        return None;
+    }
+    *out.get_mut(n)? = value;
+    Some(n + 1)
 }
 
 /// A calendar date and time of day (proleptic Gregorian, no time zone), as read from a log timestamp.
@@ -208,4 +315,74 @@ pub fn year_of(unix: i64) -> i64 {
     let mp = (5 * doy + 2) / 153;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     yoe + era * 400 + i64::from(month <= 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn ipv4_fast_path_agrees_with_std(s in "[0-9.]{0,17}") {
+            prop_assert_eq!(parse_ip(s.as_bytes()), s.parse::<IpAddr>().ok());
+        }
+
+        #[test]
+        fn ipv4_quads_agree_with_std(q in proptest::array::uniform4(0u16..300), zero in 0usize..5) {
+            let mut parts = q.map(|n| n.to_string());
+            if let Some(p) = parts.get_mut(zero) {
+                p.insert(0, '0');
+            }
+            let s = parts.join(".");
+            prop_assert_eq!(parse_ip(s.as_bytes()), s.parse::<IpAddr>().ok());
+        }
+
+        #[test]
+        fn ipv6_fast_path_agrees_with_std(s in "[0-9a-fA-F:]{0,41}") {
+            prop_assert_eq!(parse_ip(s.as_bytes()), s.parse::<IpAddr>().ok());
+        }
+
+        #[test]
+        fn ipv6_forms_agree_with_std(g in proptest::array::uniform8(prop_oneof![Just(0u16), any::<u16>()])) {
+            let addr = std::net::Ipv6Addr::from(g);
+            let padded = g.map(|x| format!("{x:04x}")).join(":");
+            for text in [addr.to_string(), padded, g.map(|x| format!("{x:X}")).join(":")] {
+                prop_assert_eq!(parse_ip(text.as_bytes()), Some(IpAddr::V6(addr)), "{}", text);
+            }
+        }
+
+        #[test]
+        fn civil_time_agrees_with_chrono(t in -5_000_000_000i64..5_000_000_000) {
+            use chrono::{Datelike, Timelike};
+            let d = chrono::DateTime::from_timestamp(t, 0).expect("in range");
+            let civil = CivilTime {
+                year: i64::from(d.year()),
+                month: d.month() as u8,
+                day: d.day() as u8,
+                hour: d.hour() as u8,
+                minute: d.minute() as u8,
+                second: d.second() as u8,
+            };
+            prop_assert_eq!(civil.to_unix(), Some(t));
+            prop_assert_eq!(year_of(t), i64::from(d.year()));
+        }
+    }
+
+    #[test]
+    fn ipv4_edge_cases() {
+        for s in ["1.2.3.4", "255.255.255.255", "0.0.0.0"] {
+            assert!(parse_ip(s.as_bytes()).is_some(), "{s}");
+        }
+        for s in [
+            "01.2.3.4",
+            "256.1.1.1",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..3.4",
+            "1.2.3.4 ",
+        ] {
+            assert_eq!(parse_ip(s.as_bytes()), None, "{s}");
+        }
+    }
 }

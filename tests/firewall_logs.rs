@@ -249,3 +249,50 @@ fn srx_fixtures() {
 fn winfw_fixtures() {
     check_fixture(LogFormat::WinFirewall);
 }
+
+/// Netfilter parsing throughput on one core; prints lines/s, never fails on speed.
+/// `cargo test --release --test firewall_logs -- --ignored netfilter_throughput --nocapture`
+#[test]
+#[ignore = "throughput figure; run in release by hand"]
+fn netfilter_throughput() {
+    let lines: [&[u8]; 4] = [
+        b"Mar  5 10:11:12 edge-1 kernel: [81234.567890] IN=eth0 OUT= MAC=52:54:00:12:34:56:52:54:00:ab:cd:ef:08:00 SRC=185.220.101.7 DST=192.0.2.10 LEN=60 TOS=0x00 PREC=0x00 TTL=52 ID=4711 DF PROTO=TCP SPT=44321 DPT=22 WINDOW=64240 RES=0x00 SYN URGP=0",
+        b"2024-03-05T12:11:12.5+02:00 web-2 kernel: [UFW BLOCK] IN=ens3 OUT= MAC=fa:16:3e:00:00:01 SRC=198.51.100.23 DST=203.0.113.5 LEN=48 TOS=0x00 PREC=0x00 TTL=34 ID=3543 DF PROTO=UDP SPT=25997 DPT=523 LEN=28",
+        b"<4>1 2024-03-05T10:11:12Z fw1 kernel - - - filter_IN_public_REJECT: IN=enp1s0 OUT= MAC=00:11:22:33:44:55:66:77:88:99:aa:bb:08:00 SRC=198.51.100.77 DST=192.0.2.1 LEN=44 TOS=0x00 PREC=0x00 TTL=241 ID=54321 PROTO=TCP SPT=51110 DPT=3389 WINDOW=1024 RES=0x00 SYN URGP=0",
+        b"Mar  5 10:11:12 v6gw kernel: [16571.459614] IN= OUT=eth0 SRC=2001:0db8:0000:0000:0000:0000:0000:0001 DST=2a0b:f4c2:0002:0000:0000:0000:0000:0017 LEN=104 TC=0 HOPLIMIT=64 FLOWLBL=868225 PROTO=ICMPv6 TYPE=128 CODE=0 ID=3427 SEQ=1",
+    ];
+    let rounds: usize = std::env::var("TORWATCH_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(500_000);
+    let total = rounds * lines.len();
+    let rate = |elapsed: std::time::Duration| total as f64 / elapsed.as_secs_f64() / 1e6;
+    // Reference: one plain pass over every byte, to read the figure against this machine's speed.
+    let start = std::time::Instant::now();
+    let mut spaces = 0usize;
+    for _ in 0..rounds {
+        for line in lines {
+            spaces += std::hint::black_box(line)
+                .iter()
+                .filter(|&&c| c == b' ')
+                .count();
+        }
+    }
+    let reference = start.elapsed();
+    assert!(spaces > 0);
+    let start = std::time::Instant::now();
+    let mut ok = 0usize;
+    for _ in 0..rounds {
+        for line in lines {
+            let parsed = torwatch::parsers::netfilter::parse(std::hint::black_box(line));
+            ok += usize::from(parsed.is_ok());
+        }
+    }
+    let elapsed = start.elapsed();
+    assert_eq!(ok, total);
+    println!("byte-pass reference: {:.1} M lines/s", rate(reference));
+    println!(
+        "netfilter: {total} lines in {elapsed:.3?} = {:.1} M lines/s",
+        rate(elapsed)
+    );
+}

@@ -3,14 +3,17 @@
 
 use super::{syslog, ParseError};
 use crate::event::{parse_ip, parse_port, parse_u64, Action, Direction, Event, Proto};
-use memchr::memmem;
+use memchr::memmem::Finder;
+use std::sync::LazyLock;
+
+static TAG: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"filterlog"));
 
 /// Fields read from the front of the CSV (ports sit at most at index 21).
 const WANTED: usize = 22;
 
 /// Cheap test: the `filterlog` tag, or a bare CSV whose action, direction and IP version sit where filterlog's do.
 pub fn sniff(line: &[u8]) -> bool {
-    if memmem::find(line, b"filterlog").is_some() {
+    if TAG.find(line).is_some() {
         return true;
     }
     let f = Csv::read(line);

@@ -1,6 +1,7 @@
 //! netfilter LOG lines (iptables, ip6tables, nftables `log prefix`, UFW, firewalld, Proxmox, UniFi) and ulogd2 JSON
 //! records: bytes in, one [`Event`] out. Scans bytes; no allocation, no IO, no panics on any input.
 
+mod packet;
 mod prefix;
 mod ulogd;
 
@@ -8,7 +9,7 @@ pub use prefix::{PrefixActions, DEFAULT_RULES};
 
 use super::{syslog, syslog::stamp, ParseError};
 use crate::event::{parse_ip, parse_port, Direction, Event, Proto};
-use memchr::memmem;
+use packet::Fields;
 use std::sync::LazyLock;
 
 static DEFAULT_ACTIONS: LazyLock<PrefixActions> = LazyLock::new(PrefixActions::default);
@@ -18,14 +19,14 @@ pub fn sniff(line: &[u8]) -> bool {
     if line.first() == Some(&b'{') {
         return ulogd::sniff(line);
     }
-    let Some(src) = memmem::find(line, b" SRC=") else {
+    let Some(src) = packet::SRC.find(line) else {
         return false;
     };
     let head = line.get(..src).unwrap_or_default();
     let tail = line.get(src..).unwrap_or_default();
-    (memmem::find(head, b"IN=").is_some() || memmem::find(head, b"OUT=").is_some())
-        && memmem::find(tail, b" DST=").is_some()
-        && memmem::find(tail, b" PROTO=").is_some()
+    (packet::word_start(head, b"IN").is_some() || packet::word_start(head, b"OUT").is_some())
+        && packet::DST.find(tail).is_some()
+        && packet::PROTO.find(tail).is_some()
 }
 
 /// Parses a line with the default prefix → action rules; drop when the prefix says nothing.
@@ -43,13 +44,7 @@ pub fn parse_with<'a>(line: &'a [u8], actions: &PrefixActions) -> Result<Event<'
         return ulogd::parse(line, actions);
     }
     let (header, msg) = syslog::split(line);
-    let fields = Fields::scan(msg);
-    if !fields.started {
-        return Err(ParseError::NotTraffic);
-    }
-    let src = fields.src.ok_or(ParseError::MissingField("SRC"))?;
-    let dst = fields.dst.ok_or(ParseError::MissingField("DST"))?;
-    let proto = fields.proto.ok_or(ParseError::MissingField("PROTO"))?;
+    let fields = Fields::scan(msg)?;
     let prefix = msg.get(..fields.prefix_len).unwrap_or_default();
     let action = actions
         .lookup(prefix)
@@ -58,13 +53,13 @@ pub fn parse_with<'a>(line: &'a [u8], actions: &PrefixActions) -> Result<Event<'
     Ok(Event {
         time: header.time.or_else(|| proxmox_time(prefix)),
         device: header.host,
-        src_ip: Some(parse_ip(src).ok_or(ParseError::BadAddress("SRC"))?),
-        dst_ip: Some(parse_ip(dst).ok_or(ParseError::BadAddress("DST"))?),
+        src_ip: Some(parse_ip(fields.src).ok_or(ParseError::BadAddress("SRC"))?),
+        dst_ip: Some(parse_ip(fields.dst).ok_or(ParseError::BadAddress("DST"))?),
         src_port: port(fields.spt, "SPT")?,
         dst_port: port(fields.dpt, "DPT")?,
-        proto: Some(Proto::parse(proto).ok_or(ParseError::BadNumber("PROTO"))?),
+        proto: Some(Proto::parse(fields.proto).ok_or(ParseError::BadNumber("PROTO"))?),
         action: Some(action),
-        direction: fields.direction(),
+        direction: direction(&fields),
         http_status: None,
     })
 }
@@ -82,70 +77,12 @@ fn proxmox_time(prefix: &[u8]) -> Option<i64> {
     stamp::clf(prefix.get(start..)?).map(|(t, _)| t)
 }
 
-/// The packet fields of a LOG line, borrowed; the first occurrence of each key wins.
-#[derive(Default)]
-struct Fields<'a> {
-    /// Bytes of the message before the first `IN=`/`OUT=` (the log prefix).
-    prefix_len: usize,
-    started: bool,
-    iface_in: Option<&'a [u8]>,
-    iface_out: Option<&'a [u8]>,
-    src: Option<&'a [u8]>,
-    dst: Option<&'a [u8]>,
-    proto: Option<&'a [u8]>,
-    spt: Option<&'a [u8]>,
-    dpt: Option<&'a [u8]>,
-}
-
-impl<'a> Fields<'a> {
-    fn scan(msg: &'a [u8]) -> Fields<'a> {
-        let mut f = Fields::default();
-        let mut pos = 0;
-        while pos < msg.len() {
-            let rest = msg.get(pos..).unwrap_or_default();
-            let len = memchr::memchr(b' ', rest).unwrap_or(rest.len());
-            let token = rest.get(..len).unwrap_or_default();
-            if f.started && token.first() == Some(&b'[') {
-                break; // ICMP error: the offending packet's own fields follow.
-            }
-            if let Some(eq) = memchr::memchr(b'=', token) {
-                let key = token.get(..eq).unwrap_or_default();
-                let value = token.get(eq + 1..).unwrap_or_default();
-                if !f.started && matches!(key, b"IN" | b"OUT") {
-                    f.started = true;
-                    f.prefix_len = pos;
-                }
-                if f.started && f.take(key, value) {
-                    break;
-                }
-            }
-            pos += len + 1;
-        }
-        f
-    }
-
-    /// Records one key; true once every field that can follow is known.
-    fn take(&mut self, key: &[u8], value: &'a [u8]) -> bool {
-        let slot = match key {
-            b"IN" => &mut self.iface_in,
-            b"OUT" => &mut self.iface_out,
-            b"SRC" => &mut self.src,
-            b"DST" => &mut self.dst,
-            b"PROTO" => &mut self.proto,
-            b"SPT" => &mut self.spt,
-            b"DPT" => &mut self.dpt,
-            _ => return false,
-        };
-        slot.get_or_insert(value);
-        self.dpt.is_some()
-    }
-
-    fn direction(&self) -> Option<Direction> {
-        let set = |v: Option<&[u8]>| v.is_some_and(|v| !v.is_empty());
-        match (set(self.iface_in), set(self.iface_out)) {
-            (true, false) => Some(Direction::Inbound),
-            (false, true) => Some(Direction::Outbound),
-            _ => None,
-        }
+/// `IN=x OUT=` inbound, `IN= OUT=x` outbound; forwarded (both set) or unknown: none.
+fn direction(f: &Fields<'_>) -> Option<Direction> {
+    let set = |v: Option<&[u8]>| v.is_some_and(|v| !v.is_empty());
+    match (set(f.iface_in), set(f.iface_out)) {
+        (true, false) => Some(Direction::Inbound),
+        (false, true) => Some(Direction::Outbound),
+        _ => None,
     }
 }

@@ -3,14 +3,16 @@
 
 use super::{syslog, ParseError};
 use crate::event::{parse_ip, parse_port, parse_u64, Action, Event, Proto};
-use memchr::memmem;
+use memchr::memmem::{self, Finder};
 use std::net::IpAddr;
+use std::sync::LazyLock;
 
 const TAG: &[u8] = b"RT_FLOW_SESSION_";
+static FIND_TAG: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(TAG));
 
 /// Cheap test: an `RT_FLOW_SESSION_` event name.
 pub fn sniff(line: &[u8]) -> bool {
-    memmem::find(line, TAG).is_some()
+    FIND_TAG.find(line).is_some()
 }
 
 /// Parses one SRX flow-session line, with or without its syslog header.
@@ -19,7 +21,7 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
     if line.is_empty() {
         return Err(ParseError::Empty);
     }
-    let at = memmem::find(line, TAG).ok_or(ParseError::NotTraffic)?;
+    let at = FIND_TAG.find(line).ok_or(ParseError::NotTraffic)?;
     let rest = line.get(at + TAG.len()..).unwrap_or_default();
     let kind_len = rest
         .iter()

@@ -78,7 +78,8 @@ fn skip_spaces(s: &[u8]) -> &[u8] {
 
 /// The next space-delimited token and what follows it, leading spaces skipped.
 fn token(s: &[u8]) -> (&[u8], &[u8]) {
-    match memchr::memchr(b' ', s) {
+    // Tokens are short: a plain loop beats a SIMD search's setup here.
+    match s.iter().position(|&c| c == b' ') {
         Some(i) => (
             s.get(..i).unwrap_or_default(),
             skip_spaces(s.get(i..).unwrap_or_default()),

@@ -78,10 +78,25 @@ pub fn endpoint(word: &[u8]) -> Option<(IpAddr, Option<u16>)> {
     match memchr::memrchr(b'/', head) {
         Some(i) => {
             let ip = address(head.get(..i)?)?;
-            Some((ip, parse_port(head.get(i + 1..)?)))
+            Some((ip, port(head.get(i + 1..)?)))
         }
         None => Some((address(head)?, None)),
     }
+}
+
+/// A port number, or the service name ASA prints for well-known ports (710003 writes `/https`).
+fn port(s: &[u8]) -> Option<u16> {
+    parse_port(s).or(match s {
+        b"ftp" => Some(21),
+        b"ssh" => Some(22),
+        b"telnet" => Some(23),
+        b"smtp" => Some(25),
+        b"domain" => Some(53),
+        b"www" | b"http" => Some(80),
+        b"snmp" => Some(161),
+        b"https" => Some(443),
+        _ => None,
+    })
 }
 
 /// An address, possibly behind `iface:` or in front of `:text`.
@@ -114,6 +129,8 @@ mod tests {
                 None,
             ),
             ("outside:2001:db8::1/8080", v4("2001:db8::1"), Some(8080)),
+            ("outside:192.0.2.1/https", v4("192.0.2.1"), Some(443)),
+            ("outside:192.0.2.1/nosuch", v4("192.0.2.1"), None),
         ];
         for (word, ip, port) in cases {
             assert_eq!(endpoint(word.as_bytes()), ip.map(|ip| (ip, port)), "{word}");

@@ -7,8 +7,10 @@ use crate::event::Action;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrefixActions {
     rules: Vec<(Box<[u8]>, Action)>,
-    /// Upper-cased first bytes of the rules, to skip positions cheaply.
-    first: [bool; 256],
+    /// For each byte, a bit per rule (the first 64) that starts with it, in either case.
+    first: [u64; 256],
+    /// For each byte, a bit per rule (the first 64) whose second byte it is (one-byte rules: every byte).
+    second: [u64; 256],
     /// Action when no rule matches (a LOG rule on a drop path is the common case).
     fallback: Action,
 }
@@ -39,19 +41,32 @@ impl PrefixActions {
         rules: impl IntoIterator<Item = (S, Action)>,
         fallback: Action,
     ) -> Self {
-        let mut first = [false; 256];
         let rules: Vec<(Box<[u8]>, Action)> = rules
             .into_iter()
-            .filter_map(|(needle, action)| {
+            .filter(|(needle, _)| !needle.as_ref().is_empty())
+            .map(|(needle, action)| {
                 let needle = needle.as_ref().as_bytes().to_ascii_uppercase();
-                let head = *needle.first()?;
-                first[usize::from(head)] = true;
-                Some((needle.into_boxed_slice(), action))
+                (needle.into_boxed_slice(), action)
             })
             .collect();
+        let mut first = [0u64; 256];
+        let mut second = [0u64; 256];
+        for (i, (needle, _)) in rules.iter().enumerate().take(64) {
+            let bit = 1u64 << i;
+            for (table, at) in [(&mut first, 0), (&mut second, 1)] {
+                match needle.get(at) {
+                    Some(&c) => {
+                        table[usize::from(c)] |= bit;
+                        table[usize::from(c.to_ascii_lowercase())] |= bit;
+                    }
+                    None => table.iter_mut().for_each(|t| *t |= bit),
+                }
+            }
+        }
         PrefixActions {
             rules,
             first,
+            second,
             fallback,
         }
     }
@@ -63,25 +78,47 @@ impl PrefixActions {
 
     /// The action of the highest-priority rule found in `text`.
     pub fn lookup(&self, text: &[u8]) -> Option<Action> {
-        let mut best: Option<usize> = None;
+        let mut best: Option<u32> = None;
+        let mut higher = u64::MAX; // rules of higher priority than the best so far
         for (i, &c) in text.iter().enumerate() {
-            if !self.first[usize::from(c.to_ascii_uppercase())] {
+            let next = text
+                .get(i + 1)
+                .map_or(u64::MAX, |&n| self.second[usize::from(n)]);
+            let mut candidates = self.first[usize::from(c)] & next & higher;
+            if candidates == 0 {
                 continue;
             }
             let rest = text.get(i..).unwrap_or_default();
-            let limit = best.unwrap_or(self.rules.len());
-            let hit = self.rules.iter().take(limit).position(|(needle, _)| {
-                rest.get(..needle.len())
-                    .is_some_and(|w| w.eq_ignore_ascii_case(needle))
-            });
-            if let Some(k) = hit {
-                if k == 0 {
-                    return self.rules.first().map(|r| r.1);
+            while candidates != 0 {
+                let k = candidates.trailing_zeros();
+                candidates &= candidates - 1;
+                if self.matches(k as usize, rest) {
+                    best = Some(k);
+                    higher = (1u64 << k) - 1;
+                    break;
                 }
-                best = Some(k);
+            }
+            if higher == 0 {
+                break;
             }
         }
-        best.and_then(|k| self.rules.get(k)).map(|r| r.1)
+        if let Some(k) = best {
+            return self.rules.get(k as usize).map(|r| r.1);
+        }
+        let tail = self.rules.get(64..).unwrap_or_default();
+        tail.iter()
+            .find(|(needle, _)| {
+                text.windows(needle.len())
+                    .any(|w| w.eq_ignore_ascii_case(needle))
+            })
+            .map(|r| r.1)
+    }
+
+    fn matches(&self, rule: usize, text: &[u8]) -> bool {
+        self.rules.get(rule).is_some_and(|(needle, _)| {
+            text.get(..needle.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(needle))
+        })
     }
 }
 
@@ -116,6 +153,27 @@ mod tests {
         for (text, want) in cases {
             assert_eq!(a.lookup(text.as_bytes()), want, "{text}");
         }
+    }
+
+    #[test]
+    fn rules_beyond_sixty_four_still_match() {
+        let mut rules: Vec<(String, Action)> = (0..70)
+            .map(|i| (format!("zz{i}zz"), Action::Allow))
+            .collect();
+        rules.push(("late".to_owned(), Action::Reject));
+        let a = PrefixActions::new(rules, Action::Drop);
+        assert_eq!(a.lookup(b"a LATE rule"), Some(Action::Reject));
+        assert_eq!(a.lookup(b"zz3zz and late"), Some(Action::Allow));
+        assert_eq!(a.lookup(b"zz66zz"), Some(Action::Allow));
+    }
+
+    #[test]
+    fn one_byte_rules_and_last_byte() {
+        let a = PrefixActions::new([("x", Action::Reject), ("ok", Action::Allow)], Action::Drop);
+        assert_eq!(a.lookup(b"abc X"), Some(Action::Reject));
+        assert_eq!(a.lookup(b"x"), Some(Action::Reject));
+        assert_eq!(a.lookup(b"is OK"), Some(Action::Allow));
+        assert_eq!(a.lookup(b"o"), None);
     }
 
     #[test]
