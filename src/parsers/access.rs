@@ -9,7 +9,8 @@ use std::net::IpAddr;
 
 use memchr::{memchr, memchr_iter, memmem};
 
-use super::syslog::stamp;
+use super::civil;
+use super::syslog::{self, stamp};
 use super::ParseError;
 use crate::event::{parse_ip, parse_port, Action, Event};
 
@@ -38,9 +39,10 @@ fn is_error_log(line: &[u8]) -> bool {
 /// Parses one access-log line. Source: among the addresses before the time (client, or a forwarded-for list
 /// ending with the client), the rightmost one that is not private, loopback or link-local — the first hop a
 /// proxy chain cannot forge — else the rightmost. Destination port: the `:port` of a leading virtual host.
-/// Device: the syslog host, when the line came through syslog.
+/// Device: the syslog host, when the line came through syslog (the header is split off first, so its host is
+/// never mistaken for a client address).
 pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
-    let line = line.trim_ascii();
+    let (header, line) = syslog::split(line.trim_ascii());
     if json::sniff(line) {
         return json::parse(line);
     }
@@ -50,10 +52,7 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
     let (open, close) = find_time(line).ok_or(ParseError::Malformed)?;
     let prefix = line.get(..open).unwrap_or_default();
     let (src, vhost_port) = client(prefix).ok_or(ParseError::MissingField("client"))?;
-    let time = line
-        .get(open + 1..close)
-        .and_then(stamp::clf)
-        .map(|(t, _)| t);
+    let time = line.get(open + 1..close).and_then(bracket_time);
     let after = line.get(close + 1..).unwrap_or_default().trim_ascii_start();
     let request = after
         .strip_prefix(b"\"")
@@ -67,30 +66,35 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
     let http_status = parse_port(status)
         .filter(|s| (100..=599).contains(s))
         .ok_or(ParseError::BadNumber("status"))?;
-    let mut event = Event {
-        time,
+    Ok(Event {
+        time: time.or(header.time),
+        device: header.host,
         src_ip: Some(src),
         dst_port: vhost_port,
         action: Some(Action::Allow),
         http_status: Some(http_status),
         ..Event::default()
-    };
-    super::origin::fill_from_header(line, &mut event);
-    Ok(event)
+    })
 }
 
-/// The positions of `[` and `]` around the first `dd/Mon/yyyy:HH:MM:SS ±zzzz` in the line.
+/// The positions of `[` and `]` around the first `dd/Mon/yyyy:HH:MM:SS ±zzzz` (or ISO 8601, as nginx's
+/// `$time_iso8601` prints it) in the line.
 fn find_time(line: &[u8]) -> Option<(usize, usize)> {
     memchr_iter(b'[', line).take(8).find_map(|open| {
         let body = line.get(open + 1..)?;
-        let shaped = body.len() >= 26
-            && body.get(2) == Some(&b'/')
-            && body.get(6) == Some(&b'/')
-            && body.get(11) == Some(&b':')
-            && body.first().is_some_and(u8::is_ascii_digit);
+        let clf =
+            body.get(2) == Some(&b'/') && body.get(6) == Some(&b'/') && body.get(11) == Some(&b':');
+        let iso = body.get(4) == Some(&b'-') && body.get(10) == Some(&b'T');
+        let shaped =
+            body.len() >= 20 && (clf || iso) && body.first().is_some_and(u8::is_ascii_digit);
         let close = open + 1 + memchr(b']', body.get(..40.min(body.len()))?)?;
         shaped.then_some((open, close))
     })
+}
+
+/// The time inside the brackets: common log format, or ISO 8601.
+fn bracket_time(s: &[u8]) -> Option<i64> {
+    stamp::clf(s).map(|(t, _)| t).or_else(|| civil::iso8601(s))
 }
 
 /// The client address among the tokens before the time, and the port of a virtual host written just before the

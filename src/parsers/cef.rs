@@ -2,19 +2,26 @@
 //! syslog header and with or without the `CEF:` / `LEEF:` marker (relays that strip the program name leave
 //! `0|Vendor|…` or `1.0|Vendor|…`). Vendor variants seen in the field are read: Check Point's extra empty header
 //! field, Fortinet's `FTNTFGT…` keys, Forcepoint and WatchGuard LEEF; Check Point's native `key:"value";`
-//! records are read here too. Pure byte scanning: no IO, no allocation, no panics.
+//! records and its quoted column export are read here too. Pure byte scanning: no IO, no allocation, no panics.
 
 mod checkpoint;
 mod ext;
 mod keys;
 mod leef;
 
-use memchr::{memchr, memchr_iter, memmem, memrchr};
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
+use memchr::{memchr, memchr_iter, memrchr};
 
 use self::ext::Extension;
 use self::keys::{action_of_name, Found};
 use super::ParseError;
 use crate::event::Event;
+
+/// Searchers for the record markers, built once (building one per line would cost more than the search).
+static CEF_MARKER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"CEF:"));
+static LEEF_MARKER: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"LEEF:"));
 
 /// The record found in a line, starting at its version field.
 enum Record<'a> {
@@ -22,9 +29,11 @@ enum Record<'a> {
     Leef(&'a [u8]),
 }
 
-/// True when the line holds a CEF or LEEF record, or a Check Point record in its native `syslog` shape.
+/// True when the line holds a CEF or LEEF record, or a Check Point record in its native `syslog` shape or its
+/// quoted column export.
 pub fn sniff(line: &[u8]) -> bool {
-    locate(line).is_some() || checkpoint::sniff(line)
+    let line = line.trim_ascii();
+    locate(line).is_some() || checkpoint::sniff(line) || checkpoint::sniff_export(line)
 }
 
 /// Parses a CEF or LEEF record. A record that names neither a source nor a destination address is `NotTraffic`.
@@ -32,10 +41,12 @@ pub fn sniff(line: &[u8]) -> bool {
 /// word of the event name (`Connection_Discarded`, `traffic:forward close`). Time and device missing from the
 /// record come from the syslog header.
 pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
+    let line = line.trim_ascii();
     let mut event = match locate(line) {
         Some(Record::Cef(record)) => parse_cef(record)?,
         Some(Record::Leef(record)) => leef::parse(record)?,
         None if checkpoint::sniff(line) => checkpoint::parse(line)?,
+        None if checkpoint::sniff_export(line) => checkpoint::parse_export(line)?,
         None => return Err(ParseError::Malformed),
     };
     super::origin::fill_from_header(line, &mut event);
@@ -43,10 +54,10 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
 }
 
 fn locate(line: &[u8]) -> Option<Record<'_>> {
-    if let Some(record) = after_marker(line, b"CEF:") {
+    if let Some(record) = after_marker(line, &CEF_MARKER) {
         return Some(Record::Cef(record));
     }
-    if let Some(record) = after_marker(line, b"LEEF:") {
+    if let Some(record) = after_marker(line, &LEEF_MARKER) {
         return Some(Record::Leef(record));
     }
     let pipes = || memchr_iter(b'|', line).take(7).count();
@@ -60,9 +71,9 @@ fn locate(line: &[u8]) -> Option<Record<'_>> {
 }
 
 /// The record after `marker` (`CEF:` / `LEEF:`), when a version number and `|` follow it.
-fn after_marker<'a>(line: &'a [u8], marker: &[u8]) -> Option<&'a [u8]> {
-    let at = memmem::find(line, marker)?;
-    let record = line.get(at + marker.len()..)?.trim_ascii_start();
+fn after_marker<'a>(line: &'a [u8], marker: &Finder<'_>) -> Option<&'a [u8]> {
+    let at = marker.find(line)?;
+    let record = line.get(at + marker.needle().len()..)?.trim_ascii_start();
     let bar = memchr(b'|', record)?;
     let version = record.get(..bar)?;
     let numeric = !version.is_empty() && version.len() <= 4;

@@ -97,3 +97,81 @@ pub fn check(format: LogFormat, fixture: &str) {
         failures.join("\n")
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::super::{parse_auto, LogFormat};
+
+    const FIXTURES: [&str; 5] = [
+        include_str!("../../tests/fixtures/logs/panos.txt"),
+        include_str!("../../tests/fixtures/logs/fortigate.txt"),
+        include_str!("../../tests/fixtures/logs/vpcflow.txt"),
+        include_str!("../../tests/fixtures/logs/cef.txt"),
+        include_str!("../../tests/fixtures/logs/access.txt"),
+    ];
+
+    fn raw_lines() -> Vec<&'static str> {
+        FIXTURES
+            .iter()
+            .flat_map(|f| f.lines())
+            .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("=> "))
+            .collect()
+    }
+
+    /// A line read with its `\r\n` (or surrounding blanks) parses as the bare line does.
+    #[test]
+    fn line_endings_do_not_matter() {
+        let formats = [
+            LogFormat::Panos,
+            LogFormat::Fortigate,
+            LogFormat::VpcFlow,
+            LogFormat::Cef,
+            LogFormat::Access,
+        ];
+        for (format, fixture) in formats.into_iter().zip(FIXTURES) {
+            let lines = fixture
+                .lines()
+                .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("=> "));
+            for line in lines {
+                let padded = format!(" {line}\r\n");
+                assert_eq!(
+                    super::render(format.parse(padded.as_bytes())),
+                    super::render(format.parse(line.as_bytes())),
+                    "{line}"
+                );
+                assert_eq!(
+                    format.sniff(padded.as_bytes()),
+                    format.sniff(line.as_bytes()),
+                    "{line}"
+                );
+            }
+        }
+    }
+
+    proptest! {
+        /// Real lines cut short and with bytes overwritten never make any parser panic.
+        #[test]
+        fn mangled_fixture_lines_never_panic(
+            pick in any::<prop::sample::Index>(),
+            cut in any::<prop::sample::Index>(),
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..6),
+        ) {
+            let lines = raw_lines();
+            let mut line = lines[pick.index(lines.len())].as_bytes().to_vec();
+            line.truncate(cut.index(line.len() + 1));
+            for (at, byte) in edits {
+                if !line.is_empty() {
+                    let i = at.index(line.len());
+                    line[i] = byte;
+                }
+            }
+            let _ = parse_auto(&line);
+            for format in LogFormat::ALL {
+                let _ = format.sniff(&line);
+                let _ = format.parse(&line);
+            }
+        }
+    }
+}

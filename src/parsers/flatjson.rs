@@ -6,6 +6,7 @@ use memchr::memmem;
 
 /// True when the line looks like one JSON object.
 pub fn is_object(line: &[u8]) -> bool {
+    let line = line.trim_ascii();
     line.first() == Some(&b'{') && line.last() == Some(&b'}')
 }
 

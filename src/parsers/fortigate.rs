@@ -3,7 +3,9 @@
 //! are events when they name a source address, else `NotTraffic`. FortiWeb lines of the same shape (`src=`,
 //! `src_port=`) are read too. Pure byte scanning: no IO, no allocation, no panics.
 
-use memchr::memmem;
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
 
 use super::civil;
 use super::kv::Pairs;
@@ -12,24 +14,34 @@ use super::verdict;
 use super::ParseError;
 use crate::event::{parse_ip, parse_port, parse_u64, Direction, Event, Proto};
 
+/// Searchers for the keys `sniff` looks for, built once.
+static TYPE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"type="));
+static LOGID: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"logid="));
+static LOG_ID: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"log_id="));
+static DEVID: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"devid="));
+
 /// True when the line has a `type=` pair and a `logid=` / `log_id=` / `devid=` pair, each at a pair boundary.
 pub fn sniff(line: &[u8]) -> bool {
-    has_key(line, b"type=")
-        && (has_key(line, b"logid=") || has_key(line, b"log_id=") || has_key(line, b"devid="))
+    let line = line.trim_ascii();
+    has_key(line, &TYPE)
+        && (has_key(line, &LOGID) || has_key(line, &LOG_ID) || has_key(line, &DEVID))
 }
 
-/// True when `key` (ending in `=`) starts the line or follows a space, comma, tab or `>`.
-fn has_key(line: &[u8], key: &[u8]) -> bool {
-    memmem::find_iter(line, key).any(|at| match at.checked_sub(1).and_then(|i| line.get(i)) {
-        None => true,
-        Some(c) => matches!(c, b' ' | b',' | b'\t' | b'>'),
-    })
+/// True when the key (ending in `=`) starts the line or follows a space, comma, tab or `>`.
+fn has_key(line: &[u8], key: &Finder<'_>) -> bool {
+    key.find_iter(line)
+        .any(|at| match at.checked_sub(1).and_then(|i| line.get(i)) {
+            None => true,
+            Some(c) => matches!(c, b' ' | b',' | b'\t' | b'>'),
+        })
 }
 
 /// Parses one FortiGate line. Time: `eventtime` (s/ms/µs/ns since the epoch), else `date`+`time` shifted by `tz`,
-/// else `timestamp`, else the syslog header. Device: `devname`, else `devid`, else the syslog host. Direction: the UTM `direction` field
-/// (`incoming`/`outgoing`).
+/// else `timestamp`, else the syslog header. Device: `devname`, else `devid`, else the syslog host.
+/// Direction: the UTM `direction` field (`incoming`/`outgoing`), else the interface roles (`srcintfrole="wan"`
+/// into a non-WAN interface is inbound, the reverse outbound).
 pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
+    let line = line.trim_ascii();
     let mut f = Found::default();
     for (key, value) in Pairs::new(line) {
         let key = key.rsplit(|&c| c == b'>').next().unwrap_or(key);
@@ -53,6 +65,8 @@ struct Found<'a> {
     devname: Option<&'a [u8]>,
     devid: Option<&'a [u8]>,
     direction: Option<&'a [u8]>,
+    src_role: Option<&'a [u8]>,
+    dst_role: Option<&'a [u8]>,
     eventtime: Option<&'a [u8]>,
     date: Option<&'a [u8]>,
     time: Option<&'a [u8]>,
@@ -73,6 +87,8 @@ impl<'a> Found<'a> {
             b"devname" => &mut self.devname,
             b"devid" | b"device_id" => &mut self.devid,
             b"direction" => &mut self.direction,
+            b"srcintfrole" => &mut self.src_role,
+            b"dstintfrole" => &mut self.dst_role,
             b"eventtime" => &mut self.eventtime,
             b"date" => &mut self.date,
             b"time" => &mut self.time,
@@ -112,7 +128,10 @@ impl<'a> Found<'a> {
             dst_port: self.dst_port.and_then(parse_port),
             proto: self.proto.and_then(Proto::parse),
             action: self.action.and_then(verdict::from_word),
-            direction: self.direction.and_then(direction),
+            direction: self
+                .direction
+                .and_then(direction)
+                .or_else(|| self.crossing()),
             http_status: None,
         })
     }
@@ -126,6 +145,17 @@ impl<'a> Found<'a> {
             return Some(local - self.tz.and_then(civil::offset).unwrap_or(0));
         }
         self.timestamp.and_then(parse_u64).map(civil::epoch)
+    }
+}
+
+impl Found<'_> {
+    /// Inbound when the session came in on a `wan` interface and left on another role, outbound the other way.
+    fn crossing(&self) -> Option<Direction> {
+        match (self.src_role, self.dst_role) {
+            (Some(b"wan"), Some(dst)) if dst != b"wan" => Some(Direction::Inbound),
+            (Some(src), Some(b"wan")) if src != b"wan" => Some(Direction::Outbound),
+            _ => None,
+        }
     }
 }
 

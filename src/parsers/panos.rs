@@ -10,6 +10,7 @@ use memchr::memchr;
 use super::civil;
 use super::csv::Fields;
 use super::origin;
+use super::syslog;
 use super::verdict;
 use super::ParseError;
 use crate::event::{parse_ip, parse_port, Action, Event, Proto};
@@ -23,13 +24,16 @@ mod json;
 
 /// True when the line holds a PAN-OS CSV record (`<n>,<date time>,<serial>,<TYPE>,`) or a JSON record.
 pub fn sniff(line: &[u8]) -> bool {
+    let line = line.trim_ascii();
     record(line).is_some() || json::sniff(line)
 }
 
 /// Parses a TRAFFIC or THREAT record. Time is the generated time read as UTC (PAN-OS prints local time without
 /// an offset), or the high-resolution ISO 8601 time with its offset when the record carries one. Device is the
-/// device name column, else the syslog host, else the serial number. A subtype of `drop` or `deny` wins over an `allow` action.
+/// device name column, else the syslog host, else the serial number. A subtype of `drop` or `deny` wins over an
+/// `allow` action.
 pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
+    let line = line.trim_ascii();
     if json::sniff(line) {
         return json::parse(line);
     }
@@ -118,7 +122,16 @@ impl<'a> Columns<'a> {
 }
 
 /// Finds the CSV record in the line and returns it with its type column (`TRAFFIC`, `THREAT`, `SYSTEM`, …).
+/// Behind an RFC 5424 header whose structured data holds a comma, the header is split off first.
 fn record(line: &[u8]) -> Option<(&[u8], &[u8])> {
+    record_at_first_comma(line).or_else(|| {
+        let (_, message) = syslog::split(line);
+        (line.first() == Some(&b'<') && message.len() < line.len())
+            .then(|| record_at_first_comma(message))?
+    })
+}
+
+fn record_at_first_comma(line: &[u8]) -> Option<(&[u8], &[u8])> {
     let comma = memchr(b',', line)?;
     let start = line
         .get(..comma)?

@@ -9,21 +9,19 @@ use super::flatjson;
 use super::ParseError;
 use crate::event::{parse_ip, parse_port, parse_u64, Action, Direction, Event, Proto};
 
-/// Tokens of a v5 record with every default field, where token 27 is `flow-direction`.
-const V5_ALL_FIELDS: usize = 29;
-const V5_FLOW_DIRECTION: usize = 27;
+mod layout;
 
-/// True for a default-format record (`<version> <account-id> <eni-…|-> …`), the header line, or a JSON record
+pub use self::layout::{Field, Layout};
+
+/// True for a default-format record (`<version> <account-id> <eni-…|-> …`), a header line, or a JSON record
 /// with `srcaddr` and `interface_id`.
 pub fn sniff(line: &[u8]) -> bool {
+    let line = line.trim_ascii();
     if flatjson::is_object(line) {
         return memmem::find(line, b"\"srcaddr\"").is_some()
             && memmem::find(line, b"\"interface_id\"").is_some();
     }
-    if line.starts_with(b"version ") {
-        return memmem::find(line, b" srcaddr ").is_some();
-    }
-    default_shape(line)
+    default_shape(line) || Layout::from_header(line).is_some()
 }
 
 /// `<version> <account-id|-> <eni-…|-> …`: the start of a default-format record.
@@ -38,54 +36,58 @@ fn default_shape(line: &[u8]) -> bool {
         && (eni == b"-" || eni.starts_with(b"eni-"))
 }
 
-/// Parses one record. `NODATA` / `SKIPDATA` records and the header line are `NotTraffic`. Time is `start`;
-/// device is the interface id; `ACCEPT`/`REJECT` are allow/drop; v5 records with every default field carry the
-/// flow direction (`ingress` inbound, `egress` outbound).
+/// Parses one record of the default format (or of the v5 format with every default field, which carries the flow
+/// direction: `ingress` inbound, `egress` outbound), a JSON record, or a header line (`NotTraffic`). `NODATA` /
+/// `SKIPDATA` records are `NotTraffic`. Time is `start`; device is the interface id; `ACCEPT`/`REJECT` are
+/// allow/drop. Records of a custom format need the layout of their file's header: see [`parse_with`].
 pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
+    let line = line.trim_ascii();
     if flatjson::is_object(line) {
         return parse_json(line);
     }
-    if line.starts_with(b"version ") {
+    if Layout::from_header(line).is_some() {
         return Err(ParseError::NotTraffic);
     }
     if !default_shape(line) {
         return Err(ParseError::Malformed);
     }
-    let mut fields = [&b""[..]; 14];
-    let mut count = 0;
-    let mut flow_direction = None;
-    for (i, token) in line
-        .split(|&c| c == b' ')
-        .filter(|t| !t.is_empty())
-        .enumerate()
-    {
-        if let Some(slot) = fields.get_mut(i) {
-            *slot = token;
-        }
-        if i == V5_FLOW_DIRECTION {
-            flow_direction = Some(token);
-        }
-        count = i + 1;
+    let all_v5 = line.starts_with(b"5 ")
+        && line.split(|&c| c == b' ').filter(|t| !t.is_empty()).count() == Layout::V5_ALL.width();
+    parse_with(
+        if all_v5 {
+            &Layout::V5_ALL
+        } else {
+            &Layout::DEFAULT
+        },
+        line,
+    )
+}
+
+/// Parses one record of the format `layout` describes, typically read with [`Layout::from_header`] from the first
+/// line of the record's file. Header lines are `NotTraffic`.
+pub fn parse_with<'a>(layout: &Layout, line: &'a [u8]) -> Result<Event<'a>, ParseError> {
+    let line = line.trim_ascii();
+    if Layout::from_header(line).is_some() {
+        return Err(ParseError::NotTraffic);
     }
-    if count < fields.len() {
-        return Err(ParseError::MissingField("log-status"));
+    let (picked, count) = layout.pick(line);
+    if count < layout.width() {
+        return Err(ParseError::MissingField("record field"));
     }
-    let [_, _, eni, src, dst, sport, dport, proto, _, _, start, _, action, status] = fields;
-    let direction = flow_direction
-        .filter(|_| count == V5_ALL_FIELDS)
-        .and_then(direction);
+    let [eni, src, dst, sport, dport, proto, start, action, status, flow_direction] = picked;
+    let dash: &[u8] = b"-";
     let record = Record {
-        eni,
-        src,
-        dst,
-        sport,
-        dport,
-        proto,
-        start,
-        action,
-        status,
+        eni: eni.unwrap_or(dash),
+        src: src.unwrap_or(dash),
+        dst: dst.unwrap_or(dash),
+        sport: sport.unwrap_or(dash),
+        dport: dport.unwrap_or(dash),
+        proto: proto.unwrap_or(dash),
+        start: start.unwrap_or(dash),
+        action: action.unwrap_or(dash),
+        status: status.unwrap_or(dash),
     };
-    record.into_event(direction)
+    record.into_event(flow_direction.and_then(direction))
 }
 
 fn parse_json(line: &[u8]) -> Result<Event<'_>, ParseError> {

@@ -1,15 +1,27 @@
-//! Check Point Log Exporter records in its native `syslog` shape (`[action:"Drop"; ifdir:"inbound"; …;
-//! src:"192.0.2.1"; ]`), read under the CEF/LEEF format because Check Point sends either. No IO, no allocation,
-//! no panics.
+//! Check Point records that are not CEF, read under the CEF/LEEF format because Check Point sends either: the Log
+//! Exporter's native `syslog` shape (`[action:"Drop"; ifdir:"inbound"; …; src:"192.0.2.1"; ]`) and the quoted
+//! column export (`"21" "10Dec2019" "23:44:49" "eth1" "gw" "Log" "Drop" "22" "46193" "src" "dst" "tcp" …`). No
+//! IO, no allocation, no panics.
 
-use memchr::memmem;
+use std::sync::LazyLock;
 
-use super::super::{verdict, ParseError};
+use memchr::memchr;
+use memchr::memmem::Finder;
+
+use super::super::{civil, verdict, ParseError};
 use crate::event::{parse_ip, parse_port, parse_u64, Direction, Event, Proto};
+
+/// Columns of the quoted export: number, date, time, interface, origin, type, action, service, source port,
+/// source, destination, protocol.
+const EXPORT_COLUMNS: usize = 12;
+
+static LOGUID: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"loguid:\""));
+static ORIGIN: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"origin:\""));
+static VALUE_OPEN: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b":\""));
 
 /// True when the line has the `loguid:"` and `origin:"` fields every Check Point record carries.
 pub fn sniff(line: &[u8]) -> bool {
-    memmem::find(line, b"loguid:\"").is_some() && memmem::find(line, b"origin:\"").is_some()
+    LOGUID.find(line).is_some() && ORIGIN.find(line).is_some()
 }
 
 /// Parses one record. Destination port is `service` (a number in these records); direction is `ifdir`; time
@@ -48,6 +60,76 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
     Ok(event)
 }
 
+/// True for a quoted column export line: `"<number>" "<d><Mon><yyyy>" "HH:MM:SS" …`.
+pub fn sniff_export(line: &[u8]) -> bool {
+    let mut cols = Quoted { rest: line };
+    let (Some(num), Some(date)) = (cols.next(), cols.next()) else {
+        return false;
+    };
+    !num.is_empty() && num.iter().all(u8::is_ascii_digit) && export_date(date).is_some()
+}
+
+/// Parses a quoted column export line. Time is the date and time columns read as UTC; device is the origin.
+pub fn parse_export(line: &[u8]) -> Result<Event<'_>, ParseError> {
+    let mut cols = [&b""[..]; EXPORT_COLUMNS];
+    let mut count = 0;
+    for (slot, value) in cols.iter_mut().zip(Quoted { rest: line }) {
+        *slot = value;
+        count += 1;
+    }
+    if count < EXPORT_COLUMNS {
+        return Err(ParseError::MissingField("proto"));
+    }
+    let [_, date, time, _, origin, kind, action, service, s_port, src, dst, proto] = cols;
+    if kind != b"Log" {
+        return Err(ParseError::NotTraffic);
+    }
+    let time = export_date(date)
+        .zip(civil::clock(time))
+        .and_then(|(d, t)| civil::unix(d, t));
+    Ok(Event {
+        time,
+        device: Some(origin)
+            .filter(|o| !o.is_empty())
+            .and_then(|o| std::str::from_utf8(o).ok()),
+        src_ip: Some(parse_ip(src).ok_or(ParseError::BadAddress("src"))?),
+        src_port: parse_port(s_port),
+        dst_ip: Some(parse_ip(dst).ok_or(ParseError::BadAddress("dst"))?),
+        dst_port: parse_port(service),
+        proto: Proto::parse(proto),
+        action: verdict::from_word(action),
+        ..Event::default()
+    })
+}
+
+/// `20Dec2019` (day of 1 or 2 digits, month abbreviation, year).
+fn export_date(s: &[u8]) -> Option<(i64, u32, u32)> {
+    let digits = s.iter().take_while(|c| c.is_ascii_digit()).count();
+    let day = civil::small(s.get(..digits)?)?;
+    let month = civil::month(s.get(digits..digits + 3)?)?;
+    let year = s
+        .get(digits + 3..)
+        .filter(|y| y.len() == 4)
+        .and_then(civil::small)?;
+    Some((i64::from(year), month, day))
+}
+
+/// Double-quoted columns separated by spaces; stops at the first text that is not a quoted column.
+struct Quoted<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Quoted<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let body = self.rest.trim_ascii_start().strip_prefix(b"\"")?;
+        let end = memchr(b'"', body)?;
+        self.rest = body.get(end + 1..).unwrap_or_default();
+        body.get(..end)
+    }
+}
+
 fn direction(value: &[u8]) -> Option<Direction> {
     match value {
         b"inbound" => Some(Direction::Inbound),
@@ -65,7 +147,7 @@ impl<'a> Iterator for Pairs<'a> {
     type Item = (&'a [u8], &'a [u8]);
 
     fn next(&mut self) -> Option<(&'a [u8], &'a [u8])> {
-        let open = memmem::find(self.rest, b":\"")?;
+        let open = VALUE_OPEN.find(self.rest)?;
         let head = self.rest.get(..open)?;
         let key_start = head
             .iter()

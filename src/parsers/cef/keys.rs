@@ -148,11 +148,14 @@ impl<'a> Found<'a> {
     }
 }
 
-/// `rt` / `devTime`: milliseconds (or seconds) since the epoch, `MMM dd yyyy HH:mm:ss` read as UTC, or RFC 3339.
+/// `rt` / `devTime`: milliseconds (or seconds) since the epoch, `MMM dd yyyy HH:mm:ss` read as UTC, RFC 3339,
+/// or `yyyy-MM-dd HH:mm:ss` read as UTC.
 fn time(value: &[u8]) -> Option<i64> {
     match parse_u64(value) {
         Some(n) => Some(civil::epoch(n)),
-        None => civil::month_day_year_time(value).or_else(|| civil::iso8601(value)),
+        None => civil::month_day_year_time(value)
+            .or_else(|| civil::iso8601(value))
+            .or_else(|| civil::date_time(value)),
     }
 }
 
@@ -179,11 +182,15 @@ fn direction(value: &[u8]) -> Option<Direction> {
 }
 
 /// The action a record's name states in its last word (`traffic:forward close`, `Connection_Discarded`,
-/// `Threat Detected and Blocked`), if any.
+/// `Threat Detected and Blocked`) or else its first (`Deny TCP (no connection)`), if any.
 pub fn action_of_name(name: &[u8]) -> Option<Action> {
-    let last = name
+    let mut words = name
         .trim_ascii()
-        .rsplit(|&c| matches!(c, b' ' | b'_' | b':'))
-        .next()?;
-    verdict::from_word(last)
+        .split(|&c| matches!(c, b' ' | b'_' | b':'))
+        .filter(|w| !w.is_empty());
+    let first = words.next()?;
+    match words.next_back() {
+        Some(last) => verdict::from_word(last).or_else(|| verdict::from_word(first)),
+        None => verdict::from_word(first),
+    }
 }

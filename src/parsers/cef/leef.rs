@@ -1,6 +1,6 @@
 //! LEEF 1.0 and 2.0 records (`LEEF:2.0|Vendor|Product|Version|EventID|<delim>|key=val<delim>…`): the header,
-//! the delimiter (tab by default, a character or `xHH` / `0xHH` in 2.0, and the `#011` that syslog relays print
-//! for a tab), and the pairs. No IO, no allocation, never panics.
+//! the delimiter (tab by default, a character or `xHH` / `0xHH` in 2.0, the `#011` that syslog relays print
+//! for a tab, and the `|` of Palo Alto's LEEF), and the pairs. No IO, no allocation, never panics.
 
 use memchr::memmem;
 
@@ -18,11 +18,13 @@ pub fn parse(record: &[u8]) -> Result<Event<'_>, ParseError> {
         (b'\t', rest)
     };
     let one = [byte];
-    let mut delim: &[u8] = &one;
-    if byte == b'\t' && memchr::memchr(b'\t', ext).is_none() && memmem::find(ext, b"#011").is_some()
-    {
-        delim = b"#011";
-    }
+    let delim: &[u8] = match byte {
+        b'\t' if memchr::memchr(b'\t', ext).is_some() => &one,
+        b'\t' if memmem::find(ext, b"#011").is_some() => b"#011",
+        // Palo Alto's LEEF for QRadar separates pairs with `|` and no tab at all.
+        b'\t' if memchr::memchr(b'|', ext).is_some() => b"|",
+        _ => &one,
+    };
     let mut found = Found::default();
     let pieces = Split {
         rest: Some(ext),
@@ -73,7 +75,11 @@ impl<'a> Iterator for Split<'a, '_> {
 
     fn next(&mut self) -> Option<&'a [u8]> {
         let rest = self.rest?;
-        match memmem::find(rest, self.delim) {
+        let at = match self.delim {
+            [one] => memchr::memchr(*one, rest),
+            many => memmem::find(rest, many),
+        };
+        match at {
             Some(i) => {
                 self.rest = rest.get(i + self.delim.len()..);
                 rest.get(..i)

@@ -1,3 +1,5 @@
+//! Tests of the CEF and LEEF parser: golden fixture lines, sniffing, and properties that hold for any input.
+
 use proptest::prelude::*;
 
 use super::*;

@@ -1,3 +1,5 @@
+//! Tests of the PAN-OS parser: golden fixture lines, sniffing, and properties that hold for any input.
+
 use proptest::prelude::*;
 
 use super::*;
