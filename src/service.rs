@@ -28,6 +28,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::mpsc;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -215,8 +216,8 @@ impl Signals {
     }
 }
 
-/// Reads the config file again; settings that need a restart must not change.
-fn reread(path: &Path, running: &Config) -> Result<Config, String> {
+/// Reads the config file again (and the TLS certificates it names); settings that need a restart must not change.
+fn reread(path: &Path, running: &Config) -> Result<(Config, Option<TlsAcceptor>), String> {
     let new = Config::load(path).map_err(|e| e.to_string())?;
     if new.listen != running.listen {
         return Err(format!(
@@ -230,7 +231,14 @@ fn reread(path: &Path, running: &Config) -> Result<Config, String> {
     if let Some(path) = &new.matcher.geoip {
         Geoip::open(path).map_err(|e| format!("matcher.geoip: {}: {e}", path.display()))?;
     }
-    Ok(new)
+    let tls = new
+        .http
+        .tls
+        .as_ref()
+        .map(http::server::tls_acceptor)
+        .transpose()
+        .map_err(|e| format!("{e:#}"))?;
+    Ok((new, tls))
 }
 
 /// Runs the service until SIGINT or SIGTERM.
@@ -275,6 +283,7 @@ pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
     }));
     let router = http::router(state).layer(axum::Extension(traffic));
     let server = http::server::Server::new(listener, router, &config.http)?;
+    let tls = server.tls.clone();
     let shutdown = CancellationToken::new();
     let server_task = tokio::spawn(server.run(shutdown.clone()));
 
@@ -292,7 +301,10 @@ pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
                     return Ok(());
                 }
                 Event::Reload(done) => match reread(&path, &config) {
-                    Ok(new) => break (new, done),
+                    Ok((new, acceptor)) => {
+                        tls.store(acceptor.map(Arc::new));
+                        break (new, done);
+                    }
                     Err(e) => {
                         tracing::error!("reload refused, keeping the running config: {e}");
                         shell

@@ -34,7 +34,8 @@ const GRACE: Duration = Duration::from_secs(5);
 pub struct Server {
     pub listener: TcpListener,
     pub router: Router,
-    pub tls: Option<TlsAcceptor>,
+    /// Replaced on reload, so renewed certificates apply to new connections.
+    pub tls: Arc<arc_swap::ArcSwapOption<TlsAcceptor>>,
     pub header_timeout: Duration,
     pub max_connections: usize,
     pub max_header_bytes: usize,
@@ -52,7 +53,7 @@ impl Server {
         Ok(Server {
             listener,
             router,
-            tls,
+            tls: Arc::new(arc_swap::ArcSwapOption::from(tls.map(Arc::new))),
             header_timeout: config.header_timeout,
             max_connections: config.max_connections,
             max_header_bytes: config.max_header_bytes,
@@ -108,7 +109,7 @@ impl Server {
             .header_read_timeout(self.header_timeout)
             .max_buf_size(self.max_header_bytes.max(8192));
         let stream = Stall::new(stream, self.write_timeout);
-        match &self.tls {
+        match self.tls.load_full().as_deref() {
             None => {
                 serve(
                     builder.serve_connection(TokioIo::new(stream), service),

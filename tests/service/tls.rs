@@ -191,3 +191,65 @@ async fn client_certificates_signed_by_client_ca_only() {
     assert_eq!(r.status(), 200);
     d.stop();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn renewed_certificates_apply_after_sighup() {
+    let dir = tempfile::tempdir().unwrap();
+    let old_ca = Ca::new("torwatch old CA");
+    let (cert, key) = old_ca.issue(&["127.0.0.1"], ExtendedKeyUsagePurpose::ServerAuth);
+    let tls = format!(
+        "{{ cert: {}, key: {} }}",
+        write(dir.path(), "server.crt", &cert),
+        write(dir.path(), "server.key", &key)
+    );
+    let old = https_client(&old_ca, None);
+    let d = start(dir.path(), &tls, &old).await;
+    let hup = || {
+        Command::new("kill")
+            .args(["-HUP", &d.child.id().to_string()])
+            .status()
+            .unwrap()
+    };
+
+    // A broken key: the reload is refused and the old certificate keeps serving.
+    write(dir.path(), "server.key", "not a key\n");
+    hup();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let r = old.get(format!("{}/healthz", d.base)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(std::fs::read_to_string(&d.log)
+        .unwrap()
+        .contains("reload refused"));
+
+    // A renewed certificate from another CA: new connections get it.
+    let new_ca = Ca::new("torwatch new CA");
+    let (cert, key) = new_ca.issue(&["127.0.0.1"], ExtendedKeyUsagePurpose::ServerAuth);
+    write(dir.path(), "server.crt", &cert);
+    write(dir.path(), "server.key", &key);
+    hup();
+    let fresh = https_client(&new_ca, None);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(r) = fresh
+            .get(format!("{}/lists/tor-exits.txt", d.base))
+            .send()
+            .await
+        {
+            assert_eq!(r.text().await.unwrap(), TXT);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "renewed certificate not served:\n{}",
+            d.log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let stale = https_client(&old_ca, None);
+    assert!(stale
+        .get(format!("{}/healthz", d.base))
+        .send()
+        .await
+        .is_err());
+    d.stop();
+}
