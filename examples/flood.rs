@@ -6,7 +6,8 @@
 //!        [--udp-threads 1] [--tcp-conns 1] [--probe-ms 50] [--max-message 2048]`
 //!
 //! The mix, per 20 messages: 10 netfilter drops from `192.0.2.1-50` (put them in the exit list), 6 from
-//! `198.51.100.x`, 2 lines of text and 2 of binary garbage; one message in 1000 is longer than `--max-message`.
+//! `198.51.100.x`, 2 lines of text and 2 of binary garbage; one message in 1000 is longer than `--max-message`;
+//! UDP senders add an empty datagram (a bare newline) per 1000.
 //! Prints `key value` lines: `udp_sent`, `udp_oversize`, `udp_netfilter`, `udp_garbage` (and the same for `tcp_`),
 //! `seconds`, `probes`, `probe_failures`, `probe_p50_ms`, `probe_p99_ms`, `probe_max_ms`, `rss_max_kib`.
 
@@ -115,6 +116,10 @@ fn udp_sender(to: SocketAddr, mix: Arc<Vec<(Kind, Vec<u8>)>>, stop: Arc<AtomicBo
             if socket.send(msg).is_ok() {
                 sent.add(*kind, 1);
             }
+        }
+        // A datagram that is empty once its terminator and padding are trimmed: still one message.
+        if socket.send(b"\n").is_ok() {
+            sent.add(Kind::Garbage, 1);
         }
         if stop.load(Ordering::Relaxed) {
             break 'flood;
