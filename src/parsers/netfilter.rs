@@ -9,7 +9,7 @@ pub use prefix::{PrefixActions, DEFAULT_RULES};
 
 use super::{syslog, syslog::stamp, ParseError};
 use crate::event::{parse_ip, parse_port, Direction, Event, Proto};
-use packet::Fields;
+use packet::{Fields, Head};
 use std::sync::LazyLock;
 
 static DEFAULT_ACTIONS: LazyLock<PrefixActions> = LazyLock::new(PrefixActions::default);
@@ -19,14 +19,15 @@ pub fn sniff(line: &[u8]) -> bool {
     if line.first() == Some(&b'{') {
         return ulogd::sniff(line);
     }
-    let Some(src) = packet::SRC.find(line) else {
+    let head = Head::find(line);
+    let Some(src) = head.src_at else {
         return false;
     };
-    let head = line.get(..src).unwrap_or_default();
-    let tail = line.get(src..).unwrap_or_default();
-    (packet::word_start(head, b"IN").is_some() || packet::word_start(head, b"OUT").is_some())
-        && packet::DST.find(tail).is_some()
-        && packet::PROTO.find(tail).is_some()
+    // The words after `SRC=` hold a `DST=` and a `PROTO=`, in any order.
+    let after = src + 1;
+    (head.in_at.is_some() || head.out_at.is_some())
+        && packet::word_from(line, after, b"DST=").is_some()
+        && packet::word_from(line, after, b"PROTO=").is_some()
 }
 
 /// Parses a line with the default prefix → action rules; drop when the prefix says nothing.
@@ -57,7 +58,7 @@ pub fn parse_with<'a>(line: &'a [u8], actions: &PrefixActions) -> Result<Event<'
         dst_ip: Some(parse_ip(fields.dst).ok_or(ParseError::BadAddress("DST"))?),
         src_port: port(fields.spt, "SPT")?,
         dst_port: port(fields.dpt, "DPT")?,
-        proto: Some(Proto::parse(fields.proto).ok_or(ParseError::BadNumber("PROTO"))?),
+        proto: Some(proto(fields.proto).ok_or(ParseError::BadNumber("PROTO"))?),
         action: Some(action),
         direction: direction(&fields),
         http_status: None,
@@ -68,6 +69,17 @@ fn port(value: Option<&[u8]>, name: &'static str) -> Result<Option<u16>, ParseEr
     value
         .map(|v| parse_port(v).ok_or(ParseError::BadNumber(name)))
         .transpose()
+}
+
+/// The kernel's protocol names first, then any name or number [`Proto::parse`] knows.
+fn proto(value: &[u8]) -> Option<Proto> {
+    match value {
+        b"TCP" => Some(Proto::Tcp),
+        b"UDP" => Some(Proto::Udp),
+        b"ICMP" => Some(Proto::Icmp),
+        b"ICMPv6" => Some(Proto::Icmpv6),
+        other => Proto::parse(other),
+    }
 }
 
 /// Proxmox writes `VMID LEVEL CHAIN dd/Mmm/yyyy:hh:mm:ss +zzzz ACTION:` with no syslog header.
