@@ -59,20 +59,18 @@ pub(super) fn next_space(s: &[u8], from: usize) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     const SPACES: u64 = ONES * b' ' as u64;
+    let mut rest = s.get(from..).unwrap_or_default();
     let mut at = from;
-    while let Some(chunk) = s.get(at..at.saturating_add(8)) {
-        let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
-            break;
-        };
-        let x = u64::from_le_bytes(bytes) ^ SPACES;
+    while let Some((chunk, tail)) = rest.split_first_chunk::<8>() {
+        let x = u64::from_le_bytes(*chunk) ^ SPACES;
         // The lowest byte of `x` that is zero sets the lowest bit here; bits above it may be spurious.
         let zero = x.wrapping_sub(ONES) & !x & HIGH;
         if zero != 0 {
             return at + (zero.trailing_zeros() / 8) as usize;
         }
         at += 8;
+        rest = tail;
     }
-    let rest = s.get(at..).unwrap_or_default();
     rest.iter()
         .position(|&c| c == b' ')
         .map_or(s.len(), |i| at + i)
