@@ -9,7 +9,7 @@ pub use prefix::{PrefixActions, DEFAULT_RULES};
 
 use super::{syslog, syslog::stamp, ParseError};
 use crate::event::{parse_ip, parse_port, Direction, Event, Proto};
-use packet::{Fields, Head};
+use packet::Fields;
 use std::sync::LazyLock;
 
 static DEFAULT_ACTIONS: LazyLock<PrefixActions> = LazyLock::new(PrefixActions::default);
@@ -19,15 +19,15 @@ pub fn sniff(line: &[u8]) -> bool {
     if line.first() == Some(&b'{') {
         return ulogd::sniff(line);
     }
-    let head = Head::find(line);
-    let Some(src) = head.src_at else {
+    // SIMD searches: most lines of other formats hold no ` SRC=` at all.
+    let Some(src) = packet::SRC.find(line) else {
         return false;
     };
-    // The words after `SRC=` hold a `DST=` and a `PROTO=`, in any order.
-    let after = src + 1;
-    (head.in_at.is_some() || head.out_at.is_some())
-        && packet::word_from(line, after, b"DST=").is_some()
-        && packet::word_from(line, after, b"PROTO=").is_some()
+    let head = line.get(..src).unwrap_or_default();
+    let tail = line.get(src..).unwrap_or_default();
+    (packet::word_start(head, b"IN").is_some() || packet::word_start(head, b"OUT").is_some())
+        && packet::DST.find(tail).is_some()
+        && packet::PROTO.find(tail).is_some()
 }
 
 /// Parses a line with the default prefix → action rules; drop when the prefix says nothing.

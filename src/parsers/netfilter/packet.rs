@@ -3,6 +3,12 @@
 //! Borrowed, no allocation.
 
 use crate::parsers::ParseError;
+use memchr::memmem::Finder;
+use std::sync::LazyLock;
+
+pub(super) static SRC: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" SRC="));
+pub(super) static DST: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" DST="));
+pub(super) static PROTO: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" PROTO="));
 
 /// Fields read from one LOG line.
 #[derive(Debug, Default)]
@@ -52,6 +58,15 @@ impl Head {
         }
         head
     }
+}
+
+/// Index of the first `key=` (given without its `=`) in `head` that starts a word, found by its `=`.
+pub(super) fn word_start(head: &[u8], key: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b'=', head).find_map(|eq| {
+        let start = eq.checked_sub(key.len())?;
+        let boundary = start == 0 || head.get(start - 1) == Some(&b' ');
+        (boundary && head.get(start..eq) == Some(key)).then_some(start)
+    })
 }
 
 /// Index of the first space in `s` at or after `from`, or `s.len()`.
