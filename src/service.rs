@@ -111,9 +111,10 @@ impl Generation {
     ) -> anyhow::Result<Generation> {
         let token = shutdown.child_token();
         let tracker = TaskTracker::new();
-        let capacity: usize = config.inputs.iter().map(|i| i.queue.max(1)).sum();
-        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let mut queues = Vec::with_capacity(config.inputs.len());
         for (index, input) in config.inputs.iter().enumerate() {
+            let (tx, rx) = mpsc::channel(input.queue.max(1));
+            queues.push(rx);
             let bound = match inputs::bind(input.spec(&config.state_dir)).await {
                 Ok(b) => b,
                 Err(e) if strict => {
@@ -128,7 +129,7 @@ impl Generation {
                 tracing::info!(input = %input.name, "listening on {addr}");
             }
             let counters = shell.input_metrics.input(&input.name);
-            let (tx, token, name) = (tx.clone(), token.clone(), input.name.clone());
+            let (token, name) = (token.clone(), input.name.clone());
             let index = u16::try_from(index).unwrap_or(u16::MAX);
             tracker.spawn(async move {
                 if let Err(e) = bound.run(index, tx, counters, token).await {
@@ -136,7 +137,6 @@ impl Generation {
                 }
             });
         }
-        drop(tx);
         let geoip = match &config.matcher.geoip {
             Some(path) => {
                 Some(Arc::new(Geoip::open(path).with_context(|| {
@@ -153,7 +153,7 @@ impl Generation {
             shell.recent.clone(),
             geoip,
         );
-        tracker.spawn(pipeline.run(rx, token.clone()));
+        tracker.spawn(pipeline.run(queues, token.clone()));
         let publisher = Publisher {
             files: config.publish.clone(),
             shared: shell.shared.clone(),
