@@ -26,29 +26,31 @@ else
 fi
 
 BYTES=$(stat -c %s "$LOG")
-now() { date +%s.%N; }
-report() { # name seconds
-    awk -v n="$1" -v s="$2" -v l="$LINES" -v b="$BYTES" -v m="${3:-0}" 'BEGIN {
-        r = (m > 0) ? sprintf("  %.2fx mawk", m / s) : "";
-        printf "%-22s %7.2f s %12.0f lines/s %8.1f MB/s%s\n", n, s, l / s, b / s / 1e6, r }'
-}
-timed() { # command… ; prints seconds
-    t0=$(now); "$@" > "$DIR/out.$$" ; t1=$(now)
-    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }'
+# timed NAME [MAWK_WALL MAWK_CPU] -- command…: runs it, prints a result row, leaves its output in $DIR/out.$$.
+# Wall time depends on what else runs on the machine; CPU time (user + system) much less so.
+timed() {
+    name=$1; shift; mw=0; mc=0
+    if [ "$1" != "--" ]; then mw=$1; mc=$2; shift 2; fi
+    shift
+    /usr/bin/time -f "%e %U %S" -o "$DIR/time.$$" "$@" > "$DIR/out.$$"
+    read -r wall user sys < "$DIR/time.$$"
+    awk -v n="$name" -v w="$wall" -v c="$user $sys" -v l="$LINES" -v b="$BYTES" -v mw="$mw" -v mc="$mc" 'BEGIN {
+        split(c, p, " "); cpu = p[1] + p[2]; if (w <= 0) w = 0.01; if (cpu <= 0) cpu = 0.01;
+        r = (mw > 0) ? sprintf("  wall %.2fx, cpu %.2fx mawk", mw / w, mc / cpu) : "";
+        printf "%-22s wall %7.2f s %11.0f lines/s %7.1f MB/s | cpu %7.2f s %11.0f lines/cpu-s%s\n",
+            n, w, l / w, b / w / 1e6, cpu, l / cpu, r }'
+    LAST_WALL=$wall; LAST_CPU=$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')
 }
 
+echo "$LINES lines, $BYTES bytes (load: $(cut -d' ' -f1-3 /proc/loadavg))"
 cat "$LOG" > /dev/null # warm the page cache for everyone alike
-T_WC=$(timed wc -l "$LOG")
-T_MAWK=$(timed mawk -f "$ROOT/bench/tor_hits.awk" "$DIR/exits.kernel.txt" "$LOG")
+timed "wc -l" -- wc -l "$LOG"
+timed "mawk" -- mawk -f "$ROOT/bench/tor_hits.awk" "$DIR/exits.kernel.txt" "$LOG"
 MAWK_HITS=$(head -1 "$DIR/out.$$")
-T_TW=$(timed "$@" --exits "$DIR/exits.txt" --json "$LOG")
+MW=$LAST_WALL; MC=$LAST_CPU
+timed "torwatch scan" "$MW" "$MC" -- "$@" --exits "$DIR/exits.txt" --json "$LOG"
 TW_HITS=$(jq .tor_hits "$DIR/out.$$")
-T_TW1=$(timed taskset -c 0 "$@" --exits "$DIR/exits.txt" --json "$LOG")
-rm -f "$DIR/out.$$"
-
-echo "$LINES lines, $BYTES bytes; tor hits: torwatch $TW_HITS, mawk $MAWK_HITS"
-report "wc -l" "$T_WC"
-report "mawk" "$T_MAWK"
-report "torwatch scan" "$T_TW" "$T_MAWK"
-report "torwatch scan (1 core)" "$T_TW1" "$T_MAWK"
+timed "torwatch scan (1 core)" "$MW" "$MC" -- taskset -c 0 "$@" --exits "$DIR/exits.txt" --json "$LOG"
+rm -f "$DIR/out.$$" "$DIR/time.$$"
+echo "tor hits: torwatch $TW_HITS, mawk $MAWK_HITS"
 [ "$TW_HITS" = "$MAWK_HITS" ] || echo "note: hit counts differ"

@@ -141,7 +141,22 @@ pub fn parse_u64(s: &[u8]) -> Option<u64> {
 
 /// Parses a port number (0–65535).
 pub fn parse_port(s: &[u8]) -> Option<u16> {
-    parse_u64(s).and_then(|n| u16::try_from(n).ok())
+    if s.len() > 5 {
+        // Leading zeros are allowed, up to the 19 digits of any number.
+        return parse_u64(s).and_then(|n| u16::try_from(n).ok());
+    }
+    if s.is_empty() {
+        return None;
+    }
+    let mut n: u32 = 0;
+    for &c in s {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n = n * 10 + u32::from(d);
+    }
+    u16::try_from(n).ok()
 }
 
 /// Parses an IPv4 or IPv6 literal from bytes without allocating. IPv6 may be in any valid form, including the
@@ -150,12 +165,12 @@ pub fn parse_ip(s: &[u8]) -> Option<IpAddr> {
     if s.is_empty() || s.len() > 45 {
         return None;
     }
-    // Fast paths first; both stop at the first byte they do not expect. The standard parser covers the rest
+    // Fast paths first; each stops at the first byte it does not expect. The standard parser covers the rest
     // (IPv4-suffixed IPv6) and rejects what is invalid.
     if let Some(v4) = parse_ipv4(s) {
         return Some(IpAddr::V4(v4));
     }
-    if let Some(v6) = parse_ipv6(s) {
+    if let Some(v6) = parse_ipv6_full(s).or_else(|| parse_ipv6(s)) {
         return Some(IpAddr::V6(v6));
     }
     memchr::memchr2(b':', b'.', s)?;
@@ -166,33 +181,72 @@ pub fn parse_ip(s: &[u8]) -> Option<IpAddr> {
 /// Dotted-quad IPv4 exactly as `Ipv4Addr::from_str` accepts it (no leading zeros), read straight from bytes.
 fn parse_ipv4(s: &[u8]) -> Option<std::net::Ipv4Addr> {
     let mut octets = [0u8; 4];
-    let mut index = 0usize;
-    let mut value: u16 = 0;
-    let mut digits = 0usize;
-    for &c in s {
-        if c == b'.' {
-            if digits == 0 {
-                return None;
-            }
-            *octets.get_mut(index)? = u8::try_from(value).ok()?;
-            index += 1;
-            value = 0;
-            digits = 0;
-        } else if c.is_ascii_digit() {
-            if digits == 1 && value == 0 || digits == 3 {
-                return None; // leading zero, or more than three digits
-            }
-            value = value * 10 + u16::from(c - b'0');
-            digits += 1;
-        } else {
-            return None;
-        }
+    let (first, mut rest) = ipv4_octet(s)?;
+    octets[0] = first;
+    for octet in octets.iter_mut().skip(1) {
+        let (value, after) = ipv4_octet(rest.strip_prefix(b".")?)?;
+        *octet = value;
+        rest = after;
     }
-    if index != 3 || digits == 0 {
+    rest.is_empty().then_some(std::net::Ipv4Addr::from(octets))
+}
+
+/// One decimal octet (0–255, no leading zero) at the start of `s`, and what follows it.
+fn ipv4_octet(s: &[u8]) -> Option<(u8, &[u8])> {
+    let digit = |i: usize| s.get(i).map(|c| c.wrapping_sub(b'0')).filter(|&d| d <= 9);
+    let d0 = digit(0)?;
+    let Some(d1) = digit(1) else {
+        return Some((d0, s.get(1..)?));
+    };
+    if d0 == 0 {
+        return None; // leading zero
+    }
+    let Some(d2) = digit(2) else {
+        return Some((d0 * 10 + d1, s.get(2..)?));
+    };
+    let value = u16::from(d0) * 100 + u16::from(d1) * 10 + u16::from(d2);
+    Some((u8::try_from(value).ok()?, s.get(3..)?))
+}
+
+/// Value of each hex digit, 0xff for any other byte.
+static HEX: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut c = 0;
+    while c < 10 {
+        t[b'0' as usize + c] = c as u8;
+        c += 1;
+    }
+    let mut c = 0;
+    while c < 6 {
+        t[b'a' as usize + c] = 10 + c as u8;
+        t[b'A' as usize + c] = 10 + c as u8;
+        c += 1;
+    }
+    t
+};
+
+/// The kernel's uncompressed IPv6: eight groups of exactly four hex digits.
+fn parse_ipv6_full(s: &[u8]) -> Option<std::net::Ipv6Addr> {
+    if s.len() != 39 {
         return None;
     }
-    *octets.get_mut(3)? = u8::try_from(value).ok()?;
-    Some(std::net::Ipv4Addr::from(octets))
+    let mut segments = [0u16; 8];
+    for (i, group) in s.chunks(5).enumerate() {
+        let (digits, sep) = group.split_at_checked(4)?;
+        if sep != b":" && !(i == 7 && sep.is_empty()) {
+            return None;
+        }
+        let mut value = 0u16;
+        for &c in digits {
+            let d = HEX[usize::from(c)];
+            if d > 15 {
+                return None;
+            }
+            value = value << 4 | u16::from(d);
+        }
+        *segments.get_mut(i)? = value;
+    }
+    Some(std::net::Ipv6Addr::from(segments))
 }
 
 /// IPv6 of hex groups with at most one `::` (no embedded IPv4), as `Ipv6Addr::from_str` accepts it, read

@@ -183,12 +183,14 @@ impl Pipeline {
         }
     }
 
-    /// Processes batches until shutdown, then drains what is already queued.
-    pub async fn run(mut self, mut rx: Receiver<Batch>, shutdown: CancellationToken) {
+    /// Processes batches from every input's queue, taking them in turn, until shutdown; then drains what is
+    /// already queued.
+    pub async fn run(mut self, queues: Vec<Receiver<Batch>>, shutdown: CancellationToken) {
+        let mut queues = Queues::new(queues);
         let mut evict = tokio::time::interval(Duration::from_secs(30));
         loop {
             tokio::select! {
-                batch = rx.recv() => match batch {
+                batch = queues.next() => match batch {
                     Some(b) => self.process(b),
                     None => return,
                 },
@@ -196,8 +198,8 @@ impl Pipeline {
                 _ = shutdown.cancelled() => break,
             }
         }
-        rx.close();
-        while let Some(b) = rx.recv().await {
+        queues.close();
+        while let Some(b) = queues.next().await {
             self.process(b);
         }
     }
@@ -243,6 +245,51 @@ impl Pipeline {
     }
 }
 
+/// One bounded queue per input, read in turn: a busy input (a TCP sender that waits for room) cannot starve
+/// another (a UDP input that drops when its queue is full), because each has its own room and gets its turn.
+pub struct Queues {
+    queues: Vec<Receiver<Batch>>,
+    next: usize,
+}
+
+impl Queues {
+    pub fn new(queues: Vec<Receiver<Batch>>) -> Queues {
+        Queues { queues, next: 0 }
+    }
+
+    /// The next batch, starting after the queue that gave the last one; `None` once every queue is closed and empty.
+    pub async fn next(&mut self) -> Option<Batch> {
+        std::future::poll_fn(|cx| {
+            let n = self.queues.len();
+            let mut open = false;
+            for k in 0..n {
+                let i = (self.next + k) % n;
+                match self.queues[i].poll_recv(cx) {
+                    std::task::Poll::Ready(Some(b)) => {
+                        self.next = (i + 1) % n;
+                        return std::task::Poll::Ready(Some(b));
+                    }
+                    std::task::Poll::Ready(None) => {}
+                    std::task::Poll::Pending => open = true,
+                }
+            }
+            if open {
+                std::task::Poll::Pending
+            } else {
+                std::task::Poll::Ready(None)
+            }
+        })
+        .await
+    }
+
+    /// Stops accepting new batches; what is queued can still be read.
+    pub fn close(&mut self) {
+        for q in &mut self.queues {
+            q.close();
+        }
+    }
+}
+
 /// Parses one line: the fixed format, or the format of the previous line first, then auto-detection.
 fn parse<'a>(
     line: &'a [u8],
@@ -265,4 +312,41 @@ fn parse<'a>(
         f => f.parse(line)?,
     };
     Ok((format, ev))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::sync::mpsc;
+
+    fn batch(input: u16) -> Batch {
+        Batch {
+            input,
+            lines: vec![bytes::Bytes::from_static(b"x")],
+            ack: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn queues_take_turns_and_end_when_all_are_closed() {
+        let (a_tx, a) = mpsc::channel(8);
+        let (b_tx, b) = mpsc::channel(8);
+        for _ in 0..4 {
+            a_tx.send(batch(0)).await.unwrap();
+        }
+        b_tx.send(batch(1)).await.unwrap();
+        b_tx.send(batch(1)).await.unwrap();
+        let mut q = Queues::new(vec![a, b]);
+        let mut order = Vec::new();
+        for _ in 0..6 {
+            order.push(q.next().await.unwrap().input);
+        }
+        assert_eq!(
+            order,
+            vec![0, 1, 0, 1, 0, 0],
+            "a busy queue does not starve the other"
+        );
+        drop((a_tx, b_tx));
+        assert!(q.next().await.is_none());
+    }
 }

@@ -171,33 +171,6 @@ fn top<K: Ord + Clone>(map: HashMap<K, u64>, n: usize) -> Vec<(K, u64)> {
     v
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn windows_and_tops() {
-        let mut r = Recent::default();
-        let a: IpAddr = "192.0.2.1".parse().unwrap();
-        let b: IpAddr = "192.0.2.2".parse().unwrap();
-        let t = 1_000_000 * HOUR;
-        r.inbound(t, a, "de", Some(22), None);
-        r.inbound(t + 10, a, "de", Some(22), Some(404));
-        r.inbound(t + HOUR, b, "us", Some(443), None);
-        r.outbound(t + HOUR);
-        let s = r.summary(t + HOUR, 10);
-        assert_eq!(s.hits, 4);
-        assert_eq!(s.outbound, 1);
-        assert_eq!(s.exits, vec![(a, 2, t + 10), (b, 1, t + HOUR)]);
-        assert_eq!(s.http, vec![(404, 1)]);
-        assert_eq!(s.ports, vec![("22".to_string(), 2), ("443".to_string(), 1)]);
-        // 24 hours later the first hour has left the window.
-        let s = r.summary(t + 24 * HOUR, 10);
-        assert_eq!(s.exits, vec![(b, 1, t + HOUR)]);
-        assert_eq!(r.summary(t + 50 * HOUR, 10), Summary::default());
-    }
-}
-
 /// The status page's view of the last 24 hours, with nicknames and countries from the current exit list.
 pub struct RecentTraffic {
     pub recent: std::sync::Arc<std::sync::Mutex<Recent>>,
@@ -249,5 +222,32 @@ impl crate::status::TrafficSource for RecentTraffic {
             http_status: summary.http,
             outbound: summary.outbound,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_and_tops() {
+        let mut r = Recent::default();
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        let t = 1_000_000 * HOUR;
+        r.inbound(t, a, "de", Some(22), None);
+        r.inbound(t + 10, a, "de", Some(22), Some(404));
+        r.inbound(t + HOUR, b, "us", Some(443), None);
+        r.outbound(t + HOUR);
+        let s = r.summary(t + HOUR, 10);
+        assert_eq!(s.hits, 4);
+        assert_eq!(s.outbound, 1);
+        assert_eq!(s.exits, vec![(a, 2, t + 10), (b, 1, t + HOUR)]);
+        assert_eq!(s.http, vec![(404, 1)]);
+        assert_eq!(s.ports, vec![("22".to_string(), 2), ("443".to_string(), 1)]);
+        // 24 hours later the first hour has left the window.
+        let s = r.summary(t + 24 * HOUR, 10);
+        assert_eq!(s.exits, vec![(b, 1, t + HOUR)]);
+        assert_eq!(r.summary(t + 50 * HOUR, 10), Summary::default());
     }
 }

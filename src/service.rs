@@ -28,6 +28,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::mpsc;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -110,9 +111,10 @@ impl Generation {
     ) -> anyhow::Result<Generation> {
         let token = shutdown.child_token();
         let tracker = TaskTracker::new();
-        let capacity: usize = config.inputs.iter().map(|i| i.queue.max(1)).sum();
-        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let mut queues = Vec::with_capacity(config.inputs.len());
         for (index, input) in config.inputs.iter().enumerate() {
+            let (tx, rx) = mpsc::channel(input.queue.max(1));
+            queues.push(rx);
             let bound = match inputs::bind(input.spec(&config.state_dir)).await {
                 Ok(b) => b,
                 Err(e) if strict => {
@@ -127,7 +129,7 @@ impl Generation {
                 tracing::info!(input = %input.name, "listening on {addr}");
             }
             let counters = shell.input_metrics.input(&input.name);
-            let (tx, token, name) = (tx.clone(), token.clone(), input.name.clone());
+            let (token, name) = (token.clone(), input.name.clone());
             let index = u16::try_from(index).unwrap_or(u16::MAX);
             tracker.spawn(async move {
                 if let Err(e) = bound.run(index, tx, counters, token).await {
@@ -135,7 +137,6 @@ impl Generation {
                 }
             });
         }
-        drop(tx);
         let geoip = match &config.matcher.geoip {
             Some(path) => {
                 Some(Arc::new(Geoip::open(path).with_context(|| {
@@ -152,7 +153,7 @@ impl Generation {
             shell.recent.clone(),
             geoip,
         );
-        tracker.spawn(pipeline.run(rx, token.clone()));
+        tracker.spawn(pipeline.run(queues, token.clone()));
         let publisher = Publisher {
             files: config.publish.clone(),
             shared: shell.shared.clone(),
@@ -215,8 +216,8 @@ impl Signals {
     }
 }
 
-/// Reads the config file again; settings that need a restart must not change.
-fn reread(path: &Path, running: &Config) -> Result<Config, String> {
+/// Reads the config file again (and the TLS certificates it names); settings that need a restart must not change.
+fn reread(path: &Path, running: &Config) -> Result<(Config, Option<TlsAcceptor>), String> {
     let new = Config::load(path).map_err(|e| e.to_string())?;
     if new.listen != running.listen {
         return Err(format!(
@@ -230,7 +231,14 @@ fn reread(path: &Path, running: &Config) -> Result<Config, String> {
     if let Some(path) = &new.matcher.geoip {
         Geoip::open(path).map_err(|e| format!("matcher.geoip: {}: {e}", path.display()))?;
     }
-    Ok(new)
+    let tls = new
+        .http
+        .tls
+        .as_ref()
+        .map(http::server::tls_acceptor)
+        .transpose()
+        .map_err(|e| format!("{e:#}"))?;
+    Ok((new, tls))
 }
 
 /// Runs the service until SIGINT or SIGTERM.
@@ -275,6 +283,7 @@ pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
     }));
     let router = http::router(state).layer(axum::Extension(traffic));
     let server = http::server::Server::new(listener, router, &config.http)?;
+    let tls = server.tls.clone();
     let shutdown = CancellationToken::new();
     let server_task = tokio::spawn(server.run(shutdown.clone()));
 
@@ -292,7 +301,10 @@ pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
                     return Ok(());
                 }
                 Event::Reload(done) => match reread(&path, &config) {
-                    Ok(new) => break (new, done),
+                    Ok((new, acceptor)) => {
+                        tls.store(acceptor.map(Arc::new));
+                        break (new, done);
+                    }
                     Err(e) => {
                         tracing::error!("reload refused, keeping the running config: {e}");
                         shell

@@ -1,6 +1,6 @@
 //! The HTTP listener: accepts connections under a cap, optionally terminates TLS (rustls, optional client
-//! certificates), and serves each connection with HTTP/1.1 under header and request timeouts. Knows nothing of
-//! routes.
+//! certificates), and serves each connection with HTTP/1.1 under header and request timeouts; a client that stops
+//! reading its response loses the connection after the request timeout. Knows nothing of routes.
 
 use crate::config::{HttpConfig, TlsConfig};
 use anyhow::Context;
@@ -8,11 +8,17 @@ use axum::Router;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
+use tokio::time::Sleep;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -28,10 +34,13 @@ const GRACE: Duration = Duration::from_secs(5);
 pub struct Server {
     pub listener: TcpListener,
     pub router: Router,
-    pub tls: Option<TlsAcceptor>,
+    /// Replaced on reload, so renewed certificates apply to new connections.
+    pub tls: Arc<arc_swap::ArcSwapOption<TlsAcceptor>>,
     pub header_timeout: Duration,
     pub max_connections: usize,
     pub max_header_bytes: usize,
+    /// How long a write may make no progress before the connection is dropped.
+    pub write_timeout: Duration,
 }
 
 impl Server {
@@ -44,10 +53,11 @@ impl Server {
         Ok(Server {
             listener,
             router,
-            tls,
+            tls: Arc::new(arc_swap::ArcSwapOption::from(tls.map(Arc::new))),
             header_timeout: config.header_timeout,
             max_connections: config.max_connections,
             max_header_bytes: config.max_header_bytes,
+            write_timeout: config.request_timeout,
         })
     }
 
@@ -85,12 +95,7 @@ impl Server {
         let _ = tokio::time::timeout(GRACE, connections.wait()).await;
     }
 
-    async fn connection(
-        &self,
-        stream: tokio::net::TcpStream,
-        peer: SocketAddr,
-        shutdown: CancellationToken,
-    ) {
+    async fn connection(&self, stream: TcpStream, peer: SocketAddr, shutdown: CancellationToken) {
         let router = self.router.clone().map_request(
             move |mut req: hyper::Request<hyper::body::Incoming>| {
                 req.extensions_mut().insert(Peer(peer));
@@ -103,7 +108,8 @@ impl Server {
             .timer(TokioTimer::new())
             .header_read_timeout(self.header_timeout)
             .max_buf_size(self.max_header_bytes.max(8192));
-        match &self.tls {
+        let stream = Stall::new(stream, self.write_timeout);
+        match self.tls.load_full().as_deref() {
             None => {
                 serve(
                     builder.serve_connection(TokioIo::new(stream), service),
@@ -143,6 +149,94 @@ where
             conn.as_mut().graceful_shutdown();
             let _ = tokio::time::timeout(GRACE, conn).await;
         }
+    }
+}
+
+/// A connection's socket whose writes fail once they have made no progress for `limit`: a client that stops
+/// reading cannot hold a connection slot forever. Reads are left to the header and request timeouts.
+struct Stall {
+    io: TcpStream,
+    limit: Duration,
+    /// Armed while a write is pending.
+    deadline: Option<Pin<Box<Sleep>>>,
+}
+
+impl Stall {
+    fn new(io: TcpStream, limit: Duration) -> Stall {
+        Stall {
+            io,
+            limit,
+            deadline: None,
+        }
+    }
+
+    /// Passes a write's outcome through, timing how long it stays pending.
+    fn watch<T>(
+        &mut self,
+        cx: &mut TaskContext<'_>,
+        poll: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if poll.is_ready() {
+            self.deadline = None;
+            return poll;
+        }
+        let limit = self.limit;
+        let deadline = self
+            .deadline
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match deadline.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("client read nothing for {limit:?}"),
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl AsyncRead for Stall {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Stall {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.io).poll_write(cx, buf);
+        this.watch(cx, poll)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
+        this.watch(cx, poll)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.io.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.io).poll_flush(cx);
+        this.watch(cx, poll)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().io).poll_shutdown(cx)
     }
 }
 

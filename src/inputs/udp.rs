@@ -118,7 +118,8 @@ impl UdpInput {
                     while message.last() == Some(&0) {
                         message.truncate(message.len() - 1);
                     }
-                    if !message.is_empty() && out.push(message) {
+                    // An empty datagram is still a message: the pipeline counts it (`empty`), nothing vanishes.
+                    if out.push(message) {
                         out.try_send()?;
                     }
                 }

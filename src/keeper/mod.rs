@@ -317,7 +317,7 @@ pub fn now() -> i64 {
 /// The lists a source feeds.
 fn feeds_list(source: &SourceConfig, list: &str) -> bool {
     match list {
-        RELAYS => source.kind == FeedKind::Onionoo,
+        RELAYS => source.kind == FeedKind::Onionoo || source.list == RELAYS,
         _ => source.list == list || (list.starts_with(EXITS) && source.list == EXITS),
     }
 }
@@ -386,14 +386,19 @@ pub fn known_lists(config: &Config) -> BTreeSet<String> {
     known
 }
 
-/// Builds the snapshot for `now` from the state, bumping list versions whose contents changed.
-pub fn build(config: &Config, state: &mut State, previous: &Snapshot, now: i64) -> Snapshot {
-    let last_success: BTreeMap<String, i64> = state
+/// When each source with a last good list last succeeded.
+fn last_successes(state: &State) -> BTreeMap<String, i64> {
+    state
         .sources
         .iter()
         .filter(|(_, st)| st.feed.is_some())
         .map(|(n, st)| (n.clone(), st.last_success))
-        .collect();
+        .collect()
+}
+
+/// Builds the snapshot for `now` from the state, bumping list versions whose contents changed.
+pub fn build(config: &Config, state: &mut State, previous: &Snapshot, now: i64) -> Snapshot {
+    let last_success = last_successes(state);
     let currency = Currency {
         last_success: &last_success,
         retention: config.retention.as_secs() as i64,
@@ -552,12 +557,7 @@ pub fn lookup(
     at: i64,
     now: i64,
 ) -> Vec<(String, IpNet, Provenance)> {
-    let last_success: BTreeMap<String, i64> = state
-        .sources
-        .iter()
-        .filter(|(_, st)| st.feed.is_some())
-        .map(|(n, st)| (n.clone(), st.last_success))
-        .collect();
+    let last_success = last_successes(state);
     let currency = Currency {
         last_success: &last_success,
         retention: config.retention.as_secs() as i64,

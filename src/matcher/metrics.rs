@@ -121,10 +121,13 @@ impl Ports {
             slots: Vec::new(),
             labels: Vec::new(),
             other: 0,
-            free: top,
+            // Slots are numbered in a u16: never more than the port space.
+            free: top.min(usize::from(u16::MAX).saturating_sub(configured.len() + 1)),
         };
         for &port in configured {
-            p.assign(port, port.to_string());
+            if p.slot_of.get(usize::from(port)) == Some(&0) {
+                p.assign(port, port.to_string());
+            }
         }
         p.other = p.slots.len();
         p.slots.push([None, None]);

@@ -63,7 +63,7 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
         106010 | 106014 | 106023 => from_to(&w, b"src", b"dst"),
         106100 | 106102 | 106103 => access_list(&w),
         302013 | 302015 => built(&w, b"for", b"to"),
-        302014 | 302016 => from_to(&w, b"for", b"to"),
+        302014 | 302016 | 313009 => from_to(&w, b"for", b"to"),
         302020 => built(&w, b"faddr", b"laddr"),
         302021 => from_to(&w, b"faddr", b"laddr"),
         313001 | 313004 | 313008 => icmp_denied(&w),

@@ -19,6 +19,7 @@ pub fn sniff(line: &[u8]) -> bool {
     if line.first() == Some(&b'{') {
         return ulogd::sniff(line);
     }
+    // SIMD searches: most lines of other formats hold no ` SRC=` at all.
     let Some(src) = packet::SRC.find(line) else {
         return false;
     };
@@ -57,7 +58,7 @@ pub fn parse_with<'a>(line: &'a [u8], actions: &PrefixActions) -> Result<Event<'
         dst_ip: Some(parse_ip(fields.dst).ok_or(ParseError::BadAddress("DST"))?),
         src_port: port(fields.spt, "SPT")?,
         dst_port: port(fields.dpt, "DPT")?,
-        proto: Some(Proto::parse(fields.proto).ok_or(ParseError::BadNumber("PROTO"))?),
+        proto: Some(proto(fields.proto).ok_or(ParseError::BadNumber("PROTO"))?),
         action: Some(action),
         direction: direction(&fields),
         http_status: None,
@@ -68,6 +69,17 @@ fn port(value: Option<&[u8]>, name: &'static str) -> Result<Option<u16>, ParseEr
     value
         .map(|v| parse_port(v).ok_or(ParseError::BadNumber(name)))
         .transpose()
+}
+
+/// The kernel's protocol names first, then any name or number [`Proto::parse`] knows.
+fn proto(value: &[u8]) -> Option<Proto> {
+    match value {
+        b"TCP" => Some(Proto::Tcp),
+        b"UDP" => Some(Proto::Udp),
+        b"ICMP" => Some(Proto::Icmp),
+        b"ICMPv6" => Some(Proto::Icmpv6),
+        other => Proto::parse(other),
+    }
 }
 
 /// Proxmox writes `VMID LEVEL CHAIN dd/Mmm/yyyy:hh:mm:ss +zzzz ACTION:` with no syslog header.

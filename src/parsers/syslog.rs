@@ -1,8 +1,11 @@
 //! The syslog header in front of a logged message (RFC 3164 / RFC 5424 / file prefixes): split it off, keep the
-//! time and host. Pure, no allocation, no IO except reading the clock for RFC 3164 stamps, which carry no year.
+//! time and host. No allocation, no IO except reading the clock for RFC 3164 stamps, which carry no year; [`split`]
+//! remembers the last stamp it read on each thread, so neighbouring lines that share it skip the clock and the date
+//! arithmetic. [`split_with_clock`] is pure.
 
 pub mod stamp;
 
+use std::cell::Cell;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// What the syslog header said. Every field is optional: a bare message has an empty header.
@@ -20,12 +23,67 @@ pub struct Header<'a> {
 }
 
 /// Splits the header off `line`, returning it and the message that follows (the whole line when there is none).
+///
+/// A stamp without a year is resolved against the clock when it is first met; lines that follow with the very same
+/// stamp text reuse that result on this thread.
 pub fn split(line: &[u8]) -> (Header<'_>, &[u8]) {
-    split_with_clock(line, now_unix)
+    split_with_stamp(line, cached_stamp)
 }
 
-/// [`split`] with the current Unix time supplied by `now` (called only for stamps without a year).
+/// [`split`] with the current Unix time supplied by `now` (called only for stamps without a year). Pure.
 pub fn split_with_clock(line: &[u8], now: impl Fn() -> i64) -> (Header<'_>, &[u8]) {
+    split_with_stamp(line, |s| stamp::rfc3339(s).or_else(|| stamp::bsd(s, &now)))
+}
+
+/// Longest stamp text (with the byte after it) that [`cached_stamp`] remembers.
+const STAMP_KEY: usize = 40;
+
+/// The last stamp [`split`] read on a thread: the bytes its parse looked at, and what it gave.
+#[derive(Clone, Copy)]
+struct LastStamp {
+    key: [u8; STAMP_KEY],
+    len: usize,
+    time: i64,
+    end: usize,
+}
+
+thread_local! {
+    static LAST_STAMP: Cell<LastStamp> = const {
+        Cell::new(LastStamp { key: [0; STAMP_KEY], len: 0, time: 0, end: 0 })
+    };
+}
+
+/// An RFC 3339 or BSD stamp at the start of `s`, reusing the previous result when `s` starts with the same bytes.
+/// Both parsers look at no byte past the two that follow the stamp (a `.` and what follows it may be a fraction), so
+/// those bytes decide the result (and the clock reading taken when they were first met, for a BSD stamp without a
+/// year).
+fn cached_stamp(s: &[u8]) -> Option<(i64, usize)> {
+    let last = LAST_STAMP.with(Cell::get);
+    if last.len != 0 && s.get(..last.len) == last.key.get(..last.len) {
+        return Some((last.time, last.end));
+    }
+    let (time, end) = stamp::rfc3339(s).or_else(|| stamp::bsd(s, now_unix))?;
+    let len = end + 2;
+    let mut key = [0; STAMP_KEY];
+    if let (Some(seen), Some(slot)) = (s.get(..len), key.get_mut(..len)) {
+        slot.copy_from_slice(seen);
+        LAST_STAMP.with(|c| {
+            c.set(LastStamp {
+                key,
+                len,
+                time,
+                end,
+            })
+        });
+    }
+    Some((time, end))
+}
+
+/// The header split, with `stamp` reading an RFC 3339 or BSD stamp at the start of a slice.
+fn split_with_stamp(
+    line: &[u8],
+    stamp: impl Fn(&[u8]) -> Option<(i64, usize)>,
+) -> (Header<'_>, &[u8]) {
     let (had_pri, s) = strip_pri(line);
     if had_pri {
         if let Some(rest) = s.strip_prefix(b"1 ") {
@@ -34,8 +92,7 @@ pub fn split_with_clock(line: &[u8], now: impl Fn() -> i64) -> (Header<'_>, &[u8
             }
         }
     }
-    let stamped = stamp::rfc3339(s).or_else(|| stamp::bsd(s, now));
-    let Some((time, end)) = stamped else {
+    let Some((time, end)) = stamp(s) else {
         return (Header::default(), s);
     };
     let mut rest = s.get(end..).unwrap_or_default();
@@ -93,15 +150,31 @@ fn nil(field: &[u8]) -> Option<&[u8]> {
 }
 
 fn host_str(field: &[u8]) -> Option<&str> {
-    let ok = !field.is_empty()
-        && field
-            .iter()
-            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_' | b':'));
-    if ok {
-        std::str::from_utf8(field).ok()
-    } else {
-        None
+    if field.is_empty() || !field.iter().all(|&c| HOST_BYTE[usize::from(c)]) {
+        return None;
     }
+    std::str::from_utf8(field).ok()
+}
+
+/// Bytes of a host name: ASCII letters, digits, `.`, `-`, `_`, `:`.
+static HOST_BYTE: [bool; 256] = byte_set(b".-_:");
+/// Bytes of an RFC 3164 tag name: ASCII letters, digits, `_`, `-`, `.`, `/`.
+static TAG_BYTE: [bool; 256] = byte_set(b"_-./");
+
+/// ASCII letters and digits, plus `extra`.
+const fn byte_set(extra: &[u8]) -> [bool; 256] {
+    let mut set = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        set[c] = (c as u8).is_ascii_alphanumeric();
+        c += 1;
+    }
+    let mut i = 0;
+    while i < extra.len() {
+        set[extra[i] as usize] = true;
+        i += 1;
+    }
+    set
 }
 
 /// `VERSION` already consumed: `TIMESTAMP HOST APP PROCID MSGID SD [MSG]`.
@@ -164,15 +237,12 @@ fn element_end(s: &[u8], start: usize) -> Option<usize> {
 /// An RFC 3164 tag token: `name:` or `name[pid]:`; returns the name.
 fn tag(tok: &[u8]) -> Option<&[u8]> {
     let body = tok.strip_suffix(b":")?;
-    let name = match memchr::memchr(b'[', body) {
+    let name = match body.iter().position(|&c| c == b'[') {
         Some(i) if body.ends_with(b"]") => body.get(..i)?,
         Some(_) => return None,
         None => body,
     };
-    let ok = !name.is_empty()
-        && name
-            .iter()
-            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b'/'));
+    let ok = !name.is_empty() && name.iter().all(|&c| TAG_BYTE[usize::from(c)]);
     ok.then_some(name)
 }
 

@@ -1,11 +1,15 @@
 //! Service-level tests: the real torwatch binary against a fake upstream on loopback.
 
+mod access;
 mod crash;
 mod daemon;
 mod disk;
+mod edl;
 mod faults;
 mod hostile;
+mod limits;
 mod lookup;
 mod reload;
 mod restart;
+mod tls;
 mod upstream;

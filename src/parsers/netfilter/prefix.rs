@@ -81,10 +81,15 @@ impl PrefixActions {
         let mut best: Option<u32> = None;
         let mut higher = u64::MAX; // rules of higher priority than the best so far
         for (i, &c) in text.iter().enumerate() {
+            // Most bytes start no rule: one table read and on.
+            let starting = self.first[usize::from(c)] & higher;
+            if starting == 0 {
+                continue;
+            }
             let next = text
                 .get(i + 1)
                 .map_or(u64::MAX, |&n| self.second[usize::from(n)]);
-            let mut candidates = self.first[usize::from(c)] & next & higher;
+            let mut candidates = starting & next;
             if candidates == 0 {
                 continue;
             }
