@@ -57,8 +57,17 @@ impl State {
         dir.join(FILE)
     }
 
-    /// Loads the state file; `Ok(None)` when there is none yet.
+    /// Loads the state file; `Ok(None)` when there is none yet. Temporary files left by a crash during a save
+    /// are removed first (the state file itself is always whole: it is only ever replaced by rename).
     pub fn load(dir: &Path) -> anyhow::Result<Option<State>> {
+        let stale = format!(".{FILE}.tmp");
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().starts_with(&stale) {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
+        }
         let path = State::path(dir);
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
@@ -134,6 +143,15 @@ mod tests {
             1,
             "no temp file left behind"
         );
+    }
+
+    #[test]
+    fn temp_files_of_a_crashed_save_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        State::default().save(dir.path()).unwrap();
+        std::fs::write(dir.path().join(".lists.json.tmp4242"), b"{half").unwrap();
+        assert!(State::load(dir.path()).unwrap().is_some());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]
