@@ -178,13 +178,6 @@ impl Keeper {
         let labels = KeeperMetrics::source(&name);
         let result = report.outcome.result();
         self.metrics
-            .fetches
-            .get_or_create(&ResultLabels {
-                source: name.clone(),
-                result: result.to_string(),
-            })
-            .inc();
-        self.metrics
             .duration
             .get_or_create(&labels)
             .observe(report.duration.as_secs_f64());
@@ -225,6 +218,14 @@ impl Keeper {
             - self.config.retention.as_secs() as i64;
         self.state.history.prune(horizon);
         self.publish(report.at, true);
+        // Counted last, so whoever sees the outcome counted also sees the lists it produced.
+        self.metrics
+            .fetches
+            .get_or_create(&ResultLabels {
+                source: name,
+                result: result.to_string(),
+            })
+            .inc();
     }
 
     /// Saves the state, counts the outcome and remembers a failure for `/readyz`.

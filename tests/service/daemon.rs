@@ -10,6 +10,27 @@ pub struct Daemon {
     pub log: PathBuf,
 }
 
+/// Starts `torwatch run --config CONFIG` (through `wrapper`, if any) with debug logs in `log`.
+pub fn spawn(config: &Path, log: &Path, wrapper: &[&str]) -> Child {
+    let (program, pre) = match wrapper.split_first() {
+        Some((p, rest)) => (*p, rest.to_vec()),
+        None => (env!("CARGO_BIN_EXE_torwatch"), vec![]),
+    };
+    let mut command = Command::new(program);
+    command.args(pre);
+    if !wrapper.is_empty() {
+        command.arg(env!("CARGO_BIN_EXE_torwatch"));
+    }
+    command
+        .args(["run", "--config"])
+        .arg(config)
+        .env("TORWATCH_LOG", "debug")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap()
+}
+
 /// A port that was free a moment ago.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -39,23 +60,7 @@ impl Daemon {
         )
         .unwrap();
         let log = dir.join(format!("torwatch-{port}.log"));
-        let (program, pre) = match wrapper.split_first() {
-            Some((p, rest)) => (*p, rest.to_vec()),
-            None => (env!("CARGO_BIN_EXE_torwatch"), vec![]),
-        };
-        let mut command = Command::new(program);
-        command.args(pre);
-        if !wrapper.is_empty() {
-            command.arg(env!("CARGO_BIN_EXE_torwatch"));
-        }
-        let child = command
-            .args(["run", "--config"])
-            .arg(&path)
-            .env("TORWATCH_LOG", "debug")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
+        let child = spawn(&path, &log, wrapper);
         let d = Daemon {
             child,
             base: format!("http://127.0.0.1:{port}"),

@@ -1,14 +1,14 @@
 //! HTTPS with certificates made at test time: a trusted server certificate for 127.0.0.1 and localhost, and with
 //! `client_ca` only clients holding a certificate that CA signed are served.
 
-use crate::daemon::{free_port, Daemon};
+use crate::daemon::{free_port, spawn, Daemon};
 use crate::edl::{config, LIST, TXT};
 use rcgen::{
     BasicConstraints, Certificate, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair, KeyUsagePurpose,
 };
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 struct Ca {
@@ -70,14 +70,7 @@ async fn start(dir: &Path, tls: &str, client: &reqwest::Client) -> Daemon {
     )
     .unwrap();
     let log = dir.join("torwatch.log");
-    let child = Command::new(env!("CARGO_BIN_EXE_torwatch"))
-        .args(["run", "--config"])
-        .arg(&path)
-        .env("TORWATCH_LOG", "debug")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+    let child = spawn(&path, &log, &[]);
     let d = Daemon {
         child,
         base: format!("https://127.0.0.1:{port}"),
