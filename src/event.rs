@@ -124,6 +124,23 @@ pub struct Event<'a> {
     pub http_status: Option<u16>,
 }
 
+impl Event<'_> {
+    /// The two addresses, all that matching an event needs.
+    pub fn addresses(&self) -> Addresses {
+        Addresses {
+            src: self.src_ip,
+            dst: self.dst_ip,
+        }
+    }
+}
+
+/// Source and destination of a line, read without the rest of its event where the format allows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Addresses {
+    pub src: Option<IpAddr>,
+    pub dst: Option<IpAddr>,
+}
+
 /// Parses an unsigned decimal number of 1 to 19 digits, without allocating.
 pub fn parse_u64(s: &[u8]) -> Option<u64> {
     if s.is_empty() || s.len() > 19 {
@@ -180,32 +197,41 @@ pub fn parse_ip(s: &[u8]) -> Option<IpAddr> {
 
 /// Dotted-quad IPv4 exactly as `Ipv4Addr::from_str` accepts it (no leading zeros), read straight from bytes.
 fn parse_ipv4(s: &[u8]) -> Option<std::net::Ipv4Addr> {
-    let mut octets = [0u8; 4];
-    let (first, mut rest) = ipv4_octet(s)?;
-    octets[0] = first;
-    for octet in octets.iter_mut().skip(1) {
-        let (value, after) = ipv4_octet(rest.strip_prefix(b".")?)?;
-        *octet = value;
-        rest = after;
+    if !(7..=15).contains(&s.len()) {
+        return None;
     }
-    rest.is_empty().then_some(std::net::Ipv4Addr::from(octets))
-}
-
-/// One decimal octet (0–255, no leading zero) at the start of `s`, and what follows it.
-fn ipv4_octet(s: &[u8]) -> Option<(u8, &[u8])> {
     let digit = |i: usize| s.get(i).map(|c| c.wrapping_sub(b'0')).filter(|&d| d <= 9);
-    let d0 = digit(0)?;
-    let Some(d1) = digit(1) else {
-        return Some((d0, s.get(1..)?));
-    };
-    if d0 == 0 {
-        return None; // leading zero
+    let (mut addr, mut at) = (0u32, 0usize);
+    for n in 0..4 {
+        if n > 0 {
+            if s.get(at) != Some(&b'.') {
+                return None;
+            }
+            at += 1;
+        }
+        let d0 = u32::from(digit(at)?);
+        let octet = match (digit(at + 1), digit(at + 2)) {
+            (None, _) => {
+                at += 1;
+                d0
+            }
+            // A leading zero is refused, as the standard parser does.
+            (Some(_), _) if d0 == 0 => return None,
+            (Some(d1), None) => {
+                at += 2;
+                d0 * 10 + u32::from(d1)
+            }
+            (Some(d1), Some(d2)) => {
+                at += 3;
+                d0 * 100 + u32::from(d1) * 10 + u32::from(d2)
+            }
+        };
+        if octet > 255 {
+            return None;
+        }
+        addr = addr << 8 | octet;
     }
-    let Some(d2) = digit(2) else {
-        return Some((d0 * 10 + d1, s.get(2..)?));
-    };
-    let value = u16::from(d0) * 100 + u16::from(d1) * 10 + u16::from(d2);
-    Some((u8::try_from(value).ok()?, s.get(3..)?))
+    (at == s.len()).then(|| std::net::Ipv4Addr::from(addr))
 }
 
 /// Value of each hex digit, 0xff for any other byte.
@@ -231,20 +257,21 @@ fn parse_ipv6_full(s: &[u8]) -> Option<std::net::Ipv6Addr> {
         return None;
     }
     let mut segments = [0u16; 8];
-    for (i, group) in s.chunks(5).enumerate() {
-        let (digits, sep) = group.split_at_checked(4)?;
-        if sep != b":" && !(i == 7 && sep.is_empty()) {
+    for (i, seg) in segments.iter_mut().enumerate() {
+        let at = i * 5;
+        let &[a, b, c, d] = s.get(at..at + 4)? else {
+            return None;
+        };
+        if i < 7 && s.get(at + 4) != Some(&b':') {
             return None;
         }
-        let mut value = 0u16;
-        for &c in digits {
-            let d = HEX[usize::from(c)];
-            if d > 15 {
-                return None;
-            }
-            value = value << 4 | u16::from(d);
+        let h = [a, b, c, d].map(|x| HEX[usize::from(x)]);
+        // Every nibble is at most 15 exactly when none is the 0xff of a non-hex byte.
+        if (h[0] | h[1] | h[2] | h[3]) > 15 {
+            return None;
         }
-        *segments.get_mut(i)? = value;
+        *seg =
+            u16::from(h[0]) << 12 | u16::from(h[1]) << 8 | u16::from(h[2]) << 4 | u16::from(h[3]);
     }
     Some(std::net::Ipv6Addr::from(segments))
 }
@@ -329,13 +356,7 @@ pub struct CivilTime {
 impl CivilTime {
     /// Seconds since the Unix epoch, reading the fields as UTC; `None` when a field is out of range.
     pub fn to_unix(self) -> Option<i64> {
-        let valid = (1..=12).contains(&self.month)
-            && (1..=31).contains(&self.day)
-            && self.hour < 24
-            && self.minute < 60
-            && self.second <= 60
-            && (-100_000..=100_000).contains(&self.year);
-        if !valid {
+        if !self.is_valid() {
             return None;
         }
         let days = days_from_civil(self.year, i64::from(self.month), i64::from(self.day));
@@ -345,6 +366,16 @@ impl CivilTime {
                 + i64::from(self.minute) * 60
                 + i64::from(self.second),
         )
+    }
+
+    /// Every field in range (a day up to 31 in any month; a leap second allowed).
+    pub fn is_valid(self) -> bool {
+        (1..=12).contains(&self.month)
+            && (1..=31).contains(&self.day)
+            && self.hour < 24
+            && self.minute < 60
+            && self.second <= 60
+            && (-100_000..=100_000).contains(&self.year)
     }
 }
 

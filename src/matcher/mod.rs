@@ -89,6 +89,11 @@ impl Side {
         self.entry(self.index.get(ip)?)
     }
 
+    /// Whether an entry holds `ip`: the index alone, without the entry.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        self.index.get(ip).is_some()
+    }
+
     /// Entry `i` of the indexed list with its labels.
     pub fn entry(&self, i: usize) -> Option<(usize, &ListEntry, &EntryLabels)> {
         let entry = self.list.as_ref()?.entries.get(i)?;

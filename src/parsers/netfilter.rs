@@ -8,8 +8,9 @@ mod ulogd;
 pub use prefix::{PrefixActions, DEFAULT_RULES};
 
 use super::{syslog, syslog::stamp, ParseError};
-use crate::event::{parse_ip, parse_port, Direction, Event, Proto};
+use crate::event::{parse_ip, parse_port, Addresses, Direction, Event, Proto};
 use packet::Fields;
+use std::net::IpAddr;
 use std::sync::LazyLock;
 
 static DEFAULT_ACTIONS: LazyLock<PrefixActions> = LazyLock::new(PrefixActions::default);
@@ -45,8 +46,8 @@ pub fn parse_with<'a>(line: &'a [u8], actions: &PrefixActions) -> Result<Event<'
         return ulogd::parse(line, actions);
     }
     let (header, msg) = syslog::split(line);
-    let fields = Fields::scan(msg)?;
-    let prefix = msg.get(..fields.prefix_len).unwrap_or_default();
+    let p = Packet::read(msg)?;
+    let prefix = msg.get(..p.fields.prefix_len).unwrap_or_default();
     let action = actions
         .lookup(prefix)
         .or_else(|| header.app.and_then(|app| actions.lookup(app)))
@@ -54,15 +55,57 @@ pub fn parse_with<'a>(line: &'a [u8], actions: &PrefixActions) -> Result<Event<'
     Ok(Event {
         time: header.time.or_else(|| proxmox_time(prefix)),
         device: header.host,
-        src_ip: Some(parse_ip(fields.src).ok_or(ParseError::BadAddress("SRC"))?),
-        dst_ip: Some(parse_ip(fields.dst).ok_or(ParseError::BadAddress("DST"))?),
-        src_port: port(fields.spt, "SPT")?,
-        dst_port: port(fields.dpt, "DPT")?,
-        proto: Some(proto(fields.proto).ok_or(ParseError::BadNumber("PROTO"))?),
+        src_ip: Some(p.src),
+        dst_ip: Some(p.dst),
+        src_port: p.src_port,
+        dst_port: p.dst_port,
+        proto: Some(p.proto),
         action: Some(action),
-        direction: direction(&fields),
+        direction: direction(&p.fields),
         http_status: None,
     })
+}
+
+/// The addresses of a line exactly when [`parse`] accepts it, with the same error when it does not; the syslog
+/// stamp is checked but not turned into seconds, and neither the host nor the action is read.
+pub fn peek(line: &[u8]) -> Result<Addresses, ParseError> {
+    let line = line.trim_ascii();
+    if line.is_empty() {
+        return Err(ParseError::Empty);
+    }
+    if line.first() == Some(&b'{') {
+        return ulogd::parse(line, &DEFAULT_ACTIONS).map(|e| e.addresses());
+    }
+    let p = Packet::read(syslog::message(line))?;
+    Ok(Addresses {
+        src: Some(p.src),
+        dst: Some(p.dst),
+    })
+}
+
+/// What decides whether a message is a packet: its fields, with the addresses, ports and protocol read.
+struct Packet<'a> {
+    fields: Fields<'a>,
+    src: IpAddr,
+    dst: IpAddr,
+    src_port: Option<u16>,
+    dst_port: Option<u16>,
+    proto: Proto,
+}
+
+impl<'a> Packet<'a> {
+    /// Errors in the order a reader meets them: fields, `SRC`, `DST`, `SPT`, `DPT`, `PROTO`.
+    fn read(msg: &'a [u8]) -> Result<Packet<'a>, ParseError> {
+        let fields = Fields::scan(msg)?;
+        Ok(Packet {
+            src: parse_ip(fields.src).ok_or(ParseError::BadAddress("SRC"))?,
+            dst: parse_ip(fields.dst).ok_or(ParseError::BadAddress("DST"))?,
+            src_port: port(fields.spt, "SPT")?,
+            dst_port: port(fields.dpt, "DPT")?,
+            proto: proto(fields.proto).ok_or(ParseError::BadNumber("PROTO"))?,
+            fields,
+        })
+    }
 }
 
 fn port(value: Option<&[u8]>, name: &'static str) -> Result<Option<u16>, ParseError> {

@@ -27,12 +27,57 @@ pub struct Header<'a> {
 /// A stamp without a year is resolved against the clock when it is first met; lines that follow with the very same
 /// stamp text reuse that result on this thread.
 pub fn split(line: &[u8]) -> (Header<'_>, &[u8]) {
-    split_with_stamp(line, cached_stamp)
+    split_with_stamp(line, cached_stamp, stamp::rfc3339).finish()
 }
 
 /// [`split`] with the current Unix time supplied by `now` (called only for stamps without a year). Pure.
 pub fn split_with_clock(line: &[u8], now: impl Fn() -> i64) -> (Header<'_>, &[u8]) {
-    split_with_stamp(line, |s| stamp::rfc3339(s).or_else(|| stamp::bsd(s, &now)))
+    split_with_stamp(
+        line,
+        |s| stamp::rfc3339(s).or_else(|| stamp::bsd(s, &now)),
+        stamp::rfc3339,
+    )
+    .finish()
+}
+
+/// The message of `line`: exactly what [`split`] returns beside the header, found without turning the stamp into
+/// seconds (the stamp is read and checked, which is what decides where the header ends). Pure.
+pub fn message(line: &[u8]) -> &[u8] {
+    let (had_pri, s) = strip_pri(line);
+    if had_pri && s.starts_with(b"1 ") {
+        // RFC 5424 (or a line that only looks like it): the whole split, without turning stamps into seconds.
+        let read = |s: &[u8]| stamp::read_any(s).map(|st| (0, st.end));
+        let read_rfc3339 = |s: &[u8]| stamp::read_rfc3339(s).map(|st| (0, st.end));
+        return split_with_stamp(line, read, read_rfc3339).msg;
+    }
+    // The RFC 3164 / file-prefix path of `split_with_stamp`, building no header.
+    let Some(stamp) = stamp::read_any(s) else {
+        return s;
+    };
+    let rest = s.get(stamp.end..).unwrap_or_default();
+    let rest = rest.strip_prefix(b":").unwrap_or(rest);
+    host_and_tag(skip_spaces(rest)).2
+}
+
+/// A header split before its host is turned into text.
+struct Split<'a> {
+    header: Header<'a>,
+    /// ASCII host name bytes.
+    host: Option<&'a [u8]>,
+    msg: &'a [u8],
+}
+
+impl<'a> Split<'a> {
+    fn finish(self) -> (Header<'a>, &'a [u8]) {
+        let host = self.host.and_then(|h| std::str::from_utf8(h).ok());
+        (
+            Header {
+                host,
+                ..self.header
+            },
+            self.msg,
+        )
+    }
 }
 
 /// Longest stamp text (with the byte after it) that [`cached_stamp`] remembers.
@@ -79,32 +124,37 @@ fn cached_stamp(s: &[u8]) -> Option<(i64, usize)> {
     Some((time, end))
 }
 
-/// The header split, with `stamp` reading an RFC 3339 or BSD stamp at the start of a slice.
+/// The header split, with `stamp` reading an RFC 3339 or BSD stamp at the start of a slice, and `rfc3339` an
+/// RFC 3339 one (RFC 5424's); both give Unix seconds and the stamp's length.
 fn split_with_stamp(
     line: &[u8],
     stamp: impl Fn(&[u8]) -> Option<(i64, usize)>,
-) -> (Header<'_>, &[u8]) {
+    rfc3339: impl Fn(&[u8]) -> Option<(i64, usize)>,
+) -> Split<'_> {
     let (had_pri, s) = strip_pri(line);
     if had_pri {
         if let Some(rest) = s.strip_prefix(b"1 ") {
-            if let Some(split) = rfc5424(rest) {
+            if let Some(split) = rfc5424(rest, rfc3339) {
                 return split;
             }
         }
     }
     let Some((time, end)) = stamp(s) else {
-        return (Header::default(), s);
+        return Split {
+            header: Header::default(),
+            host: None,
+            msg: s,
+        };
     };
     let mut rest = s.get(end..).unwrap_or_default();
     rest = rest.strip_prefix(b":").unwrap_or(rest);
     let (host, app, msg) = host_and_tag(skip_spaces(rest));
     let header = Header {
         time: Some(time),
-        host,
         app,
         ..Header::default()
     };
-    (header, msg)
+    Split { header, host, msg }
 }
 
 fn now_unix() -> i64 {
@@ -149,11 +199,9 @@ fn nil(field: &[u8]) -> Option<&[u8]> {
     (field != b"-" && !field.is_empty()).then_some(field)
 }
 
-fn host_str(field: &[u8]) -> Option<&str> {
-    if field.is_empty() || !field.iter().all(|&c| HOST_BYTE[usize::from(c)]) {
-        return None;
-    }
-    std::str::from_utf8(field).ok()
+/// A host name: one or more [`HOST_BYTE`]s.
+fn host_name(field: &[u8]) -> Option<&[u8]> {
+    (!field.is_empty() && field.iter().all(|&c| HOST_BYTE[usize::from(c)])).then_some(field)
 }
 
 /// Bytes of a host name: ASCII letters, digits, `.`, `-`, `_`, `:`.
@@ -178,7 +226,7 @@ const fn byte_set(extra: &[u8]) -> [bool; 256] {
 }
 
 /// `VERSION` already consumed: `TIMESTAMP HOST APP PROCID MSGID SD [MSG]`.
-fn rfc5424(s: &[u8]) -> Option<(Header<'_>, &[u8])> {
+fn rfc5424(s: &[u8], rfc3339: impl Fn(&[u8]) -> Option<(i64, usize)>) -> Option<Split<'_>> {
     let (ts, s) = token(s);
     let (host, s) = token(s);
     let (app, s) = token(s);
@@ -187,7 +235,7 @@ fn rfc5424(s: &[u8]) -> Option<(Header<'_>, &[u8])> {
     let time = if ts == b"-" {
         None
     } else {
-        let (t, end) = stamp::rfc3339(ts)?;
+        let (t, end) = rfc3339(ts)?;
         (end == ts.len()).then_some(t)
     };
     let (sd, msg) = structured_data(s)?;
@@ -195,12 +243,16 @@ fn rfc5424(s: &[u8]) -> Option<(Header<'_>, &[u8])> {
     let msg = msg.strip_prefix("\u{feff}".as_bytes()).unwrap_or(msg);
     let header = Header {
         time,
-        host: nil(host).and_then(host_str),
+        host: None,
         app: nil(app),
         msgid: nil(msgid),
         structured_data: sd,
     };
-    Some((header, msg))
+    Some(Split {
+        header,
+        host: nil(host).and_then(host_name),
+        msg,
+    })
 }
 
 /// Splits `-` or one or more `[id k="v" ...]` elements off the front of `s`.
@@ -234,7 +286,8 @@ fn element_end(s: &[u8], start: usize) -> Option<usize> {
     None
 }
 
-/// An RFC 3164 tag token: `name:` or `name[pid]:`; returns the name.
+/// An RFC 3164 tag token: `name:` or `name[pid]:`; returns the name. (The plain reading [`Word::tag`] follows.)
+#[cfg(test)]
 fn tag(tok: &[u8]) -> Option<&[u8]> {
     let body = tok.strip_suffix(b":")?;
     let name = match body.iter().position(|&c| c == b'[') {
@@ -246,31 +299,140 @@ fn tag(tok: &[u8]) -> Option<&[u8]> {
     ok.then_some(name)
 }
 
-/// After the stamp: `[host] [tag:] msg`, where a lone `:` may stand for the tag (Cisco).
-fn host_and_tag(s: &[u8]) -> (Option<&str>, Option<&[u8]>, &[u8]) {
-    let (tok, after) = token(s);
-    if tok == b":" {
-        return (None, None, after);
+/// One space-delimited token of a header, with what the split asks of it (host name? tag?) read in one pass.
+struct Word<'a> {
+    text: &'a [u8],
+    /// What follows the token and the spaces after it.
+    rest: &'a [u8],
+    /// Every byte is a [`HOST_BYTE`].
+    host: bool,
+    /// Index of the first byte that is not a [`TAG_BYTE`] (`text.len()` when there is none).
+    non_tag: usize,
+}
+
+impl<'a> Word<'a> {
+    fn read(s: &'a [u8]) -> Word<'a> {
+        let (mut host, mut non_tag, mut len) = (true, None, s.len());
+        for (i, &c) in s.iter().enumerate() {
+            if c == b' ' {
+                len = i;
+                break;
+            }
+            host &= HOST_BYTE[usize::from(c)];
+            if non_tag.is_none() && !TAG_BYTE[usize::from(c)] {
+                non_tag = Some(i);
+            }
+        }
+        let (text, rest) = s.split_at_checked(len).unwrap_or((s, &[]));
+        Word {
+            text,
+            rest: skip_spaces(rest),
+            host,
+            non_tag: non_tag.unwrap_or(len),
+        }
     }
-    if let Some(name) = tag(tok) {
-        return (None, Some(name), after);
+
+    fn host(&self) -> Option<&'a [u8]> {
+        (self.host && !self.text.is_empty()).then_some(self.text)
     }
-    let Some(host) = host_str(tok) else {
+
+    /// `name:` or `name[pid]:`: the name, tag bytes up to the final `:` or up to a `[` when the token ends in `]:`.
+    fn tag(&self) -> Option<&'a [u8]> {
+        let (t, f) = (self.text, self.non_tag);
+        let len = t.len();
+        if f == 0 || t.last() != Some(&b':') {
+            return None;
+        }
+        let name_ends =
+            f + 1 == len || (t.get(f) == Some(&b'[') && t.get(len.wrapping_sub(2)) == Some(&b']'));
+        name_ends.then(|| t.get(..f)).flatten()
+    }
+}
+
+/// After the stamp: `[host] [tag:] msg`, where a lone `:` may stand for the tag (Cisco). The host is ASCII.
+fn host_and_tag(s: &[u8]) -> (Option<&[u8]>, Option<&[u8]>, &[u8]) {
+    let first = Word::read(s);
+    if first.text == b":" {
+        return (None, None, first.rest);
+    }
+    if let Some(name) = first.tag() {
+        return (None, Some(name), first.rest);
+    }
+    let Some(host) = first.host() else {
         return (None, None, s);
     };
-    let (tok2, after2) = token(after);
-    if tok2 == b":" {
-        return (Some(host), None, after2);
+    let second = Word::read(first.rest);
+    if second.text == b":" {
+        return (Some(host), None, second.rest);
     }
-    match tag(tok2) {
-        Some(name) => (Some(host), Some(name), after2),
-        None => (Some(host), None, after),
+    match second.tag() {
+        Some(name) => (Some(host), Some(name), second.rest),
+        None => (Some(host), None, first.rest),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Header pieces and near misses, for lines whose split must not depend on how it was computed.
+    fn header_line() -> impl Strategy<Value = String> {
+        let piece = prop::sample::select(vec![
+            "<134>",
+            "<4>1 ",
+            "<13>",
+            "<999>",
+            "Jun  8 14:34:33",
+            "Jun 8 14:34:33",
+            "Jun 18 14:34:33.123",
+            "Jun  18 14:34:33",
+            "Apr 17 2020 14:08:08",
+            "Feb 31 25:00:00",
+            "jun 08 14:34:33:",
+            "2024-06-08T14:34:33Z",
+            "2024-06-08T14:34:33.5+02:00",
+            "2024-13-08T14:34:33",
+            "2024-06-08T14:34:3",
+            "-",
+            " ",
+            "  ",
+            "host",
+            "sd-1",
+            "h:1",
+            "a=b",
+            "kernel:",
+            "kernel[12]:",
+            "app[x]",
+            ":",
+            "[x]:",
+            "[5.0]",
+            "[x a=\"b\"]",
+            "IN=eth0",
+            "%ASA-4-106023:",
+            "\u{feff}",
+            "1",
+        ]);
+        prop::collection::vec(piece, 0..8).prop_map(|p| p.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn message_is_the_split_message(line in header_line()) {
+            let (_, msg) = split_with_clock(line.as_bytes(), || NOW);
+            prop_assert_eq!(message(line.as_bytes()), msg);
+        }
+
+        #[test]
+        fn one_pass_words_agree_with_plain_checks(tok in "[a-z0-9:\\[\\]=._/ -]{0,12}") {
+            let w = Word::read(tok.as_bytes());
+            let (text, rest) = token(tok.as_bytes());
+            prop_assert_eq!(w.text, text);
+            prop_assert_eq!(w.rest, rest);
+            prop_assert_eq!(w.tag(), tag(text));
+            prop_assert_eq!(w.host(), host_name(text));
+        }
+    }
 
     /// 2024-06-15T12:00:00Z
     const NOW: i64 = 1_718_452_800;

@@ -9,7 +9,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::path::Path;
 
 /// Bytes read per call.
-const CHUNK: usize = 4 << 20;
+const CHUNK: usize = 256 << 10;
 /// A file is split for parallel scanning only when each part gets at least this much.
 const MIN_PART: u64 = 16 << 20;
 

@@ -2,7 +2,7 @@
 //! state's membership history, so that each event is matched against the list of its own time. Built once before
 //! the scan; matching an event is an index lookup plus, for history, a bisection of that address's spans.
 
-use crate::event::{Direction, Event};
+use crate::event::{Addresses, Direction, Event};
 use crate::feeds::{self, FeedKind};
 use crate::keeper::history::{Currency, History, Record};
 use crate::keeper::state::State;
@@ -147,6 +147,13 @@ impl Reference {
             exits: build(EXITS),
             relays: build(RELAYS),
         })
+    }
+
+    /// Whether the source is an exit or the destination a relay in the lists at any time: false means that
+    /// [`Reference::classify`] gives nothing for the event of these addresses.
+    pub fn may_hold(&self, a: &Addresses) -> bool {
+        a.src.is_some_and(|ip| self.exits.side.contains(ip))
+            || a.dst.is_some_and(|ip| self.relays.side.contains(ip))
     }
 
     /// Inbound when the source was a listed exit (at the event's time), else outbound when the destination was a

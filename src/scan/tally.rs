@@ -4,7 +4,7 @@
 
 use super::reference::Reference;
 use super::Report;
-use crate::event::{Action, Direction, Proto};
+use crate::event::{Action, Addresses, Direction, Proto};
 use crate::parsers::{self, LogFormat};
 
 const PROTOS: [&str; 8] = [
@@ -73,16 +73,17 @@ impl Tally {
         if line.is_empty() {
             return;
         }
-        let parsed = match (scan.format, self.last_format) {
-            (Some(f), _) => f.parse(line).ok(),
-            // A file is mostly one format: try the last line's first, detect only when it does not parse.
-            (None, Some(f)) => f.parse(line).ok().or_else(|| self.detect(line)),
-            (None, None) => self.detect(line),
-        };
-        let Some(ev) = parsed else {
+        let Some((format, addresses)) = self.peek(line, scan.format) else {
             return;
         };
         self.parsed += 1;
+        // Most lines are not Tor: only those whose address is listed (at any time) are parsed in full.
+        if !scan.reference.may_hold(&addresses) {
+            return;
+        }
+        let Ok(ev) = format.parse(line) else {
+            return;
+        };
         let Some((direction, entry)) = scan.reference.classify(&ev) else {
             return;
         };
@@ -109,11 +110,23 @@ impl Tally {
         }
     }
 
-    fn detect<'l>(&mut self, line: &'l [u8]) -> Option<crate::event::Event<'l>> {
+    /// The format and addresses of a line that parses: the fixed format, else the last line's format, else the
+    /// detected one.
+    fn peek(&mut self, line: &[u8], fixed: Option<LogFormat>) -> Option<(LogFormat, Addresses)> {
+        let peek = |f: LogFormat| f.peek(line).ok().map(|a| (f, a));
+        match (fixed, self.last_format) {
+            (Some(f), _) => peek(f),
+            // A file is mostly one format: try the last line's first, detect only when it does not parse.
+            (None, Some(f)) => peek(f).or_else(|| self.detect(line)),
+            (None, None) => self.detect(line),
+        }
+    }
+
+    fn detect(&mut self, line: &[u8]) -> Option<(LogFormat, Addresses)> {
         let format = parsers::detect(line)?;
-        let ev = format.parse(line).ok()?;
+        let addresses = format.peek(line).ok()?;
         self.last_format = Some(format);
-        Some(ev)
+        Some((format, addresses))
     }
 
     /// Adds another thread's counts.

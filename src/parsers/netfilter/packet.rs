@@ -1,6 +1,6 @@
-//! The packet fields of a kernel LOG line (`IN= OUT= ... SRC= DST= ... PROTO= SPT= DPT=`), found in one forward walk
-//! over its space-separated words, in the order the kernel writes them; spaces are found eight bytes at a time.
-//! Borrowed, no allocation.
+//! The packet fields of a kernel LOG line (`IN= OUT= ... SRC= DST= ... PROTO= SPT= DPT=`), in the order the kernel
+//! writes them: `IN=`, `OUT=`, `SRC=` and `PROTO=` by walks over the `=` signs (eight bytes at a time, so the long
+//! `MAC=` word costs a few steps), values up to their space eight bytes at a time. Borrowed, no allocation.
 
 use crate::parsers::ParseError;
 use memchr::memmem::Finder;
@@ -11,7 +11,7 @@ pub(super) static DST: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(
 pub(super) static PROTO: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" PROTO="));
 
 /// Fields read from one LOG line.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct Fields<'a> {
     /// Bytes of the message before the first `IN=`/`OUT=` (the log prefix).
     pub prefix_len: usize,
@@ -22,42 +22,6 @@ pub struct Fields<'a> {
     pub proto: &'a [u8],
     pub spt: Option<&'a [u8]>,
     pub dpt: Option<&'a [u8]>,
-}
-
-/// Where a line's packet fields start: the first ` SRC=`, and the first words `IN=` and `OUT=` before it.
-#[derive(Debug, Default)]
-pub(super) struct Head {
-    /// Index of the space in front of the first ` SRC=`.
-    pub src_at: Option<usize>,
-    /// Index of the first word `IN=` before `src_at` (anywhere, when there is no ` SRC=`).
-    pub in_at: Option<usize>,
-    /// Index of the first word `OUT=`, likewise.
-    pub out_at: Option<usize>,
-}
-
-impl Head {
-    /// One walk over the words of `s` up to the first ` SRC=`.
-    pub(super) fn find(s: &[u8]) -> Head {
-        let mut head = Head::default();
-        let mut at = 0;
-        while let Some(word) = s.get(at..) {
-            match word.first() {
-                Some(b'S') if at > 0 && word.starts_with(b"SRC=") => {
-                    head.src_at = Some(at - 1);
-                    break;
-                }
-                Some(b'I') if head.in_at.is_none() && word.starts_with(b"IN=") => {
-                    head.in_at = Some(at);
-                }
-                Some(b'O') if head.out_at.is_none() && word.starts_with(b"OUT=") => {
-                    head.out_at = Some(at);
-                }
-                _ => {}
-            }
-            at = next_space(s, at) + 1;
-        }
-        head
-    }
 }
 
 /// Index of the first `key=` (given without its `=`) in `head` that starts a word, found by its `=`.
@@ -71,13 +35,18 @@ pub(super) fn word_start(head: &[u8], key: &[u8]) -> Option<usize> {
 
 /// Index of the first space in `s` at or after `from`, or `s.len()`.
 pub(super) fn next_space(s: &[u8], from: usize) -> usize {
+    next_byte::<b' '>(s, from)
+}
+
+/// Index of the first `B` in `s` at or after `from`, or `s.len()`; eight bytes at a time.
+fn next_byte<const B: u8>(s: &[u8], from: usize) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    const SPACES: u64 = ONES * b' ' as u64;
+    let pattern = ONES * u64::from(B);
     let mut rest = s.get(from..).unwrap_or_default();
     let mut at = from;
     while let Some((chunk, tail)) = rest.split_first_chunk::<8>() {
-        let x = u64::from_le_bytes(*chunk) ^ SPACES;
+        let x = u64::from_le_bytes(*chunk) ^ pattern;
         // The lowest byte of `x` that is zero sets the lowest bit here; bits above it may be spurious.
         let zero = x.wrapping_sub(ONES) & !x & HIGH;
         if zero != 0 {
@@ -87,25 +56,66 @@ pub(super) fn next_space(s: &[u8], from: usize) -> usize {
         rest = tail;
     }
     rest.iter()
-        .position(|&c| c == b' ')
+        .position(|&c| c == B)
         .map_or(s.len(), |i| at + i)
 }
 
-/// Index of the first word of `s` at or after the word start `from` that begins with `key`.
-pub(super) fn word_from(s: &[u8], from: usize, key: &[u8]) -> Option<usize> {
-    let mut at = from;
-    while let Some(word) = s.get(at..) {
-        if word.starts_with(key) {
-            return Some(at);
+/// Where the packet fields start: the first word `SRC=` (the index of the space before it), and the first words
+/// `IN=` and `OUT=` before it (anywhere, when there is no `SRC=`). One walk over the `=` signs.
+fn head(msg: &[u8]) -> (Option<usize>, Option<usize>, Option<usize>) {
+    let (mut in_at, mut out_at) = (None, None);
+    let mut from = 0;
+    loop {
+        let eq = next_byte::<b'='>(msg, from);
+        if eq >= msg.len() {
+            return (None, in_at, out_at);
         }
-        at = next_space(s, at) + 1;
+        let before = msg.get(..eq).unwrap_or_default();
+        from = eq + 1;
+        if before.ends_with(b" SRC") {
+            return (Some(eq - 4), in_at, out_at);
+        }
+        let word = |key: &[u8]| {
+            let start = eq - key.len();
+            (before.ends_with(key) && (start == 0 || before.get(start - 1) == Some(&b' ')))
+                .then_some(start)
+        };
+        if in_at.is_none() {
+            in_at = word(b"IN");
+        }
+        if out_at.is_none() {
+            out_at = word(b"OUT");
+        }
     }
-    None
+}
+
+/// Index of the first word of `s` at or after the word start `from` that begins with `PROTO=`.
+fn proto_from(s: &[u8], from: usize) -> Option<usize> {
+    let rest = s.get(from..)?;
+    if rest.starts_with(b"PROTO=") {
+        return Some(from);
+    }
+    // The `=` signs after `from`, eight bytes at a time: the words between DST and PROTO are short.
+    let mut at = from;
+    loop {
+        let eq = next_byte::<b'='>(s, at);
+        if eq >= s.len() {
+            return None;
+        }
+        if eq >= from + 6 && s.get(eq - 6..eq) == Some(b" PROTO") {
+            return Some(eq - 5);
+        }
+        at = eq + 1;
+    }
 }
 
 /// The value of `KEY=value` starting at `at` when the text there is `key`, and the index after its space.
-fn value_at<'a>(msg: &'a [u8], at: usize, key: &[u8]) -> Option<(&'a [u8], usize)> {
-    let start = at.checked_add(key.len())?;
+fn value_at<'a, const N: usize>(
+    msg: &'a [u8],
+    at: usize,
+    key: &[u8; N],
+) -> Option<(&'a [u8], usize)> {
+    let start = at.checked_add(N)?;
     if msg.get(at..start)? != key {
         return None;
     }
@@ -115,26 +125,22 @@ fn value_at<'a>(msg: &'a [u8], at: usize, key: &[u8]) -> Option<(&'a [u8], usize
 
 impl<'a> Fields<'a> {
     pub fn scan(msg: &'a [u8]) -> Result<Fields<'a>, ParseError> {
-        let head = Head::find(msg);
-        let Some(src_at) = head.src_at else {
-            let started = head.in_at.or(head.out_at);
-            return Err(started.map_or(ParseError::NotTraffic, |_| ParseError::MissingField("SRC")));
+        // The first word `SRC=` ends the head; `IN=` and `OUT=` must start words before it.
+        let (src_at, in_at, out_at) = head(msg);
+        let Some(src_at) = src_at else {
+            return Err(in_at
+                .or(out_at)
+                .map_or(ParseError::NotTraffic, |_| ParseError::MissingField("SRC")));
         };
-        let prefix_len = match (head.in_at, head.out_at) {
+        let prefix_len = match (in_at, out_at) {
             (Some(i), Some(o)) => i.min(o),
             (Some(i), None) | (None, Some(i)) => i,
             (None, None) => return Err(ParseError::NotTraffic),
         };
         let mut f = Fields {
             prefix_len,
-            iface_in: head
-                .in_at
-                .and_then(|i| value_at(msg, i, b"IN="))
-                .map(|v| v.0),
-            iface_out: head
-                .out_at
-                .and_then(|i| value_at(msg, i, b"OUT="))
-                .map(|v| v.0),
+            iface_in: in_at.and_then(|i| value_at(msg, i, b"IN=")).map(|v| v.0),
+            iface_out: out_at.and_then(|i| value_at(msg, i, b"OUT=")).map(|v| v.0),
             ..Fields::default()
         };
         let (src, next) =
@@ -150,7 +156,7 @@ impl<'a> Fields<'a> {
             }
         };
         f.dst = dst;
-        let proto_at = word_from(msg, next, b"PROTO=").ok_or(ParseError::MissingField("PROTO"))?;
+        let proto_at = proto_from(msg, next).ok_or(ParseError::MissingField("PROTO"))?;
         let (proto, next) =
             value_at(msg, proto_at, b"PROTO=").ok_or(ParseError::MissingField("PROTO"))?;
         f.proto = proto;
@@ -186,11 +192,132 @@ mod tests {
         }
     }
 
+    /// The plain reading the searches replace: one walk over every word, in order.
+    fn by_words(msg: &[u8]) -> Result<Fields<'_>, ParseError> {
+        let (mut src_at, mut in_at, mut out_at) = (None, None, None);
+        let mut at = 0;
+        while let Some(word) = msg.get(at..) {
+            if at > 0 && word.starts_with(b"SRC=") {
+                src_at = Some(at - 1);
+                break;
+            }
+            if in_at.is_none() && word.starts_with(b"IN=") {
+                in_at = Some(at);
+            }
+            if out_at.is_none() && word.starts_with(b"OUT=") {
+                out_at = Some(at);
+            }
+            at = next_space(msg, at) + 1;
+        }
+        let Some(src_at) = src_at else {
+            let started = in_at.or(out_at);
+            return Err(started.map_or(ParseError::NotTraffic, |_| ParseError::MissingField("SRC")));
+        };
+        let prefix_len = match (in_at, out_at) {
+            (Some(i), Some(o)) => i.min(o),
+            (Some(i), None) | (None, Some(i)) => i,
+            (None, None) => return Err(ParseError::NotTraffic),
+        };
+        let mut f = Fields {
+            prefix_len,
+            iface_in: in_at.and_then(|i| value_at(msg, i, b"IN=")).map(|v| v.0),
+            iface_out: out_at.and_then(|i| value_at(msg, i, b"OUT=")).map(|v| v.0),
+            ..Fields::default()
+        };
+        let (src, next) =
+            value_at(msg, src_at + 1, b"SRC=").ok_or(ParseError::MissingField("SRC"))?;
+        f.src = src;
+        let (dst, mut next) = match value_at(msg, next, b"DST=") {
+            Some(found) => found,
+            None => {
+                let at = next
+                    + memchr::memmem::find(msg.get(next..).unwrap_or_default(), b" DST=")
+                        .ok_or(ParseError::MissingField("DST"))?;
+                value_at(msg, at + 1, b"DST=").ok_or(ParseError::MissingField("DST"))?
+            }
+        };
+        f.dst = dst;
+        loop {
+            let word = msg.get(next..).ok_or(ParseError::MissingField("PROTO"))?;
+            if word.starts_with(b"PROTO=") {
+                break;
+            }
+            next = next_space(msg, next) + 1;
+        }
+        let (proto, next) =
+            value_at(msg, next, b"PROTO=").ok_or(ParseError::MissingField("PROTO"))?;
+        f.proto = proto;
+        if let Some((spt, next)) = value_at(msg, next, b"SPT=") {
+            f.spt = Some(spt);
+            f.dpt = value_at(msg, next, b"DPT=").map(|v| v.0);
+        }
+        Ok(f)
+    }
+
+    /// Words of LOG lines and near misses, joined by one or two spaces.
+    fn msg() -> impl Strategy<Value = String> {
+        let word = prop::sample::select(vec![
+            "IN=eth0",
+            "IN=",
+            "OUT=",
+            "OUT=eth1",
+            "XIN=a",
+            "PHYSIN=b",
+            "SRC=1.2.3.4",
+            "SRC=",
+            "DST=5.6.7.8",
+            "DST=",
+            "PROTO=TCP",
+            "PROTO=",
+            "SPT=1",
+            "DPT=22",
+            "SPT=",
+            "[UFW BLOCK]",
+            "MAC=00:11",
+            "LEN=60",
+            "=",
+            "IN",
+            "a=b",
+            "ID=1",
+            "DF",
+            "[SRC=9.9.9.9",
+            "xSRC=1",
+            "PROTO=ICMP",
+            "TYPE=8",
+        ]);
+        prop::collection::vec((word, prop::bool::weighted(0.1)), 0..16).prop_map(|words| {
+            words
+                .iter()
+                .map(|(w, two)| {
+                    if *two {
+                        format!(" {w}")
+                    } else {
+                        (*w).to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn searches_agree_with_a_walk_over_every_word(m in msg(), cut in 0usize..200) {
+            prop_assert_eq!(Fields::scan(m.as_bytes()), by_words(m.as_bytes()), "{}", m);
+            let cut = m.as_bytes().get(..cut.min(m.len())).unwrap_or_default();
+            prop_assert_eq!(Fields::scan(cut), by_words(cut));
+        }
+    }
+
     #[test]
     fn head_finds_words_before_src() {
-        let h = Head::find(b"IN=x SRC= OUT=y SRC=1");
-        assert_eq!((h.in_at, h.out_at, h.src_at), (Some(0), None, Some(4)));
-        let h = Head::find(b"SRC=1 PHYSIN=a  OUT=b");
-        assert_eq!((h.in_at, h.out_at, h.src_at), (None, Some(16), None));
+        let f = Fields::scan(b"IN=x SRC=1 OUT=y SRC=1 DST=2 PROTO=TCP").unwrap();
+        assert_eq!(
+            (f.prefix_len, f.iface_in, f.iface_out),
+            (0, Some(&b"x"[..]), None)
+        );
+        let e = Fields::scan(b"SRC=1 PHYSIN=a  OUT=b");
+        assert_eq!(e, Err(ParseError::MissingField("SRC")));
+        assert_eq!(Fields::scan(b"PHYSIN=a SRC=1"), Err(ParseError::NotTraffic));
     }
 }
