@@ -281,8 +281,9 @@ pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
         recent: shell.recent.clone(),
         shared: shell.shared.clone(),
     }));
-    let router = http::router(state).layer(axum::Extension(traffic));
-    let server = http::server::Server::new(listener, router, &config.http)?;
+    let router = http::router(state.clone()).layer(axum::Extension(traffic));
+    let endpoints = http::Endpoints::new(state, router);
+    let server = http::server::Server::new(listener, endpoints, &config.http)?;
     let tls = server.tls.clone();
     let shutdown = CancellationToken::new();
     let server_task = tokio::spawn(server.run(shutdown.clone()));

@@ -114,9 +114,16 @@ impl FromRef<AppState> for Shared {
     }
 }
 
-/// Reads the request in place (no copy of its headers): this is the hot path a firewall fleet polls.
+/// The routed handler (the connection's hot path answers list requests before the router; see
+/// [`super::Endpoints`]).
 pub async fn get(State(shared): State<Shared>, request: Request) -> Response {
-    let wanted = match wanted(request.uri()) {
+    respond(&shared, request.method(), request.uri(), request.headers())
+}
+
+/// Answers a `GET` or `HEAD` of a list, reading the request in place (no copy of its headers): this is the hot
+/// path a firewall fleet polls.
+pub fn respond(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap) -> Response {
+    let wanted = match wanted(uri) {
         Ok(w) => w,
         Err(refusal) => return refusal.into_response(),
     };
@@ -134,7 +141,6 @@ pub async fn get(State(shared): State<Shared>, request: Request) -> Response {
         return (StatusCode::NOT_FOUND, format!("no list {name:?}\n")).into_response();
     };
     let rendered = renders.get(wanted.format, &wanted.opts);
-    let headers = request.headers();
     let gzip = accepts_gzip(headers);
     let (body, etag) = if gzip {
         (&rendered.gzip, rendered.etag_gzip.as_str())
@@ -146,7 +152,7 @@ pub async fn get(State(shared): State<Shared>, request: Request) -> Response {
         let mut r = Response::new(Body::empty());
         *r.status_mut() = StatusCode::NOT_MODIFIED;
         r
-    } else if request.method() == Method::HEAD {
+    } else if method == Method::HEAD {
         Response::new(Body::empty())
     } else {
         Response::new(Body::from(body.clone()))

@@ -30,12 +30,18 @@ pub struct RequestLabels {
 /// Metrics the HTTP surface owns.
 pub struct HttpMetrics {
     pub requests: Family<RequestLabels, Counter>,
+    /// The series of list requests answered 200 and 304, resolved on first use: the hot path counts without
+    /// looking the family up.
+    lists_ok: std::sync::OnceLock<Counter>,
+    lists_not_modified: std::sync::OnceLock<Counter>,
 }
 
 impl HttpMetrics {
     pub fn register(reg: &mut Registry) -> HttpMetrics {
         let m = HttpMetrics {
             requests: Family::default(),
+            lists_ok: std::sync::OnceLock::new(),
+            lists_not_modified: std::sync::OnceLock::new(),
         };
         reg.register(
             "torwatch_http_requests",
@@ -43,6 +49,25 @@ impl HttpMetrics {
             m.requests.clone(),
         );
         m
+    }
+
+    /// Counts one request of `group` answered with `status`.
+    fn count(&self, group: Group, status: StatusCode) {
+        let cached = match (group, status) {
+            (Group::Lists, StatusCode::OK) => Some(&self.lists_ok),
+            (Group::Lists, StatusCode::NOT_MODIFIED) => Some(&self.lists_not_modified),
+            _ => None,
+        };
+        let labels = || RequestLabels {
+            endpoint: group.label(),
+            code: status.as_u16(),
+        };
+        match cached {
+            Some(slot) => slot
+                .get_or_init(|| self.requests.get_or_create(&labels()).clone())
+                .inc(),
+            None => self.requests.get_or_create(&labels()).inc(),
+        };
     }
 }
 
@@ -131,12 +156,87 @@ async fn guard(State(state): State<AppState>, request: Request, next: Next) -> R
         },
         None => next.run(request).await,
     };
-    let labels = RequestLabels {
-        endpoint: group.label(),
-        code: response.status().as_u16(),
-    };
-    state.metrics.requests.get_or_create(&labels).inc();
+    state.metrics.count(group, response.status());
     response
+}
+
+/// What every connection serves: `GET` and `HEAD` of a list are answered in place, with the access rules and the
+/// request count of the router's guard (the path a firewall fleet polls: no routing, no per-request clone of the
+/// router and its state, no timer); every other request goes through the router.
+#[derive(Clone)]
+pub struct Endpoints {
+    state: AppState,
+    router: Router,
+}
+
+impl Endpoints {
+    pub fn new(state: AppState, router: Router) -> Endpoints {
+        Endpoints { state, router }
+    }
+
+    /// The hyper service of one connection from `peer`.
+    pub fn connection(&self, peer: std::net::SocketAddr) -> Connection {
+        Connection {
+            endpoints: self.clone(),
+            peer,
+        }
+    }
+
+    fn list(
+        &self,
+        request: &hyper::Request<hyper::body::Incoming>,
+        peer: std::net::IpAddr,
+    ) -> Response {
+        let config = self.state.config.load();
+        let access = &config.http.lists;
+        let response = match access::check(access, Some(peer), request.headers()) {
+            Ok(()) => lists::respond(
+                &self.state.shared,
+                request.method(),
+                request.uri(),
+                request.headers(),
+            ),
+            Err(refusal) => refusal.response(&access.auth),
+        };
+        self.state.metrics.count(Group::Lists, response.status());
+        response
+    }
+}
+
+/// One connection's service (see [`Endpoints`]).
+pub struct Connection {
+    endpoints: Endpoints,
+    peer: std::net::SocketAddr,
+}
+
+type Routed = futures_util::future::BoxFuture<'static, Result<Response, std::convert::Infallible>>;
+
+impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for Connection {
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = futures_util::future::Either<
+        std::future::Ready<Result<Response, std::convert::Infallible>>,
+        Routed,
+    >;
+
+    fn call(&self, mut request: hyper::Request<hyper::body::Incoming>) -> Self::Future {
+        use futures_util::future::Either;
+        let list = matches!(
+            *request.method(),
+            axum::http::Method::GET | axum::http::Method::HEAD
+        ) && request.uri().path().starts_with("/lists/");
+        if list {
+            return Either::Left(std::future::ready(Ok(self
+                .endpoints
+                .list(&request, self.peer.ip()))));
+        }
+        request.extensions_mut().insert(Peer(self.peer));
+        let routed = tower::ServiceExt::oneshot(
+            self.endpoints.router.clone(),
+            request.map(axum::body::Body::new),
+        );
+        Either::Right(Box::pin(routed))
+    }
 }
 
 /// `POST /-/reload`: re-reads the config like SIGHUP does; refused unless `http.admin.reload` is on.

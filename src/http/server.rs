@@ -2,12 +2,11 @@
 //! certificates), and serves each connection with HTTP/1.1 under header and request timeouts; a client that stops
 //! reading its response loses the connection after the request timeout. Knows nothing of routes.
 
+use super::Endpoints;
 use crate::config::{HttpConfig, TlsConfig};
 use anyhow::Context;
-use axum::Router;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -22,7 +21,6 @@ use tokio::time::Sleep;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tower::ServiceExt;
 
 /// The peer address of a request, inserted into its extensions for access control.
 #[derive(Debug, Clone, Copy)]
@@ -33,7 +31,7 @@ const GRACE: Duration = Duration::from_secs(5);
 
 pub struct Server {
     pub listener: TcpListener,
-    pub router: Router,
+    pub endpoints: Endpoints,
     /// Replaced on reload, so renewed certificates apply to new connections.
     pub tls: Arc<arc_swap::ArcSwapOption<TlsAcceptor>>,
     pub header_timeout: Duration,
@@ -46,13 +44,13 @@ pub struct Server {
 impl Server {
     pub fn new(
         listener: TcpListener,
-        router: Router,
+        endpoints: Endpoints,
         config: &HttpConfig,
     ) -> anyhow::Result<Server> {
         let tls = config.tls.as_ref().map(tls_acceptor).transpose()?;
         Ok(Server {
             listener,
-            router,
+            endpoints,
             tls: Arc::new(arc_swap::ArcSwapOption::from(tls.map(Arc::new))),
             header_timeout: config.header_timeout,
             max_connections: config.max_connections,
@@ -96,13 +94,7 @@ impl Server {
     }
 
     async fn connection(&self, stream: TcpStream, peer: SocketAddr, shutdown: CancellationToken) {
-        let router = self.router.clone().map_request(
-            move |mut req: hyper::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(Peer(peer));
-                req.map(axum::body::Body::new)
-            },
-        );
-        let service = TowerToHyperService::new(router);
+        let service = self.endpoints.connection(peer);
         let mut builder = http1::Builder::new();
         builder
             .timer(TokioTimer::new())
