@@ -5,6 +5,7 @@ pub mod access;
 mod exposition;
 pub mod lists;
 pub mod server;
+mod slots;
 
 use crate::config::{Access, Config};
 use crate::snapshot::Shared;
@@ -34,6 +35,8 @@ pub struct HttpMetrics {
     /// looking the family up.
     lists_ok: std::sync::OnceLock<Counter>,
     lists_not_modified: std::sync::OnceLock<Counter>,
+    /// Idle connections closed to make room for a new client at the connection cap.
+    pub connections_evicted: Counter,
 }
 
 impl HttpMetrics {
@@ -42,7 +45,13 @@ impl HttpMetrics {
             requests: Family::default(),
             lists_ok: std::sync::OnceLock::new(),
             lists_not_modified: std::sync::OnceLock::new(),
+            connections_evicted: Counter::default(),
         };
+        reg.register(
+            "torwatch_http_connections_evicted",
+            "Idle connections closed to make room for a new client at the connection cap",
+            m.connections_evicted.clone(),
+        );
         reg.register(
             "torwatch_http_requests",
             "HTTP requests served, by endpoint group and status code",
@@ -172,6 +181,11 @@ pub struct Endpoints {
 impl Endpoints {
     pub fn new(state: AppState, router: Router) -> Endpoints {
         Endpoints { state, router }
+    }
+
+    /// Counts connections evicted at the cap.
+    pub fn evictions(&self) -> Counter {
+        self.state.metrics.connections_evicted.clone()
     }
 
     /// The hyper service of one connection from `peer`.

@@ -1,7 +1,9 @@
-//! The HTTP listener: accepts connections under a cap, optionally terminates TLS (rustls, optional client
-//! certificates), and serves each connection with HTTP/1.1 under header and request timeouts; a client that stops
-//! reading its response loses the connection after the request timeout. Knows nothing of routes.
+//! The HTTP listener: accepts connections under a cap (evicting the longest-idle connection when a new client
+//! waits, see `slots`), optionally terminates TLS (rustls, optional client certificates), and serves each
+//! connection with HTTP/1.1 under header and request timeouts; a client that stops reading its response loses the
+//! connection after the request timeout. Knows nothing of routes.
 
+use super::slots::{Activity, Slots};
 use super::Endpoints;
 use crate::config::{HttpConfig, TlsConfig};
 use anyhow::Context;
@@ -16,7 +18,6 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
 use tokio::time::Sleep;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
@@ -61,14 +62,15 @@ impl Server {
 
     /// Serves until `shutdown`, then lets open connections finish for a grace period.
     pub async fn run(self, shutdown: CancellationToken) {
-        let permits = Arc::new(Semaphore::new(self.max_connections.max(1)));
+        // A connection idle for a quarter of the header timeout may give its slot to a waiting client.
+        let slots = Slots::new(
+            self.max_connections,
+            self.header_timeout / 4,
+            self.endpoints.evictions(),
+        );
         let connections = TaskTracker::new();
         let this = Arc::new(self);
         loop {
-            let permit = tokio::select! {
-                _ = shutdown.cancelled() => break,
-                p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-            };
             let (stream, peer) = tokio::select! {
                 _ = shutdown.cancelled() => break,
                 accepted = this.listener.accept() => match accepted {
@@ -81,20 +83,33 @@ impl Server {
                     }
                 },
             };
+            let Some(slot) = slots.take(shutdown.cancelled()).await else {
+                break;
+            };
             let _ = stream.set_nodelay(true);
             let this = this.clone();
             let shutdown = shutdown.clone();
             connections.spawn(async move {
-                let _permit = permit;
-                this.connection(stream, peer, shutdown).await;
+                let activity = slot.activity.clone();
+                this.connection(stream, peer, shutdown, activity).await;
+                drop(slot);
             });
         }
         connections.close();
         let _ = tokio::time::timeout(GRACE, connections.wait()).await;
     }
 
-    async fn connection(&self, stream: TcpStream, peer: SocketAddr, shutdown: CancellationToken) {
-        let service = self.endpoints.connection(peer);
+    async fn connection(
+        &self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        shutdown: CancellationToken,
+        activity: Arc<Activity>,
+    ) {
+        let service = Tracked {
+            inner: self.endpoints.connection(peer),
+            activity: activity.clone(),
+        };
         let mut builder = http1::Builder::new();
         builder
             .timer(TokioTimer::new())
@@ -106,19 +121,26 @@ impl Server {
                 serve(
                     builder.serve_connection(TokioIo::new(stream), service),
                     shutdown,
+                    &activity,
                 )
                 .await
             }
             Some(acceptor) => {
-                let Ok(Ok(tls)) =
-                    tokio::time::timeout(self.header_timeout, acceptor.accept(stream)).await
-                else {
-                    tracing::debug!(%peer, "TLS handshake failed or timed out");
-                    return;
+                let handshake = tokio::time::timeout(self.header_timeout, acceptor.accept(stream));
+                let tls = tokio::select! {
+                    done = handshake => match done {
+                        Ok(Ok(tls)) => tls,
+                        _ => {
+                            tracing::debug!(%peer, "TLS handshake failed or timed out");
+                            return;
+                        }
+                    },
+                    _ = activity.evict.cancelled() => return,
                 };
                 serve(
                     builder.serve_connection(TokioIo::new(tls), service),
                     shutdown,
+                    &activity,
                 )
                 .await
             }
@@ -126,8 +148,67 @@ impl Server {
     }
 }
 
-async fn serve<I, S>(conn: http1::Connection<I, S>, shutdown: CancellationToken)
+/// A connection's service that tells its [`Activity`] when a request starts and when its response is ready.
+struct Tracked<S> {
+    inner: S,
+    activity: Arc<Activity>,
+}
+
+impl<S, R> hyper::service::Service<R> for Tracked<S>
 where
+    S: hyper::service::Service<R>,
+    S::Future: Unpin,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Finished<S::Future>;
+
+    fn call(&self, request: R) -> Self::Future {
+        self.activity.started();
+        Finished {
+            inner: self.inner.call(request),
+            activity: Some(self.activity.clone()),
+        }
+    }
+}
+
+/// A handler's future that marks the request finished when it resolves (or is dropped).
+struct Finished<F> {
+    inner: F,
+    activity: Option<Arc<Activity>>,
+}
+
+impl<F: Future + Unpin> Future for Finished<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.inner).poll(cx);
+        if poll.is_ready() {
+            if let Some(a) = this.activity.take() {
+                a.finished();
+            }
+        }
+        poll
+    }
+}
+
+impl<F> Drop for Finished<F> {
+    fn drop(&mut self) {
+        if let Some(a) = self.activity.take() {
+            a.finished();
+        }
+    }
+}
+
+/// Serves a connection until it ends. On shutdown, or when evicted at the cap after it has answered a request,
+/// it finishes the response in progress and closes; evicted before its first request, it is simply dropped (its
+/// client is owed nothing).
+async fn serve<I, S>(
+    conn: http1::Connection<I, S>,
+    shutdown: CancellationToken,
+    activity: &Activity,
+) where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + 'static,
     S: hyper::service::HttpService<hyper::body::Incoming>,
     S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -138,6 +219,13 @@ where
     tokio::select! {
         _ = conn.as_mut() => {}
         _ = shutdown.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(GRACE, conn).await;
+        }
+        _ = activity.evict.cancelled() => {
+            if activity.never_served() {
+                return;
+            }
             conn.as_mut().graceful_shutdown();
             let _ = tokio::time::timeout(GRACE, conn).await;
         }
