@@ -76,9 +76,9 @@ fn head(msg: &[u8]) -> (Option<usize>, Option<usize>, Option<usize>) {
             return (Some(eq - 4), in_at, out_at);
         }
         let word = |key: &[u8]| {
-            let start = eq - key.len();
-            (before.ends_with(key) && (start == 0 || before.get(start - 1) == Some(&b' ')))
-                .then_some(start)
+            let start = eq.checked_sub(key.len())?;
+            let boundary = start == 0 || before.get(start - 1) == Some(&b' ');
+            (before.ends_with(key) && boundary).then_some(start)
         };
         if in_at.is_none() {
             in_at = word(b"IN");

@@ -45,7 +45,7 @@ pub fn month(s: &[u8]) -> Option<u8> {
 /// Two ASCII digits as a number.
 fn two(a: u8, b: u8) -> Option<u8> {
     let (a, b) = (a.wrapping_sub(b'0'), b.wrapping_sub(b'0'));
-    (a <= 9 && b <= 9).then_some(a * 10 + b)
+    (a <= 9 && b <= 9).then(|| a * 10 + b)
 }
 
 /// Reads `hh:mm:ss` at `at`.
