@@ -23,11 +23,11 @@ struct Prefixes<K> {
     entries: Vec<u32>,
 }
 
-/// Host addresses in a linear-probing hash table at most half full; `EMPTY` marks a free slot.
+/// Host addresses in a linear-probing hash table at most half full; `EMPTY` marks a free slot. A slot holds the
+/// key beside its entry, so a probe reads one cache line.
 #[derive(Debug, Clone, Default)]
 struct Hosts<K> {
-    keys: Vec<K>,
-    entries: Vec<u32>,
+    slots: Vec<(K, u32)>,
     /// Bits of the hash used as the slot (the table has `1 << bits` slots).
     bits: u32,
     len: usize,
@@ -42,24 +42,21 @@ impl<K: Key> Hosts<K> {
             .trailing_zeros();
         let size = 1usize << bits;
         let mut h = Hosts {
-            keys: vec![K::default(); size],
-            entries: vec![EMPTY; size],
+            slots: vec![(K::default(), EMPTY); size],
             bits,
             len: 0,
         };
         for &(key, entry) in items {
             let mut slot = h.slot(key);
-            while h.entries.get(slot).is_some_and(|&e| e != EMPTY) {
-                if h.keys.get(slot) == Some(&key) {
+            while let Some(&(k, _)) = h.slots.get(slot).filter(|s| s.1 != EMPTY) {
+                if k == key {
                     break; // a duplicate network: the first entry wins
                 }
                 slot = (slot + 1) & (size - 1);
             }
-            if h.entries.get(slot) == Some(&EMPTY) {
-                if let (Some(k), Some(e)) = (h.keys.get_mut(slot), h.entries.get_mut(slot)) {
-                    (*k, *e) = (key, entry);
-                    h.len += 1;
-                }
+            if let Some(s) = h.slots.get_mut(slot).filter(|s| s.1 == EMPTY) {
+                *s = (key, entry);
+                h.len += 1;
             }
         }
         h
@@ -73,14 +70,14 @@ impl<K: Key> Hosts<K> {
         if self.len == 0 {
             return None;
         }
-        let mask = self.keys.len() - 1;
+        let mask = self.slots.len() - 1;
         let mut slot = self.slot(key);
         loop {
-            let entry = *self.entries.get(slot)?;
+            let &(k, entry) = self.slots.get(slot)?;
             if entry == EMPTY {
                 return None;
             }
-            if self.keys.get(slot) == Some(&key) {
+            if k == key {
                 return Some(entry as usize);
             }
             slot = (slot + 1) & mask;

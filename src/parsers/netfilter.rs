@@ -61,7 +61,7 @@ pub fn parse_with<'a>(line: &'a [u8], actions: &PrefixActions) -> Result<Event<'
         dst_port: p.dst_port,
         proto: Some(p.proto),
         action: Some(action),
-        direction: direction(&p.fields),
+        direction: direction(msg, &p.fields),
         http_status: None,
     })
 }
@@ -133,9 +133,13 @@ fn proxmox_time(prefix: &[u8]) -> Option<i64> {
 }
 
 /// `IN=x OUT=` inbound, `IN= OUT=x` outbound; forwarded (both set) or unknown: none.
-fn direction(f: &Fields<'_>) -> Option<Direction> {
-    let set = |v: Option<&[u8]>| v.is_some_and(|v| !v.is_empty());
-    match (set(f.iface_in), set(f.iface_out)) {
+fn direction(msg: &[u8], f: &Fields<'_>) -> Option<Direction> {
+    // A value is set when the byte after `KEY=` is there and is not the space that ends the word.
+    let set = |at: Option<usize>, key: usize| {
+        at.and_then(|i| msg.get(i + key))
+            .is_some_and(|&c| c != b' ')
+    };
+    match (set(f.in_at, 3), set(f.out_at, 4)) {
         (true, false) => Some(Direction::Inbound),
         (false, true) => Some(Direction::Outbound),
         _ => None,

@@ -15,8 +15,9 @@ pub(super) static PROTO: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::ne
 pub struct Fields<'a> {
     /// Bytes of the message before the first `IN=`/`OUT=` (the log prefix).
     pub prefix_len: usize,
-    pub iface_in: Option<&'a [u8]>,
-    pub iface_out: Option<&'a [u8]>,
+    /// Where the words `IN=` and `OUT=` start (their values are read only when asked for).
+    pub in_at: Option<usize>,
+    pub out_at: Option<usize>,
     pub src: &'a [u8],
     pub dst: &'a [u8],
     pub proto: &'a [u8],
@@ -139,8 +140,8 @@ impl<'a> Fields<'a> {
         };
         let mut f = Fields {
             prefix_len,
-            iface_in: in_at.and_then(|i| value_at(msg, i, b"IN=")).map(|v| v.0),
-            iface_out: out_at.and_then(|i| value_at(msg, i, b"OUT=")).map(|v| v.0),
+            in_at,
+            out_at,
             ..Fields::default()
         };
         let (src, next) =
@@ -220,8 +221,8 @@ mod tests {
         };
         let mut f = Fields {
             prefix_len,
-            iface_in: in_at.and_then(|i| value_at(msg, i, b"IN=")).map(|v| v.0),
-            iface_out: out_at.and_then(|i| value_at(msg, i, b"OUT=")).map(|v| v.0),
+            in_at,
+            out_at,
             ..Fields::default()
         };
         let (src, next) =
@@ -312,10 +313,7 @@ mod tests {
     #[test]
     fn head_finds_words_before_src() {
         let f = Fields::scan(b"IN=x SRC=1 OUT=y SRC=1 DST=2 PROTO=TCP").unwrap();
-        assert_eq!(
-            (f.prefix_len, f.iface_in, f.iface_out),
-            (0, Some(&b"x"[..]), None)
-        );
+        assert_eq!((f.prefix_len, f.in_at, f.out_at), (0, Some(0), None));
         let e = Fields::scan(b"SRC=1 PHYSIN=a  OUT=b");
         assert_eq!(e, Err(ParseError::MissingField("SRC")));
         assert_eq!(Fields::scan(b"PHYSIN=a SRC=1"), Err(ParseError::NotTraffic));
