@@ -239,7 +239,7 @@ fn parse_ipv4(s: &[u8]) -> Option<std::net::Ipv4Addr> {
         let value = digit(1)
             + 10 * digit(2) * u32::from(n >= 2)
             + 100 * digit(3) * u32::from(n >= 3);
-        let leading_zero = n >= 2 && buf.get(e.saturating_sub(n)) == Some(&b'0');
+        let leading_zero = (n >= 2) & (buf.get(e.saturating_sub(n)) == Some(&b'0'));
         ok &= (1..=3).contains(&n) & !leading_zero & (value <= 255);
         addr = addr << 8 | (value & 0xff);
     }
