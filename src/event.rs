@@ -235,10 +235,16 @@ fn parse_ipv4(s: &[u8]) -> Option<std::net::Ipv4Addr> {
     ] {
         let n = end.wrapping_sub(start);
         let e = (end + PAD).min(buf.len());
-        let digit = |back: usize| u32::from(buf.get(e - back).copied().unwrap_or(b'0').wrapping_sub(b'0'));
-        let value = digit(1)
-            + 10 * digit(2) * u32::from(n >= 2)
-            + 100 * digit(3) * u32::from(n >= 3);
+        let digit = |back: usize| {
+            u32::from(
+                buf.get(e - back)
+                    .copied()
+                    .unwrap_or(b'0')
+                    .wrapping_sub(b'0'),
+            )
+        };
+        let value =
+            digit(1) + 10 * digit(2) * u32::from(n >= 2) + 100 * digit(3) * u32::from(n >= 3);
         let leading_zero = (n >= 2) & (buf.get(e.saturating_sub(n)) == Some(&b'0'));
         ok &= (1..=3).contains(&n) & !leading_zero & (value <= 255);
         addr = addr << 8 | (value & 0xff);
