@@ -76,7 +76,15 @@ pub fn peek(line: &[u8]) -> Result<Addresses, ParseError> {
     if line.first() == Some(&b'{') {
         return ulogd::parse(line, &DEFAULT_ACTIONS).map(|e| e.addresses());
     }
-    let p = Packet::read(syslog::message(line))?;
+    // The packet words (`IN=`, `OUT=`, `SRC=`, …) are all this reads, and a header holds none, so the line after
+    // `<PRI>` will do: a packet found there is the message's (its `IN=`/`OUT=` word lies in the message, so the
+    // `SRC=` after it does too, and the addresses are the same). A line that does not read as a packet there may
+    // still be one (a message that starts with `SRC=` or is glued to the header): the message tells, and gives
+    // the exact reason.
+    let p = match syslog::plain_scope(line).map(Packet::read) {
+        Some(Ok(p)) => p,
+        _ => Packet::read(syslog::message(line))?,
+    };
     Ok(Addresses {
         src: Some(p.src),
         dst: Some(p.dst),
@@ -143,5 +151,92 @@ fn direction(msg: &[u8], f: &Fields<'_>) -> Option<Direction> {
         (true, false) => Some(Direction::Inbound),
         (false, true) => Some(Direction::Outbound),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Lines of header pieces and packet words, near misses included (a host or tag that looks like a packet word,
+    /// a stamp glued to the message, RFC 5424 fields, a message that starts with `SRC=`).
+    fn line() -> impl Strategy<Value = String> {
+        let header = prop::sample::select(vec![
+            "",
+            "<4>",
+            "<4>1 ",
+            "Nov 28 00:00:02 ",
+            "Nov 28 00:00:02",
+            "Nov 28 00:00:02: ",
+            "2026-11-28T00:00:01Z ",
+            "2026-11-28T00:00:01.5+00:00",
+            "fw1 ",
+            "kernel: ",
+            "kernel[IN=x]: ",
+            "fw1 kernel: ",
+            "IN=eth0 ",
+            "- - - ",
+            "- ",
+            "SRC=9.9.9.9 ",
+            "[0.5] ",
+            "[UFW BLOCK] ",
+            "x ",
+        ]);
+        let word = prop::sample::select(vec![
+            "IN=eth0",
+            "IN=",
+            "OUT=",
+            "OUT=eth1",
+            "MAC=00:11",
+            "SRC=1.2.3.4",
+            "SRC=2001:db8::1",
+            "SRC=x",
+            "DST=5.6.7.8",
+            "DST=",
+            "LEN=60",
+            "PROTO=TCP",
+            "PROTO=ICMP",
+            "PROTO=",
+            "SPT=1",
+            "DPT=22",
+            "SPT=x",
+            "DF",
+            "[SRC=9.9.9.9",
+            "a=b",
+        ]);
+        (
+            prop::collection::vec(header, 0..4),
+            prop::collection::vec(word, 0..12),
+        )
+            .prop_map(|(h, w)| format!("{}{}", h.concat(), w.join(" ")))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+        #[test]
+        fn peek_agrees_with_parse(l in line()) {
+            let want = parse(l.as_bytes()).map(|e| e.addresses());
+            prop_assert_eq!(peek(l.as_bytes()), want, "{}", l);
+        }
+    }
+
+    #[test]
+    fn an_rfc5424_header_field_is_never_taken_for_a_packet_word() {
+        // The host is `IN=eth0`: the message has no interface word, so this is not a packet.
+        let l = b"<4>1 - IN=eth0 - - - SRC=1.2.3.4 DST=5.6.7.8 PROTO=TCP SPT=1 DPT=2";
+        assert_eq!(parse(l).map(|e| e.addresses()), Err(ParseError::NotTraffic));
+        assert_eq!(peek(l), Err(ParseError::NotTraffic));
+    }
+
+    #[test]
+    fn a_message_that_starts_with_src_is_read_past_it() {
+        let l = b"Nov 28 00:00:02 fw1 SRC=9.9.9.9 IN=eth0 OUT= SRC=1.2.3.4 DST=5.6.7.8 PROTO=TCP SPT=1 DPT=2";
+        let want = Addresses {
+            src: Some("1.2.3.4".parse().unwrap()),
+            dst: Some("5.6.7.8".parse().unwrap()),
+        };
+        assert_eq!(peek(l), Ok(want));
+        assert_eq!(parse(l).map(|e| e.addresses()), Ok(want));
     }
 }
