@@ -206,17 +206,24 @@ fn parse_ipv4(s: &[u8]) -> Option<std::net::Ipv4Addr> {
     if !(7..=15).contains(&len) {
         return None;
     }
+    // Bytes 0–7 and 8–15 as two words (zero past the end), read with fixed-size loads: the last eight bytes,
+    // shifted down past those the first word has.
+    let eight = |b: &[u8]| <[u8; 8]>::try_from(b).ok().map(u64::from_le_bytes);
+    let (lo, hi) = match (s.get(..8).and_then(eight), s.get(len.saturating_sub(8)..).and_then(eight)) {
+        (Some(lo), Some(last)) if len > 8 => (lo, last >> (8 * (16 - len))),
+        (Some(lo), _) => (lo, 0),
+        _ => {
+            let mut w = [0u8; 8];
+            w.get_mut(..len)?.copy_from_slice(s);
+            (u64::from_le_bytes(w), 0)
+        }
+    };
     // The address behind three '0's, so that the three bytes before any octet's end can always be read.
     let mut buf = [b'0'; PAD + 16];
-    buf.get_mut(PAD..PAD + len)?.copy_from_slice(s);
-    let word = |at: usize| {
-        let mut w = [0u8; 8];
-        if let Some(b) = buf.get(at..at + 8) {
-            w.copy_from_slice(b);
-        }
-        u64::from_le_bytes(w)
-    };
-    let (lo, hi) = (word(PAD), word(PAD + 8));
+    let (low, high) = (lo.to_le_bytes(), hi.to_le_bytes());
+    for (d, &b) in buf.iter_mut().skip(PAD).zip(low.iter().chain(&high)) {
+        *d = b;
+    }
     let inside = (1u32 << len) - 1;
     let dots = (lanes(byte_is(lo, b'.')) | lanes(byte_is(hi, b'.')) << 8) & inside;
     let digits = lanes(byte_is_digit(lo)) | lanes(byte_is_digit(hi)) << 8;
