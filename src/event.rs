@@ -209,7 +209,10 @@ fn parse_ipv4(s: &[u8]) -> Option<std::net::Ipv4Addr> {
     // Bytes 0–7 and 8–15 as two words (zero past the end), read with fixed-size loads: the last eight bytes,
     // shifted down past those the first word has.
     let eight = |b: &[u8]| <[u8; 8]>::try_from(b).ok().map(u64::from_le_bytes);
-    let (lo, hi) = match (s.get(..8).and_then(eight), s.get(len.saturating_sub(8)..).and_then(eight)) {
+    let (lo, hi) = match (
+        s.get(..8).and_then(eight),
+        s.get(len.saturating_sub(8)..).and_then(eight),
+    ) {
         (Some(lo), Some(last)) if len > 8 => (lo, last >> (8 * (16 - len))),
         (Some(lo), _) => (lo, 0),
         _ => {

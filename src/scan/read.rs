@@ -1,6 +1,6 @@
 //! Reading log files for `scan`: plain or gzip (told apart by the magic bytes), standard input for `-`, in large
-//! chunks cut at line ends. A large plain file is split at line boundaries into byte ranges that threads scan in
-//! parallel. This is the IO edge of the scan; the counting is in `tally`.
+//! chunks cut at line ends. A large plain file is split at line boundaries into byte ranges that threads take in
+//! turn. This is the IO edge of the scan; the counting is in `tally`.
 
 use super::tally::{Scan, Tally};
 use indicatif::ProgressBar;
@@ -129,7 +129,10 @@ pub fn stdin(tally: &mut Tally, scan: &Scan<'_>) -> io::Result<()> {
     }
 }
 
-/// Scans a plain file in `threads` parts cut at line boundaries, one tally per part.
+/// Parts per thread: several, so that a thread that finishes early (its core was busy elsewhere) takes more.
+const PARTS_PER_THREAD: usize = 4;
+
+/// Scans a plain file on up to `threads` threads, in parts cut at line boundaries, one tally per thread.
 pub fn plain(
     path: &Path,
     threads: usize,
@@ -138,37 +141,53 @@ pub fn plain(
     new_tally: impl Fn() -> Tally + Sync,
 ) -> io::Result<Vec<Tally>> {
     let len = std::fs::metadata(path)?.len();
-    let parts = usize::try_from(len / MIN_PART)
+    let threads = usize::try_from(len / MIN_PART)
         .unwrap_or(usize::MAX)
         .clamp(1, threads.max(1));
-    in_parts(path, parts, scan, progress, new_tally)
+    let parts = if threads > 1 {
+        threads * PARTS_PER_THREAD
+    } else {
+        1
+    };
+    in_parts(path, parts, threads, scan, progress, new_tally)
 }
 
-/// Scans a plain file cut into `parts` byte ranges at line boundaries, one thread and one tally per range.
+/// Scans a plain file cut into `parts` byte ranges at line boundaries; `threads` threads take the next range in
+/// turn, each counting into its own tally.
 pub fn in_parts(
     path: &Path,
     parts: usize,
+    threads: usize,
     scan: &Scan<'_>,
     progress: Option<&ProgressBar>,
     new_tally: impl Fn() -> Tally + Sync,
 ) -> io::Result<Vec<Tally>> {
     let len = std::fs::metadata(path)?.len();
     let cuts = cut_points(path, len, parts)?;
+    let ranges: Vec<(u64, u64)> = cuts
+        .windows(2)
+        .map(|w| {
+            (
+                w.first().copied().unwrap_or(0),
+                w.get(1).copied().unwrap_or(0),
+            )
+        })
+        .collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|s| {
-        let handles: Vec<_> = cuts
-            .windows(2)
-            .map(|w| {
-                let (start, end) = (
-                    w.first().copied().unwrap_or(0),
-                    w.get(1).copied().unwrap_or(0),
-                );
-                let new_tally = &new_tally;
+        let handles: Vec<_> = (0..threads.clamp(1, ranges.len().max(1)))
+            .map(|_| {
+                let (new_tally, ranges, next) = (&new_tally, &ranges, &next);
                 s.spawn(move || -> io::Result<Tally> {
                     let mut tally = new_tally();
                     let mut f = File::open(path)?;
-                    f.seek(SeekFrom::Start(start))?;
-                    let inner = f.take(end - start);
-                    stream(Counted { inner, progress }, &mut tally, scan)?;
+                    while let Some(&(start, end)) =
+                        ranges.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                    {
+                        f.seek(SeekFrom::Start(start))?;
+                        let inner = (&f).take(end - start);
+                        stream(Counted { inner, progress }, &mut tally, scan)?;
+                    }
                     Ok(tally)
                 })
             })

@@ -78,17 +78,25 @@ fn byte_range_parts_add_up_to_the_whole() {
         reference: &reference,
         format: None,
     };
-    let whole = |parts| {
+    let whole = |parts, threads| {
         let mut total = Tally::new(&reference);
-        for t in in_parts(&path, parts, &scan, None, || Tally::new(&reference)).unwrap() {
+        for t in in_parts(&path, parts, threads, &scan, None, || {
+            Tally::new(&reference)
+        })
+        .unwrap()
+        {
             total.merge(&t);
         }
         total.report(&reference)
     };
-    let one = whole(1);
+    let one = whole(1, 1);
     assert_eq!(one.lines, 2004);
-    for parts in [2, 3, 7, 50] {
-        assert_eq!(whole(parts), one, "{parts} parts");
+    for (parts, threads) in [(2, 2), (3, 1), (7, 2), (50, 3), (8, 16)] {
+        assert_eq!(
+            whole(parts, threads),
+            one,
+            "{parts} parts on {threads} threads"
+        );
     }
 }
 
