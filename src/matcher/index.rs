@@ -24,16 +24,20 @@ struct Prefixes<K> {
 }
 
 /// Host addresses in a linear-probing hash table at most half full; `EMPTY` marks a free slot. A slot holds the
-/// key beside its entry, so a probe reads one cache line.
+/// key beside its entry, so a probe reads one cache line. In front of it, one bit per hash value (sixteen times as
+/// many bits as slots): most addresses that are not listed are turned away by one bit, without a probe.
 #[derive(Debug, Clone, Default)]
 struct Hosts<K> {
     slots: Vec<(K, u32)>,
+    filter: Vec<u64>,
     /// Bits of the hash used as the slot (the table has `1 << bits` slots).
     bits: u32,
     len: usize,
 }
 
 const EMPTY: u32 = u32::MAX;
+/// Filter bits per table slot (a power of two).
+const FILTER_BITS_PER_SLOT: usize = 16;
 
 impl<K: Key> Hosts<K> {
     fn build(items: &[(K, u32)]) -> Hosts<K> {
@@ -43,10 +47,15 @@ impl<K: Key> Hosts<K> {
         let size = 1usize << bits;
         let mut h = Hosts {
             slots: vec![(K::default(), EMPTY); size],
+            filter: vec![0; (size * FILTER_BITS_PER_SLOT).div_ceil(64)],
             bits,
             len: 0,
         };
         for &(key, entry) in items {
+            let bit = h.filter_bit(key);
+            if let Some(word) = h.filter.get_mut(bit / 64) {
+                *word |= 1 << (bit % 64);
+            }
             let mut slot = h.slot(key);
             while let Some(&(k, _)) = h.slots.get(slot).filter(|s| s.1 != EMPTY) {
                 if k == key {
@@ -66,8 +75,17 @@ impl<K: Key> Hosts<K> {
         (key.hash() >> (64 - self.bits)) as usize
     }
 
+    /// The key's bit in the filter: the hash's top bits, four more than the slot's.
+    fn filter_bit(&self, key: K) -> usize {
+        (key.hash() >> (64 - self.bits - FILTER_BITS_PER_SLOT.trailing_zeros())) as usize
+    }
+
     fn get(&self, key: K) -> Option<usize> {
         if self.len == 0 {
+            return None;
+        }
+        let bit = self.filter_bit(key);
+        if self.filter.get(bit / 64).is_none_or(|w| w & (1 << (bit % 64)) == 0) {
             return None;
         }
         let mask = self.slots.len() - 1;
