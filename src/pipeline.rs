@@ -215,9 +215,16 @@ impl Pipeline {
             let mut last = input.format;
             let mut recent = self.recent.lock().ok();
             for line in &batch.lines {
-                match parse(line, input.format, &mut last, &self.actions) {
-                    Ok((format, ev)) => {
+                match peek(line, input.format, &mut last) {
+                    Ok((format, addresses)) => {
                         input.parsed(format);
+                        // Most lines are not Tor: only those whose address is listed are parsed in full.
+                        if !self.matcher.may_hold(&addresses) {
+                            continue;
+                        }
+                        let Ok(ev) = parse(line, format, &self.actions) else {
+                            continue; // `peek` accepted it, so `parse` does too
+                        };
                         let Some(hit) = self.matcher.classify(&ev) else {
                             continue;
                         };
@@ -291,12 +298,13 @@ impl Queues {
 }
 
 /// Parses one line: the fixed format, or the format of the previous line first, then auto-detection.
-fn parse<'a>(
-    line: &'a [u8],
+/// The format of a line (fixed, else the last line's when it sniffs alike, else detected) and its addresses, exactly
+/// when it parses.
+fn peek(
+    line: &[u8],
     fixed: Option<LogFormat>,
     last: &mut Option<LogFormat>,
-    actions: &PrefixActions,
-) -> Result<(LogFormat, Event<'a>), ParseError> {
+) -> Result<(LogFormat, crate::event::Addresses), ParseError> {
     let line = crate::parsers::trim_line(line);
     if line.is_empty() {
         return Err(ParseError::Empty);
@@ -307,11 +315,20 @@ fn parse<'a>(
         _ => crate::parsers::detect(line).ok_or(ParseError::UnknownFormat)?,
     };
     *last = Some(format);
-    let ev = match format {
-        LogFormat::Netfilter => netfilter::parse_with(line, actions)?,
-        f => f.parse(line)?,
-    };
-    Ok((format, ev))
+    Ok((format, format.peek(line)?))
+}
+
+/// The whole event of a line of `format`, netfilter's action read through the configured prefix rules.
+fn parse<'a>(
+    line: &'a [u8],
+    format: LogFormat,
+    actions: &PrefixActions,
+) -> Result<Event<'a>, ParseError> {
+    let line = crate::parsers::trim_line(line);
+    match format {
+        LogFormat::Netfilter => netfilter::parse_with(line, actions),
+        f => f.parse(line),
+    }
 }
 
 #[cfg(test)]

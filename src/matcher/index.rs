@@ -85,7 +85,11 @@ impl<K: Key> Hosts<K> {
             return None;
         }
         let bit = self.filter_bit(key);
-        if self.filter.get(bit / 64).is_none_or(|w| w & (1 << (bit % 64)) == 0) {
+        if self
+            .filter
+            .get(bit / 64)
+            .map_or(true, |w| w & (1 << (bit % 64)) == 0)
+        {
             return None;
         }
         let mask = self.slots.len() - 1;

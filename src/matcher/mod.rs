@@ -161,6 +161,13 @@ impl Matcher {
         self.exits.version() == version(EXITS) && self.relays.version() == version(RELAYS)
     }
 
+    /// Whether the source is an exit or the destination a relay: false means [`Matcher::classify`] gives nothing
+    /// for an event with these addresses.
+    pub fn may_hold(&self, a: &crate::event::Addresses) -> bool {
+        a.src.is_some_and(|ip| self.exits.contains(ip))
+            || a.dst.is_some_and(|ip| self.relays.contains(ip))
+    }
+
     /// Classifies an event: inbound when its source is a Tor exit, outbound when its destination is a Tor relay.
     pub fn classify(&self, ev: &Event<'_>) -> Option<Hit<'_>> {
         if let Some(src) = ev.src_ip {
