@@ -1,6 +1,6 @@
 //! The packet fields of a kernel LOG line (`IN= OUT= ... SRC= DST= ... PROTO= SPT= DPT=`), in the order the kernel
-//! writes them: `IN=`, `OUT=`, `SRC=` and `PROTO=` by walks over the `=` signs (eight bytes at a time, so the long
-//! `MAC=` word costs a few steps), values up to their space eight bytes at a time. Borrowed, no allocation.
+//! writes them: ` SRC=`, ` IN=`, ` OUT=` and ` PROTO=` by SIMD searches (32 bytes a step, no branch per word),
+//! values up to their space eight bytes at a time. Borrowed, no allocation.
 
 use crate::parsers::ParseError;
 use memchr::memmem::Finder;
@@ -61,33 +61,22 @@ fn next_byte<const B: u8>(s: &[u8], from: usize) -> usize {
         .map_or(s.len(), |i| at + i)
 }
 
-/// Where the packet fields start: the first word `SRC=` (the index of the space before it), and the first words
-/// `IN=` and `OUT=` before it (anywhere, when there is no `SRC=`). One walk over the `=` signs.
+static IN: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" IN="));
+static OUT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" OUT="));
+
+/// Where the packet fields start: the first word `SRC=` after a space (the index of that space), and the first
+/// words `IN=` and `OUT=` before it (anywhere, when there is no `SRC=`). SIMD searches, 32 bytes a step.
 fn head(msg: &[u8]) -> (Option<usize>, Option<usize>, Option<usize>) {
-    let (mut in_at, mut out_at) = (None, None);
-    let mut from = 0;
-    loop {
-        let eq = next_byte::<b'='>(msg, from);
-        if eq >= msg.len() {
-            return (None, in_at, out_at);
+    let src = SRC.find(msg);
+    let before = msg.get(..src.unwrap_or(msg.len())).unwrap_or_default();
+    let word = |key: &[u8], finder: &Finder<'_>| {
+        if before.starts_with(key) {
+            Some(0)
+        } else {
+            finder.find(before).map(|space| space + 1)
         }
-        let before = msg.get(..eq).unwrap_or_default();
-        from = eq + 1;
-        if before.ends_with(b" SRC") {
-            return (Some(eq - 4), in_at, out_at);
-        }
-        let word = |key: &[u8]| {
-            let start = eq.checked_sub(key.len())?;
-            let boundary = start == 0 || before.get(start - 1) == Some(&b' ');
-            (before.ends_with(key) && boundary).then_some(start)
-        };
-        if in_at.is_none() {
-            in_at = word(b"IN");
-        }
-        if out_at.is_none() {
-            out_at = word(b"OUT");
-        }
-    }
+    };
+    (src, word(b"IN=", &IN), word(b"OUT=", &OUT))
 }
 
 /// Index of the first word of `s` at or after the word start `from` that begins with `PROTO=`.
@@ -96,18 +85,7 @@ fn proto_from(s: &[u8], from: usize) -> Option<usize> {
     if rest.starts_with(b"PROTO=") {
         return Some(from);
     }
-    // The `=` signs after `from`, eight bytes at a time: the words between DST and PROTO are short.
-    let mut at = from;
-    loop {
-        let eq = next_byte::<b'='>(s, at);
-        if eq >= s.len() {
-            return None;
-        }
-        if eq >= from + 6 && s.get(eq - 6..eq) == Some(b" PROTO") {
-            return Some(eq - 5);
-        }
-        at = eq + 1;
-    }
+    PROTO.find(rest).map(|space| from + space + 1)
 }
 
 /// The value of `KEY=value` starting at `at` when the text there is `key`, and the index after its space.
