@@ -178,6 +178,7 @@ pub fn parse_port(s: &[u8]) -> Option<u16> {
 
 /// Parses an IPv4 or IPv6 literal from bytes without allocating. IPv6 may be in any valid form, including the
 /// kernel's uncompressed one; a trailing `%zone` is rejected.
+#[inline(always)]
 pub fn parse_ip(s: &[u8]) -> Option<IpAddr> {
     if s.is_empty() || s.len() > 45 {
         return None;

@@ -46,7 +46,7 @@ pub fn parse_with<'a>(line: &'a [u8], actions: &PrefixActions) -> Result<Event<'
         return ulogd::parse(line, actions);
     }
     let (header, msg) = syslog::split(line);
-    let p = Packet::read(msg)?;
+    let p = Packet::read::<true>(msg)?;
     let prefix = msg.get(..p.fields.prefix_len).unwrap_or_default();
     let action = actions
         .lookup(prefix)
@@ -81,10 +81,20 @@ pub fn peek(line: &[u8]) -> Result<Addresses, ParseError> {
     // `SRC=` after it does too, and the addresses are the same). A line that does not read as a packet there may
     // still be one (a message that starts with `SRC=` or is glued to the header): the message tells, and gives
     // the exact reason.
-    let p = match syslog::plain_scope(line).map(Packet::read) {
-        Some(Ok(p)) => p,
-        _ => Packet::read(syslog::message(line))?,
-    };
+    match syslog::plain_scope(line).map(Packet::read::<false>) {
+        Some(Ok(p)) => Ok(Addresses {
+            src: Some(p.src),
+            dst: Some(p.dst),
+        }),
+        _ => peek_message(line),
+    }
+}
+
+/// [`peek`] of a line whose packet words do not read from after its `<PRI>`: read the message alone.
+#[cold]
+#[inline(never)]
+fn peek_message(line: &[u8]) -> Result<Addresses, ParseError> {
+    let p = Packet::read::<false>(syslog::message(line))?;
     Ok(Addresses {
         src: Some(p.src),
         dst: Some(p.dst),
@@ -102,9 +112,15 @@ struct Packet<'a> {
 }
 
 impl<'a> Packet<'a> {
-    /// Errors in the order a reader meets them: fields, `SRC`, `DST`, `SPT`, `DPT`, `PROTO`.
-    fn read(msg: &'a [u8]) -> Result<Packet<'a>, ParseError> {
-        let fields = Fields::scan(msg)?;
+    /// Errors in the order a reader meets them: fields, `SRC`, `DST`, `SPT`, `DPT`, `PROTO`. Unless `WHERE`, the
+    /// fields' `IN=`/`OUT=` positions only tell that there is one (see [`Fields::check`]).
+    #[inline(always)]
+    fn read<const WHERE: bool>(msg: &'a [u8]) -> Result<Packet<'a>, ParseError> {
+        let fields = if WHERE {
+            Fields::scan(msg)?
+        } else {
+            Fields::check(msg)?
+        };
         Ok(Packet {
             src: parse_ip(fields.src).ok_or(ParseError::BadAddress("SRC"))?,
             dst: parse_ip(fields.dst).ok_or(ParseError::BadAddress("DST"))?,

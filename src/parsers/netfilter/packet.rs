@@ -65,8 +65,9 @@ static IN: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" IN="));
 static OUT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" OUT="));
 
 /// Where the packet fields start: the first word `SRC=` after a space (the index of that space), and the first
-/// words `IN=` and `OUT=` before it (anywhere, when there is no `SRC=`). SIMD searches, 32 bytes a step.
-fn head(msg: &[u8]) -> (Option<usize>, Option<usize>, Option<usize>) {
+/// words `IN=` and `OUT=` before it (anywhere, when there is no `SRC=`). SIMD searches, 32 bytes a step. Unless
+/// `BOTH`, `OUT=` is looked for only when there is no `IN=`: enough to tell that the packet has one.
+fn head<const BOTH: bool>(msg: &[u8]) -> (Option<usize>, Option<usize>, Option<usize>) {
     let src = SRC.find(msg);
     let before = msg.get(..src.unwrap_or(msg.len())).unwrap_or_default();
     let word = |key: &[u8], finder: &Finder<'_>| {
@@ -76,7 +77,13 @@ fn head(msg: &[u8]) -> (Option<usize>, Option<usize>, Option<usize>) {
             finder.find(before).map(|space| space + 1)
         }
     };
-    (src, word(b"IN=", &IN), word(b"OUT=", &OUT))
+    let in_at = word(b"IN=", &IN);
+    let out_at = if BOTH || in_at.is_none() {
+        word(b"OUT=", &OUT)
+    } else {
+        None
+    };
+    (src, in_at, out_at)
 }
 
 /// Index of the first word of `s` at or after the word start `from` that begins with `PROTO=`.
@@ -103,9 +110,21 @@ fn value_at<'a, const N: usize>(
 }
 
 impl<'a> Fields<'a> {
+    /// All the fields.
     pub fn scan(msg: &'a [u8]) -> Result<Fields<'a>, ParseError> {
+        Fields::scan_with::<true>(msg)
+    }
+
+    /// The same result as [`Fields::scan`], except that `in_at`, `out_at` and `prefix_len` only tell that the
+    /// packet has an `IN=` or an `OUT=`: what deciding whether it parses, and reading its addresses, needs.
+    pub fn check(msg: &'a [u8]) -> Result<Fields<'a>, ParseError> {
+        Fields::scan_with::<false>(msg)
+    }
+
+    #[inline(always)]
+    fn scan_with<const BOTH: bool>(msg: &'a [u8]) -> Result<Fields<'a>, ParseError> {
         // The first word `SRC=` ends the head; `IN=` and `OUT=` must start words before it.
-        let (src_at, in_at, out_at) = head(msg);
+        let (src_at, in_at, out_at) = head::<BOTH>(msg);
         let Some(src_at) = src_at else {
             return Err(in_at
                 .or(out_at)
@@ -285,6 +304,13 @@ mod tests {
             prop_assert_eq!(Fields::scan(m.as_bytes()), by_words(m.as_bytes()), "{}", m);
             let cut = m.as_bytes().get(..cut.min(m.len())).unwrap_or_default();
             prop_assert_eq!(Fields::scan(cut), by_words(cut));
+            // The check reads the same values and fails the same way; only where IN and OUT are may differ.
+            fn values(f: Fields<'_>) -> Fields<'_> {
+                Fields { prefix_len: 0, in_at: None, out_at: None, ..f }
+            }
+            for msg in [m.as_bytes(), cut] {
+                prop_assert_eq!(Fields::check(msg).map(values), Fields::scan(msg).map(values));
+            }
         }
     }
 
