@@ -198,92 +198,47 @@ pub fn parse_ip(s: &[u8]) -> Option<IpAddr> {
 
 /// Dotted-quad IPv4 exactly as `Ipv4Addr::from_str` accepts it (no leading zeros), read straight from bytes.
 ///
-/// Without a branch on the bytes until the end: octet lengths vary from address to address, and a branch on each
-/// would be mispredicted on most lines of a log. The dots are found as a bit mask, each octet is read as the three
-/// digits before its end with the ones before its start weighted zero, and every rule is checked at once.
+/// One branch per octet on its length (the digits' values are computed as the bytes are checked), which costs
+/// fewer cycles than a branch-free reading of every byte: measured on log lines, mispredictions included.
 fn parse_ipv4(s: &[u8]) -> Option<std::net::Ipv4Addr> {
-    const PAD: usize = 3;
-    let len = s.len();
-    if !(7..=15).contains(&len) {
+    if !(7..=15).contains(&s.len()) {
         return None;
     }
-    // Bytes 0–7 and 8–15 as two words (zero past the end), read with fixed-size loads: the last eight bytes,
-    // shifted down past those the first word has.
-    let eight = |b: &[u8]| <[u8; 8]>::try_from(b).ok().map(u64::from_le_bytes);
-    let (lo, hi) = match (
-        s.get(..8).and_then(eight),
-        s.get(len.saturating_sub(8)..).and_then(eight),
-    ) {
-        (Some(lo), Some(last)) if len > 8 => (lo, last >> (8 * (16 - len))),
-        (Some(lo), _) => (lo, 0),
-        _ => {
-            let mut w = [0u8; 8];
-            w.get_mut(..len)?.copy_from_slice(s);
-            (u64::from_le_bytes(w), 0)
-        }
-    };
-    // The address behind three '0's, so that the three bytes before any octet's end can always be read.
-    let mut buf = [b'0'; PAD + 16];
-    let (low, high) = (lo.to_le_bytes(), hi.to_le_bytes());
-    for (d, &b) in buf.iter_mut().skip(PAD).zip(low.iter().chain(&high)) {
-        *d = b;
-    }
-    let inside = (1u32 << len) - 1;
-    let dots = (lanes(byte_is(lo, b'.')) | lanes(byte_is(hi, b'.')) << 8) & inside;
-    let digits = lanes(byte_is_digit(lo)) | lanes(byte_is_digit(hi)) << 8;
-    let bad = inside & !dots & !digits != 0;
-    let first = dots.trailing_zeros() as usize;
-    let rest = dots & dots.wrapping_sub(1);
-    let second = rest.trailing_zeros() as usize;
-    let third = (rest & rest.wrapping_sub(1)).trailing_zeros() as usize;
-    let mut ok = !bad & (dots.count_ones() == 3);
+    let digit = |i: usize| s.get(i).map_or(10, |c| c.wrapping_sub(b'0'));
     let mut addr = 0u32;
-    for (start, end) in [
-        (0, first),
-        (first + 1, second),
-        (second + 1, third),
-        (third + 1, len),
-    ] {
-        let n = end.wrapping_sub(start);
-        let e = (end + PAD).min(buf.len());
-        let digit = |back: usize| {
-            u32::from(
-                buf.get(e - back)
-                    .copied()
-                    .unwrap_or(b'0')
-                    .wrapping_sub(b'0'),
-            )
+    let mut at = 0;
+    for k in 0..4 {
+        let d0 = digit(at);
+        if d0 > 9 {
+            return None;
+        }
+        let d1 = digit(at + 1);
+        let (value, n) = if d1 > 9 {
+            (u32::from(d0), 1)
+        } else {
+            let d2 = digit(at + 2);
+            if d2 > 9 {
+                (u32::from(d0) * 10 + u32::from(d1), 2)
+            } else {
+                (u32::from(d0) * 100 + u32::from(d1) * 10 + u32::from(d2), 3)
+            }
         };
-        let value =
-            digit(1) + 10 * digit(2) * u32::from(n >= 2) + 100 * digit(3) * u32::from(n >= 3);
-        let leading_zero = (n >= 2) & (buf.get(e.saturating_sub(n)) == Some(&b'0'));
-        ok &= (1..=3).contains(&n) & !leading_zero & (value <= 255);
-        addr = addr << 8 | (value & 0xff);
+        if (n > 1 && d0 == 0) || value > 255 {
+            return None;
+        }
+        addr = addr << 8 | value;
+        at += n;
+        let sep = s.get(at).copied();
+        if k < 3 {
+            if sep != Some(b'.') {
+                return None;
+            }
+            at += 1;
+        } else if sep.is_some() {
+            return None;
+        }
     }
-    ok.then(|| std::net::Ipv4Addr::from(addr))
-}
-
-const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-const HIGH: u64 = 0x8080_8080_8080_8080;
-const ONES: u64 = 0x0101_0101_0101_0101;
-
-/// The high bit of each byte of `w` that equals `c` (exact: no carry crosses bytes).
-fn byte_is(w: u64, c: u8) -> u64 {
-    let x = w ^ (ONES * u64::from(c));
-    !(((x & LOW7) + LOW7) | x) & HIGH
-}
-
-/// The high bit of each byte of `w` that is an ASCII digit.
-fn byte_is_digit(w: u64) -> u64 {
-    let low = w & LOW7;
-    let at_least_0 = low + ONES * (0x80 - u64::from(b'0'));
-    let above_9 = low + ONES * (0x80 - u64::from(b'9') - 1);
-    at_least_0 & !above_9 & !w & HIGH
-}
-
-/// One bit per byte from a word whose bytes are 0x80 or 0: bit `k` is byte `k`'s.
-fn lanes(m: u64) -> u32 {
-    (((m >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56) as u32
+    Some(std::net::Ipv4Addr::from(addr))
 }
 
 /// Value of each hex digit, 0xff for any other byte.
