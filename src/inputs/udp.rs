@@ -118,10 +118,10 @@ impl UdpInput {
         let mut taken = 0;
         while taken < BURST {
             let received = self.socket.try_io(Interest::READABLE, || {
-                let mut slices: Vec<[IoSliceMut<'_>; 1]> = scratch
-                    .chunks_mut(slot)
-                    .map(|c| [IoSliceMut::new(c)])
-                    .collect();
+                // One slice per slot, on the stack: no allocation per call.
+                let mut chunks = scratch.chunks_mut(slot);
+                let mut slices: [[IoSliceMut<'_>; 1]; RECV_BATCH] =
+                    std::array::from_fn(|_| [IoSliceMut::new(chunks.next().unwrap_or(&mut []))]);
                 let results = recvmmsg(
                     self.socket.as_raw_fd(),
                     &mut headers,

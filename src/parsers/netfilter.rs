@@ -21,12 +21,11 @@ pub fn sniff(line: &[u8]) -> bool {
         return ulogd::sniff(line);
     }
     // SIMD searches: most lines of other formats hold no ` SRC=` at all.
-    let Some(src) = packet::SRC.find(line) else {
+    let (Some(src), in_at, out_at) = packet::head::<false>(line) else {
         return false;
     };
-    let head = line.get(..src).unwrap_or_default();
     let tail = line.get(src..).unwrap_or_default();
-    (packet::word_start(head, b"IN").is_some() || packet::word_start(head, b"OUT").is_some())
+    (in_at.is_some() || out_at.is_some())
         && packet::DST.find(tail).is_some()
         && packet::PROTO.find(tail).is_some()
 }
@@ -82,10 +81,7 @@ pub fn peek(line: &[u8]) -> Result<Addresses, ParseError> {
     // still be one (a message that starts with `SRC=` or is glued to the header): the message tells, and gives
     // the exact reason.
     match syslog::plain_scope(line).map(Packet::read::<false>) {
-        Some(Ok(p)) => Ok(Addresses {
-            src: Some(p.src),
-            dst: Some(p.dst),
-        }),
+        Some(Ok(p)) => Ok(p.addresses()),
         _ => peek_message(line),
     }
 }
@@ -94,11 +90,7 @@ pub fn peek(line: &[u8]) -> Result<Addresses, ParseError> {
 #[cold]
 #[inline(never)]
 fn peek_message(line: &[u8]) -> Result<Addresses, ParseError> {
-    let p = Packet::read::<false>(syslog::message(line))?;
-    Ok(Addresses {
-        src: Some(p.src),
-        dst: Some(p.dst),
-    })
+    Packet::read::<false>(syslog::message(line)).map(|p| p.addresses())
 }
 
 /// What decides whether a message is a packet: its fields, with the addresses, ports and protocol read.
@@ -129,6 +121,13 @@ impl<'a> Packet<'a> {
             proto: proto(fields.proto).ok_or(ParseError::BadNumber("PROTO"))?,
             fields,
         })
+    }
+
+    fn addresses(&self) -> Addresses {
+        Addresses {
+            src: Some(self.src),
+            dst: Some(self.dst),
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use crate::parsers::ParseError;
 use memchr::memmem::Finder;
 use std::sync::LazyLock;
 
-pub(super) static SRC: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" SRC="));
+static SRC: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" SRC="));
 pub(super) static DST: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" DST="));
 pub(super) static PROTO: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" PROTO="));
 
@@ -25,25 +25,11 @@ pub struct Fields<'a> {
     pub dpt: Option<&'a [u8]>,
 }
 
-/// Index of the first `key=` (given without its `=`) in `head` that starts a word, found by its `=`.
-pub(super) fn word_start(head: &[u8], key: &[u8]) -> Option<usize> {
-    memchr::memchr_iter(b'=', head).find_map(|eq| {
-        let start = eq.checked_sub(key.len())?;
-        let boundary = start == 0 || head.get(start - 1) == Some(&b' ');
-        (boundary && head.get(start..eq) == Some(key)).then_some(start)
-    })
-}
-
-/// Index of the first space in `s` at or after `from`, or `s.len()`.
+/// Index of the first space in `s` at or after `from`, or `s.len()`; eight bytes at a time.
 pub(super) fn next_space(s: &[u8], from: usize) -> usize {
-    next_byte::<b' '>(s, from)
-}
-
-/// Index of the first `B` in `s` at or after `from`, or `s.len()`; eight bytes at a time.
-fn next_byte<const B: u8>(s: &[u8], from: usize) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let pattern = ONES * u64::from(B);
+    let pattern = ONES * u64::from(b' ');
     let mut rest = s.get(from..).unwrap_or_default();
     let mut at = from;
     while let Some((chunk, tail)) = rest.split_first_chunk::<8>() {
@@ -57,7 +43,7 @@ fn next_byte<const B: u8>(s: &[u8], from: usize) -> usize {
         rest = tail;
     }
     rest.iter()
-        .position(|&c| c == B)
+        .position(|&c| c == b' ')
         .map_or(s.len(), |i| at + i)
 }
 
@@ -67,7 +53,7 @@ static OUT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" OUT="));
 /// Where the packet fields start: the first word `SRC=` after a space (the index of that space), and the first
 /// words `IN=` and `OUT=` before it (anywhere, when there is no `SRC=`). SIMD searches, 32 bytes a step. Unless
 /// `BOTH`, `OUT=` is looked for only when there is no `IN=`: enough to tell that the packet has one.
-fn head<const BOTH: bool>(msg: &[u8]) -> (Option<usize>, Option<usize>, Option<usize>) {
+pub(super) fn head<const BOTH: bool>(msg: &[u8]) -> (Option<usize>, Option<usize>, Option<usize>) {
     let src = SRC.find(msg);
     let before = msg.get(..src.unwrap_or(msg.len())).unwrap_or_default();
     let word = |key: &[u8], finder: &Finder<'_>| {
