@@ -132,6 +132,24 @@ impl Event<'_> {
             dst: self.dst_ip,
         }
     }
+
+    /// The addresses, destination port and protocol.
+    pub fn glimpse(&self) -> Glimpse {
+        Glimpse {
+            addresses: self.addresses(),
+            dst_port: self.dst_port,
+            proto: self.proto,
+        }
+    }
+}
+
+/// What a scan counts of every matched line besides its action: the addresses, destination port and protocol, read
+/// without the time, host or action where the format allows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Glimpse {
+    pub addresses: Addresses,
+    pub dst_port: Option<u16>,
+    pub proto: Option<Proto>,
 }
 
 /// Source and destination of a line, read without the rest of its event where the format allows.

@@ -8,7 +8,7 @@ mod ulogd;
 pub use prefix::{PrefixActions, DEFAULT_RULES};
 
 use super::{syslog, syslog::stamp, ParseError};
-use crate::event::{parse_ip, parse_port, Addresses, Direction, Event, Proto};
+use crate::event::{parse_ip, parse_port, Action, Addresses, Direction, Event, Glimpse, Proto};
 use packet::Fields;
 use std::net::IpAddr;
 use std::sync::LazyLock;
@@ -47,10 +47,7 @@ pub fn parse_with<'a>(line: &'a [u8], actions: &PrefixActions) -> Result<Event<'
     let (header, msg) = syslog::split(line);
     let p = Packet::read::<true>(msg)?;
     let prefix = msg.get(..p.fields.prefix_len).unwrap_or_default();
-    let action = actions
-        .lookup(prefix)
-        .or_else(|| header.app.and_then(|app| actions.lookup(app)))
-        .unwrap_or(actions.fallback());
+    let action = action_of(prefix, || header.app, actions);
     Ok(Event {
         time: header.time.or_else(|| proxmox_time(prefix)),
         device: header.host,
@@ -65,15 +62,53 @@ pub fn parse_with<'a>(line: &'a [u8], actions: &PrefixActions) -> Result<Event<'
     })
 }
 
+/// The action of a log prefix, else of the syslog tag (read only when the prefix says nothing), else the fallback.
+fn action_of<'a>(
+    prefix: &[u8],
+    app: impl FnOnce() -> Option<&'a [u8]>,
+    actions: &PrefixActions,
+) -> Action {
+    actions
+        .lookup(prefix)
+        .or_else(|| app().and_then(|app| actions.lookup(app)))
+        .unwrap_or(actions.fallback())
+}
+
+/// The action [`parse`] gives a line it accepts, read without the rest of the event: the message's prefix, else
+/// its syslog tag. Meaningless for a line that does not parse.
+pub fn action(line: &[u8]) -> Action {
+    let line = line.trim_ascii();
+    if line.first() == Some(&b'{') {
+        return ulogd::parse(line, &DEFAULT_ACTIONS)
+            .ok()
+            .and_then(|e| e.action)
+            .unwrap_or(DEFAULT_ACTIONS.fallback());
+    }
+    let msg = syslog::message(line);
+    let prefix_len = match packet::head::<true>(msg) {
+        (_, Some(i), Some(o)) => i.min(o),
+        (_, Some(i), None) | (_, None, Some(i)) => i,
+        (_, None, None) => 0,
+    };
+    let prefix = msg.get(..prefix_len).unwrap_or_default();
+    action_of(prefix, || syslog::split(line).0.app, &DEFAULT_ACTIONS)
+}
+
 /// The addresses of a line exactly when [`parse`] accepts it, with the same error when it does not; the syslog
 /// stamp is checked but not turned into seconds, and neither the host nor the action is read.
 pub fn peek(line: &[u8]) -> Result<Addresses, ParseError> {
+    glimpse(line).map(|g| g.addresses)
+}
+
+/// [`peek`] with the destination port and protocol: the values [`parse`] gives.
+#[inline]
+pub fn glimpse(line: &[u8]) -> Result<Glimpse, ParseError> {
     let line = line.trim_ascii();
     if line.is_empty() {
         return Err(ParseError::Empty);
     }
     if line.first() == Some(&b'{') {
-        return ulogd::parse(line, &DEFAULT_ACTIONS).map(|e| e.addresses());
+        return ulogd::parse(line, &DEFAULT_ACTIONS).map(|e| e.glimpse());
     }
     // The packet words (`IN=`, `OUT=`, `SRC=`, …) are all this reads, and a header holds none, so the line after
     // `<PRI>` will do: a packet found there is the message's (its `IN=`/`OUT=` word lies in the message, so the
@@ -81,16 +116,16 @@ pub fn peek(line: &[u8]) -> Result<Addresses, ParseError> {
     // still be one (a message that starts with `SRC=` or is glued to the header): the message tells, and gives
     // the exact reason.
     match syslog::plain_scope(line).map(Packet::read::<false>) {
-        Some(Ok(p)) => Ok(p.addresses()),
-        _ => peek_message(line),
+        Some(Ok(p)) => Ok(p.glimpse()),
+        _ => glimpse_message(line),
     }
 }
 
-/// [`peek`] of a line whose packet words do not read from after its `<PRI>`: read the message alone.
+/// [`glimpse`] of a line whose packet words do not read from after its `<PRI>`: read the message alone.
 #[cold]
 #[inline(never)]
-fn peek_message(line: &[u8]) -> Result<Addresses, ParseError> {
-    Packet::read::<false>(syslog::message(line)).map(|p| p.addresses())
+fn glimpse_message(line: &[u8]) -> Result<Glimpse, ParseError> {
+    Packet::read::<false>(syslog::message(line)).map(|p| p.glimpse())
 }
 
 /// What decides whether a message is a packet: its fields, with the addresses, ports and protocol read.
@@ -123,10 +158,14 @@ impl<'a> Packet<'a> {
         })
     }
 
-    fn addresses(&self) -> Addresses {
-        Addresses {
-            src: Some(self.src),
-            dst: Some(self.dst),
+    fn glimpse(&self) -> Glimpse {
+        Glimpse {
+            addresses: Addresses {
+                src: Some(self.src),
+                dst: Some(self.dst),
+            },
+            dst_port: self.dst_port,
+            proto: Some(self.proto),
         }
     }
 }
@@ -219,6 +258,7 @@ mod tests {
             "DF",
             "[SRC=9.9.9.9",
             "a=b",
+            "ACCEPT",
         ]);
         (
             prop::collection::vec(header, 0..4),
@@ -231,8 +271,12 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(4096))]
         #[test]
         fn peek_agrees_with_parse(l in line()) {
-            let want = parse(l.as_bytes()).map(|e| e.addresses());
-            prop_assert_eq!(peek(l.as_bytes()), want, "{}", l);
+            let parsed = parse(l.as_bytes());
+            prop_assert_eq!(glimpse(l.as_bytes()), parsed.map(|e| e.glimpse()), "{}", l);
+            prop_assert_eq!(peek(l.as_bytes()), parsed.map(|e| e.addresses()), "{}", l);
+            if let Ok(e) = parsed {
+                prop_assert_eq!(Some(action(l.as_bytes())), e.action, "{}", l);
+            }
         }
     }
 

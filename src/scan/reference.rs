@@ -159,11 +159,21 @@ impl Reference {
     /// Inbound when the source was a listed exit (at the event's time), else outbound when the destination was a
     /// listed relay. Returns the direction and the entry index in that list.
     pub fn classify(&self, ev: &Event<'_>) -> Option<(Direction, usize)> {
-        if let Some(i) = ev.src_ip.and_then(|ip| self.exits.get(ip, ev.time)) {
+        self.classify_addresses(&ev.addresses(), ev.time)
+    }
+
+    /// [`Reference::classify`] of an event with these addresses and time.
+    pub fn classify_addresses(&self, a: &Addresses, at: Option<i64>) -> Option<(Direction, usize)> {
+        if let Some(i) = a.src.and_then(|ip| self.exits.get(ip, at)) {
             return Some((Direction::Inbound, i));
         }
-        let i = ev.dst_ip.and_then(|ip| self.relays.get(ip, ev.time))?;
+        let i = a.dst.and_then(|ip| self.relays.get(ip, at))?;
         Some((Direction::Outbound, i))
+    }
+
+    /// Whether an event is matched against the lists of its own time, so that [`Reference::classify`] needs it.
+    pub fn by_time(&self) -> bool {
+        self.exits.spans.is_some() || self.relays.spans.is_some()
     }
 }
 

@@ -4,8 +4,8 @@
 
 use super::reference::Reference;
 use super::Report;
-use crate::event::{Action, Addresses, Direction, Proto};
-use crate::parsers::{self, LogFormat};
+use crate::event::{Action, Direction, Glimpse, Proto};
+use crate::parsers::{self, netfilter, LogFormat};
 
 const PROTOS: [&str; 8] = [
     "tcp", "udp", "icmp", "icmpv6", "gre", "esp", "sctp", "other",
@@ -73,60 +73,85 @@ impl Tally {
         if line.is_empty() {
             return;
         }
-        let Some((format, addresses)) = self.peek(line, scan.format) else {
+        let Some((format, glimpse)) = self.glimpse(line, scan.format) else {
             return;
         };
         self.parsed += 1;
+        let reference = scan.reference;
+        if format == LogFormat::Netfilter && !reference.by_time() {
+            // All a netfilter hit adds to its glimpse is the action, read from the prefix alone.
+            let Some((direction, entry)) = reference.classify_addresses(&glimpse.addresses, None)
+            else {
+                return;
+            };
+            let action = netfilter::action(line);
+            self.hit(direction, entry, &glimpse, Some(action), None);
+            return;
+        }
         // Most lines are not Tor: only those whose address is listed (at any time) are parsed in full.
-        if !scan.reference.may_hold(&addresses) {
+        if !reference.may_hold(&glimpse.addresses) {
             return;
         }
         let Ok(ev) = format.parse(line) else {
             return;
         };
-        let Some((direction, entry)) = scan.reference.classify(&ev) else {
+        let Some((direction, entry)) = reference.classify(&ev) else {
             return;
         };
+        self.hit(direction, entry, &ev.glimpse(), ev.action, ev.http_status);
+    }
+
+    fn hit(
+        &mut self,
+        direction: Direction,
+        entry: usize,
+        glimpse: &Glimpse,
+        action: Option<Action>,
+        http_status: Option<u16>,
+    ) {
         self.tor_hits += 1;
         if direction == Direction::Inbound {
             if let Some(n) = self.exits.get_mut(entry) {
                 *n += 1;
             }
-            if let Some(n) = ev
-                .http_status
-                .and_then(|c| self.http.get_mut(usize::from(c)))
-            {
+            if let Some(n) = http_status.and_then(|c| self.http.get_mut(usize::from(c))) {
                 *n += 1;
             }
         }
-        if let Some(n) = ev.dst_port.and_then(|p| self.ports.get_mut(usize::from(p))) {
+        if let Some(n) = glimpse
+            .dst_port
+            .and_then(|p| self.ports.get_mut(usize::from(p)))
+        {
             *n += 1;
         }
-        if let Some(n) = ev.proto.and_then(|p| self.protos.get_mut(proto_slot(p))) {
+        if let Some(n) = glimpse
+            .proto
+            .and_then(|p| self.protos.get_mut(proto_slot(p)))
+        {
             *n += 1;
         }
-        if let Some(n) = ev.action.and_then(|a| self.actions.get_mut(action_slot(a))) {
+        if let Some(n) = action.and_then(|a| self.actions.get_mut(action_slot(a))) {
             *n += 1;
         }
     }
 
-    /// The format and addresses of a line that parses: the fixed format, else the last line's format, else the
+    /// The format and glimpse of a line that parses: the fixed format, else the last line's format, else the
     /// detected one.
-    fn peek(&mut self, line: &[u8], fixed: Option<LogFormat>) -> Option<(LogFormat, Addresses)> {
-        let peek = |f: LogFormat| f.peek(line).ok().map(|a| (f, a));
+    fn glimpse(&mut self, line: &[u8], fixed: Option<LogFormat>) -> Option<(LogFormat, Glimpse)> {
+        let glimpse = |f: LogFormat| f.glimpse(line).ok().map(|g| (f, g));
         match (fixed, self.last_format) {
-            (Some(f), _) => peek(f),
+            (Some(f), _) => glimpse(f),
             // A file is mostly one format: try the last line's first, detect only when it does not parse.
-            (None, Some(f)) => peek(f).or_else(|| self.detect(line)),
+            (None, Some(f)) => glimpse(f).or_else(|| self.detect(line)),
             (None, None) => self.detect(line),
         }
     }
 
-    fn detect(&mut self, line: &[u8]) -> Option<(LogFormat, Addresses)> {
+    fn detect(&mut self, line: &[u8]) -> Option<(LogFormat, Glimpse)> {
         let format = parsers::detect(line)?;
-        let addresses = format.peek(line).ok()?;
+        let glimpse = format.glimpse(line).ok()?;
         self.last_format = Some(format);
-        Some((format, addresses))
+        Some((format, glimpse))
     }
 
     /// Adds another thread's counts.
