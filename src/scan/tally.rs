@@ -12,8 +12,18 @@ const PROTOS: [&str; 8] = [
 ];
 const ACTIONS: [&str; 3] = ["drop", "reject", "allow"];
 
+/// The index of `p`'s name in `PROTOS`.
 fn proto_slot(p: Proto) -> usize {
-    PROTOS.iter().position(|&n| n == p.as_str()).unwrap_or(7)
+    match p {
+        Proto::Tcp => 0,
+        Proto::Udp => 1,
+        Proto::Icmp => 2,
+        Proto::Icmpv6 => 3,
+        Proto::Gre => 4,
+        Proto::Esp => 5,
+        Proto::Sctp => 6,
+        Proto::Other(_) => 7,
+    }
 }
 
 fn action_slot(a: Action) -> usize {
@@ -217,4 +227,26 @@ pub struct Scan<'a> {
     pub reference: &'a Reference,
     /// A fixed format, or `None` to detect it per line.
     pub format: Option<LogFormat>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_protocol_has_the_slot_of_its_name() {
+        let all = [
+            Proto::Tcp,
+            Proto::Udp,
+            Proto::Icmp,
+            Proto::Icmpv6,
+            Proto::Gre,
+            Proto::Esp,
+            Proto::Sctp,
+            Proto::Other(99),
+        ];
+        for p in all {
+            assert_eq!(PROTOS.get(proto_slot(p)), Some(&p.as_str()), "{p:?}");
+        }
+    }
 }
