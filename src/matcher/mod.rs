@@ -94,6 +94,12 @@ impl Side {
         self.index.get(ip).is_some()
     }
 
+    /// The position of the entry holding `ip`: the index alone, without reading the entry.
+    #[inline]
+    pub fn position(&self, ip: IpAddr) -> Option<usize> {
+        self.index.get(ip)
+    }
+
     /// Entry `i` of the indexed list with its labels.
     pub fn entry(&self, i: usize) -> Option<(usize, &ListEntry, &EntryLabels)> {
         let entry = self.list.as_ref()?.entries.get(i)?;

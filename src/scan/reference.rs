@@ -70,7 +70,7 @@ pub struct Listed {
 
 impl Listed {
     fn get(&self, ip: std::net::IpAddr, at: Option<i64>) -> Option<usize> {
-        let (i, _, _) = self.side.get(ip)?;
+        let i = self.side.position(ip)?;
         match &self.spans {
             Some(spans) => spans.covers(i, at).then_some(i),
             None => Some(i),
