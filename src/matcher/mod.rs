@@ -86,12 +86,12 @@ impl Side {
     }
 
     pub fn get(&self, ip: IpAddr) -> Option<(usize, &ListEntry, &EntryLabels)> {
-        self.entry(self.index.get(ip)?)
+        self.entry(self.position(ip)?)
     }
 
     /// Whether an entry holds `ip`: the index alone, without the entry.
     pub fn contains(&self, ip: IpAddr) -> bool {
-        self.index.get(ip).is_some()
+        self.position(ip).is_some()
     }
 
     /// The position of the entry holding `ip`: the index alone, without reading the entry.
