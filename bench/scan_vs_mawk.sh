@@ -1,7 +1,8 @@
 #!/bin/sh
 # Times `torwatch scan --json` against a mawk script doing the same count (hits per source, per destination port
 # and per protocol for sources in the exit list) and `wc -l`, on one generated netfilter log, in the same run; then
-# torwatch again on one core (taskset -c 0). Prints lines/s, MB/s and the ratio to mawk. Never fails on speed.
+# torwatch again on one core (taskset -c 0), then the floor of the byte work on one core (examples/scan_floor.rs).
+# Prints lines/s, MB/s and the ratio to mawk. Never fails on speed.
 #
 # Usage: bench/scan_vs_mawk.sh [LINES]   (default 10000000; TORWATCH_BENCH_DIR keeps the data between runs)
 set -eu
@@ -54,3 +55,10 @@ timed "torwatch scan (1 core)" "$MW" "$MC" -- taskset -c 0 "$@" --exits "$DIR/ex
 rm -f "$DIR/out.$$" "$DIR/time.$$"
 echo "tor hits: torwatch $TW_HITS, mawk $MAWK_HITS"
 [ "$TW_HITS" = "$MAWK_HITS" ] || echo "note: hit counts differ"
+
+# The floor of the method on one core: the byte work alone (read, cut lines, the three word searches, the two
+# addresses), without ports, protocol, validation, lookups or counting. 5x mawk needs the whole scan below MW / 5.
+echo
+awk -v mw="$MW" 'BEGIN { printf "5x this run'"'"'s mawk on one core needs a scan of %.2f s or less; the floor of its byte work:\n", mw / 5 }'
+cargo build --release --quiet --example scan_floor
+taskset -c 0 "$ROOT/target/release/examples/scan_floor" "$LOG"
