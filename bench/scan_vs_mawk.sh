@@ -18,6 +18,7 @@ fi
 
 cd "$ROOT"
 cargo build --release --quiet
+cargo build --release --quiet --example scan_floor
 BIN=$ROOT/target/release/torwatch
 if "$BIN" scan --help >/dev/null 2>&1; then
     set -- "$BIN" scan
@@ -59,6 +60,6 @@ echo "tor hits: torwatch $TW_HITS, mawk $MAWK_HITS"
 # The floor of the method on one core: the byte work alone (read, cut lines, the three word searches, the two
 # addresses), without ports, protocol, validation, lookups or counting. 5x mawk needs the whole scan below MW / 5.
 echo
-awk -v mw="$MW" 'BEGIN { printf "5x this run'"'"'s mawk on one core needs a scan of %.2f s or less; the floor of its byte work:\n", mw / 5 }'
-cargo build --release --quiet --example scan_floor
+awk -v mw="$MW" 'BEGIN {
+    printf "5x mawk on one core needs a scan of %.2f s or less; the floor of its byte work:\n", mw / 5 }'
 taskset -c 0 "$ROOT/target/release/examples/scan_floor" "$LOG"

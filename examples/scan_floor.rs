@@ -7,6 +7,7 @@
 //! `cargo run --release --example scan_floor FILE`
 
 use std::fs::File;
+use std::hint::black_box;
 use std::io::Read;
 use std::time::Instant;
 
@@ -39,33 +40,29 @@ fn main() -> anyhow::Result<()> {
         proto: Finder::new(b" PROTO="),
     };
     // One untimed pass brings the file into the page cache for every stage alike, and counts its lines.
-    let (lines, _) = run(&path, 1, &searches)?;
+    let lines = run(&path, 1, &searches)?;
     println!(
         "{:<30} {:>8} {:>14}   (one thread; wall time)",
         "stage", "s", "lines/s"
     );
     for (stage, name) in STAGES.iter().enumerate() {
         let started = Instant::now();
-        let (_, sum) = run(&path, stage, &searches)?;
+        run(&path, stage, &searches)?;
         let secs = started.elapsed().as_secs_f64().max(1e-6);
-        println!(
-            "{name:<30} {secs:>8.2} {:>14.0}   (checksum {sum})",
-            lines as f64 / secs
-        );
+        println!("{name:<30} {secs:>8.2} {:>14.0}", lines as f64 / secs);
     }
     Ok(())
 }
 
-/// Reads the file through `stage`; returns the lines cut and a checksum of what was found, so that nothing is
-/// optimised away.
-fn run(path: &str, stage: usize, s: &Searches) -> anyhow::Result<(u64, u64)> {
+/// Reads the file through `stage`; returns the number of lines cut.
+fn run(path: &str, stage: usize, s: &Searches) -> anyhow::Result<u64> {
     let mut file = File::open(path)?;
     let mut buf = vec![0u8; 256 << 10];
-    let (mut filled, mut lines, mut sum) = (0usize, 0u64, 0u64);
+    let (mut filled, mut lines) = (0usize, 0u64);
     loop {
         let n = file.read(buf.get_mut(filled..).unwrap_or_default())?;
         if n == 0 {
-            return Ok((lines, sum));
+            return Ok(lines);
         }
         filled += n;
         let window = buf.get(..filled).unwrap_or_default();
@@ -79,7 +76,7 @@ fn run(path: &str, stage: usize, s: &Searches) -> anyhow::Result<(u64, u64)> {
             let mut start = 0;
             for nl in memchr::memchr_iter(b'\n', data) {
                 lines += 1;
-                sum += line(data.get(start..nl).unwrap_or_default(), stage, s);
+                line(data.get(start..nl).unwrap_or_default(), stage, s);
                 start = nl + 1;
             }
         }
@@ -88,42 +85,32 @@ fn run(path: &str, stage: usize, s: &Searches) -> anyhow::Result<(u64, u64)> {
     }
 }
 
-fn line(l: &[u8], stage: usize, s: &Searches) -> u64 {
+/// The stages from the searches on, each result handed to `black_box` so that none is optimised away.
+fn line(l: &[u8], stage: usize, s: &Searches) {
     if stage < 2 {
-        return 0;
+        return;
     }
-    let Some(src_at) = s.src.find(l) else {
-        return 0;
+    let Some(src_at) = black_box(s.src.find(l)) else {
+        return;
     };
-    let mut sum = src_at as u64;
     if stage >= 3 {
-        sum += s.inn.find(l.get(..src_at).unwrap_or_default()).unwrap_or(0) as u64;
+        black_box(s.inn.find(l.get(..src_at).unwrap_or_default()));
     }
     if stage >= 4 {
-        sum += s
-            .proto
-            .find(l.get(src_at..).unwrap_or_default())
-            .unwrap_or(0) as u64;
+        black_box(s.proto.find(l.get(src_at..).unwrap_or_default()));
     }
     if stage >= 5 {
+        // A value ends at its space. memchr finds it faster here than a plain loop does, so the floor is not
+        // raised by the search.
         let value = |at: usize| {
             let rest = l.get(at..).unwrap_or_default();
             let end = memchr::memchr(b' ', rest).unwrap_or(rest.len());
             (rest.get(..end).unwrap_or_default(), at + end + 1)
         };
         let (src, next) = value(src_at + 5);
-        sum += parse_ip(src).map_or(0, |ip| ip_bits(ip) & 0xff);
+        black_box(parse_ip(src));
         if stage >= 6 {
-            let (dst, _) = value(next + 4);
-            sum += parse_ip(dst).map_or(0, |ip| ip_bits(ip) & 0xff);
+            black_box(parse_ip(value(next + 4).0));
         }
-    }
-    sum
-}
-
-fn ip_bits(ip: std::net::IpAddr) -> u64 {
-    match ip {
-        std::net::IpAddr::V4(a) => u64::from(u32::from(a)),
-        std::net::IpAddr::V6(a) => u128::from(a) as u64,
     }
 }
