@@ -160,12 +160,15 @@ fn tcp_sender(
     Ok(sent)
 }
 
+/// How long a probe waits to connect and for each read before it counts as failed: long, so that only a service
+/// that stops answering fails it, never a slow machine.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// One GET; the time to the end of a 200 response, or why it failed.
 fn get(http: SocketAddr, path: &str) -> Result<Duration, String> {
     let start = Instant::now();
-    let mut s =
-        TcpStream::connect_timeout(&http, Duration::from_secs(5)).map_err(|e| e.to_string())?;
-    s.set_read_timeout(Some(Duration::from_secs(5)))
+    let mut s = TcpStream::connect_timeout(&http, PROBE_TIMEOUT).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(PROBE_TIMEOUT))
         .map_err(|e| e.to_string())?;
     write!(
         s,

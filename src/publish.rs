@@ -294,10 +294,11 @@ mod tests {
         let pidfile = dir.path().join("pid");
         let script = format!("sleep 30 & echo $! > {}; wait", pidfile.display());
         let started = Instant::now();
-        let err = run_apply(&argv(&["sh", "-c", &script]), Duration::from_millis(200)).await;
+        // Two seconds give `sh` time to write the pid file before the timeout, even on a slow machine.
+        let err = run_apply(&argv(&["sh", "-c", &script]), Duration::from_secs(2)).await;
         assert_eq!(err, Err(ApplyError::Timeout));
         assert!(
-            started.elapsed() < Duration::from_secs(3),
+            started.elapsed() < Duration::from_secs(25),
             "{:?}",
             started.elapsed()
         );

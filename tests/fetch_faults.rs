@@ -220,8 +220,9 @@ async fn a_server_that_never_answers_times_out() {
     };
     let started = Instant::now();
     assert!(matches!(call.run().await, Err(FetchError::Timeout)));
+    // Far above the timeout, so that a slow machine cannot fail it; the server never answers on its own.
     assert!(
-        started.elapsed() < Duration::from_secs(2),
+        started.elapsed() < Duration::from_secs(20),
         "{:?}",
         started.elapsed()
     );
@@ -238,7 +239,7 @@ async fn a_slow_body_times_out() {
     let got = call.run().await;
     assert!(matches!(got, Err(FetchError::Timeout)), "{got:?}");
     assert!(
-        started.elapsed() < Duration::from_secs(3),
+        started.elapsed() < Duration::from_secs(20),
         "{:?}",
         started.elapsed()
     );

@@ -6,16 +6,17 @@
 #                                 parsed = netfilter lines sent;  parse_errors = garbage sent;  oversize as sent
 #   UDP:  sent = lines + dropped{oversize} + socket_drops;  lines = parsed + parse_errors + dropped{queue_full};
 #         socket_drops = the kernel's drops column for the socket in /proc/net/udp
-# and every probe must have answered 200 within PROBE_LIMIT_MS, the process's VmHWM must stay under RSS_LIMIT_MIB.
-# Pass/fail never depends on speed; the figures (rates, drops, peak RSS, latency percentiles) are printed.
-# Usage: tests/hardening/flood.sh   (env: FLOOD_SECONDS=8 UDP_THREADS=1 TCP_CONNS=1 PROBE_LIMIT_MS=2000
+# and every probe must have answered 200 (a probe waits up to 30 s), the process's VmHWM must stay under
+# RSS_LIMIT_MIB. Pass/fail never depends on speed; the figures (rates, drops, peak RSS, latency percentiles) are
+# printed. PROBE_LIMIT_MS, when set, also fails a run whose slowest probe took longer (a bound to try by hand).
+# Usage: tests/hardening/flood.sh   (env: FLOOD_SECONDS=8 UDP_THREADS=1 TCP_CONNS=1 PROBE_LIMIT_MS=
 #        RSS_LIMIT_MIB=512 TORWATCH_BIN=...; bench/flood.sh runs the longer form)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 FLOOD_SECONDS=${FLOOD_SECONDS:-8}
 UDP_THREADS=${UDP_THREADS:-1}
 TCP_CONNS=${TCP_CONNS:-1}
-PROBE_LIMIT_MS=${PROBE_LIMIT_MS:-2000}
+PROBE_LIMIT_MS=${PROBE_LIMIT_MS:-}
 RSS_LIMIT_MIB=${RSS_LIMIT_MIB:-512}
 MAX_MESSAGE=2048
 for tool in curl python3 awk; do
@@ -125,7 +126,7 @@ check "tcp: oversize dropped = oversize sent" "$t_over" "$(f tcp_oversize)"
 check "tcp: nothing dropped for a full queue" "$t_qfull" 0
 [ "$(f probes)" -gt 0 ] || fail "no probe ran"
 check "probes failed" "$(f probe_failures)" 0
-awk -v m="$(f probe_max_ms)" -v l="$PROBE_LIMIT_MS" 'BEGIN {exit !(m <= l)}' ||
+[ -z "$PROBE_LIMIT_MS" ] || awk -v m="$(f probe_max_ms)" -v l="$PROBE_LIMIT_MS" 'BEGIN {exit !(m <= l)}' ||
     fail "a probe took $(f probe_max_ms) ms (limit $PROBE_LIMIT_MS ms)"
 [ "$hwm" -le $((RSS_LIMIT_MIB * 1024)) ] || fail "VmHWM $((hwm / 1024)) MiB over $RSS_LIMIT_MIB MiB"
 echo "flood: ok"

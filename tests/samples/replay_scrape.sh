@@ -37,6 +37,7 @@ YML
 "$bin" run --config "$tmp/torwatch.yaml" > "$tmp/torwatch.log" 2>&1 &
 pid=$!
 for _ in $(seq 50); do curl -sf "127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.2; done
+curl -sf "127.0.0.1:$port/readyz" >/dev/null || { echo "FAIL: torwatch not ready"; cat "$tmp/torwatch.log"; exit 1; }
 cp "$tmp/all.log" "$tmp/replay.log"
 metric() { curl -sf "127.0.0.1:$port/metrics" | python3 -c "
 import sys

@@ -194,6 +194,22 @@ async fn killed_at_random_moments_it_restarts_from_whole_state_and_files() {
             seen.extend(which);
         }
         up.restart().await;
+        if cycle % 2 == 0 {
+            // Every other life lasts until a fetch has been accepted and the state saved, however slow the
+            // machine; the kill comes at a random moment after that. The other lives end at any moment.
+            d.wait_metric(
+                "torwatch_source_fetches_total{source=\"bulk\",result=\"ok\"}",
+                1.0,
+                Duration::from_secs(60),
+            )
+            .await;
+            d.wait_metric(
+                "torwatch_state_writes_total{result=\"ok\"}",
+                1.0,
+                Duration::from_secs(60),
+            )
+            .await;
+        }
         let life = rand::thread_rng().gen_range(0..1500);
         tokio::time::sleep(Duration::from_millis(life)).await;
         drop(d); // SIGKILL

@@ -140,9 +140,10 @@ async fn at_the_cap_an_idle_connection_gives_its_slot_to_a_waiting_client() {
     let r = response(&mut fifth).await;
     let waited = start.elapsed();
     assert!(r.starts_with("HTTP/1.1 200 OK\r\n"), "{r}");
-    assert!(
-        waited < Duration::from_millis(900),
-        "the fifth client waited {waited:?}: no idle connection was evicted before the header timeout"
+    // Whether a slot was freed by eviction rather than by the header timeout is told by the eviction counter
+    // below, not by the time waited, which depends on the machine.
+    eprintln!(
+        "the fifth client waited {waited:?} (eviction after 250 ms idle, header timeout 1 s)"
     );
     // Evicted or timed out, every held connection is closed without a response.
     for mut h in held {
