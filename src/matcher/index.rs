@@ -71,15 +71,18 @@ impl<K: Key> Hosts<K> {
         h
     }
 
+    #[inline]
     fn slot(&self, key: K) -> usize {
         (key.hash() >> (64 - self.bits)) as usize
     }
 
     /// The key's bit in the filter: the hash's top bits, four more than the slot's.
+    #[inline]
     fn filter_bit(&self, key: K) -> usize {
         (key.hash() >> (64 - self.bits - FILTER_BITS_PER_SLOT.trailing_zeros())) as usize
     }
 
+    #[inline]
     fn get(&self, key: K) -> Option<usize> {
         if self.len == 0 {
             return None;
@@ -118,6 +121,7 @@ trait Key: Copy + Ord + Default {
 
 impl Key for u32 {
     const BITS: u8 = 32;
+    #[inline]
     fn hash(self) -> u64 {
         u64::from(self).wrapping_mul(0x9E37_79B9_7F4A_7C15)
     }
@@ -132,6 +136,7 @@ impl Key for u32 {
 
 impl Key for u128 {
     const BITS: u8 = 128;
+    #[inline]
     fn hash(self) -> u64 {
         let folded = (self as u64) ^ ((self >> 64) as u64).rotate_left(29);
         (folded ^ (folded >> 31)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
@@ -172,6 +177,7 @@ impl<K: Key> Family<K> {
         fam
     }
 
+    #[inline]
     fn get(&self, key: K) -> Option<usize> {
         if let Some(e) = self.hosts.get(key) {
             return Some(e);
@@ -218,6 +224,7 @@ impl Index {
     }
 
     /// The entry holding `ip`, if any.
+    #[inline]
     pub fn get(&self, ip: IpAddr) -> Option<usize> {
         match ip {
             IpAddr::V4(a) => self.v4.get(u32::from(a)),

@@ -1,6 +1,7 @@
 //! netfilter LOG lines (iptables, ip6tables, nftables `log prefix`, UFW, firewalld, Proxmox, UniFi) and ulogd2 JSON
 //! records: bytes in, one [`Event`] out. Scans bytes; no allocation, no IO, no panics on any input.
 
+pub mod kernel;
 mod packet;
 mod prefix;
 mod ulogd;

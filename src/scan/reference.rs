@@ -69,6 +69,7 @@ pub struct Listed {
 }
 
 impl Listed {
+    #[inline]
     fn get(&self, ip: std::net::IpAddr, at: Option<i64>) -> Option<usize> {
         let i = self.side.position(ip)?;
         match &self.spans {
@@ -163,6 +164,7 @@ impl Reference {
     }
 
     /// [`Reference::classify`] of an event with these addresses and time.
+    #[inline]
     pub fn classify_addresses(&self, a: &Addresses, at: Option<i64>) -> Option<(Direction, usize)> {
         if let Some(i) = a.src.and_then(|ip| self.exits.get(ip, at)) {
             return Some((Direction::Inbound, i));

@@ -83,19 +83,20 @@ impl Tally {
         if line.is_empty() {
             return;
         }
-        let Some((format, glimpse)) = self.glimpse(line, scan.format) else {
+        let reference = scan.reference;
+        let netfilter_now =
+            !reference.by_time() && scan.format.or(self.last_format) == Some(LogFormat::Netfilter);
+        // The usual kernel line is read in one pass; any other shape, or format, by the format's reader.
+        let read = match netfilter_now {
+            true => netfilter::kernel::glimpse(line).map(|g| (LogFormat::Netfilter, g)),
+            false => None,
+        };
+        let Some((format, glimpse)) = read.or_else(|| self.glimpse(line, scan.format)) else {
             return;
         };
         self.parsed += 1;
-        let reference = scan.reference;
         if format == LogFormat::Netfilter && !reference.by_time() {
-            // All a netfilter hit adds to its glimpse is the action, read from the prefix alone.
-            let Some((direction, entry)) = reference.classify_addresses(&glimpse.addresses, None)
-            else {
-                return;
-            };
-            let action = netfilter::action(line);
-            self.hit(direction, entry, &glimpse, Some(action), None);
+            self.netfilter_hit(line, &glimpse, reference);
             return;
         }
         // Most lines are not Tor: only those whose address is listed (at any time) are parsed in full.
@@ -109,6 +110,18 @@ impl Tally {
             return;
         };
         self.hit(direction, entry, &ev.glimpse(), ev.action, ev.http_status);
+    }
+
+    /// Counts a netfilter line matched against one list: all a hit adds to its glimpse is the action, read from
+    /// the prefix alone.
+    #[inline(always)]
+    fn netfilter_hit(&mut self, line: &[u8], glimpse: &Glimpse, reference: &Reference) {
+        let Some((direction, entry)) = reference.classify_addresses(&glimpse.addresses, None)
+        else {
+            return;
+        };
+        let action = netfilter::action(line);
+        self.hit(direction, entry, glimpse, Some(action), None);
     }
 
     fn hit(

@@ -72,6 +72,15 @@ pub(super) fn head<const BOTH: bool>(msg: &[u8]) -> (Option<usize>, Option<usize
     (src, in_at, out_at)
 }
 
+/// True when `before` (the message up to the first ` SRC=`) has a word `IN=` or `OUT=`: what [`head`] requires of a
+/// packet, asked without the positions.
+pub(super) fn head_has_interface(before: &[u8]) -> bool {
+    before.starts_with(b"IN=")
+        || IN.find(before).is_some()
+        || before.starts_with(b"OUT=")
+        || OUT.find(before).is_some()
+}
+
 /// Index of the first word of `s` at or after the word start `from` that begins with `PROTO=`.
 fn proto_from(s: &[u8], from: usize) -> Option<usize> {
     let rest = s.get(from..)?;

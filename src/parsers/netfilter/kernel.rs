@@ -1,0 +1,539 @@
+//! The common shape of a kernel LOG line, read in one pass for speed: `IN=… OUT=… [MAC=…] SRC=a DST=b LEN=…
+//! TOS=… PREC=… TTL=… ID=… [DF] PROTO=p [SPT=… DPT=…]` (and ip6tables' `LEN= TC= HOPLIMIT= FLOWLBL=`). Fixed words
+//! are compared eight bytes at a time, digit runs are measured without a branch per byte, the header is crossed by
+//! one search for the `S` of ` SRC=`. A line of another shape gets `None`, and the caller asks [`super::glimpse`].
+//!
+//! The contract: [`glimpse`] returns `Some(g)` only when [`super::glimpse`] returns `Ok(g)` for the same line. Every
+//! shortcut below keeps the general reader's choices (the first ` SRC=`, the first ` PROTO=` after the destination,
+//! values ending at a space); what it cannot decide cheaply it leaves to the general reader. Pure, no allocation.
+
+use crate::event::{parse_ip, parse_ipv6_full, Addresses, Glimpse, Proto};
+use crate::parsers::syslog;
+use std::net::{IpAddr, Ipv4Addr};
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// A word of up to eight bytes as a little-endian integer and the mask of its bytes.
+#[derive(Clone, Copy)]
+struct Word {
+    bits: u64,
+    mask: u64,
+}
+
+impl Word {
+    const fn new(text: &[u8]) -> Word {
+        let mut bits = 0u64;
+        let mut i = 0;
+        while i < text.len() && i < 8 {
+            bits |= (text[i] as u64) << (8 * i);
+            i += 1;
+        }
+        let mask = if text.len() >= 8 {
+            u64::MAX
+        } else {
+            (1u64 << (8 * text.len())) - 1
+        };
+        Word { bits, mask }
+    }
+
+    /// True when `s` holds this word at `at`.
+    #[inline(always)]
+    fn at(self, s: &[u8], at: usize) -> bool {
+        load8(s, at) & self.mask == self.bits
+    }
+
+    const fn len(self) -> usize {
+        (self.mask.count_ones() / 8) as usize
+    }
+}
+
+const SRC_TAIL: Word = Word::new(b"RC=");
+const OUT: Word = Word::new(b" OUT=");
+const DST: Word = Word::new(b" DST=");
+const LEN: Word = Word::new(b" LEN=");
+const TOS: Word = Word::new(b" TOS=0x");
+const PREC: Word = Word::new(b" PREC=0x");
+const TTL: Word = Word::new(b" TTL=");
+const ID: Word = Word::new(b" ID=");
+const TC: Word = Word::new(b" TC=");
+const HOPLIMIT: Word = Word::new(b" HOPLIMI");
+const FLOWLBL: Word = Word::new(b" FLOWLBL");
+const PROTO: Word = Word::new(b" PROTO=");
+const SPT: Word = Word::new(b" SPT=");
+const DPT: Word = Word::new(b" DPT=");
+/// The kernel's IP flags between `ID=` and `PROTO=`, in its order, each followed by a space.
+const FLAGS: [Word; 3] = [Word::new(b" CE "), Word::new(b" DF "), Word::new(b" MF ")];
+/// Protocol words with the space that ends them.
+const PROTOS: [(Word, Proto); 4] = [
+    (Word::new(b"TCP "), Proto::Tcp),
+    (Word::new(b"UDP "), Proto::Udp),
+    (Word::new(b"ICMP "), Proto::Icmp),
+    (Word::new(b"ICMPv6 "), Proto::Icmpv6),
+];
+
+/// Eight bytes of `s` from `at` (zeros past its end).
+#[inline(always)]
+fn load8(s: &[u8], at: usize) -> u64 {
+    match s.get(at..).and_then(|r| r.first_chunk::<8>()) {
+        Some(c) => u64::from_le_bytes(*c),
+        None => load8_short(s, at),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn load8_short(s: &[u8], at: usize) -> u64 {
+    let mut b = [0u8; 8];
+    for (d, c) in b.iter_mut().zip(s.get(at..).unwrap_or_default()) {
+        *d = *c;
+    }
+    u64::from_le_bytes(b)
+}
+
+/// The run of ASCII digits at `at` (0 to 8 of them): its length and its bytes minus `'0'` (lowest first).
+#[inline(always)]
+fn digit_run(s: &[u8], at: usize) -> (usize, u64) {
+    let d = load8(s, at) ^ (ONES * 0x30);
+    // A byte is a digit exactly when, xor '0', it is below 10: its high bit clear and `+ 0x76` not carrying into it.
+    let not_digit = ((d & !HIGH).wrapping_add(ONES * 0x76) | d) & HIGH;
+    ((not_digit.trailing_zeros() / 8) as usize, d)
+}
+
+/// The value of the first `len` (1 to 8) digits of a [`digit_run`].
+#[inline(always)]
+fn digits_value(d: u64, len: usize) -> u64 {
+    let mut v = d << (8 * (8 - len.clamp(1, 8)));
+    v = (v & 0x0F0F_0F0F_0F0F_0F0F).wrapping_mul(10 << 8 | 1) >> 8;
+    v = (v & 0x00FF_00FF_00FF_00FF).wrapping_mul(100 << 16 | 1) >> 16;
+    (v & 0x0000_FFFF_0000_FFFF).wrapping_mul(10_000 << 32 | 1) >> 32
+}
+
+/// True when the value that ends at `at` ends there for the general reader too: at a space or at the line's end.
+#[inline(always)]
+fn ends_word(s: &[u8], at: usize) -> bool {
+    matches!(s.get(at), Some(b' ') | None)
+}
+
+/// The index after the digit run at `at` (at least one digit).
+#[inline(always)]
+fn skip_digits(s: &[u8], at: usize) -> Option<usize> {
+    match digit_run(s, at) {
+        (0 | 8, _) => None,
+        (n, _) => Some(at + n),
+    }
+}
+
+/// A port of one to five digits at `at` that ends its word: its value and the index after it.
+#[inline(always)]
+fn port(s: &[u8], at: usize) -> Option<(u16, usize)> {
+    let (n, d) = digit_run(s, at);
+    if n == 0 || n > 5 || !ends_word(s, at + n) {
+        return None;
+    }
+    Some((u16::try_from(digits_value(d, n)).ok()?, at + n))
+}
+
+/// A dotted quad at `at` that ends its word, exactly as `Ipv4Addr::from_str` reads it: the address and the index
+/// after it.
+#[inline(always)]
+fn ipv4(s: &[u8], at: usize) -> Option<(Ipv4Addr, usize)> {
+    let digit = |i: usize| s.get(i).map_or(10, |c| c.wrapping_sub(b'0'));
+    let mut addr = 0u32;
+    let mut i = at;
+    for k in 0..4 {
+        let d0 = digit(i);
+        if d0 > 9 {
+            return None;
+        }
+        let d1 = digit(i + 1);
+        let (value, n) = if d1 > 9 {
+            (u32::from(d0), 1)
+        } else {
+            let d2 = digit(i + 2);
+            if d2 > 9 {
+                (u32::from(d0) * 10 + u32::from(d1), 2)
+            } else {
+                let v = u32::from(d0) * 100 + u32::from(d1) * 10 + u32::from(d2);
+                (v, 3)
+            }
+        };
+        if (n > 1 && d0 == 0) || value > 255 {
+            return None;
+        }
+        addr = addr << 8 | value;
+        i += n;
+        if k < 3 {
+            if s.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+    }
+    ends_word(s, i).then_some((Ipv4Addr::from(addr), i))
+}
+
+/// The address whose value starts at `at` and the index of the space (or end) after it.
+#[inline(always)]
+fn address(s: &[u8], at: usize) -> Option<(IpAddr, usize)> {
+    if let Some((a, end)) = ipv4(s, at) {
+        return Some((IpAddr::V4(a), end));
+    }
+    address_other(s, at)
+}
+
+/// [`address`] for anything but a plain dotted quad: the kernel's IPv6 (eight groups of four hex digits), else
+/// the general parser.
+#[inline(never)]
+fn address_other(s: &[u8], at: usize) -> Option<(IpAddr, usize)> {
+    const FULL: usize = 39;
+    if ends_word(s, at + FULL) {
+        if let Some(a) = s.get(at..at + FULL).and_then(parse_ipv6_full) {
+            return Some((IpAddr::V6(a), at + FULL));
+        }
+    }
+    let end = super::packet::next_space(s, at);
+    Some((parse_ip(s.get(at..end)?)?, end))
+}
+
+/// The index of the ` SRC=` that starts the packet fields: the first in the message.
+#[inline(always)]
+fn src_word(msg: &[u8]) -> Option<usize> {
+    let mut from = 1;
+    loop {
+        let s = from + memchr::memchr(b'S', msg.get(from..)?)?;
+        if msg.get(s - 1) == Some(&b' ') && SRC_TAIL.at(msg, s + 1) {
+            return Some(s - 1);
+        }
+        from = s + 1;
+    }
+}
+
+/// True when the message before the ` SRC=` at `src` has an interface word (`IN=` or `OUT=`), as the general
+/// reader requires. The kernel's usual layouts are checked in place; others are searched.
+#[inline(always)]
+fn has_interface(msg: &[u8], src: usize) -> bool {
+    // ` OUT= MAC=<14 bytes of Ethernet header> SRC=` and ` OUT= SRC=`: an ` OUT=` wholly before the ` SRC=`.
+    (src >= 51 && OUT.at(msg, src - 51)) || (src >= 5 && OUT.at(msg, src - 5)) || {
+        let before = msg.get(..src).unwrap_or_default();
+        super::packet::head_has_interface(before)
+    }
+}
+
+/// The index of the ` PROTO=` after the destination, given the index of the space that ends the destination.
+#[inline(always)]
+fn proto_word(msg: &[u8], at: usize) -> Option<usize> {
+    if let Some(p) = proto_word_v4(msg, at).or_else(|| proto_word_v6(msg, at)) {
+        return Some(p);
+    }
+    proto_word_search(msg, at)
+}
+
+/// ` LEN=n TOS=0xhh PREC=0xhh TTL=n ID=n [DF] [CE] [MF]` then ` PROTO=`. None of the words crossed can hold the
+/// start of a ` PROTO=` (the two bytes after each `0x` are followed by a fixed word that begins with a space).
+#[inline(always)]
+fn proto_word_v4(msg: &[u8], at: usize) -> Option<usize> {
+    if !LEN.at(msg, at) {
+        return None;
+    }
+    let at = skip_digits(msg, at + LEN.len())?;
+    if !(TOS.at(msg, at) && PREC.at(msg, at + TOS.len() + 2)) {
+        return None;
+    }
+    let at = at + TOS.len() + 2 + PREC.len() + 2;
+    if !TTL.at(msg, at) {
+        return None;
+    }
+    let at = skip_digits(msg, at + TTL.len())?;
+    if !ID.at(msg, at) {
+        return None;
+    }
+    let mut at = skip_digits(msg, at + ID.len())?;
+    for flag in FLAGS {
+        if flag.at(msg, at) {
+            at += 3;
+        }
+    }
+    PROTO.at(msg, at).then_some(at)
+}
+
+/// ip6tables: ` LEN=n TC=n HOPLIMIT=n FLOWLBL=n` then ` PROTO=`.
+#[inline(always)]
+fn proto_word_v6(msg: &[u8], at: usize) -> Option<usize> {
+    if !LEN.at(msg, at) {
+        return None;
+    }
+    let at = skip_digits(msg, at + LEN.len())?;
+    if !TC.at(msg, at) {
+        return None;
+    }
+    let at = skip_digits(msg, at + TC.len())?;
+    // ` HOPLIMIT=` and ` FLOWLBL=` are ten and nine bytes: their first eight, then the rest.
+    if !(HOPLIMIT.at(msg, at) && msg.get(at + 8..at + 10) == Some(b"T=")) {
+        return None;
+    }
+    let at = skip_digits(msg, at + 10)?;
+    if !(FLOWLBL.at(msg, at) && msg.get(at + 8) == Some(&b'=')) {
+        return None;
+    }
+    let at = skip_digits(msg, at + 9)?;
+    PROTO.at(msg, at).then_some(at)
+}
+
+/// The first ` PROTO=` at or after `at`, by search.
+#[inline(never)]
+fn proto_word_search(msg: &[u8], at: usize) -> Option<usize> {
+    super::packet::PROTO.find(msg.get(at..)?).map(|i| at + i)
+}
+
+/// The protocol whose value starts at `at`, and the index of the space (or end) after it.
+#[inline(always)]
+fn protocol(msg: &[u8], at: usize) -> Option<(Proto, usize)> {
+    let w = load8(msg, at);
+    for (word, proto) in PROTOS {
+        if w & word.mask == word.bits {
+            return Some((proto, at + word.len() - 1));
+        }
+    }
+    let end = super::packet::next_space(msg, at);
+    Some((super::proto(msg.get(at..end)?)?, end))
+}
+
+/// The glimpse of a kernel LOG line of the usual shape; `None` when the general reader must decide. The line is
+/// trimmed and does not start with `{`.
+#[inline]
+pub fn glimpse(line: &[u8]) -> Option<Glimpse> {
+    let msg = match line.first() {
+        Some(b'<') => syslog::plain_scope(line)?,
+        Some(b'{') => return None,
+        _ => line,
+    };
+    let src = src_word(msg)?;
+    if !has_interface(msg, src) {
+        return None;
+    }
+    let (src_ip, at) = address(msg, src + 5)?;
+    if !DST.at(msg, at) {
+        return None;
+    }
+    let (dst_ip, at) = address(msg, at + DST.len())?;
+    let proto_at = proto_word(msg, at)?;
+    let (proto, at) = protocol(msg, proto_at + PROTO.len())?;
+    let mut dst_port = None;
+    if SPT.at(msg, at) {
+        let (_, at) = port(msg, at + SPT.len())?;
+        if DPT.at(msg, at) {
+            dst_port = Some(port(msg, at + DPT.len())?.0);
+        }
+    }
+    Some(Glimpse {
+        addresses: Addresses {
+            src: Some(src_ip),
+            dst: Some(dst_ip),
+        },
+        dst_port,
+        proto: Some(proto),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Mostly one of `usual`, sometimes one of `odd`.
+    fn piece(usual: &[&'static str], odd: &[&'static str]) -> impl Strategy<Value = &'static str> {
+        prop_oneof![
+            6 => prop::sample::select(usual.to_vec()),
+            1 => prop::sample::select(odd.to_vec()),
+        ]
+    }
+
+    /// Kernel LOG lines from typical and unusual pieces, near misses included.
+    fn kernel_line() -> impl Strategy<Value = String> {
+        let header = piece(
+            &[
+                "",
+                "<4>",
+                "Nov 28 00:00:02 fw1 kernel: ",
+                "Nov 28 00:00:02 fw1 kernel: [12345.678901] ",
+                "2026-11-28T00:00:01.266245+00:00 fw1 kernel: [UFW BLOCK] ",
+                "Nov 28 00:00:02 Sfw SRC kernel: FINAL_REJECT: ",
+            ],
+            &["<4>1 ", "x SRC=9.9.9.9 ", "IN=eth0 ", " SRC", "S"],
+        );
+        let iface = piece(
+            &[
+                "IN=eth0 OUT= MAC=52:54:00:12:34:56:52:54:00:ab:cd:ef:08:00 ",
+                "IN=eth0 OUT= ",
+                "IN= OUT=eth1 ",
+                "IN=br0 OUT=br0 PHYSIN=eth0 PHYSOUT=eth1 MAC=52:54:00:12:34:56:52:54:00:ab:cd:ef:08:00 ",
+            ],
+            &[
+                "IN=eth0 OUT= MAC=52:54:00:12:34 56:52:54:00:ab:cd:ef:08:00 ",
+                "OUT= MAC=52:54:00:12:34:56:52:54:00:ab:cd:ef:08:00 ",
+                "PHYSIN=x ",
+                "",
+            ],
+        );
+        let addr = || {
+            piece(
+                &[
+                    "1.2.3.4",
+                    "203.0.113.255",
+                    "255.255.255.255",
+                    "0.0.0.0",
+                    "10.0.0.1",
+                    "2001:0db8:0000:0000:0000:0000:0000:0001",
+                    "fe80:0000:0000:0000:abcd:ef01:2345:6789",
+                ],
+                &[
+                    "256.1.1.1",
+                    "01.2.3.4",
+                    "1.2.3",
+                    "1.2.3.4.5",
+                    "1.2.3.4x",
+                    "1..3.4",
+                    "2001:0db8:0000:0000:0000:0000:0000:000g",
+                    "2001:db8::1",
+                    "::ffff:1.2.3.4",
+                    "",
+                ],
+            )
+        };
+        let ip_fields = piece(
+            &[
+                " LEN=60 TOS=0x00 PREC=0x00 TTL=52 ID=1 DF",
+                " LEN=60 TOS=0x10 PREC=0x20 TTL=255 ID=65535 CE DF MF",
+                " LEN=60 TOS=0x00 PREC=0x00 TTL=52 ID=54321",
+                " LEN=80 TC=0 HOPLIMIT=55 FLOWLBL=0",
+            ],
+            &[
+                " LEN=60 TOS=0x00 PREC=0x00 TTL=52 ID=7 MF FRAG:179",
+                " LEN=60 TOS=0x P PREC=0x00 TTL=52 ID=7",
+                " LEN=80 TC=0 HOPLIMIT=55 FLOWLBL=123456789",
+                " LEN= TOS=0x00 PREC=0x00 TTL=52 ID=1",
+                " LEN=123456789 TOS=0x00",
+                "",
+            ],
+        );
+        let proto = piece(
+            &[
+                " PROTO=TCP",
+                " PROTO=UDP",
+                " PROTO=ICMP",
+                " PROTO=ICMPv6",
+                " PROTO=47",
+            ],
+            &[" PROTO=tcp", " PROTO=TCPX", " PROTO=", ""],
+        );
+        let ports = piece(
+            &[
+                " SPT=42058 DPT=22",
+                " SPT=1 DPT=65535",
+                " SPT=0080 DPT=00443",
+                " TYPE=8 CODE=0 ID=1 SEQ=1",
+            ],
+            &[
+                " SPT=1 DPT=65536",
+                " SPT=123456 DPT=1",
+                " SPT=1 DPT=",
+                " SPT=x DPT=1",
+                " SPT=5",
+                "",
+            ],
+        );
+        let tail = piece(
+            &[" WINDOW=64240 RES=0x00 SYN URGP=0", " LEN=298", ""],
+            &[" [SRC=1.1.1.1 DST=2.2.2.2 PROTO=UDP SPT=1 DPT=2]", " "],
+        );
+        (header, iface, addr(), addr(), ip_fields, proto, ports, tail).prop_map(
+            |(h, i, s, d, f, p, ports, t)| format!("{h}{i}SRC={s} DST={d}{f}{p}{ports}{t}"),
+        )
+    }
+
+    /// A line with one byte replaced, removed or the line cut short.
+    fn mutated() -> impl Strategy<Value = Vec<u8>> {
+        let byte = prop::sample::select(b" =.:S0129aPR\t".to_vec());
+        (kernel_line(), any::<prop::sample::Index>(), byte, 0u8..6).prop_map(|(l, at, b, how)| {
+            let mut v = l.into_bytes();
+            if v.is_empty() {
+                return v;
+            }
+            let i = at.index(v.len());
+            match how {
+                0 => {
+                    if let Some(c) = v.get_mut(i) {
+                        *c = b;
+                    }
+                }
+                1 => {
+                    v.remove(i);
+                }
+                2 => v.truncate(i),
+                _ => {}
+            }
+            v
+        })
+    }
+
+    pub(super) fn mutated_for_coverage() -> impl Strategy<Value = Vec<u8>> {
+        mutated()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+        #[test]
+        fn never_disagrees_with_the_general_reader(l in mutated()) {
+            let trimmed = l.trim_ascii();
+            if let Some(g) = glimpse(trimmed) {
+                prop_assert_eq!(Ok(g), super::super::glimpse(&l), "{}", String::from_utf8_lossy(&l));
+            }
+        }
+    }
+
+    #[test]
+    fn reads_the_usual_shapes() {
+        let lines = [
+            "Nov 28 00:00:02 fw2 kernel: [0.000002] [UFW ALLOW] IN=eth0 OUT= MAC=52:54:00:12:34:56:52:54:00:ab:cd:ef:08:00 SRC=64.82.126.166 DST=192.0.2.211 LEN=60 TOS=0x00 PREC=0x00 TTL=52 ID=2 DF PROTO=TCP SPT=11448 DPT=1433 WINDOW=64240 RES=0x00 SYN URGP=0",
+            "2026-11-28T00:00:07.021350+00:00 fw1 kernel: [UFW AUDIT] IN=eth0 OUT= MAC=52:54:00:12:34:56:52:54:00:ab:cd:ef:08:00 SRC=118.196.229.167 DST=192.0.2.119 LEN=60 TOS=0x00 PREC=0x00 TTL=52 ID=7 DF PROTO=UDP SPT=2375 DPT=80 LEN=298",
+            "Nov 28 00:00:06 fw0 kernel: FINAL_REJECT: IN=eth0 OUT= MAC=52:54:00:12:34:56:52:54:00:ab:cd:ef:08:00 SRC=185.142.135.65 DST=192.0.2.98 LEN=84 TOS=0x00 PREC=0x00 TTL=52 ID=6 PROTO=ICMP TYPE=8 CODE=0 ID=1 SEQ=1",
+            "Nov 28 00:00:04 fw1 kernel: IN=eth0 OUT= MAC=52:54:00:12:34:56:52:54:00:ab:cd:ef:86:dd SRC=2001:0db8:0000:0000:0000:0000:0000:0001 DST=2001:0db8:0000:0000:0000:0000:0000:0002 LEN=80 TC=0 HOPLIMIT=55 FLOWLBL=0 PROTO=TCP SPT=443 DPT=22 WINDOW=64240 RES=0x00 SYN URGP=0",
+            "<4>Nov 28 00:00:04 fw1 kernel: INPUT-DROP: IN=ppp0 OUT= SRC=198.51.100.7 DST=203.0.113.9 LEN=40 TOS=0x00 PREC=0x00 TTL=241 ID=54321 PROTO=TCP SPT=40000 DPT=3389 WINDOW=1024 RES=0x00 SYN URGP=0",
+        ];
+        for l in lines {
+            let fast = glimpse(l.as_bytes());
+            assert!(fast.is_some(), "{l}");
+            assert_eq!(
+                fast.ok_or(()),
+                super::super::glimpse(l.as_bytes()).map_err(|_| ()),
+                "{l}"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod coverage {
+    use proptest::strategy::{Strategy, ValueTree};
+    use proptest::test_runner::TestRunner;
+
+    /// The property above is only as good as the share of generated lines the fast reader accepts.
+    #[test]
+    fn the_property_sees_accepted_and_refused_lines() {
+        let mut runner = TestRunner::deterministic();
+        let strategy = super::tests::mutated_for_coverage();
+        let (mut some, mut ok) = (0, 0);
+        for _ in 0..4000 {
+            let l = strategy
+                .new_tree(&mut runner)
+                .map(|t| t.current())
+                .unwrap_or_default();
+            some += usize::from(super::glimpse(l.trim_ascii()).is_some());
+            ok += usize::from(super::super::glimpse(&l).is_ok());
+        }
+        eprintln!("fast reader: {some} of 4000, general reader: {ok} of 4000");
+        assert!(some > 400, "the fast reader accepted {some} of 4000");
+        assert!(ok > some, "no line was left to the general reader");
+    }
+}
