@@ -2,10 +2,12 @@
 //! records: bytes in, one [`Event`] out. Scans bytes; no allocation, no IO, no panics on any input.
 
 pub mod kernel;
+mod memo;
 mod packet;
 mod prefix;
 mod ulogd;
 
+pub use memo::ActionMemo;
 pub use prefix::{PrefixActions, DEFAULT_RULES};
 
 use super::{syslog, syslog::stamp, ParseError};
@@ -78,12 +80,18 @@ fn action_of<'a>(
 /// The action [`parse`] gives a line it accepts, read without the rest of the event: the message's prefix, else
 /// its syslog tag. Meaningless for a line that does not parse.
 pub fn action(line: &[u8]) -> Action {
+    action_read(line).0
+}
+
+/// [`action`], and whether the log prefix decided it (else the syslog tag or the fallback did).
+fn action_read(line: &[u8]) -> (Action, bool) {
     let line = line.trim_ascii();
     if line.first() == Some(&b'{') {
-        return ulogd::parse(line, &DEFAULT_ACTIONS)
+        let a = ulogd::parse(line, &DEFAULT_ACTIONS)
             .ok()
             .and_then(|e| e.action)
             .unwrap_or(DEFAULT_ACTIONS.fallback());
+        return (a, true);
     }
     let msg = syslog::message(line);
     let prefix_len = match packet::head::<true>(msg) {
@@ -92,7 +100,13 @@ pub fn action(line: &[u8]) -> Action {
         (_, None, None) => 0,
     };
     let prefix = msg.get(..prefix_len).unwrap_or_default();
-    action_of(prefix, || syslog::split(line).0.app, &DEFAULT_ACTIONS)
+    match DEFAULT_ACTIONS.lookup(prefix) {
+        Some(a) => (a, true),
+        None => (
+            action_of(b"", || syslog::split(line).0.app, &DEFAULT_ACTIONS),
+            false,
+        ),
+    }
 }
 
 /// The addresses of a line exactly when [`parse`] accepts it, with the same error when it does not; the syslog

@@ -167,6 +167,12 @@ fn split_with_stamp(
     Split { header, host, msg }
 }
 
+/// The seconds [`split`] reads from the RFC 3339 or BSD stamp at the start of `s` (a line after its `<PRI>`, with
+/// no RFC 5424 header): `None` where it finds no stamp.
+pub fn stamp_time(s: &[u8]) -> Option<i64> {
+    cached_stamp(s).map(|(t, _)| t)
+}
+
 /// The wall clock's second for a BSD stamp's year: the kernel's coarse clock (a tick old at most, a fraction of
 /// the cost of the precise one, which a stamp read per line would feel).
 fn now_unix() -> i64 {
@@ -174,7 +180,7 @@ fn now_unix() -> i64 {
 }
 
 /// Strips `<PRI>` (1 to 3 digits).
-fn strip_pri(s: &[u8]) -> (bool, &[u8]) {
+pub(crate) fn strip_pri(s: &[u8]) -> (bool, &[u8]) {
     if s.first() != Some(&b'<') {
         return (false, s);
     }

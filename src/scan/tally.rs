@@ -48,6 +48,8 @@ pub struct Tally {
     http: Vec<u64>,
     /// The format of the last detected line that parsed, tried first on the next (auto-detection).
     last_format: Option<LogFormat>,
+    /// The actions of recent netfilter headers and prefixes.
+    remembered: netfilter::ActionMemo,
 }
 
 impl Tally {
@@ -62,6 +64,7 @@ impl Tally {
             actions: [0; 3],
             http: vec![0; 1000],
             last_format: None,
+            remembered: netfilter::ActionMemo::default(),
         }
     }
 
@@ -120,7 +123,7 @@ impl Tally {
         else {
             return;
         };
-        let action = netfilter::action(line);
+        let action = self.remembered.action(line);
         self.hit(direction, entry, glimpse, Some(action), None);
     }
 
