@@ -277,7 +277,7 @@ static HEX: [u8; 256] = {
 };
 
 /// The kernel's uncompressed IPv6: eight groups of exactly four hex digits.
-pub(crate) fn parse_ipv6_full(s: &[u8]) -> Option<std::net::Ipv6Addr> {
+fn parse_ipv6_full(s: &[u8]) -> Option<std::net::Ipv6Addr> {
     if s.len() != 39 {
         return None;
     }

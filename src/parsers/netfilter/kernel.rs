@@ -7,9 +7,10 @@
 //! shortcut below keeps the general reader's choices (the first ` SRC=`, the first ` PROTO=` after the destination,
 //! values ending at a space); what it cannot decide cheaply it leaves to the general reader. Pure, no allocation.
 
-use crate::event::{parse_ip, parse_ipv6_full, Addresses, Glimpse, Proto};
+use crate::event::{parse_ip, Addresses, Glimpse, Proto};
 use crate::parsers::syslog;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::LazyLock;
 
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGH: u64 = 0x8080_8080_8080_8080;
@@ -182,26 +183,93 @@ fn address(s: &[u8], at: usize) -> Option<(IpAddr, usize)> {
     address_other(s, at)
 }
 
-/// [`address`] for anything but a plain dotted quad: the kernel's IPv6 (eight groups of four hex digits), else
-/// the general parser.
+/// Four hex digits (either case) at `at`: their value.
+#[inline(always)]
+fn hex_group(s: &[u8], at: usize) -> Option<u16> {
+    let x = match s.get(at..at + 4) {
+        Some(&[a, b, c, d]) => u32::from_le_bytes([a, b, c, d]),
+        _ => return None,
+    };
+    const ONES: u32 = 0x0101_0101;
+    const HIGH: u32 = 0x8080_8080;
+    // Digits: xor '0' is below 10. Letters: with the case bit set, from 'a' to 'f'. Both with the high bit clear.
+    let d = x ^ (ONES * 0x30);
+    let not_digit = ((d & !HIGH).wrapping_add(ONES * 0x76) | d) & HIGH;
+    let low = (x | (ONES * 0x20)) & !HIGH;
+    let letter =
+        low.wrapping_add(ONES * (0x80 - 0x61)) & !low.wrapping_add(ONES * (0x80 - 0x67)) & HIGH;
+    if (not_digit & !letter) | (x & HIGH) != 0 {
+        return None;
+    }
+    // A nibble is the low four bits, plus 9 for a letter (bit 6 set).
+    let nibbles = (x & (ONES * 0x0f)) + ((x >> 6) & ONES) * 9;
+    let pairs = ((nibbles << 4) | (nibbles >> 8)) & 0x00ff_00ff;
+    Some(((pairs & 0xff) << 8 | (pairs >> 16) & 0xff) as u16)
+}
+
+/// The kernel's IPv6 at `at`: eight groups of four hex digits, ending its word.
+#[inline(always)]
+fn ipv6_full(s: &[u8], at: usize) -> Option<(Ipv6Addr, usize)> {
+    const FULL: usize = 39;
+    if !ends_word(s, at + FULL) {
+        return None;
+    }
+    let mut groups = [0u16; 8];
+    for (i, g) in groups.iter_mut().enumerate() {
+        let from = at + 5 * i;
+        if i < 7 && s.get(from + 4) != Some(&b':') {
+            return None;
+        }
+        *g = hex_group(s, from)?;
+    }
+    Some((Ipv6Addr::from(groups), at + FULL))
+}
+
+/// [`address`] for anything but a plain dotted quad: the kernel's IPv6, else the general parser.
 #[inline(never)]
 fn address_other(s: &[u8], at: usize) -> Option<(IpAddr, usize)> {
-    const FULL: usize = 39;
-    if ends_word(s, at + FULL) {
-        if let Some(a) = s.get(at..at + FULL).and_then(parse_ipv6_full) {
-            return Some((IpAddr::V6(a), at + FULL));
-        }
+    if let Some((a, end)) = ipv6_full(s, at) {
+        return Some((IpAddr::V6(a), end));
     }
     let end = super::packet::next_space(s, at);
     Some((parse_ip(s.get(at..end)?)?, end))
 }
 
+/// A search for one byte: the AVX2 routine called directly where the CPU has it (no dispatch per call).
+struct ByteSearch {
+    byte: u8,
+    #[cfg(target_arch = "x86_64")]
+    avx2: Option<memchr::arch::x86_64::avx2::memchr::One>,
+}
+
+impl ByteSearch {
+    fn new(byte: u8) -> ByteSearch {
+        ByteSearch {
+            byte,
+            #[cfg(target_arch = "x86_64")]
+            avx2: memchr::arch::x86_64::avx2::memchr::One::new(byte),
+        }
+    }
+
+    #[inline(always)]
+    fn find(&self, haystack: &[u8]) -> Option<usize> {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(one) = &self.avx2 {
+            return one.find(haystack);
+        }
+        memchr::memchr(self.byte, haystack)
+    }
+}
+
+static S: LazyLock<ByteSearch> = LazyLock::new(|| ByteSearch::new(b'S'));
+
 /// The index of the ` SRC=` that starts the packet fields: the first in the message.
 #[inline(always)]
 fn src_word(msg: &[u8]) -> Option<usize> {
     let mut from = 1;
+    let search = &*S;
     loop {
-        let s = from + memchr::memchr(b'S', msg.get(from..)?)?;
+        let s = from + search.find(msg.get(from..)?)?;
         if msg.get(s - 1) == Some(&b' ') && SRC_TAIL.at(msg, s + 1) {
             return Some(s - 1);
         }
@@ -488,6 +556,24 @@ mod tests {
             let trimmed = l.trim_ascii();
             if let Some(g) = glimpse(trimmed) {
                 prop_assert_eq!(Ok(g), super::super::glimpse(&l), "{}", String::from_utf8_lossy(&l));
+            }
+        }
+    }
+
+    #[test]
+    fn hex_groups_are_read_as_the_standard_parser_reads_them() {
+        // Every byte value in every position, beside digits and letters of both cases.
+        for base in [*b"0fA9", *b"ffff", *b"0000", *b"aB3c"] {
+            for pos in 0..4 {
+                for v in 0u8..=255 {
+                    let mut text = base;
+                    text[pos] = v;
+                    let want = std::str::from_utf8(&text)
+                        .ok()
+                        .filter(|t| t.bytes().all(|c| c.is_ascii_hexdigit()))
+                        .and_then(|t| u16::from_str_radix(t, 16).ok());
+                    assert_eq!(hex_group(&text, 0), want, "{text:?}");
+                }
             }
         }
     }
