@@ -215,26 +215,33 @@ pub fn parse_ip(s: &[u8]) -> Option<IpAddr> {
 }
 
 /// Dotted-quad IPv4 exactly as `Ipv4Addr::from_str` accepts it (no leading zeros), read straight from bytes.
-///
-/// One branch per octet on its length (the digits' values are computed as the bytes are checked), which costs
-/// fewer cycles than a branch-free reading of every byte: measured on log lines, mispredictions included.
 fn parse_ipv4(s: &[u8]) -> Option<std::net::Ipv4Addr> {
     if !(7..=15).contains(&s.len()) {
         return None;
     }
+    read_ipv4(s, 0).and_then(|(a, end)| (end == s.len()).then_some(a))
+}
+
+/// The dotted quad that starts at `at` in `s`, read as `Ipv4Addr::from_str` reads one (no leading zeros), and the
+/// index just after its last digit; what follows it is the caller's to check.
+///
+/// One branch per octet on its length (the digits' values are computed as the bytes are checked), which costs
+/// fewer cycles than a branch-free reading of every byte: measured on log lines, mispredictions included.
+#[inline(always)]
+pub(crate) fn read_ipv4(s: &[u8], at: usize) -> Option<(std::net::Ipv4Addr, usize)> {
     let digit = |i: usize| s.get(i).map_or(10, |c| c.wrapping_sub(b'0'));
     let mut addr = 0u32;
-    let mut at = 0;
+    let mut i = at;
     for k in 0..4 {
-        let d0 = digit(at);
+        let d0 = digit(i);
         if d0 > 9 {
             return None;
         }
-        let d1 = digit(at + 1);
+        let d1 = digit(i + 1);
         let (value, n) = if d1 > 9 {
             (u32::from(d0), 1)
         } else {
-            let d2 = digit(at + 2);
+            let d2 = digit(i + 2);
             if d2 > 9 {
                 (u32::from(d0) * 10 + u32::from(d1), 2)
             } else {
@@ -245,18 +252,15 @@ fn parse_ipv4(s: &[u8]) -> Option<std::net::Ipv4Addr> {
             return None;
         }
         addr = addr << 8 | value;
-        at += n;
-        let sep = s.get(at).copied();
+        i += n;
         if k < 3 {
-            if sep != Some(b'.') {
+            if s.get(i) != Some(&b'.') {
                 return None;
             }
-            at += 1;
-        } else if sep.is_some() {
-            return None;
+            i += 1;
         }
     }
-    Some(std::net::Ipv4Addr::from(addr))
+    Some((std::net::Ipv4Addr::from(addr), i))
 }
 
 /// Value of each hex digit, 0xff for any other byte.

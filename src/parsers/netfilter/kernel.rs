@@ -7,7 +7,7 @@
 //! shortcut below keeps the general reader's choices (the first ` SRC=`, the first ` PROTO=` after the destination,
 //! values ending at a space); what it cannot decide cheaply it leaves to the general reader. Pure, no allocation.
 
-use crate::event::{parse_ip, Addresses, Glimpse, Proto};
+use crate::event::{parse_ip, read_ipv4, Addresses, Glimpse, Proto};
 use crate::parsers::syslog;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::LazyLock;
@@ -139,39 +139,7 @@ fn port(s: &[u8], at: usize) -> Option<(u16, usize)> {
 /// after it.
 #[inline(always)]
 fn ipv4(s: &[u8], at: usize) -> Option<(Ipv4Addr, usize)> {
-    let digit = |i: usize| s.get(i).map_or(10, |c| c.wrapping_sub(b'0'));
-    let mut addr = 0u32;
-    let mut i = at;
-    for k in 0..4 {
-        let d0 = digit(i);
-        if d0 > 9 {
-            return None;
-        }
-        let d1 = digit(i + 1);
-        let (value, n) = if d1 > 9 {
-            (u32::from(d0), 1)
-        } else {
-            let d2 = digit(i + 2);
-            if d2 > 9 {
-                (u32::from(d0) * 10 + u32::from(d1), 2)
-            } else {
-                let v = u32::from(d0) * 100 + u32::from(d1) * 10 + u32::from(d2);
-                (v, 3)
-            }
-        };
-        if (n > 1 && d0 == 0) || value > 255 {
-            return None;
-        }
-        addr = addr << 8 | value;
-        i += n;
-        if k < 3 {
-            if s.get(i) != Some(&b'.') {
-                return None;
-            }
-            i += 1;
-        }
-    }
-    ends_word(s, i).then_some((Ipv4Addr::from(addr), i))
+    read_ipv4(s, at).filter(|&(_, end)| ends_word(s, end))
 }
 
 /// The address whose value starts at `at` and the index of the space (or end) after it.
