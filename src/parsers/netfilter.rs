@@ -50,7 +50,7 @@ pub fn parse_with<'a>(line: &'a [u8], actions: &PrefixActions) -> Result<Event<'
     let (header, msg) = syslog::split(line);
     let p = Packet::read::<true>(msg)?;
     let prefix = msg.get(..p.fields.prefix_len).unwrap_or_default();
-    let action = action_of(prefix, || header.app, actions);
+    let (action, _) = action_of(prefix, || header.app, actions);
     Ok(Event {
         time: header.time.or_else(|| proxmox_time(prefix)),
         device: header.host,
@@ -65,16 +65,18 @@ pub fn parse_with<'a>(line: &'a [u8], actions: &PrefixActions) -> Result<Event<'
     })
 }
 
-/// The action of a log prefix, else of the syslog tag (read only when the prefix says nothing), else the fallback.
+/// The action of a log prefix, else of the syslog tag (read only when the prefix says nothing), else the fallback;
+/// and whether the prefix decided it.
 fn action_of<'a>(
     prefix: &[u8],
     app: impl FnOnce() -> Option<&'a [u8]>,
     actions: &PrefixActions,
-) -> Action {
-    actions
-        .lookup(prefix)
-        .or_else(|| app().and_then(|app| actions.lookup(app)))
-        .unwrap_or(actions.fallback())
+) -> (Action, bool) {
+    if let Some(a) = actions.lookup(prefix) {
+        return (a, true);
+    }
+    let a = app().and_then(|app| actions.lookup(app));
+    (a.unwrap_or(actions.fallback()), false)
 }
 
 /// The action [`parse`] gives a line it accepts, read without the rest of the event: the message's prefix, else
@@ -100,13 +102,7 @@ fn action_read(line: &[u8]) -> (Action, bool) {
         (_, None, None) => 0,
     };
     let prefix = msg.get(..prefix_len).unwrap_or_default();
-    match DEFAULT_ACTIONS.lookup(prefix) {
-        Some(a) => (a, true),
-        None => (
-            action_of(b"", || syslog::split(line).0.app, &DEFAULT_ACTIONS),
-            false,
-        ),
-    }
+    action_of(prefix, || syslog::split(line).0.app, &DEFAULT_ACTIONS)
 }
 
 /// The addresses of a line exactly when [`parse`] accepts it, with the same error when it does not; the syslog

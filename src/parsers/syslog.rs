@@ -194,7 +194,7 @@ pub(crate) fn strip_pri(s: &[u8]) -> (bool, &[u8]) {
     (true, s.get(close + 1..).unwrap_or_default())
 }
 
-fn skip_spaces(s: &[u8]) -> &[u8] {
+pub(crate) fn skip_spaces(s: &[u8]) -> &[u8] {
     let n = s.iter().take_while(|&&c| c == b' ').count();
     s.get(n..).unwrap_or_default()
 }

@@ -87,10 +87,9 @@ impl Tally {
             return;
         }
         let reference = scan.reference;
-        let netfilter_now =
-            !reference.by_time() && scan.format.or(self.last_format) == Some(LogFormat::Netfilter);
-        // The usual kernel line is read in one pass; any other shape, or format, by the format's reader.
-        let read = match netfilter_now {
+        // The usual kernel line is read in one pass; any other shape, or format, by the format's reader. (Here
+        // rather than in `glimpse`, whose closure's result goes through memory: 28 instructions a line more.)
+        let read = match scan.format.or(self.last_format) == Some(LogFormat::Netfilter) {
             true => netfilter::kernel::glimpse(line).map(|g| (LogFormat::Netfilter, g)),
             false => None,
         };

@@ -176,14 +176,11 @@ fn first_interface_word(s: &[u8], from: usize) -> Option<usize> {
 /// True when `s` (what follows the stamp, up to the interface word) holds two whole words after an optional `:`
 /// and spaces: the header's reader then stops before the interface word.
 fn two_words(s: &[u8]) -> bool {
-    let skip_spaces = |s: &[u8]| -> usize { s.iter().take_while(|&&c| c == b' ').count() };
-    let s = s.strip_prefix(b":").unwrap_or(s);
-    let s = s.get(skip_spaces(s)..).unwrap_or_default();
+    let s = syslog::skip_spaces(s.strip_prefix(b":").unwrap_or(s));
     let Some(first) = memchr::memchr(b' ', s) else {
         return false;
     };
-    let rest = s.get(first..).unwrap_or_default();
-    let rest = rest.get(skip_spaces(rest)..).unwrap_or_default();
+    let rest = syslog::skip_spaces(s.get(first..).unwrap_or_default());
     !rest.is_empty() && memchr::memchr(b' ', rest).is_some()
 }
 

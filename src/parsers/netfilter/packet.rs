@@ -56,29 +56,28 @@ static OUT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" OUT="));
 pub(super) fn head<const BOTH: bool>(msg: &[u8]) -> (Option<usize>, Option<usize>, Option<usize>) {
     let src = SRC.find(msg);
     let before = msg.get(..src.unwrap_or(msg.len())).unwrap_or_default();
-    let word = |key: &[u8], finder: &Finder<'_>| {
-        if before.starts_with(key) {
-            Some(0)
-        } else {
-            finder.find(before).map(|space| space + 1)
-        }
-    };
-    let in_at = word(b"IN=", &IN);
+    let in_at = word(before, b"IN=", &IN);
     let out_at = if BOTH || in_at.is_none() {
-        word(b"OUT=", &OUT)
+        word(before, b"OUT=", &OUT)
     } else {
         None
     };
     (src, in_at, out_at)
 }
 
+/// Where the first word that starts with `key` is in `s` (`finder` searches for it after a space).
+fn word(s: &[u8], key: &[u8], finder: &Finder<'_>) -> Option<usize> {
+    if s.starts_with(key) {
+        Some(0)
+    } else {
+        finder.find(s).map(|space| space + 1)
+    }
+}
+
 /// True when `before` (the message up to the first ` SRC=`) has a word `IN=` or `OUT=`: what [`head`] requires of a
 /// packet, asked without the positions.
 pub(super) fn head_has_interface(before: &[u8]) -> bool {
-    before.starts_with(b"IN=")
-        || IN.find(before).is_some()
-        || before.starts_with(b"OUT=")
-        || OUT.find(before).is_some()
+    word(before, b"IN=", &IN).is_some() || word(before, b"OUT=", &OUT).is_some()
 }
 
 /// Index of the first word of `s` at or after the word start `from` that begins with `PROTO=`.
