@@ -3,7 +3,7 @@
 
 pub mod kernel;
 mod memo;
-mod packet;
+pub mod packet;
 mod prefix;
 mod ulogd;
 

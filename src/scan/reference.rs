@@ -169,6 +169,10 @@ impl Reference {
         if let Some(i) = a.src.and_then(|ip| self.exits.get(ip, at)) {
             return Some((Direction::Inbound, i));
         }
+        // Without a relay list (an exit list file), no lookup at all: it is every line's second one.
+        if self.relays.side.is_empty() {
+            return None;
+        }
         let i = a.dst.and_then(|ip| self.relays.get(ip, at))?;
         Some((Direction::Outbound, i))
     }

@@ -71,12 +71,23 @@ impl Tally {
     /// Counts every line of `data` (lines end at `\n`; a last line without one counts too).
     pub fn lines(&mut self, data: &[u8], scan: &Scan<'_>) {
         let mut start = 0;
-        for nl in memchr::memchr_iter(b'\n', data) {
-            self.line(data.get(start..nl).unwrap_or_default(), scan);
-            start = nl + 1;
-        }
-        if let Some(rest) = data.get(start..).filter(|r| !r.is_empty()) {
-            self.line(rest, scan);
+        while let Some(text) = data.get(start..).filter(|t| !t.is_empty()) {
+            // A netfilter log's usual kernel line is read before it is cut: the search for its end starts after
+            // the packet words, not at its start.
+            if scan.format.or(self.last_format) == Some(LogFormat::Netfilter) {
+                if let Some((glimpse, read)) = netfilter::kernel::glimpse_open(text) {
+                    let end = netfilter::packet::next_byte(text, read, b'\n');
+                    let line = parsers::trim_line(text.get(..end).unwrap_or_default());
+                    self.lines += 1;
+                    self.parsed += 1;
+                    self.count(line, LogFormat::Netfilter, &glimpse, scan.reference);
+                    start += end + 1;
+                    continue;
+                }
+            }
+            let end = memchr::memchr(b'\n', text).unwrap_or(text.len());
+            self.line(text.get(..end).unwrap_or_default(), scan);
+            start += end + 1;
         }
     }
 
@@ -86,7 +97,6 @@ impl Tally {
         if line.is_empty() {
             return;
         }
-        let reference = scan.reference;
         // The usual kernel line is read in one pass; any other shape, or format, by the format's reader. (Here
         // rather than in `glimpse`, whose closure's result goes through memory: 28 instructions a line more.)
         let read = match scan.format.or(self.last_format) == Some(LogFormat::Netfilter) {
@@ -97,8 +107,14 @@ impl Tally {
             return;
         };
         self.parsed += 1;
+        self.count(line, format, &glimpse, scan.reference);
+    }
+
+    /// Counts a line that parsed, with its format and glimpse.
+    #[inline(always)]
+    fn count(&mut self, line: &[u8], format: LogFormat, glimpse: &Glimpse, reference: &Reference) {
         if format == LogFormat::Netfilter && !reference.by_time() {
-            self.netfilter_hit(line, &glimpse, reference);
+            self.netfilter_hit(line, glimpse, reference);
             return;
         }
         // Most lines are not Tor: only those whose address is listed (at any time) are parsed in full.
