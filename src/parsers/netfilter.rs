@@ -3,7 +3,7 @@
 
 pub mod kernel;
 mod memo;
-pub mod packet;
+mod packet;
 mod prefix;
 mod ulogd;
 

@@ -76,8 +76,9 @@ impl Tally {
             // the packet words, not at its start.
             if scan.format.or(self.last_format) == Some(LogFormat::Netfilter) {
                 if let Some((glimpse, read)) = netfilter::kernel::glimpse_open(text) {
-                    let end = netfilter::packet::next_byte(text, read, b'\n');
-                    let line = parsers::trim_line(text.get(..end).unwrap_or_default());
+                    let end = netfilter::kernel::line_end(text, read);
+                    // Not trimmed: the readers a hit goes on to trim it themselves.
+                    let line = text.get(..end).unwrap_or_default();
                     self.lines += 1;
                     self.parsed += 1;
                     self.count(line, LogFormat::Netfilter, &glimpse, scan.reference);

@@ -202,9 +202,7 @@ fn ipv6_full<const OPEN: bool>(s: &[u8], at: usize) -> Option<(Ipv6Addr, usize)>
 /// searches of the rarer shapes, which must not run on into the next lines.
 fn this_line<const OPEN: bool>(s: &[u8], at: usize) -> &[u8] {
     match OPEN {
-        true => s
-            .get(..super::packet::next_byte(s, at, b'\n'))
-            .unwrap_or_default(),
+        true => s.get(..line_end(s, at)).unwrap_or_default(),
         false => s,
     }
 }
@@ -280,6 +278,16 @@ impl PairSearch {
 }
 
 static S: LazyLock<ByteSearch> = LazyLock::new(|| ByteSearch::new(b'S'));
+static NEWLINE: LazyLock<ByteSearch> = LazyLock::new(|| ByteSearch::new(b'\n'));
+
+/// The index of the first `\n` of `text` at or after `from`, or its length: where the line that [`glimpse_open`]
+/// read ends, searched from the index it returned.
+#[inline]
+pub fn line_end(text: &[u8], from: usize) -> usize {
+    text.get(from..)
+        .and_then(|rest| NEWLINE.find(rest))
+        .map_or(text.len(), |i| from + i)
+}
 static S_OR_NEWLINE: LazyLock<PairSearch> = LazyLock::new(|| PairSearch::new(b'S', b'\n'));
 
 /// The index of the ` SRC=` that starts the packet fields: the first in the message. With `OPEN`, the first

@@ -27,16 +27,9 @@ pub struct Fields<'a> {
 
 /// Index of the first space in `s` at or after `from`, or `s.len()`; eight bytes at a time.
 pub(super) fn next_space(s: &[u8], from: usize) -> usize {
-    next_byte(s, from, b' ')
-}
-
-/// Index of the first `byte` in `s` at or after `from`, or `s.len()`; eight bytes at a time (for the short
-/// distances where a SIMD search costs more to set up than it saves).
-#[inline(always)]
-pub fn next_byte(s: &[u8], from: usize, byte: u8) -> usize {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let pattern = ONES * u64::from(byte);
+    let pattern = ONES * u64::from(b' ');
     let mut rest = s.get(from..).unwrap_or_default();
     let mut at = from;
     while let Some((chunk, tail)) = rest.split_first_chunk::<8>() {
@@ -50,7 +43,7 @@ pub fn next_byte(s: &[u8], from: usize, byte: u8) -> usize {
         rest = tail;
     }
     rest.iter()
-        .position(|&c| c == byte)
+        .position(|&c| c == b' ')
         .map_or(s.len(), |i| at + i)
 }
 
