@@ -157,12 +157,21 @@ fn address<const OPEN: bool>(s: &[u8], at: usize) -> Option<(IpAddr, usize)> {
 }
 
 /// Four hex digits (either case) at `at`: their value.
-#[inline(always)]
+#[cfg(test)]
 fn hex_group(s: &[u8], at: usize) -> Option<u16> {
-    let x = match s.get(at..at + 4) {
-        Some(&[a, b, c, d]) => u32::from_le_bytes([a, b, c, d]),
-        _ => return None,
-    };
+    match s.get(at..at + 4) {
+        Some(&[a, b, c, d]) => match hex_bits(u32::from_le_bytes([a, b, c, d])) {
+            (value, 0) => Some(value),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Four bytes (the first lowest) read as hex digits of either case: their value, and nonzero when one is no hex
+/// digit. Without a branch, so that the eight groups of an address are checked at once.
+#[inline(always)]
+fn hex_bits(x: u32) -> (u16, u32) {
     const ONES: u32 = 0x0101_0101;
     const HIGH: u32 = 0x8080_8080;
     // Digits: xor '0' is below 10. Letters: with the case bit set, from 'a' to 'f'. Both with the high bit clear.
@@ -171,13 +180,11 @@ fn hex_group(s: &[u8], at: usize) -> Option<u16> {
     let low = (x | (ONES * 0x20)) & !HIGH;
     let letter =
         low.wrapping_add(ONES * (0x80 - 0x61)) & !low.wrapping_add(ONES * (0x80 - 0x67)) & HIGH;
-    if (not_digit & !letter) | (x & HIGH) != 0 {
-        return None;
-    }
+    let bad = (not_digit & !letter) | (x & HIGH);
     // A nibble is the low four bits, plus 9 for a letter (bit 6 set).
     let nibbles = (x & (ONES * 0x0f)) + ((x >> 6) & ONES) * 9;
     let pairs = ((nibbles << 4) | (nibbles >> 8)) & 0x00ff_00ff;
-    Some(((pairs & 0xff) << 8 | (pairs >> 16) & 0xff) as u16)
+    (((pairs & 0xff) << 8 | (pairs >> 16) & 0xff) as u16, bad)
 }
 
 /// The kernel's IPv6 at `at`: eight groups of four hex digits, ending its word.
@@ -187,15 +194,19 @@ fn ipv6_full<const OPEN: bool>(s: &[u8], at: usize) -> Option<(Ipv6Addr, usize)>
     if !ends_word::<OPEN>(s, at + FULL) {
         return None;
     }
-    let mut groups = [0u16; 8];
-    for (i, g) in groups.iter_mut().enumerate() {
-        let from = at + 5 * i;
-        if i < 7 && s.get(from + 4) != Some(&b':') {
-            return None;
+    let text: &[u8; FULL] = s.get(at..at + FULL)?.try_into().ok()?;
+    let mut value = 0u128;
+    let mut bad = 0u32;
+    for g in 0..8 {
+        let four = text.get(5 * g..).and_then(|r| r.first_chunk::<4>());
+        let (group, not_hex) = hex_bits(four.map_or(u32::MAX, |f| u32::from_le_bytes(*f)));
+        value = value << 16 | u128::from(group);
+        bad |= not_hex;
+        if g < 7 {
+            bad |= u32::from(text[5 * g + 4] ^ b':');
         }
-        *g = hex_group(s, from)?;
     }
-    Some((Ipv6Addr::from(groups), at + FULL))
+    (bad == 0).then_some((Ipv6Addr::from(value), at + FULL))
 }
 
 /// `s` up to the end of the line that holds `at`: with `OPEN`, up to the first `\n` at or after `at`. For the
