@@ -54,7 +54,7 @@ pub struct Report {
 }
 
 /// Scans the files and writes the report to `out`.
-pub fn run(opts: &ScanOptions, mut out: impl Write) -> anyhow::Result<Report> {
+pub fn run(opts: &ScanOptions, out: impl Write) -> anyhow::Result<Report> {
     let geoip = opts.geoip.as_deref().map(Geoip::open).transpose()?;
     let reference = match (&opts.exits, &opts.state_dir) {
         (Some(file), _) => Reference::from_file(file, geoip.as_ref())?,
@@ -69,6 +69,8 @@ pub fn run(opts: &ScanOptions, mut out: impl Write) -> anyhow::Result<Report> {
         }
     };
     let report = scan(opts, &reference)?;
+    // Buffered: standard output writes a line at a time, and a report can hold some 65,000 ports.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
     if opts.json {
         serde_json::to_writer_pretty(&mut out, &report)?;
         writeln!(out)?;
