@@ -82,17 +82,18 @@ impl<K: Key> Hosts<K> {
         (key.hash() >> (64 - self.bits - FILTER_BITS_PER_SLOT.trailing_zeros())) as usize
     }
 
+    /// False when the filter shows that `key` is not here (most addresses): no probe needed.
+    #[inline(always)]
+    fn may_hold(&self, key: K) -> bool {
+        let bit = self.filter_bit(key);
+        self.filter
+            .get(bit / 64)
+            .is_some_and(|w| w & (1 << (bit % 64)) != 0)
+    }
+
     #[inline]
     fn get(&self, key: K) -> Option<usize> {
-        if self.len == 0 {
-            return None;
-        }
-        let bit = self.filter_bit(key);
-        if self
-            .filter
-            .get(bit / 64)
-            .map_or(true, |w| w & (1 << (bit % 64)) == 0)
-        {
+        if self.len == 0 || !self.may_hold(key) {
             return None;
         }
         let mask = self.slots.len() - 1;
@@ -191,6 +192,12 @@ impl<K: Key> Family<K> {
     fn len(&self) -> usize {
         self.hosts.len + self.prefixes.iter().map(|p| p.nets.len()).sum::<usize>()
     }
+
+    /// True when `key` is surely in no entry: no networks, and the hosts' filter turns it away.
+    #[inline(always)]
+    fn surely_absent(&self, key: K) -> bool {
+        self.prefixes.is_empty() && !self.hosts.may_hold(key)
+    }
 }
 
 /// Index of one list: address → position of the (most specific) entry in `List::entries` that contains it.
@@ -223,9 +230,20 @@ impl Index {
         }
     }
 
-    /// The entry holding `ip`, if any.
-    #[inline]
+    /// The entry holding `ip`, if any. Most addresses are in no entry: an IPv4 address the hosts' filter turns away
+    /// is answered here, inline, and only the others are looked up.
+    #[inline(always)]
     pub fn get(&self, ip: IpAddr) -> Option<usize> {
+        if let IpAddr::V4(a) = ip {
+            if self.v4.surely_absent(u32::from(a)) {
+                return None;
+            }
+        }
+        self.lookup(ip)
+    }
+
+    #[inline(never)]
+    fn lookup(&self, ip: IpAddr) -> Option<usize> {
         match ip {
             IpAddr::V4(a) => self.v4.get(u32::from(a)),
             IpAddr::V6(a) => match a.to_ipv4_mapped() {
