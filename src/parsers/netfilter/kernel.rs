@@ -7,7 +7,7 @@
 //! shortcut below keeps the general reader's choices (the first ` SRC=`, the first ` PROTO=` after the destination,
 //! values ending at a space); what it cannot decide cheaply it leaves to the general reader. Pure, no allocation.
 
-use crate::event::{parse_ip, read_ipv4, Addresses, Glimpse, Proto};
+use crate::event::{parse_ip, parse_ipv6_full, read_ipv4, Addresses, Glimpse, Proto};
 use crate::parsers::syslog;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::LazyLock;
@@ -92,12 +92,18 @@ fn load8_short(s: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(b)
 }
 
+/// Eight bytes minus `'0'` each (xor), and the high bit of each byte that is no ASCII digit.
+#[inline(always)]
+pub(super) fn digit_bits(x: u64) -> (u64, u64) {
+    let d = x ^ (ONES * 0x30);
+    // A byte is a digit exactly when, xor '0', it is below 10: its high bit clear and `+ 0x76` not carrying into it.
+    (d, ((d & !HIGH).wrapping_add(ONES * 0x76) | d) & HIGH)
+}
+
 /// The run of ASCII digits at `at` (0 to 8 of them): its length and its bytes minus `'0'` (lowest first).
 #[inline(always)]
 fn digit_run(s: &[u8], at: usize) -> (usize, u64) {
-    let d = load8(s, at) ^ (ONES * 0x30);
-    // A byte is a digit exactly when, xor '0', it is below 10: its high bit clear and `+ 0x76` not carrying into it.
-    let not_digit = ((d & !HIGH).wrapping_add(ONES * 0x76) | d) & HIGH;
+    let (d, not_digit) = digit_bits(load8(s, at));
     ((not_digit.trailing_zeros() / 8) as usize, d)
 }
 
@@ -156,37 +162,6 @@ fn address<const OPEN: bool>(s: &[u8], at: usize) -> Option<(IpAddr, usize)> {
     address_other::<OPEN>(s, at)
 }
 
-/// Four hex digits (either case) at `at`: their value.
-#[cfg(test)]
-fn hex_group(s: &[u8], at: usize) -> Option<u16> {
-    match s.get(at..at + 4) {
-        Some(&[a, b, c, d]) => match hex_bits(u32::from_le_bytes([a, b, c, d])) {
-            (value, 0) => Some(value),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-/// Four bytes (the first lowest) read as hex digits of either case: their value, and nonzero when one is no hex
-/// digit. Without a branch, so that the eight groups of an address are checked at once.
-#[inline(always)]
-fn hex_bits(x: u32) -> (u16, u32) {
-    const ONES: u32 = 0x0101_0101;
-    const HIGH: u32 = 0x8080_8080;
-    // Digits: xor '0' is below 10. Letters: with the case bit set, from 'a' to 'f'. Both with the high bit clear.
-    let d = x ^ (ONES * 0x30);
-    let not_digit = ((d & !HIGH).wrapping_add(ONES * 0x76) | d) & HIGH;
-    let low = (x | (ONES * 0x20)) & !HIGH;
-    let letter =
-        low.wrapping_add(ONES * (0x80 - 0x61)) & !low.wrapping_add(ONES * (0x80 - 0x67)) & HIGH;
-    let bad = (not_digit & !letter) | (x & HIGH);
-    // A nibble is the low four bits, plus 9 for a letter (bit 6 set).
-    let nibbles = (x & (ONES * 0x0f)) + ((x >> 6) & ONES) * 9;
-    let pairs = ((nibbles << 4) | (nibbles >> 8)) & 0x00ff_00ff;
-    (((pairs & 0xff) << 8 | (pairs >> 16) & 0xff) as u16, bad)
-}
-
 /// The kernel's IPv6 at `at`: eight groups of four hex digits, ending its word.
 #[inline(always)]
 fn ipv6_full<const OPEN: bool>(s: &[u8], at: usize) -> Option<(Ipv6Addr, usize)> {
@@ -194,19 +169,7 @@ fn ipv6_full<const OPEN: bool>(s: &[u8], at: usize) -> Option<(Ipv6Addr, usize)>
     if !ends_word::<OPEN>(s, at + FULL) {
         return None;
     }
-    let text: &[u8; FULL] = s.get(at..at + FULL)?.try_into().ok()?;
-    let mut value = 0u128;
-    let mut bad = 0u32;
-    for g in 0..8 {
-        let four = text.get(5 * g..).and_then(|r| r.first_chunk::<4>());
-        let (group, not_hex) = hex_bits(four.map_or(u32::MAX, |f| u32::from_le_bytes(*f)));
-        value = value << 16 | u128::from(group);
-        bad |= not_hex;
-        if g < 7 {
-            bad |= u32::from(text[5 * g + 4] ^ b':');
-        }
-    }
-    (bad == 0).then_some((Ipv6Addr::from(value), at + FULL))
+    Some((parse_ipv6_full(s.get(at..at + FULL)?)?, at + FULL))
 }
 
 /// `s` up to the end of the line that holds `at`: with `OPEN`, up to the first `\n` at or after `at`. For the
@@ -290,6 +253,7 @@ impl PairSearch {
 
 static S: LazyLock<ByteSearch> = LazyLock::new(|| ByteSearch::new(b'S'));
 static NEWLINE: LazyLock<ByteSearch> = LazyLock::new(|| ByteSearch::new(b'\n'));
+static S_OR_NEWLINE: LazyLock<PairSearch> = LazyLock::new(|| PairSearch::new(b'S', b'\n'));
 
 /// The index of the first `\n` of `text` at or after `from`, or its length: where the line that [`glimpse_open`]
 /// read ends, searched from the index it returned.
@@ -299,7 +263,6 @@ pub fn line_end(text: &[u8], from: usize) -> usize {
         .and_then(|rest| NEWLINE.find(rest))
         .map_or(text.len(), |i| from + i)
 }
-static S_OR_NEWLINE: LazyLock<PairSearch> = LazyLock::new(|| PairSearch::new(b'S', b'\n'));
 
 /// The index of the ` SRC=` that starts the packet fields: the first in the message. With `OPEN`, the first
 /// before the line's `\n`.
@@ -698,24 +661,6 @@ mod tests {
         }
         eprintln!("uncut: {open} of 2000, cut: {cut} of 2000");
         assert!(open > cut * 9 / 10, "uncut {open}, cut {cut}");
-    }
-
-    #[test]
-    fn hex_groups_are_read_as_the_standard_parser_reads_them() {
-        // Every byte value in every position, beside digits and letters of both cases.
-        for base in [*b"0fA9", *b"ffff", *b"0000", *b"aB3c"] {
-            for pos in 0..4 {
-                for v in 0u8..=255 {
-                    let mut text = base;
-                    text[pos] = v;
-                    let want = std::str::from_utf8(&text)
-                        .ok()
-                        .filter(|t| t.bytes().all(|c| c.is_ascii_hexdigit()))
-                        .and_then(|t| u16::from_str_radix(t, 16).ok());
-                    assert_eq!(hex_group(&text, 0), want, "{text:?}");
-                }
-            }
-        }
     }
 
     #[test]

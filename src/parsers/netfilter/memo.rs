@@ -34,9 +34,6 @@ const WAYS: usize = 4;
 /// Longest key remembered, in eight-byte words.
 const WORDS: usize = 12;
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH: u64 = 0x8080_8080_8080_8080;
-
 /// Where a stamp's range-checked fields are (each two digits, a BSD day one or two), in the line after its `<PRI>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fields {
@@ -251,9 +248,8 @@ impl Key {
 
 /// Eight bytes with every ASCII digit replaced by `0`.
 fn zero_digits(x: u64) -> u64 {
-    let d = x ^ (ONES * 0x30);
-    // A byte is a digit exactly when, xor '0', it is below 10.
-    let not_digit = ((d & !HIGH).wrapping_add(ONES * 0x76) | d) & HIGH;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let (_, not_digit) = super::kernel::digit_bits(x);
     let digit = (!not_digit & HIGH) >> 7;
     // Clearing the low four bits of a digit leaves `0`.
     x & !(digit * 0x0f)
