@@ -127,6 +127,13 @@ fn ends_word<const OPEN: bool>(s: &[u8], at: usize) -> bool {
     }
 }
 
+/// True when neither of the two bytes at `at` is a `\n` (always without `OPEN`: a cut line has none).
+#[inline(always)]
+fn in_line<const OPEN: bool>(s: &[u8], at: usize) -> bool {
+    let two = (load8(s, at) & 0xffff) ^ 0x0a0a;
+    !OPEN || (two & 0xff != 0 && two >> 8 != 0)
+}
+
 /// The index after the digit run at `at` (at least one digit).
 #[inline(always)]
 fn skip_digits(s: &[u8], at: usize) -> Option<usize> {
@@ -305,7 +312,7 @@ fn has_interface(msg: &[u8], src: usize) -> bool {
 #[inline(always)]
 fn proto_word<const OPEN: bool>(msg: &[u8], at: usize) -> Option<usize> {
     // Not `or_else`: its call was not inlined (30 instructions a line).
-    if let Some(p) = proto_word_v4(msg, at) {
+    if let Some(p) = proto_word_v4::<OPEN>(msg, at) {
         return Some(p);
     }
     if let Some(p) = proto_word_v6(msg, at) {
@@ -315,17 +322,24 @@ fn proto_word<const OPEN: bool>(msg: &[u8], at: usize) -> Option<usize> {
 }
 
 /// ` LEN=n TOS=0xhh PREC=0xhh TTL=n ID=n [DF] [CE] [MF]` then ` PROTO=`. None of the words crossed can hold the
-/// start of a ` PROTO=` (the two bytes after each `0x` are followed by a fixed word that begins with a space).
+/// start of a ` PROTO=` (the two bytes after each `0x` are followed by a fixed word that begins with a space). With
+/// `OPEN`, neither of those two bytes may be the line's end: the words after it would be the next line's.
 #[inline(always)]
-fn proto_word_v4(msg: &[u8], at: usize) -> Option<usize> {
+fn proto_word_v4<const OPEN: bool>(msg: &[u8], at: usize) -> Option<usize> {
     if !LEN.at(msg, at) {
         return None;
     }
     let at = skip_digits(msg, at + LEN.len())?;
-    if !(TOS.at(msg, at) && PREC.at(msg, at + TOS.len() + 2)) {
+    let tos = at + TOS.len();
+    let prec = tos + 2 + PREC.len();
+    if !(TOS.at(msg, at)
+        && in_line::<OPEN>(msg, tos)
+        && PREC.at(msg, tos + 2)
+        && in_line::<OPEN>(msg, prec))
+    {
         return None;
     }
-    let at = at + TOS.len() + 2 + PREC.len() + 2;
+    let at = prec + 2;
     if !TTL.at(msg, at) {
         return None;
     }
@@ -604,11 +618,22 @@ mod tests {
         }
     }
 
-    /// Lines as a file holds them: each ends at a `\n`, some with white space before it or at their start.
+    /// Lines as a file holds them: each ends at a `\n`, some with white space before it or at their start. Some
+    /// are a kernel line with a `\n` for any one byte: a reader that ran past the first half's end would find the
+    /// words it expects.
     fn joined() -> impl Strategy<Value = Vec<u8>> {
         let ending = prop::sample::select(vec!["", "", "", " ", "\r", "\t", "  "]);
         let start = prop::sample::select(vec!["", "", "", "", " ", "\t"]);
-        prop::collection::vec((start, mutated(), ending), 1..6).prop_map(|lines| {
+        let broken = (kernel_line(), any::<prop::sample::Index>()).prop_map(|(l, at)| {
+            let mut v = l.into_bytes();
+            let i = at.index(v.len().max(1));
+            if let Some(c) = v.get_mut(i) {
+                *c = b'\n';
+            }
+            v
+        });
+        let line = prop_oneof![3 => mutated(), 1 => broken];
+        prop::collection::vec((start, line, ending), 1..6).prop_map(|lines| {
             let mut text = Vec::new();
             for (start, line, ending) in lines {
                 text.extend_from_slice(start.as_bytes());
@@ -643,6 +668,36 @@ mod tests {
                 prop_assert!(read <= last.len() - from);
                 prop_assert_eq!(Some(g), glimpse(last[from..].trim_ascii()));
             }
+        }
+    }
+
+    #[test]
+    fn an_uncut_line_is_not_read_into_the_next() {
+        // The two bytes after `TOS=0x` and `PREC=0x` are not read as words; when one is the line's end, the words
+        // after it are the next line's.
+        for (first, second) in [
+            (
+                "LEN=60 TOS=0x0",
+                " PREC=0x00 TTL=52 ID=1 PROTO=TCP SPT=1 DPT=2",
+            ),
+            (
+                "LEN=60 TOS=0x",
+                "0 PREC=0x00 TTL=52 ID=1 PROTO=TCP SPT=1 DPT=2",
+            ),
+            (
+                "LEN=60 TOS=0x00 PREC=0x0",
+                " TTL=52 ID=1 PROTO=TCP SPT=1 DPT=2",
+            ),
+            (
+                "LEN=60 TOS=0x00 PREC=0x",
+                "0 TTL=52 ID=1 PROTO=TCP SPT=1 DPT=2",
+            ),
+        ] {
+            let text =
+                format!("fw kernel: IN=eth0 OUT= SRC=1.2.3.4 DST=5.6.7.8 {first}\n{second}\n");
+            let line = text.split('\n').next().unwrap_or_default();
+            assert_eq!(glimpse(line.as_bytes()), None, "{text}");
+            assert_eq!(glimpse_open(text.as_bytes()), None, "{text}");
         }
     }
 
