@@ -229,9 +229,21 @@ fn parse_ipv4(s: &[u8]) -> Option<std::net::Ipv4Addr> {
 /// fewer cycles than a branch-free reading of every byte: measured on log lines, mispredictions included.
 #[inline(always)]
 pub(crate) fn read_ipv4(s: &[u8], at: usize) -> Option<(std::net::Ipv4Addr, usize)> {
-    let digit = |i: usize| s.get(i).map_or(10, |c| c.wrapping_sub(b'0'));
+    // The longest dotted quad and the byte after it fit in sixteen: with that many left, one check for all.
+    let (addr, len) = match s.get(at..at + 16).map(<&[u8; 16]>::try_from) {
+        Some(Ok(q)) => dotted_quad(|k| Some(q[k & 15])),
+        _ => dotted_quad(|k| s.get(at + k).copied()),
+    }?;
+    Some((addr, at + len))
+}
+
+/// The dotted quad at the start of the text whose `k`-th byte is `byte(k)` (`None` past its end), and its length.
+/// No byte after the fifteenth is asked for.
+#[inline(always)]
+fn dotted_quad(byte: impl Fn(usize) -> Option<u8>) -> Option<(std::net::Ipv4Addr, usize)> {
+    let digit = |i: usize| byte(i).map_or(10, |c| c.wrapping_sub(b'0'));
     let mut addr = 0u32;
-    let mut i = at;
+    let mut i = 0;
     for k in 0..4 {
         let d0 = digit(i);
         if d0 > 9 {
@@ -254,7 +266,7 @@ pub(crate) fn read_ipv4(s: &[u8], at: usize) -> Option<(std::net::Ipv4Addr, usiz
         addr = addr << 8 | value;
         i += n;
         if k < 3 {
-            if s.get(i) != Some(&b'.') {
+            if byte(i) != Some(b'.') {
                 return None;
             }
             i += 1;
@@ -460,6 +472,12 @@ mod tests {
         }
 
         #[test]
+        fn ipv4_read_in_sixteen_bytes_agrees_with_the_checked_read(s in "[0-9.]{0,20}[ x0-9.]{0,12}", at in 0usize..8) {
+            let checked = dotted_quad(|k| s.as_bytes().get(at + k).copied()).map(|(a, n)| (a, at + n));
+            prop_assert_eq!(read_ipv4(s.as_bytes(), at), checked);
+        }
+
+        #[test]
         fn ipv4_quads_agree_with_std(q in proptest::array::uniform4(0u16..300), zero in 0usize..5) {
             let mut parts = q.map(|n| n.to_string());
             if let Some(p) = parts.get_mut(zero) {
@@ -498,6 +516,33 @@ mod tests {
             prop_assert_eq!(civil.to_unix(), Some(t));
             prop_assert_eq!(year_of(t), i64::from(d.year()));
         }
+    }
+
+    #[test]
+    fn a_dotted_quad_is_read_within_fifteen_bytes() {
+        // `read_ipv4` reads sixteen bytes at once and trusts that no byte after the fifteenth is asked for.
+        let octets = [
+            "0", "00", "7", "25", "099", "100", "199", "255", "256", "999", "1000",
+        ];
+        let mut furthest = 0;
+        for a in octets {
+            for b in octets {
+                for c in octets {
+                    for d in octets {
+                        for end in ["", ".", ".1", "x", "1"] {
+                            let t = format!("{a}.{b}.{c}.{d}{end}");
+                            let asked = std::cell::Cell::new(0);
+                            let _ = dotted_quad(|k| {
+                                asked.set(asked.get().max(k));
+                                t.as_bytes().get(k).copied()
+                            });
+                            furthest = furthest.max(asked.get());
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(furthest, 14);
     }
 
     #[test]
