@@ -40,8 +40,8 @@ impl Word {
 
     /// True when `s` holds this word at `at`.
     #[inline(always)]
-    fn at(self, s: &[u8], at: usize) -> bool {
-        load8(s, at) & self.mask == self.bits
+    fn at(self, s: impl Bytes, at: usize) -> bool {
+        s.load8(at) & self.mask == self.bits
     }
 
     const fn len(self) -> usize {
@@ -73,13 +73,49 @@ const PROTOS: [(Word, Proto); 4] = [
     (Word::new(b"ICMPv6"), Proto::Icmpv6),
 ];
 
-/// Eight bytes of `s` from `at` (zeros past its end).
-#[inline(always)]
-fn load8(s: &[u8], at: usize) -> u64 {
-    // A range, not `get(at..)` then `first_chunk`: two comparisons instead of six instructions of bounds.
-    match s.get(at..at + 8) {
-        Some(c) => u64::from_le_bytes(c.try_into().unwrap_or_default()),
-        None => load8_short(s, at),
+/// Where the reader finds its bytes: a slice, each load checked against its end, or a [`Block`].
+trait Bytes: Copy {
+    /// Eight bytes from `at` (zeros past the end).
+    fn load8(self, at: usize) -> u64;
+    /// The byte at `at` (`None` past the end).
+    fn byte(self, at: usize) -> Option<u8>;
+}
+
+impl Bytes for &[u8] {
+    #[inline(always)]
+    fn load8(self, at: usize) -> u64 {
+        // A range, not `get(at..)` then `first_chunk`: two comparisons instead of six instructions of bounds.
+        match self.get(at..at + 8) {
+            Some(c) => u64::from_le_bytes(c.try_into().unwrap_or_default()),
+            None => load8_short(self, at),
+        }
+    }
+
+    #[inline(always)]
+    fn byte(self, at: usize) -> Option<u8> {
+        self.get(at).copied()
+    }
+}
+
+/// Positions a [`Block`] holds.
+const BLOCK: usize = 128;
+
+/// The next bytes of a text that runs on for at least `BLOCK + 8` more, loaded without a check: a position is
+/// taken modulo `BLOCK`, so that every load lies within. The packet words after the destination address are read
+/// through a block; none of those readers reaches as far as `BLOCK` (see [`packet_tail`]).
+#[derive(Clone, Copy)]
+struct Block<'a>(&'a [u8; BLOCK + 8]);
+
+impl Bytes for Block<'_> {
+    #[inline(always)]
+    fn load8(self, at: usize) -> u64 {
+        let i = at % BLOCK;
+        u64::from_le_bytes(self.0[i..i + 8].try_into().unwrap_or_default())
+    }
+
+    #[inline(always)]
+    fn byte(self, at: usize) -> Option<u8> {
+        Some(self.0[at % BLOCK])
     }
 }
 
@@ -103,8 +139,8 @@ pub(super) fn digit_bits(x: u64) -> (u64, u64) {
 
 /// The run of ASCII digits at `at` (0 to 8 of them): its length and its bytes minus `'0'` (lowest first).
 #[inline(always)]
-fn digit_run(s: &[u8], at: usize) -> (usize, u64) {
-    let (d, not_digit) = digit_bits(load8(s, at));
+fn digit_run(s: impl Bytes, at: usize) -> (usize, u64) {
+    let (d, not_digit) = digit_bits(s.load8(at));
     ((not_digit.trailing_zeros() / 8) as usize, d)
 }
 
@@ -120,8 +156,8 @@ fn digits_value(d: u64, len: usize) -> u64 {
 /// True when the value that ends at `at` ends there for the general reader too: at a space or at the line's end
 /// (with `OPEN`, where the text runs on past the line, also at its `\n`).
 #[inline(always)]
-fn ends_word<const OPEN: bool>(s: &[u8], at: usize) -> bool {
-    match s.get(at) {
+fn ends_word<const OPEN: bool>(s: impl Bytes, at: usize) -> bool {
+    match s.byte(at) {
         Some(b' ') | None => true,
         Some(b'\n') => OPEN,
         Some(_) => false,
@@ -130,14 +166,14 @@ fn ends_word<const OPEN: bool>(s: &[u8], at: usize) -> bool {
 
 /// True when neither of the two bytes at `at` is a `\n` (always without `OPEN`: a cut line has none).
 #[inline(always)]
-fn in_line<const OPEN: bool>(s: &[u8], at: usize) -> bool {
-    let two = (load8(s, at) & 0xffff) ^ 0x0a0a;
+fn in_line<const OPEN: bool>(s: impl Bytes, at: usize) -> bool {
+    let two = (s.load8(at) & 0xffff) ^ 0x0a0a;
     !OPEN || (two & 0xff != 0 && two >> 8 != 0)
 }
 
 /// The index after the digit run at `at` (at least one digit).
 #[inline(always)]
-fn skip_digits(s: &[u8], at: usize) -> Option<usize> {
+fn skip_digits(s: impl Bytes, at: usize) -> Option<usize> {
     match digit_run(s, at) {
         (0 | 8, _) => None,
         (n, _) => Some(at + n),
@@ -146,7 +182,7 @@ fn skip_digits(s: &[u8], at: usize) -> Option<usize> {
 
 /// A port of one to five digits at `at` that ends its word: its value and the index after it.
 #[inline(always)]
-fn port<const OPEN: bool>(s: &[u8], at: usize) -> Option<(u16, usize)> {
+fn port<const OPEN: bool>(s: impl Bytes, at: usize) -> Option<(u16, usize)> {
     let (n, d) = digit_run(s, at);
     if n == 0 || n > 5 || !ends_word::<OPEN>(s, at + n) {
         return None;
@@ -309,24 +345,26 @@ fn has_interface(msg: &[u8], src: usize) -> bool {
     }
 }
 
-/// The index of the ` PROTO=` after the destination, given the index of the space that ends the destination.
+/// The index in `b` of the ` PROTO=` after the destination, `b` starting at the space that ends the destination,
+/// at `base` in `msg`. One found by search must lie before [`TAIL_PROTO`].
 #[inline(always)]
-fn proto_word<const OPEN: bool>(msg: &[u8], at: usize) -> Option<usize> {
+fn proto_word<const OPEN: bool>(b: impl Bytes, msg: &[u8], base: usize) -> Option<usize> {
     // Not `or_else`: its call was not inlined (30 instructions a line).
-    if let Some(p) = proto_word_v4::<OPEN>(msg, at) {
+    if let Some(p) = proto_word_v4::<OPEN>(b, 0) {
         return Some(p);
     }
-    if let Some(p) = proto_word_v6(msg, at) {
+    if let Some(p) = proto_word_v6(b, 0) {
         return Some(p);
     }
-    proto_word_search(this_line::<OPEN>(msg, at), at)
+    let p = proto_word_search(this_line::<OPEN>(msg, base), base)? - base;
+    (p < TAIL_PROTO).then_some(p)
 }
 
 /// ` LEN=n TOS=0xhh PREC=0xhh TTL=n ID=n [DF] [CE] [MF]` then ` PROTO=`. None of the words crossed can hold the
 /// start of a ` PROTO=` (the two bytes after each `0x` are followed by a fixed word that begins with a space). With
 /// `OPEN`, neither of those two bytes may be the line's end: the words after it would be the next line's.
 #[inline(always)]
-fn proto_word_v4<const OPEN: bool>(msg: &[u8], at: usize) -> Option<usize> {
+fn proto_word_v4<const OPEN: bool>(msg: impl Bytes, at: usize) -> Option<usize> {
     if !LEN.at(msg, at) {
         return None;
     }
@@ -359,7 +397,7 @@ fn proto_word_v4<const OPEN: bool>(msg: &[u8], at: usize) -> Option<usize> {
 
 /// ip6tables: ` LEN=n TC=n HOPLIMIT=n FLOWLBL=n` then ` PROTO=`.
 #[inline(always)]
-fn proto_word_v6(msg: &[u8], at: usize) -> Option<usize> {
+fn proto_word_v6(msg: impl Bytes, at: usize) -> Option<usize> {
     if !LEN.at(msg, at) {
         return None;
     }
@@ -369,11 +407,13 @@ fn proto_word_v6(msg: &[u8], at: usize) -> Option<usize> {
     }
     let at = skip_digits(msg, at + TC.len())?;
     // ` HOPLIMIT=` and ` FLOWLBL=` are ten and nine bytes: their first eight, then the rest.
-    if !(HOPLIMIT.at(msg, at) && msg.get(at + 8..at + 10) == Some(b"T=")) {
+    if !(HOPLIMIT.at(msg, at)
+        && msg.load8(at + 8) & 0xffff == u64::from(u16::from_le_bytes(*b"T=")))
+    {
         return None;
     }
     let at = skip_digits(msg, at + 10)?;
-    if !(FLOWLBL.at(msg, at) && msg.get(at + 8) == Some(&b'=')) {
+    if !(FLOWLBL.at(msg, at) && msg.byte(at + 8) == Some(b'=')) {
         return None;
     }
     let at = skip_digits(msg, at + 9)?;
@@ -386,17 +426,54 @@ fn proto_word_search(msg: &[u8], at: usize) -> Option<usize> {
     super::packet::PROTO.find(msg.get(at..)?).map(|i| at + i)
 }
 
-/// The protocol whose value starts at `at`, and the index of the space (or end) after it.
+/// The protocol whose value starts at `at` in `b`, and the index of the space (or end) after it; `b` starts at
+/// `base` in `msg`. A word of another protocol must end before [`TAIL_PROTO`]` + 16`.
 #[inline(always)]
-fn protocol<const OPEN: bool>(msg: &[u8], at: usize) -> Option<(Proto, usize)> {
-    let w = load8(msg, at);
+fn protocol<const OPEN: bool>(
+    b: impl Bytes,
+    msg: &[u8],
+    base: usize,
+    at: usize,
+) -> Option<(Proto, usize)> {
+    let w = b.load8(at);
     for (word, proto) in PROTOS {
-        if w & word.mask == word.bits && ends_word::<OPEN>(msg, at + word.len()) {
+        if w & word.mask == word.bits && ends_word::<OPEN>(b, at + word.len()) {
             return Some((proto, at + word.len()));
         }
     }
-    let end = word_end::<OPEN>(msg, at)?;
-    Some((super::proto(msg.get(at..end)?)?, end))
+    let end = word_end::<OPEN>(msg, base + at)?;
+    let proto = super::proto(msg.get(base + at..end)?)?;
+    let end = end - base;
+    (end < TAIL_PROTO + 16).then_some((proto, end))
+}
+
+/// Where the ` PROTO=` word must start, in the words after the destination. The kernel's usual words reach it before
+/// 64 (the longest: ` LEN=` ` TOS=0x` ` PREC=0x` ` TTL=` ` ID=` with seven digits each, and three flags).
+const TAIL_PROTO: usize = 64;
+
+/// The words after the destination address, read from `b`, which starts at the space after it, at `base` in `msg`:
+/// the protocol, the destination port, and the index in `b` after the last value read. Every position read lies
+/// before `TAIL_PROTO + 16` (the protocol's word) plus two ports' words of up to ten bytes and a load of eight: well
+/// before [`BLOCK`].
+#[inline(always)]
+fn packet_tail<const OPEN: bool>(
+    b: impl Bytes,
+    msg: &[u8],
+    base: usize,
+) -> Option<(Proto, Option<u16>, usize)> {
+    let proto_at = proto_word::<OPEN>(b, msg, base)?;
+    let (proto, mut at) = protocol::<OPEN>(b, msg, base, proto_at + PROTO.len())?;
+    let mut dst_port = None;
+    if SPT.at(b, at) {
+        let (_, spt_end) = port::<OPEN>(b, at + SPT.len())?;
+        at = spt_end;
+        if DPT.at(b, at) {
+            let (p, dpt_end) = port::<OPEN>(b, at + DPT.len())?;
+            dst_port = Some(p);
+            at = dpt_end;
+        }
+    }
+    Some((proto, dst_port, at))
 }
 
 /// The glimpse of a kernel LOG line of the usual shape; `None` when the general reader must decide. The line is
@@ -438,19 +515,16 @@ fn read<const OPEN: bool>(line: &[u8]) -> Option<(Glimpse, usize)> {
     if !DST.at(msg, at) {
         return None;
     }
-    let (dst_ip, at) = address::<OPEN>(msg, at + DST.len())?;
-    let proto_at = proto_word::<OPEN>(msg, at)?;
-    let (proto, mut at) = protocol::<OPEN>(msg, proto_at + PROTO.len())?;
-    let mut dst_port = None;
-    if SPT.at(msg, at) {
-        let (_, spt_end) = port::<OPEN>(msg, at + SPT.len())?;
-        at = spt_end;
-        if DPT.at(msg, at) {
-            let (p, dpt_end) = port::<OPEN>(msg, at + DPT.len())?;
-            dst_port = Some(p);
-            at = dpt_end;
-        }
-    }
+    let (dst_ip, base) = address::<OPEN>(msg, at + DST.len())?;
+    // The rest through a block when the text runs on far enough (a text in the scan's buffer nearly always does).
+    let block = msg
+        .get(base..base + BLOCK + 8)
+        .map(<&[u8; BLOCK + 8]>::try_from);
+    let (proto, dst_port, at) = match block {
+        Some(Ok(block)) => packet_tail::<OPEN>(Block(block), msg, base)?,
+        _ => packet_tail::<OPEN>(msg.get(base..).unwrap_or_default(), msg, base)?,
+    };
+    let at = base + at;
     let glimpse = Glimpse {
         addresses: Addresses {
             src: Some(src_ip),
