@@ -777,6 +777,30 @@ mod tests {
     }
 
     #[test]
+    fn the_longest_usual_words_are_read_alike_through_a_block() {
+        let tails = [
+            " LEN=1234567 TOS=0xff PREC=0xff TTL=1234567 ID=1234567 CE DF MF PROTO=ICMPv6 SPT=65535 DPT=65535",
+            " LEN=1234567 TC=1234567 HOPLIMIT=1234567 FLOWLBL=1234567 PROTO=ICMPv6 SPT=65535 DPT=65535",
+            " LEN=60 TOS=0x00 PREC=0x00 TTL=52 ID=1 PROTO=132 SPT=1 DPT=2",
+            " LEN=60 TOS=0x00 PREC=0x00 TTL=52 ID=1 FRAG:179 PROTO=UDP SPT=1 DPT=2",
+        ];
+        for tail in tails {
+            for next in ["\n", " WINDOW=1\n", "\n SPT=1 DPT=2 "] {
+                let text = format!("{tail}{next}{}", "x".repeat(BLOCK + 8));
+                let msg = text.as_bytes();
+                let block = msg.first_chunk::<{ BLOCK + 8 }>().map(Block);
+                let slice = packet_tail::<true>(msg, msg, 0);
+                assert!(slice.is_some(), "{tail}");
+                assert_eq!(
+                    block.and_then(|b| packet_tail::<true>(b, msg, 0)),
+                    slice,
+                    "{tail}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn reads_most_usual_lines_uncut() {
         let mut runner = proptest::test_runner::TestRunner::deterministic();
         let (mut open, mut cut) = (0, 0);
