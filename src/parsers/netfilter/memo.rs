@@ -1,15 +1,5 @@
 //! The action of a LOG line, remembered across lines that share their header and log prefix. [`super::action`]
 //! reads the syslog header (stamp, host, tag) and the prefix in front of the packet fields on every line, though a
-//! log repeats the same few of them; this keeps the last few and reads only the stamp of each line.
-//!
-//! What the action of a line depends on, and so what the key holds: after the stamp, the header's words (at most two
-//! are read) and the prefix up to the first `IN=` or `OUT=` word; when the prefix names no action, the tag, which is
-//! one of those words and counts only when the header's own stamp reader accepts the stamp too. The key is the
-//! line from the end of its stamp to that word, with every digit read as `0` (no rule holds a digit, and a digit is
-//! a host and a tag byte like any other). A line whose header reaches the packet words is not remembered. Pure.
-
-//! The action of a LOG line, remembered across lines that share their header and log prefix. [`super::action`]
-//! reads the syslog header (stamp, host, tag) and the prefix in front of the packet fields on every line, though a
 //! log repeats the same few of them; this keeps the last few, and a line that shares one is not read again.
 //!
 //! What the action of a line depends on: after the stamp, the header's words (at most two are read) and the prefix
