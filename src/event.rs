@@ -225,11 +225,10 @@ fn parse_ipv4(s: &[u8]) -> Option<std::net::Ipv4Addr> {
 /// The dotted quad that starts at `at` in `s`, read as `Ipv4Addr::from_str` reads one (no leading zeros), and the
 /// index just after its last digit; what follows it is the caller's to check.
 ///
-/// One branch per octet on its length (the digits' values are computed as the bytes are checked), which costs
-/// fewer cycles than a branch-free reading of every byte: measured on log lines, mispredictions included.
+/// With 24 bytes left from `at` (nearly always in a log line), the octets' lengths come from a mask of the first
+/// sixteen bytes that are no digits; else the bytes are read one by one. Both read alike (tests check it).
 #[inline(always)]
 pub(crate) fn read_ipv4(s: &[u8], at: usize) -> Option<(std::net::Ipv4Addr, usize)> {
-    // The longest dotted quad and the byte after it fit in sixteen: with that many left, one check for all.
     let (addr, len) = match s.get(at..at + 24).map(<&[u8; 24]>::try_from) {
         Some(Ok(q)) => dotted_quad_masked(q),
         _ => dotted_quad(|k| s.get(at + k).copied()),
