@@ -61,6 +61,43 @@ fn chunk_boundaries_do_not_change_the_counts() {
     }
 }
 
+/// Gives at most a few bytes a read, as a pipe may.
+struct Trickle<'a> {
+    data: &'a [u8],
+    step: usize,
+}
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.step = self.step % 97 + 13;
+        let n = self.step.min(buf.len()).min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn short_reads_do_not_change_the_counts() {
+    let (_dir, reference) = setup();
+    let data = format!("{}{}\n{}\n", text(300), "y".repeat(700), nf(7));
+    let scan = Scan {
+        reference: &reference,
+        format: None,
+    };
+    let whole = tally_of(data.as_bytes(), &reference, 1 << 20);
+    assert_eq!(whole.lines, 305);
+    for chunk in [300, 1000, 4096] {
+        let mut tally = Tally::new(&reference);
+        let trickle = Trickle {
+            data: data.as_bytes(),
+            step: 0,
+        };
+        stream_sized(trickle, &mut tally, &scan, chunk).unwrap();
+        assert_eq!(tally.report(&reference), whole, "chunk {chunk}");
+    }
+}
+
 #[test]
 fn a_line_longer_than_the_buffer_counts_once() {
     let (_dir, reference) = setup();
