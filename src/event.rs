@@ -294,8 +294,8 @@ fn dotted_quad_masked(q: &[u8; 24]) -> Option<(std::net::Ipv4Addr, usize)> {
     Some((std::net::Ipv4Addr::from(addr), end as usize))
 }
 
-/// The dotted quad at the start of the text whose `k`-th byte is `byte(k)` (`None` past its end), and its length.
-/// No byte after the fifteenth is asked for.
+/// The dotted quad at the start of the text whose `k`-th byte is `byte(k)` (`None` past its end), and its length,
+/// read byte by byte. No byte after the fifteenth is asked for.
 #[inline(always)]
 fn dotted_quad(byte: impl Fn(usize) -> Option<u8>) -> Option<(std::net::Ipv4Addr, usize)> {
     let digit = |i: usize| byte(i).map_or(10, |c| c.wrapping_sub(b'0'));
@@ -539,7 +539,7 @@ mod tests {
         }
 
         #[test]
-        fn ipv4_read_in_sixteen_bytes_agrees_with_the_checked_read(s in "[0-9.]{0,20}[ x0-9.]{0,12}", at in 0usize..8) {
+        fn ipv4_read_at_any_place_agrees_with_the_byte_reader(s in "[0-9.]{0,20}[ x0-9.]{0,12}", at in 0usize..8) {
             let checked = dotted_quad(|k| s.as_bytes().get(at + k).copied()).map(|(a, n)| (a, at + n));
             prop_assert_eq!(read_ipv4(s.as_bytes(), at), checked);
         }
@@ -587,8 +587,8 @@ mod tests {
 
     #[test]
     fn a_dotted_quad_is_read_within_fifteen_bytes() {
-        // `read_ipv4` reads sixteen bytes at once: no byte after the fifteenth is asked for, and the reader without
-        // branches agrees with the one that reads byte by byte.
+        // The reader without branches agrees with the one that reads byte by byte, which asks for no byte after the
+        // fifteenth.
         let octets = [
             "0", "00", "7", "25", "099", "100", "199", "255", "256", "999", "1000",
         ];
