@@ -236,6 +236,16 @@ pub(crate) fn read_ipv4(s: &[u8], at: usize) -> Option<(std::net::Ipv4Addr, usiz
     Some((addr, at + len))
 }
 
+/// Eight bytes minus `'0'` each (xor), and the high bit of each byte that is no ASCII digit.
+#[inline(always)]
+pub(crate) fn digit_bits(x: u64) -> (u64, u64) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let d = x ^ (ONES * 0x30);
+    // A byte is a digit exactly when, xor '0', it is below 10: its high bit clear and `+ 0x76` not carrying into it.
+    (d, ((d & !HIGH).wrapping_add(ONES * 0x76) | d) & HIGH)
+}
+
 /// Bit `k` set when byte `k` of `x` has its high bit set; the other bits of `x` clear.
 #[inline(always)]
 fn high_bits(x: u64) -> u32 {
@@ -248,12 +258,11 @@ fn high_bits(x: u64) -> u32 {
 /// text that is no dotted quad.
 #[inline(always)]
 fn dotted_quad_masked(q: &[u8; 24]) -> Option<(std::net::Ipv4Addr, usize)> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
     let stops_in = |i: usize| {
-        let x = u64::from_le_bytes(q[i..i + 8].try_into().unwrap_or_default());
-        let d = x ^ (ONES * u64::from(b'0'));
-        high_bits(((d & !HIGH).wrapping_add(ONES * 0x76) | d) & HIGH)
+        let (_, not_digit) = digit_bits(u64::from_le_bytes(
+            q[i..i + 8].try_into().unwrap_or_default(),
+        ));
+        high_bits(not_digit)
     };
     // The bytes that are no digit: each ends an octet. One more past the sixteen, so that there is a fourth.
     let stops = stops_in(0) | stops_in(8) << 8 | 1 << 16;

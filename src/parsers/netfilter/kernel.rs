@@ -7,13 +7,10 @@
 //! shortcut below keeps the general reader's choices (the first ` SRC=`, the first ` PROTO=` after the destination,
 //! values ending at a space); what it cannot decide cheaply it leaves to the general reader. Pure, no allocation.
 
-use crate::event::{parse_ip, parse_ipv6_full, read_ipv4, Addresses, Glimpse, Proto};
+use crate::event::{digit_bits, parse_ip, parse_ipv6_full, read_ipv4, Addresses, Glimpse, Proto};
 use crate::parsers::syslog;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::LazyLock;
-
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGH: u64 = 0x8080_8080_8080_8080;
 
 /// A word of up to eight bytes as a little-endian integer and the mask of its bytes.
 #[derive(Clone, Copy)]
@@ -59,6 +56,7 @@ const TTL: Word = Word::new(b" TTL=");
 const ID: Word = Word::new(b" ID=");
 const TC: Word = Word::new(b" TC=");
 const HOPLIMIT: Word = Word::new(b" HOPLIMI");
+const HOPLIMIT_TAIL: Word = Word::new(b"T=");
 const FLOWLBL: Word = Word::new(b" FLOWLBL");
 const PROTO: Word = Word::new(b" PROTO=");
 const SPT: Word = Word::new(b" SPT=");
@@ -127,14 +125,6 @@ fn load8_short(s: &[u8], at: usize) -> u64 {
         *d = *c;
     }
     u64::from_le_bytes(b)
-}
-
-/// Eight bytes minus `'0'` each (xor), and the high bit of each byte that is no ASCII digit.
-#[inline(always)]
-pub(super) fn digit_bits(x: u64) -> (u64, u64) {
-    let d = x ^ (ONES * 0x30);
-    // A byte is a digit exactly when, xor '0', it is below 10: its high bit clear and `+ 0x76` not carrying into it.
-    (d, ((d & !HIGH).wrapping_add(ONES * 0x76) | d) & HIGH)
 }
 
 /// The run of ASCII digits at `at` (0 to 8 of them): its length and its bytes minus `'0'` (lowest first).
@@ -407,9 +397,7 @@ fn proto_word_v6(msg: impl Bytes, at: usize) -> Option<usize> {
     }
     let at = skip_digits(msg, at + TC.len())?;
     // ` HOPLIMIT=` and ` FLOWLBL=` are ten and nine bytes: their first eight, then the rest.
-    if !(HOPLIMIT.at(msg, at)
-        && msg.load8(at + 8) & 0xffff == u64::from(u16::from_le_bytes(*b"T=")))
-    {
+    if !(HOPLIMIT.at(msg, at) && HOPLIMIT_TAIL.at(msg, at + 8)) {
         return None;
     }
     let at = skip_digits(msg, at + 10)?;
