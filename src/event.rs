@@ -539,10 +539,7 @@ mod tests {
 
         #[test]
         fn ipv4_read_without_branches_agrees_with_the_byte_reader(s in "[0-9.]{0,18}[ x0-9.\n]{0,4}") {
-            let mut q = [b' '; 24];
-            for (d, c) in q.iter_mut().zip(s.bytes()) {
-                *d = c;
-            }
+            let q = padded(&s);
             let bytes = dotted_quad(|k| q.get(k).copied());
             prop_assert_eq!(dotted_quad_masked(&q), bytes, "{:?}", String::from_utf8_lossy(&q));
         }
@@ -594,6 +591,15 @@ mod tests {
         }
     }
 
+    /// The first 24 bytes of `t`, spaces after it.
+    fn padded(t: &str) -> [u8; 24] {
+        let mut q = [b' '; 24];
+        for (d, c) in q.iter_mut().zip(t.bytes()) {
+            *d = c;
+        }
+        q
+    }
+
     #[test]
     fn a_dotted_quad_is_read_within_fifteen_bytes() {
         // The reader without branches agrees with the one that reads byte by byte, which asks for no byte after the
@@ -608,10 +614,7 @@ mod tests {
                     for d in octets {
                         for end in ["", ".", ".1", "x", "1"] {
                             let t = format!("{a}.{b}.{c}.{d}{end}");
-                            let mut q = [b' '; 24];
-                            for (d, c) in q.iter_mut().zip(t.bytes()) {
-                                *d = c;
-                            }
+                            let q = padded(&t);
                             assert_eq!(
                                 dotted_quad_masked(&q),
                                 dotted_quad(|k| q.get(k).copied()),
