@@ -47,7 +47,7 @@ pub struct HttpLabels {
 }
 
 const DIRECTIONS: [Direction; 2] = [Direction::Inbound, Direction::Outbound];
-const ACTIONS: [&str; 4] = ["drop", "reject", "allow", "unknown"];
+const ACTIONS: [&str; 5] = ["drop", "reject", "allow", "fail", "unknown"];
 const PROTOS: [&str; 9] = [
     "tcp", "udp", "icmp", "icmpv6", "gre", "esp", "sctp", "other", "unknown",
 ];
@@ -61,10 +61,8 @@ fn direction_slot(d: Direction) -> usize {
 
 fn action_slot(a: Option<Action>) -> usize {
     match a {
-        Some(Action::Drop) => 0,
-        Some(Action::Reject) => 1,
-        Some(Action::Allow) => 2,
-        None => 3,
+        Some(a) => a.slot(),
+        None => Action::ALL.len(),
     }
 }
 
