@@ -241,6 +241,23 @@ fn reread(path: &Path, running: &Config) -> Result<(Config, Option<TlsAcceptor>)
     Ok((new, tls))
 }
 
+/// While a scraper keeps scraping, waits for the scrapes that show every hit counted (two scrape intervals at most,
+/// and never longer than [`DRAIN`]), so that Prometheus reads the last hits before a stop.
+async fn last_scrapes(traffic: &TrafficMetrics) {
+    let Some(interval) = traffic.scrape_interval() else {
+        return;
+    };
+    let wait = async {
+        while !traffic.shown() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let limit = (2 * interval + Duration::from_millis(500)).min(DRAIN);
+    if tokio::time::timeout(limit, wait).await.is_err() {
+        tracing::warn!("stopping before a scrape showed the last counts");
+    }
+}
+
 /// Runs the service until SIGINT or SIGTERM.
 pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
     let mut config = Arc::new(config);
@@ -276,6 +293,7 @@ pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
         metrics: http_metrics,
         problems: shell.problems.clone(),
         reload: Some(reload_tx),
+        scrapes: Some(shell.traffic.clone()),
     };
     let traffic = crate::status::TrafficHandle(Arc::new(crate::recent::RecentTraffic {
         recent: shell.recent.clone(),
@@ -297,6 +315,7 @@ pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
                 Event::Stop => {
                     tracing::info!("shutting down");
                     generation.stop().await?;
+                    last_scrapes(&shell.traffic).await;
                     shutdown.cancel();
                     let _ = tokio::time::timeout(DRAIN, server_task).await;
                     return Ok(());

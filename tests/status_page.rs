@@ -341,6 +341,7 @@ async fn the_router_serves_the_page_with_the_traffic_it_is_given() {
         metrics: Arc::new(torwatch::http::HttpMetrics::register(&mut registry)),
         registry: Arc::new(registry),
         problems: Arc::default(),
+        scrapes: None,
     };
     state.shared.store(Arc::new(loaded()));
 

@@ -92,6 +92,17 @@ pub struct AppState {
     pub metrics: Arc<HttpMetrics>,
     /// Extra detail for `/readyz` (publish and apply failures), written by the publisher.
     pub problems: Arc<arc_swap::ArcSwap<Vec<String>>>,
+    /// Told when a scrape of `/metrics` begins and ends.
+    pub scrapes: Option<Arc<dyn ScrapeWatch>>,
+}
+
+/// Whatever needs to know when a scrape of `/metrics` begins and when it has encoded every series (the traffic
+/// metrics count a new series only once a scrape has shown it at 0).
+pub trait ScrapeWatch: Send + Sync {
+    /// A scrape begins; returns its number.
+    fn begin(&self) -> u64;
+    /// Scrape `number` has encoded every series.
+    fn end(&self, number: u64);
 }
 
 /// A reload request and where to send its outcome.
@@ -317,7 +328,12 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("application/openmetrics-text"));
-    match exposition::encode(&state.registry, openmetrics) {
+    let scrape = state.scrapes.as_ref().map(|w| (w, w.begin()));
+    let encoded = exposition::encode(&state.registry, openmetrics);
+    if let Some((watch, number)) = scrape {
+        watch.end(number);
+    }
+    match encoded {
         Ok((content_type, body)) => ([(header::CONTENT_TYPE, content_type)], body).into_response(),
         Err(e) => (
             StatusCode::INTERNAL_SERVER_ERROR,
