@@ -222,9 +222,13 @@ def health():
         series(lay, "List size by list and family",
                [target(f"sum by (list, family) (torwatch_list_entries{{{SEL}}})", "{{list}} {{family}}")],
                unit="short"),
-        series(lay, "List age", [target(f"max by (list) (time() - torwatch_list_updated_timestamp_seconds{{{SEL}}})",
-                                        "{{list}}")], unit="s", defaults=age,
-               desc="Time since the list's sources were last confirmed. TorwatchListStale fires above 3 h."),
+        series(lay, "List age", [
+            target(f"max by (list) (time() - torwatch_list_updated_timestamp_seconds{{{SEL}}})", "{{list}}"),
+            target(f"max(torwatch_list_stale_after_seconds{{{SEL}}})", "stale after", ref="B")],
+               unit="s", defaults=age,
+               desc="Time since the list's sources were last confirmed. A list older than torwatch's stale_after "
+                    "(the \"stale after\" line) is stale: /readyz lists it, the status page marks it and "
+                    "TorwatchListStale fires."),
     ]
     p.append(lay.row("Sources"))
     fetches = f"torwatch_source_fetches_total{{{SEL}}}"

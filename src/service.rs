@@ -55,6 +55,8 @@ struct Shell {
     recent: Arc<Mutex<Recent>>,
     reloads: Family<ReloadLabels, Counter>,
     problems: Arc<ArcSwap<Vec<String>>>,
+    /// `stale_after` in seconds, for the alert rule.
+    stale_after: Gauge,
 }
 
 impl Shell {
@@ -78,6 +80,13 @@ impl Shell {
             "Config reloads by outcome",
             reloads.clone(),
         );
+        let stale_after = Gauge::default();
+        stale_after.set(crate::status::secs(config.stale_after));
+        registry.register(
+            "torwatch_list_stale_after_seconds",
+            "A list no source has confirmed for this long is stale (the stale_after setting)",
+            stale_after.clone(),
+        );
         Shell {
             shared: crate::snapshot::shared(),
             keeper_metrics: Arc::new(KeeperMetrics::register(registry)),
@@ -88,6 +97,7 @@ impl Shell {
             recent: Arc::default(),
             reloads,
             problems: Arc::default(),
+            stale_after,
         }
     }
 }
@@ -340,6 +350,9 @@ pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
         };
         keeper = generation.stop().await?;
         config = Arc::new(new);
+        shell
+            .stale_after
+            .set(crate::status::secs(config.stale_after));
         keeper.reconfigure(config.clone());
         current.store(config.clone());
         shell

@@ -55,6 +55,8 @@ pub struct Config {
     pub state_dir: PathBuf,
     pub retention: Duration,
     pub history: Duration,
+    /// A list no source has confirmed for this long is stale (`/readyz`, the status page, the alert rule).
+    pub stale_after: Duration,
     pub exclude: Vec<IpNet>,
     pub user_agent: Option<String>,
     pub sources: Vec<SourceConfig>,

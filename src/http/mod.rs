@@ -297,11 +297,18 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// 200 once the exit list is loaded; the body explains what is loaded and what is failing.
+/// 200 once the exit list is loaded (stale or not: the last good list beats none); the body explains what is loaded
+/// and what is failing, stale lists included.
 async fn readyz(State(state): State<AppState>) -> Response {
     let snapshot = state.shared.load();
     let published = state.problems.load();
-    let problems: Vec<&String> = published.iter().chain(&snapshot.state_error).collect();
+    let stale_after = crate::status::secs(state.config.load().stale_after);
+    let stale = snapshot.stale(stale_after, crate::keeper::now());
+    let problems: Vec<&String> = published
+        .iter()
+        .chain(&snapshot.state_error)
+        .chain(&stale)
+        .collect();
     let body = serde_json::json!({
         "ready": snapshot.ready(),
         "lists": snapshot.lists.iter().map(|(n, l)| (n.clone(), serde_json::json!({

@@ -193,7 +193,10 @@ impl ExitSeries {
     /// Whether a scrape has shown every hit counted.
     pub fn shown(&self, scrapes: &Scrapes) -> bool {
         self.series.values().all(|s| s.counter.shown(scrapes))
-            && self.other.as_ref().map_or(true, |o| o.counter.shown(scrapes))
+            && self
+                .other
+                .as_ref()
+                .map_or(true, |o| o.counter.shown(scrapes))
     }
 
     /// Number of live series, `other` not included.

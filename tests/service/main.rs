@@ -11,5 +11,6 @@ mod limits;
 mod lookup;
 mod reload;
 mod restart;
+mod stale;
 mod tls;
 mod upstream;
