@@ -1,10 +1,14 @@
 //! The log pipeline: takes batches from the inputs' bounded queue, parses each line (fixed format or
 //! auto-detected), matches the event against the current snapshot and counts it. Acknowledges file batches once
 //! processed, so checkpoints only ever cover counted lines. Per-line work touches pre-resolved counters only.
+//!
+//! No line goes unmatched in silence: until an exit list is loaded, file and stdin inputs wait (their queues are
+//! not read, their checkpoints do not move), and the lines of syslog inputs, which cannot wait, are counted as
+//! dropped (`reason="no_list"`) with one warning per input.
 
-use crate::config::Config;
+use crate::config::{Config, InputKind};
 use crate::event::Event;
-use crate::inputs::Batch;
+use crate::inputs::{Batch, InputMetrics};
 use crate::matcher::geoip::Geoip;
 use crate::matcher::metrics::{InputHandle, TrafficMetrics};
 use crate::matcher::Matcher;
@@ -71,19 +75,26 @@ impl ParseMetrics {
 
 /// One input's pre-resolved counters and parsing settings.
 struct Input {
+    name: String,
     format: Option<LogFormat>,
+    /// Waits for an exit list (files, stdin); otherwise its lines before one are counted as `no_list`.
+    waits: bool,
     parsed: Vec<Counter>,
     errors: Vec<Counter>,
+    no_list: Counter,
+    /// Whether the warning about lines before any list was given.
+    warned: bool,
     hits: InputHandle,
 }
 
 impl Input {
     fn new(
-        name: &str,
-        format: Option<LogFormat>,
+        config: &crate::config::InputConfig,
         parse: &ParseMetrics,
+        inputs: &InputMetrics,
         traffic: &TrafficMetrics,
     ) -> Input {
+        let name = config.name.as_str();
         let parsed = LogFormat::ALL
             .iter()
             .map(|f| {
@@ -109,9 +120,13 @@ impl Input {
             })
             .collect();
         Input {
-            format,
+            name: name.to_string(),
+            format: config.format,
+            waits: matches!(config.kind, InputKind::File { .. } | InputKind::Stdin),
             parsed,
             errors,
+            no_list: inputs.input(name).no_list,
+            warned: false,
             hits: traffic.input(name),
         }
     }
@@ -137,8 +152,18 @@ impl Input {
     }
 }
 
+/// Everything the pipeline counts into.
+pub struct Counting<'a> {
+    pub parse: &'a ParseMetrics,
+    pub inputs: &'a InputMetrics,
+    pub traffic: Arc<TrafficMetrics>,
+    pub recent: Arc<Mutex<Recent>>,
+}
+
 pub struct Pipeline {
     inputs: Vec<Input>,
+    /// Batches of waiting inputs read before an exit list was loaded, in order.
+    held: Vec<Batch>,
     shared: Shared,
     traffic: Arc<TrafficMetrics>,
     recent: Arc<Mutex<Recent>>,
@@ -151,15 +176,19 @@ impl Pipeline {
     pub fn new(
         config: &Config,
         shared: Shared,
-        parse: &ParseMetrics,
-        traffic: Arc<TrafficMetrics>,
-        recent: Arc<Mutex<Recent>>,
+        counting: Counting<'_>,
         geoip: Option<Arc<Geoip>>,
     ) -> Pipeline {
+        let Counting {
+            parse,
+            inputs,
+            traffic,
+            recent,
+        } = counting;
         let inputs = config
             .inputs
             .iter()
-            .map(|i| Input::new(&i.name, i.format, parse, &traffic))
+            .map(|i| Input::new(i, parse, inputs, &traffic))
             .collect();
         let actions = if config.netfilter_actions.is_empty() {
             PrefixActions::default()
@@ -174,6 +203,7 @@ impl Pipeline {
         };
         Pipeline {
             inputs,
+            held: Vec::new(),
             shared,
             traffic,
             recent,
@@ -188,13 +218,17 @@ impl Pipeline {
     pub async fn run(mut self, queues: Vec<Receiver<Batch>>, shutdown: CancellationToken) {
         let mut queues = Queues::new(queues);
         let mut evict = tokio::time::interval(Duration::from_secs(30));
+        let mut listed = tokio::time::interval(Duration::from_millis(100));
         loop {
+            self.pause_waiting(&mut queues);
             tokio::select! {
                 batch = queues.next() => match batch {
                     Some(b) => self.process(b),
-                    None => return,
+                    None => break,
                 },
                 _ = evict.tick() => self.traffic.evict(crate::keeper::now()),
+                // While inputs wait for a list: look for one.
+                _ = listed.tick(), if !self.held.is_empty() || queues.any_paused() => {}
                 _ = shutdown.cancelled() => break,
             }
         }
@@ -202,11 +236,31 @@ impl Pipeline {
         while let Some(b) = queues.next().await {
             self.process(b);
         }
+        // What still waits for a list is dropped unacknowledged: it is read again after a restart.
     }
 
-    /// Parses, matches and counts one batch, then acknowledges it.
+    /// Pauses the queues of waiting inputs while no exit list is loaded; once one is, counts the batches held.
+    fn pause_waiting(&mut self, queues: &mut Queues) {
+        let ready = self.shared.load().ready();
+        for (i, input) in self.inputs.iter().enumerate() {
+            queues.pause(i, input.waits && !ready);
+        }
+        if ready && !self.held.is_empty() {
+            tracing::info!("an exit list is loaded: reading the inputs that waited for it");
+            for batch in std::mem::take(&mut self.held) {
+                self.process(batch);
+            }
+        }
+    }
+
+    /// Parses, matches and counts one batch, then acknowledges it. Before any exit list is loaded, a waiting
+    /// input's batch is held, another's lines are counted as `no_list`.
     pub fn process(&mut self, batch: Batch) {
         let snapshot = self.shared.load();
+        if !snapshot.ready() {
+            self.unlisted(batch);
+            return;
+        }
         if !self.matcher.is_current(&snapshot) {
             self.matcher = Matcher::with_geoip(&snapshot, self.geoip.as_deref());
         }
@@ -250,18 +304,60 @@ impl Pipeline {
             ack.commit();
         }
     }
+
+    /// A batch read before any exit list was loaded.
+    fn unlisted(&mut self, batch: Batch) {
+        let Some(input) = self.inputs.get_mut(usize::from(batch.input)) else {
+            return;
+        };
+        if input.waits {
+            if self.held.is_empty() {
+                tracing::info!(input = %input.name, "waiting for an exit list before reading on");
+            }
+            self.held.push(batch);
+            return;
+        }
+        input.no_list.inc_by(batch.lines.len() as u64);
+        if !input.warned {
+            input.warned = true;
+            tracing::warn!(
+                input = %input.name,
+                "lines arrive before any exit list is loaded: they cannot be matched and are counted as dropped \
+                 (torwatch_input_dropped_total{{reason=\"no_list\"}})"
+            );
+        }
+    }
 }
 
 /// One bounded queue per input, read in turn: a busy input (a TCP sender that waits for room) cannot starve
 /// another (a UDP input that drops when its queue is full), because each has its own room and gets its turn.
 pub struct Queues {
     queues: Vec<Receiver<Batch>>,
+    /// Queues not read for now (their inputs wait); an open paused queue keeps `next` pending.
+    paused: Vec<bool>,
     next: usize,
 }
 
 impl Queues {
     pub fn new(queues: Vec<Receiver<Batch>>) -> Queues {
-        Queues { queues, next: 0 }
+        let paused = vec![false; queues.len()];
+        Queues {
+            queues,
+            paused,
+            next: 0,
+        }
+    }
+
+    /// Stops or resumes reading queue `i`.
+    pub fn pause(&mut self, i: usize, paused: bool) {
+        if let Some(p) = self.paused.get_mut(i) {
+            *p = paused;
+        }
+    }
+
+    /// Whether some queue is paused.
+    pub fn any_paused(&self) -> bool {
+        self.paused.iter().any(|&p| p)
     }
 
     /// The next batch, starting after the queue that gave the last one; `None` once every queue is closed and empty.
@@ -271,6 +367,10 @@ impl Queues {
             let mut open = false;
             for k in 0..n {
                 let i = (self.next + k) % n;
+                if self.paused.get(i) == Some(&true) {
+                    open = true;
+                    continue;
+                }
                 match self.queues[i].poll_recv(cx) {
                     std::task::Poll::Ready(Some(b)) => {
                         self.next = (i + 1) % n;
@@ -289,11 +389,12 @@ impl Queues {
         .await
     }
 
-    /// Stops accepting new batches; what is queued can still be read.
+    /// Stops accepting new batches; what is queued can still be read, from every queue (none stays paused).
     pub fn close(&mut self) {
         for q in &mut self.queues {
             q.close();
         }
+        self.paused.fill(false);
     }
 }
 

@@ -12,7 +12,7 @@ use crate::keeper::metrics::KeeperMetrics;
 use crate::keeper::Keeper;
 use crate::matcher::geoip::Geoip;
 use crate::matcher::metrics::TrafficMetrics;
-use crate::pipeline::{ParseMetrics, Pipeline};
+use crate::pipeline::{Counting, ParseMetrics, Pipeline};
 use crate::publisher::{PublishMetrics, Publisher};
 use crate::recent::Recent;
 use crate::snapshot::Shared;
@@ -155,14 +155,13 @@ impl Generation {
             }
             None => None,
         };
-        let pipeline = Pipeline::new(
-            config,
-            shell.shared.clone(),
-            &shell.parse_metrics,
-            shell.traffic.clone(),
-            shell.recent.clone(),
-            geoip,
-        );
+        let counting = Counting {
+            parse: &shell.parse_metrics,
+            inputs: &shell.input_metrics,
+            traffic: shell.traffic.clone(),
+            recent: shell.recent.clone(),
+        };
+        let pipeline = Pipeline::new(config, shell.shared.clone(), counting, geoip);
         tracker.spawn(pipeline.run(queues, token.clone()));
         let publisher = Publisher {
             files: config.publish.clone(),
