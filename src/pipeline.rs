@@ -14,7 +14,7 @@ use crate::matcher::metrics::{InputHandle, TrafficMetrics};
 use crate::matcher::Matcher;
 use crate::parsers::netfilter::{self, PrefixActions};
 use crate::parsers::{LogFormat, ParseError};
-use crate::recent::Recent;
+use crate::recent::{Recent, Seen};
 use crate::snapshot::Shared;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -283,16 +283,18 @@ impl Pipeline {
                             continue;
                         };
                         self.traffic.record(&input.hits, &ev, &hit, now);
-                        if let Some(r) = recent.as_mut() {
+                        let at = Recent::place(ev.time, now);
+                        if let (Some(r), Some(at)) = (recent.as_mut(), at) {
                             match hit.direction {
-                                crate::event::Direction::Inbound => r.inbound(
-                                    now,
-                                    hit.addr,
-                                    &hit.labels.country,
-                                    ev.dst_port,
-                                    ev.http_status,
-                                ),
-                                crate::event::Direction::Outbound => r.outbound(now),
+                                crate::event::Direction::Inbound => r.inbound(Seen {
+                                    at,
+                                    exit: hit.addr,
+                                    country: &hit.labels.country,
+                                    port: ev.dst_port,
+                                    http: ev.http_status,
+                                    kind: ev.kind,
+                                }),
+                                crate::event::Direction::Outbound => r.outbound(at),
                             }
                         }
                     }

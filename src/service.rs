@@ -14,6 +14,7 @@ use crate::matcher::geoip::Geoip;
 use crate::matcher::metrics::TrafficMetrics;
 use crate::pipeline::{Counting, ParseMetrics, Pipeline};
 use crate::publisher::{PublishMetrics, Publisher};
+use crate::recent::saved::Saved;
 use crate::recent::Recent;
 use crate::snapshot::Shared;
 use anyhow::Context;
@@ -53,6 +54,8 @@ struct Shell {
     parse_metrics: ParseMetrics,
     traffic: Arc<TrafficMetrics>,
     recent: Arc<Mutex<Recent>>,
+    /// The last 24 h of traffic in `state_dir`.
+    saved: Arc<Saved>,
     reloads: Family<ReloadLabels, Counter>,
     problems: Arc<ArcSwap<Vec<String>>>,
     /// `stale_after` in seconds, for the alert rule.
@@ -87,14 +90,24 @@ impl Shell {
             "A list no source has confirmed for this long is stale (the stale_after setting)",
             stale_after.clone(),
         );
+        let traffic = Arc::new(TrafficMetrics::register(registry, &config.matcher));
+        let recent = Arc::default();
+        let saved = Saved::register(
+            registry,
+            &config.state_dir,
+            Arc::clone(&recent),
+            traffic.clone(),
+        );
+        saved.restore(crate::keeper::now());
         Shell {
             shared: crate::snapshot::shared(),
             keeper_metrics: Arc::new(KeeperMetrics::register(registry)),
             publish_metrics: Arc::new(PublishMetrics::register(registry)),
             input_metrics: Arc::new(InputMetrics::register(registry)),
             parse_metrics: ParseMetrics::register(registry),
-            traffic: Arc::new(TrafficMetrics::register(registry, &config.matcher)),
-            recent: Arc::default(),
+            traffic,
+            recent,
+            saved: Arc::new(saved),
             reloads,
             problems: Arc::default(),
             stale_after,
@@ -314,6 +327,7 @@ pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
     let tls = server.tls.clone();
     let shutdown = CancellationToken::new();
     let server_task = tokio::spawn(server.run(shutdown.clone()));
+    tokio::spawn(shell.saved.clone().run(shutdown.clone()));
 
     let mut strict = true;
     loop {
@@ -325,6 +339,7 @@ pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
                     tracing::info!("shutting down");
                     generation.stop().await?;
                     last_scrapes(&shell.traffic).await;
+                    shell.saved.save(crate::keeper::now()).await;
                     shutdown.cancel();
                     let _ = tokio::time::timeout(DRAIN, server_task).await;
                     return Ok(());

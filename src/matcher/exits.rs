@@ -233,6 +233,20 @@ impl Distinct {
         self.last.len()
     }
 
+    /// Every exit recorded with its last hit.
+    pub fn entries(&self) -> Vec<(String, i64)> {
+        self.last.iter().map(|(a, t)| (a.to_string(), *t)).collect()
+    }
+
+    /// Adds saved exits (a later hit already recorded wins); returns the number recorded after forgetting those
+    /// older than 24 h at `now`.
+    pub fn restore(&mut self, saved: Vec<(String, i64)>, now: i64) -> usize {
+        for (exit, at) in saved {
+            self.hit(&exit, at);
+        }
+        self.prune(now)
+    }
+
     /// Forgets exits last hit more than 24 h before `now`; returns how many remain.
     pub fn prune(&mut self, now: i64) -> usize {
         self.last

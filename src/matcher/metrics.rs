@@ -383,6 +383,22 @@ impl TrafficMetrics {
             .set(i64::try_from(distinct).unwrap_or(i64::MAX));
     }
 
+    /// The exits behind `torwatch_tor_distinct_exits_24h` with their last hit, to save across restarts.
+    pub fn distinct_exits(&self) -> Vec<(String, i64)> {
+        self.state
+            .lock()
+            .map_or_else(|_| Vec::new(), |st| st.distinct.entries())
+    }
+
+    /// Takes back saved exits of [`TrafficMetrics::distinct_exits`].
+    pub fn restore_distinct(&self, saved: Vec<(String, i64)>, now: i64) {
+        let Ok(mut st) = self.state.lock() else {
+            return;
+        };
+        let n = st.distinct.restore(saved, now);
+        self.distinct.set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
     /// Number of live per-exit series (`other` not included).
     pub fn exit_series(&self) -> usize {
         self.state.lock().map_or(0, |st| st.exits.count())

@@ -2,12 +2,13 @@
 //! last 24 hours of Tor hits. The page is rendered per request from the current snapshot and the traffic summary;
 //! rendering is pure ([`render`]), the handler only reads. The page loads nothing from elsewhere and runs no script.
 
+mod chart;
 mod markup;
 mod page;
 mod traffic;
 
 pub use page::render;
-pub use traffic::{ExitRow, Traffic, ROWS, WINDOW_SECS};
+pub use traffic::{ExitRow, HourRow, Traffic, ROWS, WINDOW_SECS};
 
 use crate::http::AppState;
 use axum::extract::State;
