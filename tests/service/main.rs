@@ -12,4 +12,5 @@ mod lookup;
 mod reload;
 mod restart;
 mod tls;
+mod unchanged;
 mod upstream;
