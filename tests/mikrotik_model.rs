@@ -198,9 +198,11 @@ fn imports_never_empty_the_list_and_leave_exactly_the_rendered_addresses() {
     );
     // A single address replaced by another: the moment most likely to leave a list empty.
     let v3 = list(3, &["185.220.101.9", "2a0b:f4c2::2"]);
-    let mut router = Router::default();
     // An entry of an earlier, uncommented import and an unrelated list the operator keeps.
-    router.menu = "ip";
+    let mut router = Router {
+        menu: "ip",
+        ..Router::default()
+    };
     router
         .command("add list=\"tor-exits\" address=185.220.101.1")
         .unwrap();
