@@ -6,6 +6,7 @@ mod daemon;
 mod disk;
 mod edl;
 mod faults;
+mod guard;
 mod hostile;
 mod limits;
 mod lookup;
