@@ -38,6 +38,9 @@ struct Bucket {
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Recent {
     buckets: Vec<Bucket>,
+    /// Hits counted since the start: tells a saver whether anything changed.
+    #[serde(skip)]
+    changes: u64,
 }
 
 /// One inbound hit as the window counts it.
@@ -87,12 +90,18 @@ impl Recent {
         }
     }
 
+    /// Hits counted since the start (not saved).
+    pub fn changes(&self) -> u64 {
+        self.changes
+    }
+
     /// Whether the saved buckets have the shape this build keeps (24, or none yet).
     pub fn is_valid(&self) -> bool {
         self.buckets.is_empty() || self.buckets.len() == BUCKETS
     }
 
     fn bucket(&mut self, now: i64) -> &mut Bucket {
+        self.changes += 1;
         let hour = now.div_euclid(HOUR);
         if self.buckets.len() != BUCKETS {
             self.buckets = vec![Bucket::default(); BUCKETS];

@@ -327,7 +327,12 @@ pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
     let tls = server.tls.clone();
     let shutdown = CancellationToken::new();
     let server_task = tokio::spawn(server.run(shutdown.clone()));
-    tokio::spawn(shell.saved.clone().run(shutdown.clone()));
+    tokio::spawn(
+        shell
+            .saved
+            .clone()
+            .run(config.state_save_interval, shutdown.clone()),
+    );
 
     let mut strict = true;
     loop {

@@ -1,6 +1,7 @@
 //! The last 24 hours across restarts: the status page's hourly hits ([`Recent`]) and the distinct exits behind
-//! `torwatch_tor_distinct_exits_24h`, saved in `state_dir/traffic.json` every minute and when torwatch stops, and
-//! restored at start. A stop and start lose nothing; a crash loses at most the last minute. Owns that file.
+//! `torwatch_tor_distinct_exits_24h`, saved in `state_dir/traffic.json` every `state_save_interval` (10 s by
+//! default) when a hit was counted since the last save, and when torwatch stops; restored at start. A stop and
+//! start lose nothing; a crash loses at most the hits of the last `state_save_interval`. Owns that file.
 
 use super::Recent;
 use crate::matcher::TrafficMetrics;
@@ -14,8 +15,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// How often the windows are saved.
-pub const EVERY: Duration = Duration::from_secs(60);
 const FILE: &str = "traffic.json";
 const FORMAT: u32 = 1;
 
@@ -41,6 +40,8 @@ pub struct Saved {
     traffic: Arc<TrafficMetrics>,
     ok: Counter,
     error: Counter,
+    /// [`Recent::changes`] at the last save.
+    saved: std::sync::atomic::AtomicU64,
 }
 
 impl Saved {
@@ -67,6 +68,7 @@ impl Saved {
             traffic,
             ok,
             error,
+            saved: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -125,6 +127,7 @@ impl Saved {
             Ok(r) => r.clone(),
             Err(_) => return,
         };
+        let changes = recent.changes();
         let disk = OnDisk {
             format: FORMAT,
             saved: now,
@@ -140,6 +143,8 @@ impl Saved {
         match result {
             Ok(()) => {
                 self.ok.inc();
+                self.saved
+                    .store(changes, std::sync::atomic::Ordering::Relaxed);
             }
             Err(e) => {
                 self.error.inc();
@@ -151,15 +156,88 @@ impl Saved {
         };
     }
 
-    /// Saves every [`EVERY`] until shutdown (the last save is the caller's, once the pipeline has drained).
-    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
-        let mut tick = tokio::time::interval(EVERY);
+    /// Whether a hit was counted since the last save.
+    fn changed(&self) -> bool {
+        let saved = self.saved.load(std::sync::atomic::Ordering::Relaxed);
+        self.recent.lock().is_ok_and(|r| r.changes() != saved)
+    }
+
+    /// Saves every `every` while hits come, until shutdown (the last save is the caller's, once the pipeline has
+    /// drained).
+    pub async fn run(self: Arc<Self>, every: Duration, shutdown: CancellationToken) {
+        let mut tick = tokio::time::interval(every.max(Duration::from_secs(1)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await;
         loop {
             tokio::select! {
-                _ = tick.tick() => self.save(crate::keeper::now()).await,
+                _ = tick.tick() => if self.changed() {
+                    self.save(crate::keeper::now()).await;
+                },
                 _ = shutdown.cancelled() => return,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Kind;
+    use crate::recent::Seen;
+
+    fn saver(dir: &Path) -> Saved {
+        let config = crate::config::Config::parse("").unwrap();
+        let mut reg = Registry::default();
+        let traffic = Arc::new(TrafficMetrics::register(&mut reg, &config.matcher));
+        Saved::register(&mut reg, dir, Arc::default(), traffic)
+    }
+
+    #[tokio::test]
+    async fn saved_windows_come_back_and_an_unreadable_file_is_kept_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = 1_800_000_000;
+        let a = saver(dir.path());
+        a.recent.lock().unwrap().inbound(Seen {
+            at: now - 7200,
+            exit: "185.220.101.1".parse().unwrap(),
+            country: "de",
+            port: Some(22),
+            http: None,
+            kind: Kind::Traffic,
+        });
+        a.traffic
+            .restore_distinct(vec![("185.220.101.1".into(), now - 7200)], now);
+        assert!(a.changed());
+        a.save(now).await;
+        assert!(!a.changed(), "saved");
+        assert_eq!(a.ok.get(), 1);
+
+        let b = saver(dir.path());
+        b.restore(now + 60);
+        let summary = b.recent.lock().unwrap().summary(now + 60, 10);
+        assert_eq!(summary.hits, 1);
+        assert_eq!(summary.hourly.iter().map(|h| h.kinds[0]).sum::<u64>(), 1);
+        assert_eq!(
+            b.traffic.distinct_exits(),
+            vec![("185.220.101.1".to_string(), now - 7200)]
+        );
+
+        std::fs::write(dir.path().join(FILE), b"{\"format\":1,").unwrap();
+        let c = saver(dir.path());
+        c.restore(now);
+        assert_eq!(c.recent.lock().unwrap().summary(now, 10).hits, 0);
+        assert!(
+            dir.path().join("traffic.json.unreadable").exists(),
+            "kept for a person to look at"
+        );
+        assert!(!dir.path().join(FILE).exists());
+    }
+
+    #[tokio::test]
+    async fn a_failed_save_is_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = saver(&dir.path().join("missing/deeper"));
+        a.save(1).await;
+        assert_eq!((a.ok.get(), a.error.get()), (0, 1));
     }
 }
