@@ -53,10 +53,10 @@ struct Scraper {
 impl Scraper {
     /// One scrape, as the `/metrics` handler makes it.
     fn scrape(&mut self, metrics: &TrafficMetrics, reg: &Registry) -> String {
-        let n = metrics.scrape_begin();
+        let n = metrics.scrape_begin("prometheus");
         let mut text = String::new();
         encode(&mut text, reg).unwrap();
-        metrics.scrape_end(n);
+        metrics.scrape_end("prometheus", n);
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let Some((series, value)) = line.rsplit_once(' ') else {
                 continue;

@@ -96,13 +96,13 @@ pub struct AppState {
     pub scrapes: Option<Arc<dyn ScrapeWatch>>,
 }
 
-/// Whatever needs to know when a scrape of `/metrics` begins and when it has encoded every series (the traffic
-/// metrics count a new series only once a scrape has shown it at 0).
+/// Whatever needs to know when a scrape of `/metrics` begins and when it has encoded every series, and by whom
+/// (the traffic metrics count a new series only once every scraper has seen it at 0).
 pub trait ScrapeWatch: Send + Sync {
-    /// A scrape begins; returns its number.
-    fn begin(&self) -> u64;
-    /// Scrape `number` has encoded every series.
-    fn end(&self, number: u64);
+    /// Scraper `who` (its address and User-Agent) begins a scrape; returns its number.
+    fn begin(&self, who: &str) -> u64;
+    /// Scraper `who`'s scrape `number` has encoded every series.
+    fn end(&self, who: &str, number: u64);
 }
 
 /// A reload request and where to send its outcome.
@@ -330,15 +330,27 @@ async fn readyz(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn metrics(
+    State(state): State<AppState>,
+    peer: Option<axum::Extension<Peer>>,
+    headers: HeaderMap,
+) -> Response {
     let openmetrics = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("application/openmetrics-text"));
-    let scrape = state.scrapes.as_ref().map(|w| (w, w.begin()));
+    let who = format!(
+        "{} {}",
+        peer.map_or_else(String::new, |p| p.0 .0.ip().to_string()),
+        headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    );
+    let scrape = state.scrapes.as_ref().map(|w| (w, w.begin(&who)));
     let encoded = exposition::encode(&state.registry, openmetrics);
     if let Some((watch, number)) = scrape {
-        watch.end(number);
+        watch.end(&who, number);
     }
     match encoded {
         Ok((content_type, body)) => ([(header::CONTENT_TYPE, content_type)], body).into_response(),

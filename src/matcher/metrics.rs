@@ -4,7 +4,7 @@
 //! is [`Gated`]: a new series counts only once a scrape has shown it at 0, so that `increase()` sees every hit.
 
 use super::exits::{Distinct, ExitSeries};
-use super::gate::{Gated, Scrapes};
+use super::gate::{Gated, Scrapers, Scrapes};
 use super::Hit;
 use crate::config::MatcherConfig;
 use crate::event::{Action, Direction, Event, Kind, Proto};
@@ -204,6 +204,8 @@ impl Ports {
 }
 
 struct Mutable {
+    scrapers: Scrapers,
+    /// `scrapers.view()`, kept current.
     scrapes: Scrapes,
     inputs: Vec<InputHits>,
     ports: Ports,
@@ -235,8 +237,8 @@ pub struct TrafficMetrics {
     distinct: Gauge,
     http: Family<HttpLabels, Counter>,
     state: Mutex<Mutable>,
-    /// When the last scrape began and how long after the one before.
-    cadence: Mutex<(Option<std::time::Instant>, Option<std::time::Duration>)>,
+    /// The clock scrapers are timed by.
+    started: std::time::Instant,
 }
 
 impl TrafficMetrics {
@@ -250,6 +252,7 @@ impl TrafficMetrics {
             distinct: Gauge::default(),
             http: Family::default(),
             state: Mutex::new(Mutable {
+                scrapers: Scrapers::default(),
                 scrapes: Scrapes::default(),
                 inputs: Vec::new(),
                 ports: Ports::new(&config.ports, config.top_ports),
@@ -258,7 +261,7 @@ impl TrafficMetrics {
                 distinct: Distinct::default(),
                 http: vec![None; 600],
             }),
-            cadence: Mutex::default(),
+            started: std::time::Instant::now(),
         };
         reg.register(
             "torwatch_tor_hits",
@@ -404,34 +407,46 @@ impl TrafficMetrics {
         self.state.lock().map_or(0, |st| st.exits.count())
     }
 
-    /// A scrape of `/metrics` begins: series a scrape has shown at 0 take the hits that waited for it. Returns the
-    /// scrape's number for [`TrafficMetrics::scrape_end`].
-    pub fn scrape_begin(&self) -> u64 {
+    /// Scraper `who` (its address and User-Agent) begins a scrape of `/metrics`: series every scraper has seen at
+    /// 0 take the hits that waited for it. Returns the scrape's number for [`TrafficMetrics::scrape_end`].
+    pub fn scrape_begin(&self, who: &str) -> u64 {
+        let now = self.clock();
         let Ok(mut guard) = self.state.lock() else {
             return 0;
         };
         let st = &mut *guard;
+        st.scrapers.expire(now);
+        st.scrapes = st.scrapers.view();
         // Settled before the scrape's number is taken: the hits that move now are shown by this scrape.
         let scrapes = st.scrapes;
         for g in st.gated() {
             g.settle(&scrapes);
         }
         st.exits.settle(&scrapes);
-        st.scrapes.begin()
+        let n = st.scrapers.begin(id(who), now);
+        st.scrapes = st.scrapers.view();
+        n
     }
 
-    /// Scrape `number` has encoded every series.
-    pub fn scrape_end(&self, number: u64) {
+    /// Scraper `who`'s scrape `number` has encoded every series.
+    pub fn scrape_end(&self, who: &str, number: u64) {
         if let Ok(mut st) = self.state.lock() {
-            st.scrapes.end(number);
+            st.scrapers.end(id(who), number);
+            st.scrapes = st.scrapers.view();
         }
     }
 
-    /// The time between the last two scrapes while scrapes keep coming (the last began within twice that time).
+    /// The longest time between two scrapes of a scraper that keeps scraping.
     pub fn scrape_interval(&self) -> Option<std::time::Duration> {
-        let (last, interval) = *self.cadence.lock().ok()?;
-        let interval = interval?;
-        (last?.elapsed() <= 2 * interval).then_some(interval)
+        let mut st = self.state.lock().ok()?;
+        let now = self.clock();
+        st.scrapers.expire(now);
+        st.scrapes = st.scrapers.view();
+        st.scrapers.interval().map(std::time::Duration::from_millis)
+    }
+
+    fn clock(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
     /// Whether a scrape has shown every hit counted so far (nothing waits, nothing counted since the last scrape
@@ -442,7 +457,7 @@ impl TrafficMetrics {
         };
         let st = &mut *guard;
         let scrapes = st.scrapes;
-        if !scrapes.any() {
+        if !st.scrapers.any() {
             return true;
         }
         st.exits.shown(&scrapes) && st.gated().all(|g| g.shown(&scrapes) || g.total() == 0)
@@ -450,16 +465,19 @@ impl TrafficMetrics {
 }
 
 impl crate::http::ScrapeWatch for TrafficMetrics {
-    fn begin(&self) -> u64 {
-        if let Ok(mut c) = self.cadence.lock() {
-            let now = std::time::Instant::now();
-            c.1 = c.0.map(|last| now.saturating_duration_since(last));
-            c.0 = Some(now);
-        }
-        self.scrape_begin()
+    fn begin(&self, who: &str) -> u64 {
+        self.scrape_begin(who)
     }
 
-    fn end(&self, number: u64) {
-        self.scrape_end(number);
+    fn end(&self, who: &str, number: u64) {
+        self.scrape_end(who, number);
     }
+}
+
+/// A scraper's identity.
+fn id(who: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    who.hash(&mut h);
+    h.finish()
 }

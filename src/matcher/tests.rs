@@ -87,10 +87,10 @@ fn events_without_addresses_or_lists_do_not_match() {
 
 /// One scrape of `/metrics` as the HTTP handler makes it.
 fn scrape(metrics: &TrafficMetrics, reg: &Registry) -> String {
-    let n = metrics.scrape_begin();
+    let n = metrics.scrape_begin("prometheus");
     let mut text = String::new();
     encode(&mut text, reg).unwrap();
-    metrics.scrape_end(n);
+    metrics.scrape_end("prometheus", n);
     text
 }
 
