@@ -538,14 +538,18 @@ mod tests {
         }
     }
 
-    /// The exposition's samples whose line starts with one of `names`, in order.
+    /// The exposition's samples whose line starts with one of `names`, sorted (a family's series come in no fixed
+    /// order).
     fn samples(reg: &Registry, names: &[&str]) -> Vec<String> {
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, reg).expect("encode");
-        text.lines()
+        let mut found: Vec<String> = text
+            .lines()
             .filter(|l| names.iter().any(|n| l.starts_with(n)) && !l.ends_with(" 0"))
             .map(str::to_owned)
-            .collect()
+            .collect();
+        found.sort();
+        found
     }
 
     #[test]
@@ -573,9 +577,9 @@ mod tests {
                 ]
             ),
             [
-                r#"torwatch_input_parsed_total{input="flows",format="vpcflow"} 2"#,
                 r#"torwatch_input_parse_errors_total{input="flows",reason="not_traffic"} 1"#,
                 r#"torwatch_input_parse_errors_total{input="other",reason="unknown_format"} 1"#,
+                r#"torwatch_input_parsed_total{input="flows",format="vpcflow"} 2"#,
                 r#"torwatch_input_skipped_records_total{input="flows",reason="nodata"} 1"#,
             ]
         );
