@@ -44,6 +44,7 @@ pub struct RawSource {
     pub max_shrink: Option<f64>,
     pub enabled: Option<bool>,
     pub list: Option<String>,
+    pub max_retry_wait: Option<String>,
 }
 
 /// A size: a number of bytes, or a string such as `16MiB`.
@@ -68,6 +69,7 @@ pub struct RawInput {
     pub listen: Option<String>,
     pub max_message: Option<RawSize>,
     pub max_connections: Option<u64>,
+    pub idle_timeout: Option<String>,
     pub recv_buffer: Option<RawSize>,
     pub queue: Option<u64>,
 }

@@ -5,7 +5,6 @@ pub mod access;
 mod exposition;
 pub mod lists;
 pub mod server;
-mod slots;
 
 use crate::config::{Access, Config};
 use crate::snapshot::Shared;
@@ -90,8 +89,8 @@ pub struct AppState {
     pub reload: Option<tokio::sync::mpsc::Sender<ReloadRequest>>,
     pub registry: Arc<Registry>,
     pub metrics: Arc<HttpMetrics>,
-    /// Extra detail for `/readyz` (publish and apply failures), written by the publisher.
-    pub problems: Arc<arc_swap::ArcSwap<Vec<String>>>,
+    /// Extra detail for `/readyz`: publish and apply failures, inputs whose paths yield nothing.
+    pub problems: Arc<crate::problems::Problems>,
 }
 
 /// A reload request and where to send its outcome.
@@ -289,8 +288,8 @@ async fn healthz() -> &'static str {
 /// 200 once the exit list is loaded; the body explains what is loaded and what is failing.
 async fn readyz(State(state): State<AppState>) -> Response {
     let snapshot = state.shared.load();
-    let published = state.problems.load();
-    let problems: Vec<&String> = published.iter().chain(&snapshot.state_error).collect();
+    let listed = state.problems.list();
+    let problems: Vec<&String> = listed.iter().chain(&snapshot.state_error).collect();
     let body = serde_json::json!({
         "ready": snapshot.ready(),
         "lists": snapshot.lists.iter().map(|(n, l)| (n.clone(), serde_json::json!({

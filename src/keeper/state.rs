@@ -34,6 +34,13 @@ pub struct SourceState {
     /// Consecutive failed attempts.
     #[serde(default)]
     pub failures: u32,
+    /// Unix seconds before which a failing source is not fetched again (backoff and `Retry-After`); 0: no wait.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retry_at: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 /// Version and change time of a published list, so ETags survive a restart.
