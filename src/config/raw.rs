@@ -66,6 +66,7 @@ pub struct RawInput {
     pub paths: Vec<String>,
     pub start_at: Option<String>,
     pub poll: Option<String>,
+    pub max_files: Option<u64>,
     pub listen: Option<String>,
     pub max_message: Option<RawSize>,
     pub max_connections: Option<u64>,

@@ -63,6 +63,8 @@ pub enum InputKind {
         paths: Vec<String>,
         start_at: StartAt,
         poll: Duration,
+        /// Most files followed at once.
+        max_files: usize,
     },
     SyslogUdp {
         listen: SocketAddr,
@@ -562,10 +564,15 @@ fn input_kind(check: &mut Check, path: &str, r: &RawInput) -> InputKind {
                 scalar::duration,
             );
             check.positive(format!("{path}.poll"), &poll);
+            let max_files = r
+                .max_files
+                .map_or(crate::inputs::FileSpec::DEFAULT_MAX_FILES, |n| n as usize);
+            check.positive(format!("{path}.max_files"), &max_files);
             InputKind::File {
                 paths: r.paths.clone(),
                 start_at,
                 poll,
+                max_files,
             }
         }
         Some("syslog_udp") => InputKind::SyslogUdp {
@@ -849,6 +856,7 @@ impl InputConfig {
                 paths,
                 start_at,
                 poll,
+                max_files,
             } => {
                 let mut spec = i::FileSpec::new(paths.clone(), state_dir.join("checkpoints"));
                 spec.start_at = match start_at {
@@ -856,6 +864,7 @@ impl InputConfig {
                     StartAt::End => i::StartAt::End,
                 };
                 spec.poll = *poll;
+                spec.max_files = *max_files;
                 i::InputKind::File(spec)
             }
             InputKind::SyslogUdp {
