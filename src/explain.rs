@@ -66,18 +66,23 @@ pub fn run(mut input: impl BufRead, out: impl Write, opts: &Options) -> io::Resu
     let mut out = io::BufWriter::new(out);
     let mut summary = Summary::default();
     let mut line = Vec::with_capacity(1024);
+    let mut number = 0u64;
     loop {
         line.clear();
         if input.read_until(b'\n', &mut line)? == 0 {
             break;
         }
+        number += 1;
         let outcome = parse_line(&line, opts.format);
         summary.record(&outcome);
         if opts.json {
-            let value = match &outcome {
+            let mut value = match &outcome {
                 Ok((format, event)) => event_json(*format, event),
                 Err(e) => error_json(*e),
             };
+            if let Value::Object(m) = &mut value {
+                m.insert("line".into(), number.into());
+            }
             serde_json::to_writer(&mut out, &value)?;
             out.write_all(b"\n")?;
         } else {
@@ -109,10 +114,11 @@ fn parse_line(
     format.parse(line).map(|event| (format, event))
 }
 
-/// The `explain --json` object of one event: `format` plus every field the event carries, absent ones omitted.
+/// The `explain --json` object of one event (the caller adds its `line`): `format`, `kind` plus every field the event carries, absent ones omitted.
 pub fn event_json(format: LogFormat, event: &Event) -> Value {
     let mut m = Map::new();
     m.insert("format".into(), format.as_str().into());
+    m.insert("kind".into(), event.kind.as_str().into());
     if let Some(time) = event.time.and_then(rfc3339) {
         m.insert("time".into(), time.into());
     }

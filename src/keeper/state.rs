@@ -34,6 +34,9 @@ pub struct SourceState {
     /// Consecutive failed attempts.
     #[serde(default)]
     pub failures: u32,
+    /// Entries the list guard dropped from the last fetch, by reason.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub last_dropped: BTreeMap<String, usize>,
     /// Unix seconds before which a failing source is not fetched again (backoff and `Retry-After`); 0: no wait.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub retry_at: i64,

@@ -67,6 +67,7 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
         .filter(|s| (100..=599).contains(s))
         .ok_or(ParseError::BadNumber("status"))?;
     Ok(Event {
+        kind: crate::event::Kind::Web,
         time: time.or(header.time),
         device: header.host,
         src_ip: Some(src),

@@ -39,6 +39,7 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
         None => plain(body)?,
     };
     Ok(Event {
+        kind: crate::event::Kind::Traffic,
         time: header.time,
         device: header.host,
         src_ip: Some(flow.src.0),

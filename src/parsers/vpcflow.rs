@@ -134,6 +134,7 @@ impl<'a> Record<'a> {
             _ => None,
         };
         Ok(Event {
+            kind: crate::event::Kind::Traffic,
             time: parse_u64(self.start).and_then(|n| i64::try_from(n).ok()),
             device: Some(self.eni)
                 .filter(|e| *e != b"-")

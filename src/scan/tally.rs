@@ -10,7 +10,7 @@ use crate::parsers::{self, netfilter, LogFormat};
 const PROTOS: [&str; 8] = [
     "tcp", "udp", "icmp", "icmpv6", "gre", "esp", "sctp", "other",
 ];
-const ACTIONS: [&str; 3] = ["drop", "reject", "allow"];
+const ACTIONS: [&str; Action::ALL.len()] = ["drop", "reject", "allow", "fail"];
 
 /// The index of `p`'s name in `PROTOS`.
 fn proto_slot(p: Proto) -> usize {
@@ -26,14 +26,6 @@ fn proto_slot(p: Proto) -> usize {
     }
 }
 
-fn action_slot(a: Action) -> usize {
-    match a {
-        Action::Drop => 0,
-        Action::Reject => 1,
-        Action::Allow => 2,
-    }
-}
-
 /// The counts of one thread's share of the input.
 #[derive(Debug, Clone)]
 pub struct Tally {
@@ -44,7 +36,7 @@ pub struct Tally {
     exits: Vec<u64>,
     ports: Vec<u64>,
     protos: [u64; 8],
-    actions: [u64; 3],
+    actions: [u64; Action::ALL.len()],
     http: Vec<u64>,
     /// The format of the last detected line that parsed, tried first on the next (auto-detection).
     last_format: Option<LogFormat>,
@@ -61,7 +53,7 @@ impl Tally {
             exits: vec![0; reference.exits.side.len()],
             ports: vec![0; 65536],
             protos: [0; 8],
-            actions: [0; 3],
+            actions: [0; Action::ALL.len()],
             http: vec![0; 1000],
             last_format: None,
             remembered: netfilter::ActionMemo::default(),
@@ -172,7 +164,7 @@ impl Tally {
         {
             *n += 1;
         }
-        if let Some(n) = action.and_then(|a| self.actions.get_mut(action_slot(a))) {
+        if let Some(n) = action.and_then(|a| self.actions.get_mut(Action::slot(a))) {
             *n += 1;
         }
     }
