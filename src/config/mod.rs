@@ -2,6 +2,7 @@
 //! [`Config`]. Every problem is reported with its key path (`sources[1].interval: "5x" is not a duration`); all
 //! problems of a file are reported together. Nothing downstream re-validates a string.
 
+pub mod files;
 pub mod raw;
 pub mod scalar;
 mod sections;
@@ -56,6 +57,8 @@ pub struct Config {
     pub retention: Duration,
     pub history: Duration,
     pub exclude: Vec<IpNet>,
+    /// The state is saved at most this often (and only when something changed).
+    pub state_save_interval: Duration,
     pub user_agent: Option<String>,
     pub sources: Vec<SourceConfig>,
     pub inputs: Vec<InputConfig>,
