@@ -1,6 +1,7 @@
 //! The log pipeline: takes batches from the inputs' bounded queue, parses each line (fixed format or
-//! auto-detected), matches the event against the current snapshot and counts it. Acknowledges file batches once
-//! processed, so checkpoints only ever cover counted lines. Per-line work touches pre-resolved counters only.
+//! auto-detected) into its events (one, or one per flow of a document), matches each against the current snapshot
+//! and counts it. Acknowledges file batches once processed, so checkpoints only ever cover counted lines. Per-line
+//! work touches pre-resolved counters only.
 //!
 //! No line goes unmatched in silence: until an exit list is loaded, file and stdin inputs wait (their queues are
 //! not read, their checkpoints do not move), and the lines of syslog inputs, which cannot wait, are counted as
@@ -13,14 +14,14 @@ use crate::matcher::geoip::Geoip;
 use crate::matcher::metrics::{InputHandle, TrafficMetrics};
 use crate::matcher::Matcher;
 use crate::parsers::netfilter::{self, PrefixActions};
-use crate::parsers::{LogFormat, ParseError};
+use crate::parsers::{Context, LogFormat, ParseError};
 use crate::recent::{Recent, Seen};
 use crate::snapshot::Shared;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::mpsc::Receiver;
 use tokio_util::sync::CancellationToken;
@@ -37,10 +38,11 @@ pub struct ErrorLabels {
     pub reason: &'static str,
 }
 
-/// `torwatch_input_parsed_total` and `torwatch_input_parse_errors_total`.
+/// `torwatch_input_parsed_total`, `torwatch_input_parse_errors_total` and `torwatch_input_skipped_records_total`.
 pub struct ParseMetrics {
     pub parsed: Family<ParsedLabels, Counter>,
     pub errors: Family<ErrorLabels, Counter>,
+    pub skipped: Family<ErrorLabels, Counter>,
 }
 
 const REASONS: [ParseError; 7] = [
@@ -53,48 +55,45 @@ const REASONS: [ParseError; 7] = [
     ParseError::Malformed,
 ];
 
+/// Records that carry no flow by design, counted apart from errors.
+const SKIPPED: [ParseError; 2] = [ParseError::NoData, ParseError::SkipData];
+
 impl ParseMetrics {
     pub fn register(reg: &mut Registry) -> ParseMetrics {
         let m = ParseMetrics {
             parsed: Family::default(),
             errors: Family::default(),
+            skipped: Family::default(),
         };
         reg.register(
             "torwatch_input_parsed",
-            "Lines that became events, by input and format",
+            "Events read from lines (a document of flows gives one per flow), by input and format",
             m.parsed.clone(),
         );
         reg.register(
             "torwatch_input_parse_errors",
-            "Lines that did not parse, by input and reason",
+            "Lines (or records of a document) that did not parse, by input and reason",
             m.errors.clone(),
+        );
+        reg.register(
+            "torwatch_input_skipped_records",
+            "Flow-log records that carry no flow by design (NODATA, SKIPDATA), by input and reason",
+            m.skipped.clone(),
         );
         m
     }
 }
 
-/// One input's pre-resolved counters and parsing settings.
-struct Input {
-    name: String,
-    format: Option<LogFormat>,
-    /// Waits for an exit list (files, stdin); otherwise its lines before one are counted as `no_list`.
-    waits: bool,
+/// One input's pre-resolved counters.
+struct Counters {
     parsed: Vec<Counter>,
     errors: Vec<Counter>,
-    no_list: Counter,
-    /// Whether the warning about lines before any list was given.
-    warned: bool,
+    skipped: Vec<Counter>,
     hits: InputHandle,
 }
 
-impl Input {
-    fn new(
-        config: &crate::config::InputConfig,
-        parse: &ParseMetrics,
-        inputs: &InputMetrics,
-        traffic: &TrafficMetrics,
-    ) -> Input {
-        let name = config.name.as_str();
+impl Counters {
+    fn new(name: &str, parse: &ParseMetrics, traffic: &TrafficMetrics) -> Counters {
         let parsed = LogFormat::ALL
             .iter()
             .map(|f| {
@@ -107,36 +106,37 @@ impl Input {
                     .clone()
             })
             .collect();
-        let errors = REASONS
-            .iter()
-            .map(|r| {
-                parse
-                    .errors
-                    .get_or_create(&ErrorLabels {
-                        input: name.into(),
-                        reason: r.reason(),
-                    })
-                    .clone()
-            })
-            .collect();
-        Input {
-            name: name.to_string(),
-            format: config.format,
-            waits: matches!(config.kind, InputKind::File { .. } | InputKind::Stdin),
+        let reasons = |family: &Family<ErrorLabels, Counter>, reasons: &[ParseError]| {
+            reasons
+                .iter()
+                .map(|r| {
+                    family
+                        .get_or_create(&ErrorLabels {
+                            input: name.into(),
+                            reason: r.reason(),
+                        })
+                        .clone()
+                })
+                .collect()
+        };
+        Counters {
             parsed,
-            errors,
-            no_list: inputs.input(name).no_list,
-            warned: false,
+            errors: reasons(&parse.errors, &REASONS),
+            skipped: reasons(&parse.skipped, &SKIPPED),
             hits: traffic.input(name),
         }
     }
 
     fn error(&self, e: ParseError) {
-        let i = REASONS
+        let (reasons, counters): (&[ParseError], _) = match e.is_error() {
+            true => (&REASONS, &self.errors),
+            false => (&SKIPPED, &self.skipped),
+        };
+        let i = reasons
             .iter()
             .position(|r| r.reason() == e.reason())
             .unwrap_or(0);
-        if let Some(c) = self.errors.get(i) {
+        if let Some(c) = counters.get(i) {
             c.inc();
         }
     }
@@ -152,6 +152,19 @@ impl Input {
     }
 }
 
+/// One input: its fixed format, its counters, and the context its lines are read in.
+struct Input {
+    name: String,
+    format: Option<LogFormat>,
+    /// Waits for an exit list (files, stdin); otherwise its lines before one are counted as `no_list`.
+    waits: bool,
+    counters: Counters,
+    no_list: Counter,
+    /// Whether the warning about lines before any list was given.
+    warned: bool,
+    context: Context,
+}
+
 /// Everything the pipeline counts into.
 pub struct Counting<'a> {
     pub parse: &'a ParseMetrics,
@@ -162,14 +175,13 @@ pub struct Counting<'a> {
 
 pub struct Pipeline {
     inputs: Vec<Input>,
-    /// Batches of waiting inputs read before an exit list was loaded, in order.
-    held: Vec<Batch>,
     shared: Shared,
     traffic: Arc<TrafficMetrics>,
     recent: Arc<Mutex<Recent>>,
     geoip: Option<Arc<Geoip>>,
-    actions: PrefixActions,
     matcher: Matcher,
+    /// Batches of waiting inputs read before an exit list was loaded, in order.
+    held: Vec<Batch>,
 }
 
 impl Pipeline {
@@ -185,31 +197,39 @@ impl Pipeline {
             traffic,
             recent,
         } = counting;
-        let inputs = config
-            .inputs
-            .iter()
-            .map(|i| Input::new(i, parse, inputs, &traffic))
-            .collect();
-        let actions = if config.netfilter_actions.is_empty() {
-            PrefixActions::default()
-        } else {
+        let actions = (!config.netfilter_actions.is_empty()).then(|| {
             let mut rules: Vec<(String, crate::event::Action)> = config.netfilter_actions.clone();
             rules.extend(
                 netfilter::DEFAULT_RULES
                     .iter()
                     .map(|(p, a)| (p.to_string(), *a)),
             );
-            PrefixActions::new(rules, PrefixActions::default().fallback())
-        };
+            Arc::new(PrefixActions::new(
+                rules,
+                PrefixActions::default().fallback(),
+            ))
+        });
+        let inputs = config
+            .inputs
+            .iter()
+            .map(|i| Input {
+                name: i.name.clone(),
+                format: i.format,
+                waits: matches!(i.kind, InputKind::File { .. } | InputKind::Stdin),
+                counters: Counters::new(&i.name, parse, &traffic),
+                no_list: inputs.input(&i.name).no_list,
+                warned: false,
+                context: Context::new(actions.clone(), i.fields),
+            })
+            .collect();
         Pipeline {
             inputs,
-            held: Vec::new(),
             shared,
             traffic,
             recent,
             geoip,
-            actions,
             matcher: Matcher::default(),
+            held: Vec::new(),
         }
     }
 
@@ -265,40 +285,47 @@ impl Pipeline {
             self.matcher = Matcher::with_geoip(&snapshot, self.geoip.as_deref());
         }
         let now = crate::keeper::now();
-        if let Some(input) = self.inputs.get(usize::from(batch.input)) {
+        if let Some(input) = self.inputs.get_mut(usize::from(batch.input)) {
             let mut last = input.format;
             let mut recent = self.recent.lock().ok();
+            let count = Count {
+                matcher: &self.matcher,
+                traffic: &self.traffic,
+                hits: &input.counters.hits,
+                now,
+            };
             for line in &batch.lines {
-                match peek(line, input.format, &mut last) {
-                    Ok((format, addresses)) => {
-                        input.parsed(format);
+                let line = crate::parsers::trim_line(line);
+                let format = match format_of(line, input.format, &mut last, &input.context) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        input.counters.error(e);
+                        continue;
+                    }
+                };
+                if format != LogFormat::Netfilter {
+                    let counters = &input.counters;
+                    input.context.parse_each(format, line, &mut |r| match r {
+                        Ok(ev) => {
+                            counters.parsed(format);
+                            count.event(&ev, &mut recent);
+                        }
+                        Err(e) => counters.error(e),
+                    });
+                    continue;
+                }
+                match netfilter::peek(line) {
+                    Ok(addresses) => {
+                        input.counters.parsed(format);
                         // Most lines are not Tor: only those whose address is listed are parsed in full.
                         if !self.matcher.may_hold(&addresses) {
                             continue;
                         }
-                        let Ok(ev) = parse(line, format, &self.actions) else {
-                            continue; // `peek` accepted it, so `parse` does too
-                        };
-                        let Some(hit) = self.matcher.classify(&ev) else {
-                            continue;
-                        };
-                        self.traffic.record(&input.hits, &ev, &hit, now);
-                        let at = Recent::place(ev.time, now);
-                        if let (Some(r), Some(at)) = (recent.as_mut(), at) {
-                            match hit.direction {
-                                crate::event::Direction::Inbound => r.inbound(Seen {
-                                    at,
-                                    exit: hit.addr,
-                                    country: &hit.labels.country,
-                                    port: ev.dst_port,
-                                    http: ev.http_status,
-                                    kind: ev.kind,
-                                }),
-                                crate::event::Direction::Outbound => r.outbound(at),
-                            }
+                        if let Ok(ev) = input.context.parse(format, line) {
+                            count.event(&ev, &mut recent);
                         }
                     }
-                    Err(e) => input.error(e),
+                    Err(e) => input.counters.error(e),
                 }
             }
         }
@@ -327,6 +354,41 @@ impl Pipeline {
                 "lines arrive before any exit list is loaded: they cannot be matched and are counted as dropped \
                  (torwatch_input_dropped_total{{reason=\"no_list\"}})"
             );
+        }
+    }
+}
+
+/// What counting an event needs.
+struct Count<'p> {
+    matcher: &'p Matcher,
+    traffic: &'p TrafficMetrics,
+    hits: &'p InputHandle,
+    now: i64,
+}
+
+impl Count<'_> {
+    /// Matches an event and counts it when it is Tor traffic.
+    fn event(&self, ev: &Event<'_>, recent: &mut Option<MutexGuard<'_, Recent>>) {
+        if !self.matcher.may_hold(&ev.addresses()) {
+            return;
+        }
+        let Some(hit) = self.matcher.classify(ev) else {
+            return;
+        };
+        self.traffic.record(self.hits, ev, &hit, self.now);
+        let at = Recent::place(ev.time, self.now);
+        if let (Some(r), Some(at)) = (recent.as_mut(), at) {
+            match hit.direction {
+                crate::event::Direction::Inbound => r.inbound(Seen {
+                    at,
+                    exit: hit.addr,
+                    country: &hit.labels.country,
+                    port: ev.dst_port,
+                    http: ev.http_status,
+                    kind: ev.kind,
+                }),
+                crate::event::Direction::Outbound => r.outbound(at),
+            }
         }
     }
 }
@@ -400,38 +462,23 @@ impl Queues {
     }
 }
 
-/// Parses one line: the fixed format, or the format of the previous line first, then auto-detection.
-/// The format of a line (fixed, else the last line's when it sniffs alike, else detected) and its addresses, exactly
-/// when it parses.
-fn peek(
+/// The format of a trimmed line: the fixed one, else the last line's when it sniffs alike, else the detected one.
+fn format_of(
     line: &[u8],
     fixed: Option<LogFormat>,
     last: &mut Option<LogFormat>,
-) -> Result<(LogFormat, crate::event::Addresses), ParseError> {
-    let line = crate::parsers::trim_line(line);
+    context: &Context,
+) -> Result<LogFormat, ParseError> {
     if line.is_empty() {
         return Err(ParseError::Empty);
     }
     let format = match (fixed, *last) {
         (Some(f), _) => f,
-        (None, Some(f)) if f.sniff(line) => f,
-        _ => crate::parsers::detect(line).ok_or(ParseError::UnknownFormat)?,
+        (None, Some(f)) if context.sniff(f, line) => f,
+        _ => context.detect(line).ok_or(ParseError::UnknownFormat)?,
     };
     *last = Some(format);
-    Ok((format, format.peek(line)?))
-}
-
-/// The whole event of a line of `format`, netfilter's action read through the configured prefix rules.
-fn parse<'a>(
-    line: &'a [u8],
-    format: LogFormat,
-    actions: &PrefixActions,
-) -> Result<Event<'a>, ParseError> {
-    let line = crate::parsers::trim_line(line);
-    match format {
-        LogFormat::Netfilter => netfilter::parse_with(line, actions),
-        f => f.parse(line),
-    }
+    Ok(format)
 }
 
 #[cfg(test)]
@@ -445,6 +492,139 @@ mod tests {
             lines: vec![bytes::Bytes::from_static(b"x")],
             ack: None,
         }
+    }
+
+    /// A pipeline of the config's inputs with `185.220.101.7` in the exit list, and the registry of its metrics.
+    fn pipeline(config: &str) -> (Pipeline, Registry) {
+        let config = Config::parse(config).expect("test config");
+        let mut reg = Registry::default();
+        let parse = ParseMetrics::register(&mut reg);
+        let traffic = Arc::new(TrafficMetrics::register(&mut reg, &config.matcher));
+        let entry = crate::lists::ListEntry {
+            net: "185.220.101.7/32".parse().expect("net"),
+            prov: crate::lists::Provenance::default(),
+        };
+        let exits = Arc::new(crate::lists::List::new(
+            crate::keeper::EXITS,
+            1,
+            0,
+            vec![entry],
+        ));
+        let shared = crate::snapshot::shared();
+        shared.store(Arc::new(crate::snapshot::Snapshot {
+            lists: [(crate::keeper::EXITS.to_string(), exits)].into(),
+            ..crate::snapshot::Snapshot::default()
+        }));
+        let recent = Arc::new(Mutex::new(Recent::default()));
+        let inputs = InputMetrics::register(&mut reg);
+        let counting = Counting {
+            parse: &parse,
+            inputs: &inputs,
+            traffic,
+            recent,
+        };
+        let p = Pipeline::new(&config, shared, counting, None);
+        (p, reg)
+    }
+
+    fn lines(input: u16, lines: &[&str]) -> Batch {
+        Batch {
+            input,
+            lines: lines
+                .iter()
+                .map(|l| bytes::Bytes::copy_from_slice(l.as_bytes()))
+                .collect(),
+            ack: None,
+        }
+    }
+
+    /// The exposition's samples whose line starts with one of `names`, sorted (a family's series come in no fixed
+    /// order).
+    fn samples(reg: &Registry, names: &[&str]) -> Vec<String> {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, reg).expect("encode");
+        let mut found: Vec<String> = text
+            .lines()
+            .filter(|l| names.iter().any(|n| l.starts_with(n)) && !l.ends_with(" 0"))
+            .map(str::to_owned)
+            .collect();
+        found.sort();
+        found
+    }
+
+    #[test]
+    fn a_flow_log_header_sets_the_field_order_of_its_input_and_nodata_is_not_an_error() {
+        let (mut p, reg) =
+            pipeline("inputs:\n  - {name: flows, type: stdin}\n  - {name: other, type: stdin}\n");
+        p.process(lines(
+            0,
+            &[
+                "${srcaddr} ${dstaddr} ${dstport} ${protocol} ${action} ${log-status}",
+                "185.220.101.7 10.0.0.5 22 6 REJECT OK",
+                "198.51.100.4 10.0.0.5 22 6 REJECT OK",
+                "- - - - - NODATA",
+            ],
+        ));
+        // The other input saw no header: the same record is no line it can read.
+        p.process(lines(1, &["185.220.101.7 10.0.0.5 22 6 REJECT OK"]));
+        assert_eq!(
+            samples(
+                &reg,
+                &[
+                    "torwatch_input_parsed_total",
+                    "torwatch_input_parse_errors_total",
+                    "torwatch_input_skipped_records_total",
+                ]
+            ),
+            [
+                r#"torwatch_input_parse_errors_total{input="flows",reason="not_traffic"} 1"#,
+                r#"torwatch_input_parse_errors_total{input="other",reason="unknown_format"} 1"#,
+                r#"torwatch_input_parsed_total{input="flows",format="vpcflow"} 2"#,
+                r#"torwatch_input_skipped_records_total{input="flows",reason="nodata"} 1"#,
+            ]
+        );
+        assert_eq!(hits(&p, &reg), [("flows".into(), "drop".into(), 1)]);
+    }
+
+    /// `torwatch_tor_hits_total` samples as (input, action, count), after the two scrapes that show a new series at
+    /// 0 and then its count.
+    fn hits(p: &Pipeline, reg: &Registry) -> Vec<(String, String, u64)> {
+        for _ in 0..2 {
+            let n = p.traffic.scrape_begin("prometheus");
+            samples(reg, &[]);
+            p.traffic.scrape_end("prometheus", n);
+        }
+        let label = |l: &str, key: &str| {
+            let from = l.find(&format!("{key}=\"")).map(|i| i + key.len() + 2)?;
+            let len = l.get(from..)?.find('"')?;
+            l.get(from..from + len).map(str::to_owned)
+        };
+        samples(reg, &["torwatch_tor_hits_total"])
+            .iter()
+            .filter_map(|l| {
+                let n = l.rsplit(' ').next()?.parse().ok()?;
+                Some((label(l, "input")?, label(l, "action")?, n))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_fields_of_an_input_read_its_records_without_a_header() {
+        let (mut p, reg) = pipeline(
+            "inputs:\n  - name: flows\n    type: stdin\n    format: vpcflow\n    fields: [dstaddr, srcaddr, action]\n",
+        );
+        p.process(lines(
+            0,
+            &[
+                "10.0.0.5 185.220.101.7 ACCEPT",
+                "10.0.0.5 198.51.100.4 ACCEPT",
+            ],
+        ));
+        assert_eq!(
+            samples(&reg, &["torwatch_input_parsed_total"]),
+            [r#"torwatch_input_parsed_total{input="flows",format="vpcflow"} 2"#]
+        );
+        assert_eq!(hits(&p, &reg), [("flows".into(), "allow".into(), 1)]);
     }
 
     #[tokio::test]
