@@ -40,6 +40,7 @@ fn main() -> anyhow::Result<()> {
         format,
         progress: true,
         geoip: args.geoip,
+        context: Default::default(),
     };
     scan::run(&opts, std::io::stdout().lock())?;
     Ok(())

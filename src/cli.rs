@@ -62,12 +62,14 @@ enum Command {
         /// A fixed log format instead of auto-detection.
         #[arg(long)]
         format: Option<String>,
-        /// A country database (.mmdb) for exits the list has no country for.
+        /// A country database (.mmdb) for exits the list has no country for (default: the config's
+        /// matcher.geoip).
         #[arg(long)]
         geoip: Option<PathBuf>,
-        /// Config whose state_dir is used when neither --exits nor --state-dir is given.
-        #[arg(long, short, default_value = "config/torwatch.yaml")]
-        config: PathBuf,
+        /// Config to read lines as the service does: its netfilter_actions, its matcher.geoip, and its state_dir
+        /// when neither --exits nor --state-dir is given [default: config/torwatch.yaml, read only then].
+        #[arg(long, short)]
+        config: Option<PathBuf>,
     },
     /// Was this address a Tor exit (at TIME), and according to which sources?
     Lookup {
@@ -112,14 +114,24 @@ pub fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
+            // The config is read when named, or when it must say where the state is.
+            let config = match (config, exits.is_none() && state_dir.is_none()) {
+                (Some(path), _) => Some(path),
+                (None, true) => Some(PathBuf::from("config/torwatch.yaml")),
+                (None, false) => None,
+            };
+            let config = match config.as_deref().map(load).transpose() {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
             let state_dir = match (&exits, state_dir) {
                 (Some(_), s) => s,
                 (None, Some(s)) => Some(s),
-                (None, None) => match load(&config) {
-                    Ok(c) => Some(c.state_dir),
-                    Err(code) => return code,
-                },
+                (None, None) => config.as_ref().map(|c| c.state_dir.clone()),
             };
+            let actions = config.as_ref().and_then(|c| {
+                crate::parsers::netfilter::PrefixActions::configured(&c.netfilter_actions)
+            });
             let opts = crate::scan::ScanOptions {
                 files,
                 exits,
@@ -128,7 +140,8 @@ pub fn main() -> ExitCode {
                 json,
                 format,
                 progress: true,
-                geoip,
+                geoip: geoip.or_else(|| config.as_ref().and_then(|c| c.matcher.geoip.clone())),
+                context: crate::parsers::Context::new(actions.map(std::sync::Arc::new), None),
             };
             crate::scan::run(&opts, std::io::stdout().lock()).map(|_| ExitCode::SUCCESS)
         }

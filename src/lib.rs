@@ -17,6 +17,7 @@ pub mod pipeline;
 pub mod problems;
 pub mod publish;
 pub mod publisher;
+pub mod reader;
 pub mod recent;
 pub mod rendered;
 pub mod scan;

@@ -8,13 +8,13 @@
 //! dropped (`reason="no_list"`) with one warning per input.
 
 use crate::config::{Config, InputKind};
-use crate::event::Event;
 use crate::inputs::{Batch, InputMetrics};
 use crate::matcher::geoip::Geoip;
 use crate::matcher::metrics::{InputHandle, TrafficMetrics};
 use crate::matcher::Matcher;
-use crate::parsers::netfilter::{self, PrefixActions};
+use crate::parsers::netfilter::PrefixActions;
 use crate::parsers::{Context, LogFormat, ParseError};
+use crate::reader::{Reader, Sink};
 use crate::recent::{Recent, Seen};
 use crate::snapshot::Shared;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -152,17 +152,16 @@ impl Counters {
     }
 }
 
-/// One input: its fixed format, its counters, and the context its lines are read in.
+/// One input: its counters, and its reader (fixed format, the context its lines are read in).
 struct Input {
     name: String,
-    format: Option<LogFormat>,
     /// Waits for an exit list (files, stdin); otherwise its lines before one are counted as `no_list`.
     waits: bool,
     counters: Counters,
     no_list: Counter,
     /// Whether the warning about lines before any list was given.
     warned: bool,
-    context: Context,
+    reader: Reader,
 }
 
 /// Everything the pipeline counts into.
@@ -197,29 +196,17 @@ impl Pipeline {
             traffic,
             recent,
         } = counting;
-        let actions = (!config.netfilter_actions.is_empty()).then(|| {
-            let mut rules: Vec<(String, crate::event::Action)> = config.netfilter_actions.clone();
-            rules.extend(
-                netfilter::DEFAULT_RULES
-                    .iter()
-                    .map(|(p, a)| (p.to_string(), *a)),
-            );
-            Arc::new(PrefixActions::new(
-                rules,
-                PrefixActions::default().fallback(),
-            ))
-        });
+        let actions = PrefixActions::configured(&config.netfilter_actions).map(Arc::new);
         let inputs = config
             .inputs
             .iter()
             .map(|i| Input {
                 name: i.name.clone(),
-                format: i.format,
                 waits: matches!(i.kind, InputKind::File { .. } | InputKind::Stdin),
                 counters: Counters::new(&i.name, parse, &traffic),
                 no_list: inputs.input(&i.name).no_list,
                 warned: false,
-                context: Context::new(actions.clone(), i.fields),
+                reader: Reader::new(i.format, Context::new(actions.clone(), i.fields)),
             })
             .collect();
         Pipeline {
@@ -284,49 +271,16 @@ impl Pipeline {
         if !self.matcher.is_current(&snapshot) {
             self.matcher = Matcher::with_geoip(&snapshot, self.geoip.as_deref());
         }
-        let now = crate::keeper::now();
         if let Some(input) = self.inputs.get_mut(usize::from(batch.input)) {
-            let mut last = input.format;
-            let mut recent = self.recent.lock().ok();
-            let count = Count {
+            let mut count = Count {
+                counters: &input.counters,
                 matcher: &self.matcher,
                 traffic: &self.traffic,
-                hits: &input.counters.hits,
-                now,
+                recent: self.recent.lock().ok(),
+                now: crate::keeper::now(),
             };
             for line in &batch.lines {
-                let line = crate::parsers::trim_line(line);
-                let format = match format_of(line, input.format, &mut last, &input.context) {
-                    Ok(f) => f,
-                    Err(e) => {
-                        input.counters.error(e);
-                        continue;
-                    }
-                };
-                if format != LogFormat::Netfilter {
-                    let counters = &input.counters;
-                    input.context.parse_each(format, line, &mut |r| match r {
-                        Ok(ev) => {
-                            counters.parsed(format);
-                            count.event(&ev, &mut recent);
-                        }
-                        Err(e) => counters.error(e),
-                    });
-                    continue;
-                }
-                match netfilter::peek(line) {
-                    Ok(addresses) => {
-                        input.counters.parsed(format);
-                        // Most lines are not Tor: only those whose address is listed are parsed in full.
-                        if !self.matcher.may_hold(&addresses) {
-                            continue;
-                        }
-                        if let Ok(ev) = input.context.parse(format, line) {
-                            count.event(&ev, &mut recent);
-                        }
-                    }
-                    Err(e) => input.counters.error(e),
-                }
+                input.reader.line(line, &self.matcher, &mut count);
             }
         }
         if let Some(ack) = batch.ack {
@@ -358,26 +312,34 @@ impl Pipeline {
     }
 }
 
-/// What counting an event needs.
+/// The service's sink: parse outcomes into the input's counters, hits into the traffic metrics and the last
+/// 24 hours.
 struct Count<'p> {
+    counters: &'p Counters,
     matcher: &'p Matcher,
     traffic: &'p TrafficMetrics,
-    hits: &'p InputHandle,
+    recent: Option<MutexGuard<'p, Recent>>,
     now: i64,
 }
 
-impl Count<'_> {
-    /// Matches an event and counts it when it is Tor traffic.
-    fn event(&self, ev: &Event<'_>, recent: &mut Option<MutexGuard<'_, Recent>>) {
-        if !self.matcher.may_hold(&ev.addresses()) {
-            return;
-        }
-        let Some(hit) = self.matcher.classify(ev) else {
+impl Sink for Count<'_> {
+    const EVENTS: bool = true;
+
+    fn parsed(&mut self, format: LogFormat) {
+        self.counters.parsed(format);
+    }
+
+    fn error(&mut self, error: ParseError) {
+        self.counters.error(error);
+    }
+
+    fn hit(&mut self, found: &crate::reader::Hit<'_, '_>) {
+        let (Some(ev), Some(hit)) = (found.event, self.matcher.hit(found.matched)) else {
             return;
         };
-        self.traffic.record(self.hits, ev, &hit, self.now);
+        self.traffic.record(&self.counters.hits, ev, &hit, self.now);
         let at = Recent::place(ev.time, self.now);
-        if let (Some(r), Some(at)) = (recent.as_mut(), at) {
+        if let (Some(r), Some(at)) = (self.recent.as_mut(), at) {
             match hit.direction {
                 crate::event::Direction::Inbound => r.inbound(Seen {
                     at,
@@ -460,25 +422,6 @@ impl Queues {
         }
         self.paused.fill(false);
     }
-}
-
-/// The format of a trimmed line: the fixed one, else the last line's when it sniffs alike, else the detected one.
-fn format_of(
-    line: &[u8],
-    fixed: Option<LogFormat>,
-    last: &mut Option<LogFormat>,
-    context: &Context,
-) -> Result<LogFormat, ParseError> {
-    if line.is_empty() {
-        return Err(ParseError::Empty);
-    }
-    let format = match (fixed, *last) {
-        (Some(f), _) => f,
-        (None, Some(f)) if context.sniff(f, line) => f,
-        _ => context.detect(line).ok_or(ParseError::UnknownFormat)?,
-    };
-    *last = Some(format);
-    Ok(format)
 }
 
 #[cfg(test)]

@@ -36,6 +36,8 @@ pub struct ScanOptions {
     pub progress: bool,
     /// A country database (`.mmdb`) for exits whose list carries no country.
     pub geoip: Option<PathBuf>,
+    /// The context lines are read in: the configured netfilter prefix rules (default: the built-in ones).
+    pub context: crate::parsers::Context,
 }
 
 /// The answer. Field names are the JSON keys of `scan --json`.
@@ -86,9 +88,10 @@ pub fn scan(opts: &ScanOptions, reference: &Reference) -> anyhow::Result<Report>
     let scan = Scan {
         reference,
         format: opts.format,
+        context: opts.context.clone(),
     };
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let mut total = Tally::new(reference);
+    let mut total = Tally::new(&scan);
     for path in &opts.files {
         for tally in scan_one(path, &scan, threads, opts.progress)? {
             total.merge(&tally);
@@ -104,7 +107,7 @@ fn scan_one(
     progress: bool,
 ) -> anyhow::Result<Vec<Tally>> {
     if path == Path::new("-") {
-        let mut tally = Tally::new(scan.reference);
+        let mut tally = Tally::new(scan);
         read::stdin(&mut tally, scan).context("cannot read standard input")?;
         return Ok(vec![tally]);
     }
@@ -114,14 +117,11 @@ fn scan_one(
     // A flow-log file's header line gives the field order of every part of the file.
     let head = read::first_line(path, gzip).with_context(fail)?;
     let result = if gzip {
-        let mut tally = seeded(scan.reference, &head);
+        let mut tally = seeded(scan, &head);
         read::gzip(path, &mut tally, scan, bar.as_ref()).with_context(fail)?;
         vec![tally]
     } else {
-        read::plain(path, threads, scan, bar.as_ref(), || {
-            seeded(scan.reference, &head)
-        })
-        .with_context(fail)?
+        read::plain(path, threads, scan, bar.as_ref(), || seeded(scan, &head)).with_context(fail)?
     };
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -131,8 +131,8 @@ fn scan_one(
 
 /// A tally for a part of a file whose first line is `head`: a flow-log header there sets the field order of every
 /// part.
-fn seeded(reference: &Reference, head: &[u8]) -> Tally {
-    let mut tally = Tally::new(reference);
+fn seeded(scan: &Scan<'_>, head: &[u8]) -> Tally {
+    let mut tally = Tally::new(scan);
     tally.learn(head);
     tally
 }

@@ -77,18 +77,17 @@ impl std::fmt::Debug for Geoip {
     }
 }
 
+/// Tiny MaxMind DB files for tests.
 #[cfg(test)]
-mod tests {
-    use super::*;
-
+pub(crate) mod fixture {
     /// MaxMind DB encoding of the few types these tests need.
-    fn string(s: &str) -> Vec<u8> {
+    pub fn string(s: &str) -> Vec<u8> {
         let mut v = vec![(2 << 5) | s.len() as u8];
         v.extend_from_slice(s.as_bytes());
         v
     }
 
-    fn map(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    pub fn map(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
         let mut v = vec![(7 << 5) | entries.len() as u8];
         for (k, val) in entries {
             v.extend(string(k));
@@ -97,7 +96,7 @@ mod tests {
         v
     }
 
-    fn uint(kind: u8, n: u32) -> Vec<u8> {
+    pub fn uint(kind: u8, n: u32) -> Vec<u8> {
         let bytes = n.to_be_bytes();
         match kind {
             5 => [vec![(5 << 5) | 2], bytes[2..].to_vec()].concat(),
@@ -107,7 +106,7 @@ mod tests {
     }
 
     /// An IPv4 database with one record for `first_octet`/8.
-    fn database(first_octet: u8, record: Vec<u8>) -> Vec<u8> {
+    pub fn database(first_octet: u8, record: Vec<u8>) -> Vec<u8> {
         let node_count = 8u32;
         let mut out = Vec::new();
         for i in 0..8 {
@@ -141,6 +140,12 @@ mod tests {
         ]));
         out
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixture::{database, map, string};
+    use super::*;
 
     #[test]
     fn maxmind_nested_iso_code() {

@@ -175,6 +175,22 @@ impl Matcher {
             || a.dst.is_some_and(|ip| self.relays.contains(ip))
     }
 
+    /// The hit of a [`crate::reader::Match`] against these lists, with the entry and its labels.
+    pub fn hit(&self, m: crate::reader::Match) -> Option<Hit<'_>> {
+        let side = match m.direction {
+            Direction::Inbound => &self.exits,
+            Direction::Outbound => &self.relays,
+        };
+        let (index, entry, labels) = side.entry(m.entry)?;
+        Some(Hit {
+            direction: m.direction,
+            addr: m.addr,
+            index,
+            entry,
+            labels,
+        })
+    }
+
     /// Classifies an event: inbound when its source is a Tor exit, outbound when its destination is a Tor relay.
     pub fn classify(&self, ev: &Event<'_>) -> Option<Hit<'_>> {
         if let Some(src) = ev.src_ip {
@@ -196,6 +212,38 @@ impl Matcher {
             index,
             entry,
             labels,
+        })
+    }
+}
+
+impl crate::reader::Lists for Matcher {
+    #[inline]
+    fn may_hold(&self, addresses: &crate::event::Addresses) -> bool {
+        Matcher::may_hold(self, addresses)
+    }
+
+    /// The current lists: the time does not matter.
+    #[inline]
+    fn classify(
+        &self,
+        a: &crate::event::Addresses,
+        _time: Option<i64>,
+    ) -> Option<crate::reader::Match> {
+        if let Some(src) = a.src {
+            if let Some(entry) = self.exits.position(src) {
+                return Some(crate::reader::Match {
+                    direction: Direction::Inbound,
+                    entry,
+                    addr: src,
+                });
+            }
+        }
+        let dst = a.dst?;
+        let entry = self.relays.position(dst)?;
+        Some(crate::reader::Match {
+            direction: Direction::Outbound,
+            entry,
+            addr: dst,
         })
     }
 }

@@ -83,17 +83,22 @@ fn action_of<'a>(
 /// The action [`parse`] gives a line it accepts, read without the rest of the event: the message's prefix, else
 /// its syslog tag. Meaningless for a line that does not parse.
 pub fn action(line: &[u8]) -> Action {
-    action_read(line).0
+    action_read(line, &DEFAULT_ACTIONS).0
 }
 
-/// [`action`], and whether the log prefix decided it (else the syslog tag or the fallback did).
-fn action_read(line: &[u8]) -> (Action, bool) {
+/// The action [`parse_with`] gives a line it accepts with the rules `actions`, read as [`action`] reads it.
+pub fn action_with(line: &[u8], actions: &PrefixActions) -> Action {
+    action_read(line, actions).0
+}
+
+/// [`action_with`], and whether the log prefix decided it (else the syslog tag or the fallback did).
+fn action_read(line: &[u8], actions: &PrefixActions) -> (Action, bool) {
     let line = line.trim_ascii();
     if line.first() == Some(&b'{') {
-        let a = ulogd::parse(line, &DEFAULT_ACTIONS)
+        let a = ulogd::parse(line, actions)
             .ok()
             .and_then(|e| e.action)
-            .unwrap_or(DEFAULT_ACTIONS.fallback());
+            .unwrap_or(actions.fallback());
         return (a, true);
     }
     let msg = syslog::message(line);
@@ -103,7 +108,7 @@ fn action_read(line: &[u8]) -> (Action, bool) {
         (_, None, None) => 0,
     };
     let prefix = msg.get(..prefix_len).unwrap_or_default();
-    action_of(prefix, || syslog::split(line).0.app, &DEFAULT_ACTIONS)
+    action_of(prefix, || syslog::split(line).0.app, actions)
 }
 
 /// The addresses of a line exactly when [`parse`] accepts it, with the same error when it does not; the syslog

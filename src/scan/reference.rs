@@ -252,3 +252,28 @@ fn ranges(record: &Record, currency: &Currency<'_>) -> Vec<(i64, i64)> {
     }
     out
 }
+
+impl crate::reader::Lists for Reference {
+    #[inline]
+    fn may_hold(&self, addresses: &Addresses) -> bool {
+        Reference::may_hold(self, addresses)
+    }
+
+    #[inline]
+    fn classify(&self, a: &Addresses, time: Option<i64>) -> Option<crate::reader::Match> {
+        let (direction, entry) = self.classify_addresses(a, time)?;
+        let addr = match direction {
+            Direction::Inbound => a.src?,
+            Direction::Outbound => a.dst?,
+        };
+        Some(crate::reader::Match {
+            direction,
+            entry,
+            addr,
+        })
+    }
+
+    fn by_time(&self) -> bool {
+        Reference::by_time(self)
+    }
+}

@@ -37,8 +37,9 @@ fn tally_of(data: impl std::io::Read, reference: &Reference, chunk: usize) -> Re
     let scan = Scan {
         reference,
         format: None,
+        context: Default::default(),
     };
-    let mut tally = Tally::new(reference);
+    let mut tally = Tally::new(&scan);
     stream_sized(data, &mut tally, &scan, chunk).unwrap();
     tally.report(reference)
 }
@@ -108,14 +109,11 @@ fn byte_range_parts_add_up_to_the_whole() {
     let scan = Scan {
         reference: &reference,
         format: None,
+        context: Default::default(),
     };
     let whole = |parts, threads| {
-        let mut total = Tally::new(&reference);
-        for t in in_parts(&path, parts, threads, &scan, None, || {
-            Tally::new(&reference)
-        })
-        .unwrap()
-        {
+        let mut total = Tally::new(&scan);
+        for t in in_parts(&path, parts, threads, &scan, None, || Tally::new(&scan)).unwrap() {
             total.merge(&t);
         }
         total.report(&reference)
@@ -200,15 +198,12 @@ fn every_part_of_a_flow_log_file_reads_with_its_header() {
     let scan = Scan {
         reference: &reference,
         format: None,
+        context: Default::default(),
     };
     let head = read::first_line(&path, false).unwrap();
     for (parts, threads) in [(1, 1), (7, 2), (50, 3)] {
-        let mut total = Tally::new(&reference);
-        for t in in_parts(&path, parts, threads, &scan, None, || {
-            seeded(&reference, &head)
-        })
-        .unwrap()
-        {
+        let mut total = Tally::new(&scan);
+        for t in in_parts(&path, parts, threads, &scan, None, || seeded(&scan, &head)).unwrap() {
             total.merge(&t);
         }
         let r = total.report(&reference);
@@ -227,4 +222,35 @@ fn every_part_of_a_flow_log_file_reads_with_its_header() {
     };
     let report = run(&opts, std::io::sink()).unwrap();
     assert_eq!(report.tor_hits, 1000);
+}
+
+#[test]
+fn countries_come_from_a_country_database_when_the_list_has_none() {
+    use crate::matcher::geoip::fixture::{database, map, string};
+    let (dir, _) = setup();
+    let db = dir.path().join("countries.mmdb");
+    std::fs::write(
+        &db,
+        database(185, map(&[("country", map(&[("iso_code", string("DE"))]))])),
+    )
+    .unwrap();
+    let log = dir.path().join("kern.log");
+    std::fs::write(&log, text(30)).unwrap();
+    let mut opts = ScanOptions {
+        files: vec![log],
+        exits: Some(dir.path().join("exits.txt")),
+        ..ScanOptions::default()
+    };
+    let without = run(&opts, std::io::sink()).unwrap();
+    assert_eq!(
+        without.by_country,
+        BTreeMap::from([("unknown".to_string(), 11)])
+    );
+    opts.geoip = Some(db);
+    let with = run(&opts, std::io::sink()).unwrap();
+    assert_eq!(with.by_country, BTreeMap::from([("de".to_string(), 11)]));
+    assert_eq!(
+        (with.tor_hits, with.by_exit.clone()),
+        (without.tor_hits, without.by_exit)
+    );
 }

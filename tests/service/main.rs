@@ -13,6 +13,7 @@ mod limits;
 mod lookup;
 mod reload;
 mod restart;
+mod scan;
 mod stale;
 mod tls;
 mod unchanged;

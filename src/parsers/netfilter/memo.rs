@@ -13,7 +13,7 @@
 
 #[cfg(test)]
 use super::action;
-use super::action_read;
+use super::{action_read, PrefixActions};
 use crate::event::Action;
 use crate::parsers::syslog::{self, stamp};
 
@@ -116,11 +116,12 @@ impl Default for ActionMemo {
 }
 
 impl ActionMemo {
-    /// The action [`super::action`] gives `line`.
-    pub fn action(&mut self, line: &[u8]) -> Action {
+    /// The action [`super::action_with`] gives `line` with the rules `actions`, which must be the same for every
+    /// line a memo reads and hold no digit ([`PrefixActions::digit_free`]: the key reads every digit as `0`).
+    pub fn action(&mut self, line: &[u8], actions: &PrefixActions) -> Action {
         let line = line.trim_ascii();
         let Some(key) = Key::of(line) else {
-            return action_read(line).0;
+            return action_read(line, actions).0;
         };
         let hash = key.hash;
         // The set of this hash value, most recently filled first.
@@ -134,7 +135,7 @@ impl ActionMemo {
                 return e.action;
             }
         }
-        let (action, entry) = read(line, &key, hash);
+        let (action, entry) = read(line, &key, hash, actions);
         if entry.is_some() && !set.is_empty() {
             set.rotate_right(1);
             if let Some(e) = set.first_mut() {
@@ -161,8 +162,8 @@ impl Entry {
 }
 
 /// The action of a line whose key is `key`, and the entry that remembers it, if the line may be remembered.
-fn read(line: &[u8], key: &Key, hash: u64) -> (Action, Option<Entry>) {
-    let (action, by_prefix) = action_read(line);
+fn read(line: &[u8], key: &Key, hash: u64, actions: &PrefixActions) -> (Action, Option<Entry>) {
+    let (action, by_prefix) = action_read(line, actions);
     let s = line.get(key.scope..).unwrap_or_default();
     let stamp_end = stamp::read_any(s).map(|st| st.end);
     let from = stamp_end.unwrap_or(0);
@@ -357,7 +358,7 @@ mod tests {
             let mut memo = ActionMemo::default();
             for _ in 0..2 {
                 for l in &lines {
-                    prop_assert_eq!(memo.action(l.as_bytes()), action(l.as_bytes()), "{}", l);
+                    prop_assert_eq!(memo.action(l.as_bytes(), &PrefixActions::default()), action(l.as_bytes()), "{}", l);
                 }
             }
         }
@@ -384,7 +385,11 @@ mod tests {
         assert_eq!(action(invalid.as_bytes()), Action::Drop);
         let mut memo = ActionMemo::default();
         for l in [valid, invalid, valid, invalid] {
-            assert_eq!(memo.action(l.as_bytes()), action(l.as_bytes()), "{l}");
+            assert_eq!(
+                memo.action(l.as_bytes(), &PrefixActions::default()),
+                action(l.as_bytes()),
+                "{l}"
+            );
         }
     }
 

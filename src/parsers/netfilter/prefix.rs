@@ -71,6 +71,25 @@ impl PrefixActions {
         }
     }
 
+    /// The built-in rules after the configured ones (`None` when none are configured: the built-in rules alone).
+    pub fn configured(rules: &[(String, Action)]) -> Option<PrefixActions> {
+        (!rules.is_empty()).then(|| {
+            let all = rules
+                .iter()
+                .map(|(p, a)| (p.as_str(), *a))
+                .chain(DEFAULT_RULES);
+            PrefixActions::new(all, PrefixActions::default().fallback())
+        })
+    }
+
+    /// Whether no rule holds a digit (the action memo reads every digit of a line's header as `0`).
+    pub fn digit_free(&self) -> bool {
+        !self
+            .rules
+            .iter()
+            .any(|(needle, _)| needle.iter().any(u8::is_ascii_digit))
+    }
+
     /// The action when nothing in the prefix matches.
     pub fn fallback(&self) -> Action {
         self.fallback
