@@ -66,7 +66,9 @@ for _ in $(seq 20); do
     jq -e '[.data.groups[].rules[] | select(.health == "unknown")] | length == 0' <<<"$rules" >/dev/null && break
     sleep 1
 done
-jq -e '[.data.groups[].rules[]] | length == 7' <<<"$rules" >/dev/null || { echo "FAIL: rules not loaded" >&2; exit 1; }
+want=$(grep -c '^ *- alert:' rules/torwatch.rules.yml)
+jq -e --argjson n "$want" '[.data.groups[].rules[]] | length == $n' <<<"$rules" >/dev/null ||
+    { echo "FAIL: rules not loaded ($want expected)" >&2; exit 1; }
 jq -r '.data.groups[].rules[] | "\(.health) \(.state) \(.name) \(.lastError // "")"' <<<"$rules"
 jq -e '[.data.groups[].rules[] | select(.health != "ok" or .state != "inactive")] | length == 0' <<<"$rules" >/dev/null ||
     { echo "FAIL: a rule is unhealthy or not inactive" >&2; exit 1; }
