@@ -20,6 +20,9 @@ pub struct SourceStatus {
     pub last_result: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// Entries the list guard dropped from the last fetch, by reason.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub dropped: BTreeMap<String, usize>,
 }
 
 #[derive(Debug, Clone, Default)]

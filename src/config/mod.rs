@@ -56,6 +56,8 @@ pub struct Config {
     pub retention: Duration,
     pub history: Duration,
     pub exclude: Vec<IpNet>,
+    /// The state is saved at most this often (and only when something changed).
+    pub state_save_interval: Duration,
     pub user_agent: Option<String>,
     pub sources: Vec<SourceConfig>,
     pub inputs: Vec<InputConfig>,

@@ -14,7 +14,7 @@ use crate::rendered::Renders;
 use crate::snapshot::{Shared, Snapshot, SourceStatus};
 use history::{Currency, History, Sighting};
 use ipnet::IpNet;
-use metrics::{KeeperMetrics, ListFamilyLabels, ListLabels, ResultLabels, WriteLabels};
+use metrics::{DropLabels, KeeperMetrics, ListFamilyLabels, ListLabels, ResultLabels, WriteLabels};
 use poll::{Outcome, Poller, Report};
 use state::{ListMeta, SourceState, State};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -66,6 +66,12 @@ impl Keeper {
                     result: result.to_string(),
                 };
                 let _ = keeper.metrics.fetches.get_or_create(&labels);
+            }
+            for reason in crate::feeds::guard::Reason::ALL {
+                let _ = keeper.metrics.dropped.get_or_create(&DropLabels {
+                    source: s.name.clone(),
+                    reason: reason.as_str(),
+                });
             }
             if let Some(st) = keeper.state.sources.get(&s.name) {
                 let labels = KeeperMetrics::source(&s.name);
@@ -164,6 +170,11 @@ impl Keeper {
             etag: st.feed.as_ref().and(st.etag.clone()),
             last_modified: st.feed.as_ref().and(st.last_modified.clone()),
             previous: st.feed.as_ref().map(validate::entries),
+            cover: st.feed.as_ref().map_or_else(Default::default, |f| {
+                crate::feeds::guard::Coverage::of(
+                    f.exits.iter().chain(&f.relays_or).map(|a| &a.net),
+                )
+            }),
             failures: st.failures,
             first_delay: Duration::from_secs(due.saturating_sub(now).max(0) as u64),
         }
@@ -185,8 +196,31 @@ impl Keeper {
             .last_attempt
             .get_or_create(&labels)
             .set(report.at);
+        for (reason, n) in &report.dropped.counts {
+            self.metrics
+                .dropped
+                .get_or_create(&DropLabels {
+                    source: name.clone(),
+                    reason: reason.as_str(),
+                })
+                .inc_by(*n as u64);
+        }
+        if !report.dropped.is_empty() {
+            tracing::warn!(
+                source = %name,
+                dropped = report.dropped.total(),
+                "the list guard refused entries that must never be published: {}",
+                report.dropped.describe()
+            );
+        }
         let st = self.state.sources.entry(name.clone()).or_default();
         st.last_attempt = report.at;
+        st.last_dropped = report
+            .dropped
+            .counts
+            .iter()
+            .map(|(r, n)| (r.as_str().to_string(), *n))
+            .collect();
         st.last_result = result.to_string();
         match report.outcome {
             Outcome::Failed { reason, message } => {
@@ -482,6 +516,7 @@ pub fn build(config: &Config, state: &mut State, previous: &Snapshot, now: i64) 
                 last_attempt: st.last_attempt,
                 last_result: st.last_result,
                 last_error: st.last_error,
+                dropped: st.last_dropped,
             }
         })
         .collect();

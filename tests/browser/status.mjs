@@ -195,11 +195,11 @@ async function loaded(context, dir) {
   const file = join(dir, 'exits.txt');
   const lines = ['# local exit list'];
   for (let i = 0; i < 1200; i++) lines.push(`185.220.${100 + Math.floor(i / 256)}.${i % 256}`);
-  for (let i = 0; i < 34; i++) lines.push(`2001:db8::${(i + 1).toString(16)}`);
+  for (let i = 0; i < 34; i++) lines.push(`2a0b:f4c2::${(i + 1).toString(16)}`);
   writeFileSync(file, lines.join('\n') + '\n');
   const tw = await startTorwatch(
     dir,
-    `sources:\n  - name: local\n    type: plain\n    url: ${file}\n    interval: 1h\n    min_entries: 1\n`,
+    `sources:\n  - name: local\n    type: plain\n    url: ${file}\n    list: tor-exits\n    interval: 1h\n    min_entries: 1\n`,
   );
   try {
     const p = await openPage(context, tw.base);

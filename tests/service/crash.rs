@@ -18,10 +18,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use torwatch::keeper::state::State;
 
-/// Addresses `10.{block}.x.y`, `n` of them.
+/// Addresses `185.{block}.x.y`, `n` of them.
 fn block(block: u8, n: usize) -> BTreeSet<String> {
     (0..n)
-        .map(|i| format!("10.{block}.{}.{}", i / 250, i % 250 + 1))
+        .map(|i| format!("185.{block}.{}.{}", i / 250, i % 250 + 1))
         .collect()
 }
 
@@ -277,7 +277,7 @@ fn grow(log: std::path::PathBuf, stop: Arc<AtomicBool>) -> std::thread::JoinHand
                 .map(|i| {
                     let id = n + i;
                     format!(
-                        "Nov  1 11:05:31 fw kernel: [UFW BLOCK] IN=eth0 OUT= SRC=198.51.100.{} DST=192.0.2.10 LEN=60 TTL=52 ID={id} PROTO=TCP SPT={} DPT=22 SYN\n",
+                        "Nov  1 11:05:31 fw kernel: [UFW BLOCK] IN=eth0 OUT= SRC=185.220.101.{} DST=192.0.2.10 LEN=60 TTL=52 ID={id} PROTO=TCP SPT={} DPT=22 SYN\n",
                         id % 250 + 1,
                         10_000 + id % 50_000
                     )
