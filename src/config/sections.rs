@@ -44,6 +44,8 @@ pub struct SourceConfig {
     pub list: String,
     /// What the list guard lets through (`min_prefix`, `max_cover`).
     pub guard: guard::Rules,
+    /// Sent as `Authorization: Bearer` with every request (`token` or `token_file`).
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -286,14 +288,16 @@ fn sources(raw: Vec<RawSource>, check: &mut Check) -> Vec<SourceConfig> {
             None => {
                 check.error(
                     format!("{path}.type"),
-                    "is required (tordnsel, bulk, onionoo, danme, plain)",
+                    "is required (tordnsel, bulk, onionoo, danme, plain, torwatch)",
                 );
                 FeedKind::Plain
             }
             Some(k) => FeedKind::from_name(k).unwrap_or_else(|| {
                 check.error(
                     format!("{path}.type"),
-                    format!("{k:?} is not a source type (tordnsel, bulk, onionoo, danme, plain)"),
+                    format!(
+                        "{k:?} is not a source type (tordnsel, bulk, onionoo, danme, plain, torwatch)"
+                    ),
                 );
                 FeedKind::Plain
             }),
@@ -305,10 +309,11 @@ fn sources(raw: Vec<RawSource>, check: &mut Check) -> Vec<SourceConfig> {
             }
             Some(u) => location(check, &format!("{path}.url"), u, kind),
         };
-        let default_interval = if kind == FeedKind::Onionoo {
-            hours(1)
-        } else {
-            Duration::from_secs(1800)
+        let default_interval = match kind {
+            FeedKind::Onionoo => hours(1),
+            // Another torwatch instance: a conditional GET, answered 304 while its list is unchanged.
+            FeedKind::Torwatch => Duration::from_secs(60),
+            _ => Duration::from_secs(1800),
         };
         let mut interval = check.parse(
             format!("{path}.interval"),
@@ -352,7 +357,10 @@ fn sources(raw: Vec<RawSource>, check: &mut Check) -> Vec<SourceConfig> {
                 "tor-exits".into()
             }
         });
-        let defaults = if kind == FeedKind::Plain {
+        // A follower of another instance's Tor lists is held to the Tor sources' rules; of any other list, to
+        // the plain sources'.
+        let tor_list = list == "tor-exits" || list == "tor-relays";
+        let defaults = if kind == FeedKind::Plain || (kind == FeedKind::Torwatch && !tor_list) {
             guard::Rules::PLAIN
         } else {
             guard::Rules::TOR
@@ -376,12 +384,27 @@ fn sources(raw: Vec<RawSource>, check: &mut Check) -> Vec<SourceConfig> {
                 format!("{path}.list"),
                 format!("{list:?} must be 1-64 characters of a-z, 0-9, - and _"),
             );
-        } else if kind != FeedKind::Plain && list != "tor-exits" {
+        } else if kind != FeedKind::Plain && kind != FeedKind::Torwatch && list != "tor-exits" {
             check.error(
                 format!("{path}.list"),
-                "only plain sources can feed another list than tor-exits",
+                "only plain and torwatch sources can feed another list than tor-exits",
             );
         }
+        let location = match (kind, location) {
+            (FeedKind::Torwatch, SourceLocation::Url(u)) => {
+                SourceLocation::Url(leader_url(u, &list))
+            }
+            (_, l) => l,
+        };
+        let token = match (s.token, s.token_file) {
+            (None, None) => None,
+            (token, file) => {
+                if !matches!(location, SourceLocation::Url(_)) {
+                    check.error(format!("{path}.token"), "needs an http(s) url");
+                }
+                Some(secret(check, &path, "token", token, file))
+            }
+        };
         out.push(SourceConfig {
             name,
             kind,
@@ -394,9 +417,21 @@ fn sources(raw: Vec<RawSource>, check: &mut Check) -> Vec<SourceConfig> {
             enabled: s.enabled.unwrap_or(true),
             list,
             guard,
+            token,
         });
     }
     out
+}
+
+/// A `torwatch` source's URL: the instance's base URL (`http://leader:9797`) names its `/lists/LIST.json`; a URL
+/// with a path is taken as it is.
+fn leader_url(url: String, list: &str) -> String {
+    match reqwest::Url::parse(&url) {
+        Ok(u) if u.path() == "/" && u.query().is_none() => {
+            format!("{}/lists/{list}.json", url.trim_end_matches('/'))
+        }
+        _ => url,
+    }
 }
 
 /// `{ ipv4: N, ipv6: M }`, each a prefix length (`16` or `/16`) within its family, the other keeping `default`.
@@ -454,6 +489,7 @@ fn location(check: &mut Check, path: &str, url: String, kind: FeedKind) -> Sourc
         && kind != FeedKind::Tordnsel
         && kind != FeedKind::Bulk
         && kind != FeedKind::Onionoo
+        && kind != FeedKind::Torwatch
     {
         check.error(
             path,

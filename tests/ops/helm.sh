@@ -296,8 +296,12 @@ for name, workload, component in (("leader.yaml", "Deployment", "leader"), ("fol
     if workload == "Deployment":
         check(w["spec"]["replicas"] == 3 and w["spec"]["strategy"] == {"type": "RollingUpdate"},
               f"{name}: three replicas, rolling update: {w['spec'].get('replicas')} {w['spec'].get('strategy')}")
-        check([s["name"] for s in config["sources"]] == ["leader", "own-deny"], f"{name}: leader plus extraSources")
+        check([s["name"] for s in config["sources"]] == ["leader", "leader-relays", "own-deny"],
+              f"{name}: the leader's two lists plus extraSources")
+        check(config["sources"][1].get("list") == "tor-relays" and config["sources"][1]["url"] == leader["url"],
+              f"{name}: the relays source follows the leader's tor-relays")
         tf = leader.get("token_file", "")
+        check(config["sources"][1].get("token_file") == tf, f"{name}: both leader sources send the token")
         check(tf.startswith(mounts["credentials"]["mountPath"] + "/") and os.path.basename(tf) in secret.get("data", {}),
               f"{name}: the leader token {tf} is a file of the mounted Secret")
         check(("Service", "t-torwatch-syslog") in objs, f"{name}: the replicas sit behind the syslog Service")

@@ -112,16 +112,23 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 
-{{/* torwatch's configuration: config, with the sources of a follower replaced by the leader (plus extraSources). */}}
+{{/* torwatch's configuration: config, with the sources of a follower replaced by the leader's lists (tor-exits, and
+tor-relays with follower.relays) plus follower.extraSources. */}}
 {{- define "torwatch.config" -}}
 {{- $config := deepCopy .Values.config }}
 {{- if eq .Values.mode "follower" }}
 {{- $f := .Values.follower }}
-{{- $leader := dict "name" "leader" "type" "torwatch" "url" (include "torwatch.leaderUrl" .) "interval" $f.interval "relays" $f.relays }}
-{{- with $f.leader.tokenFile }}
-{{- $_ := set $leader "token_file" . }}
+{{- $url := include "torwatch.leaderUrl" . }}
+{{- $sources := list (dict "name" "leader" "type" "torwatch" "url" $url "interval" $f.interval) }}
+{{- if $f.relays }}
+{{- $sources = append $sources (dict "name" "leader-relays" "type" "torwatch" "url" $url "list" "tor-relays" "interval" $f.interval) }}
 {{- end }}
-{{- $_ := set $config "sources" (concat (list $leader) ($f.extraSources | default list)) }}
+{{- if $f.leader.tokenFile }}
+{{- range $sources }}
+{{- $_ := set . "token_file" $f.leader.tokenFile }}
+{{- end }}
+{{- end }}
+{{- $_ := set $config "sources" (concat $sources ($f.extraSources | default list)) }}
 {{- end }}
 {{- toYaml $config }}
 {{- end }}
