@@ -869,3 +869,37 @@ impl InputConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn a_torwatch_source_names_its_leaders_list_and_is_held_to_the_tor_rules() {
+        let config = Config::parse(
+            "sources:\n  - { name: leader, type: torwatch, url: \"http://leader:9797/\", token: t0k }\n  - { name: relays, type: torwatch, url: \"http://leader:9797\", list: tor-relays }\n  - { name: deny, type: torwatch, url: \"https://leader:8443/lists/deny.json\", list: deny }\n",
+        )
+        .unwrap();
+        let s = &config.sources;
+        let urls: Vec<_> = s.iter().map(|s| s.location.clone()).collect();
+        assert_eq!(
+            urls,
+            [
+                SourceLocation::Url("http://leader:9797/lists/tor-exits.json".into()),
+                SourceLocation::Url("http://leader:9797/lists/tor-relays.json".into()),
+                SourceLocation::Url("https://leader:8443/lists/deny.json".into()),
+            ]
+        );
+        assert_eq!(
+            (s[0].interval, s[0].token.as_deref()),
+            (Duration::from_secs(60), Some("t0k"))
+        );
+        assert_eq!(
+            (s[0].guard, s[1].guard),
+            (guard::Rules::TOR, guard::Rules::TOR)
+        );
+        // following another instance's own (non-Tor) list: the plain sources' rules
+        assert_eq!(s[2].guard, guard::Rules::PLAIN);
+    }
+}

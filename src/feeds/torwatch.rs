@@ -239,6 +239,34 @@ mod tests {
     }
 
     #[test]
+    fn the_guard_holds_a_leader_to_the_tor_rules() {
+        use crate::feeds::guard::{screen, Rules};
+        let entry = |a: &str| {
+            format!(
+                r#"{{"address":"{a}","sources":["bulk"],"first_seen":"2026-11-01T00:00:00Z","last_seen":"2026-11-01T00:00:00Z"}}"#
+            )
+        };
+        let hostile = [
+            "185.220.101.7",
+            "0.0.0.0/0",
+            "10.0.0.0/8",
+            "127.0.0.1",
+            "185.220.0.0/16",
+            "::/0",
+        ];
+        let doc = format!(
+            r#"{{"list":"tor-exits","count":{},"entries":[{}]}}"#,
+            hostile.len(),
+            hostile.map(entry).join(",")
+        );
+        let mut feed = parse(doc.as_bytes()).unwrap();
+        let drops = screen(&mut feed, &Rules::TOR);
+        let kept: Vec<String> = feed.exits.iter().map(|a| a.net.to_string()).collect();
+        assert_eq!(kept, ["185.220.101.7/32"]);
+        assert_eq!(drops.total(), 5);
+    }
+
+    #[test]
     fn what_torwatch_renders_reads_back() {
         use crate::formats::{render, ListFormat, RenderOptions};
         use crate::lists::{List, ListEntry, Provenance};
