@@ -2,6 +2,7 @@
 //! [`Config`]. Every problem is reported with its key path (`sources[1].interval: "5x" is not a duration`); all
 //! problems of a file are reported together. Nothing downstream re-validates a string.
 
+pub mod files;
 pub mod raw;
 pub mod scalar;
 mod sections;

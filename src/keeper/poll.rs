@@ -7,7 +7,6 @@ use crate::feeds::validate::{self, Rules};
 use crate::feeds::{self, Feed, FeedError, FeedKind};
 use crate::sources::backoff::Backoff;
 use crate::sources::fetch::{self, FetchError, Fetched, Location, Request};
-use rand::Rng;
 use sha2::{Digest, Sha256};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -110,7 +109,7 @@ impl Poller {
                         base: Duration::from_secs(10).min(self.config.interval),
                         max: self.config.interval,
                     };
-                    let jitter = rand::thread_rng().gen::<f64>();
+                    let jitter = crate::sources::jitter();
                     backoff.wait(self.failures, jitter, retry_after, self.min_gap())
                 }
                 _ => {

@@ -5,7 +5,7 @@
 use super::exits::{Distinct, ExitSeries};
 use super::Hit;
 use crate::config::MatcherConfig;
-use crate::event::{Action, Direction, Event, Proto};
+use crate::event::{Action, Direction, Event, Kind, Proto};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -20,6 +20,7 @@ pub struct HitLabels {
     pub direction: String,
     pub action: String,
     pub proto: String,
+    pub kind: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -84,18 +85,22 @@ pub struct InputHandle {
 
 impl InputHandle {
     fn counter(&self, ev: &Event<'_>, direction: Direction) -> Option<&Counter> {
-        let (d, a, p) = (
+        let (d, a, p, k) = (
             direction_slot(direction),
             action_slot(ev.action),
             proto_slot(ev.proto),
+            ev.kind.slot(),
         );
-        let slot = self.slots.get((d * ACTIONS.len() + a) * PROTOS.len() + p)?;
+        let slot = self
+            .slots
+            .get(((d * ACTIONS.len() + a) * PROTOS.len() + p) * Kind::ALL.len() + k)?;
         Some(slot.get_or_init(|| {
             let labels = HitLabels {
                 input: self.name.clone(),
                 direction: direction.as_str().to_string(),
                 action: ACTIONS.get(a).copied().unwrap_or("unknown").to_string(),
                 proto: PROTOS.get(p).copied().unwrap_or("unknown").to_string(),
+                kind: ev.kind.as_str(),
             };
             self.family.get_or_create(&labels).clone()
         }))
@@ -213,7 +218,7 @@ impl TrafficMetrics {
         };
         reg.register(
             "torwatch_tor_hits",
-            "Events that matched a Tor list, by input, direction, action and protocol",
+            "Events that matched a Tor list, by input, direction, action, protocol and kind",
             m.hits.clone(),
         );
         reg.register(
@@ -249,7 +254,7 @@ impl TrafficMetrics {
         InputHandle {
             name: name.to_string(),
             family: self.hits.clone(),
-            slots: (0..DIRECTIONS.len() * ACTIONS.len() * PROTOS.len())
+            slots: (0..DIRECTIONS.len() * ACTIONS.len() * PROTOS.len() * Kind::ALL.len())
                 .map(|_| OnceLock::new())
                 .collect(),
         }

@@ -100,6 +100,7 @@ fn exposition_uses_the_contract_names_and_labels() {
         metrics.record(&input, &e, &hit, 1000);
     }
     let web = Event {
+        kind: crate::event::Kind::Web,
         src_ip: e.src_ip,
         http_status: Some(404),
         action: Some(Action::Allow),
@@ -111,9 +112,9 @@ fn exposition_uses_the_contract_names_and_labels() {
     let mut text = String::new();
     encode(&mut text, &reg).unwrap();
     for want in [
-        r#"torwatch_tor_hits_total{input="kernel",direction="inbound",action="drop",proto="tcp"} 3"#,
-        r#"torwatch_tor_hits_total{input="kernel",direction="inbound",action="allow",proto="unknown"} 1"#,
-        r#"torwatch_tor_hits_total{input="kernel",direction="outbound",action="drop",proto="tcp"} 1"#,
+        r#"torwatch_tor_hits_total{input="kernel",direction="inbound",action="drop",proto="tcp",kind="traffic"} 3"#,
+        r#"torwatch_tor_hits_total{input="kernel",direction="inbound",action="allow",proto="unknown",kind="web"} 1"#,
+        r#"torwatch_tor_hits_total{input="kernel",direction="outbound",action="drop",proto="tcp",kind="traffic"} 1"#,
         r#"torwatch_tor_hits_by_port_total{direction="inbound",port="22"} 2"#,
         r#"torwatch_tor_hits_by_port_total{direction="inbound",port="other"} 1"#,
         r#"torwatch_tor_hits_by_port_total{direction="outbound",port="22"} 1"#,
