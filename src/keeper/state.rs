@@ -44,6 +44,9 @@ pub struct SourceState {
 pub struct ListMeta {
     pub version: u64,
     pub updated: i64,
+    /// [`crate::lists::digest`] of the contents that version has (0: not known, as in older state files).
+    #[serde(default)]
+    pub digest: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
