@@ -254,7 +254,8 @@ fn size(check: &mut Check, path: String, value: Option<&RawSize>, default: u64) 
 }
 
 /// Names are metric label values and file names: keep them to `[a-z0-9_-]`.
-fn valid_name(name: &str) -> bool {
+/// A name torwatch accepts for a source, input or list: 1-64 characters of a-z, 0-9, - and _.
+pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
         && name

@@ -12,6 +12,7 @@ use ipnet::IpNet;
 use serde::Deserialize;
 
 use super::{body, Feed, FeedAddr, FeedError, Origin, RelayInfo};
+use crate::config::valid_name;
 
 #[derive(Deserialize)]
 struct Document {
@@ -79,7 +80,7 @@ fn read_entry(
     if e.sources.is_empty() {
         return Err(bad("sources", "[]"));
     }
-    if let Some(s) = e.sources.iter().find(|s| !source_name(s)) {
+    if let Some(s) = e.sources.iter().find(|s| !valid_name(s)) {
         return Err(bad("source name", s));
     }
     if let Some(f) = e.fingerprints.iter().find(|f| !fingerprint(f)) {
@@ -133,15 +134,6 @@ fn time(text: &str) -> Option<i64> {
     chrono::DateTime::parse_from_rfc3339(text)
         .ok()
         .map(|t| t.timestamp())
-}
-
-/// A source name as torwatch's config allows it.
-fn source_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 /// A relay fingerprint: 40 hex digits.

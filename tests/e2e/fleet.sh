@@ -335,14 +335,17 @@ echo "ok: lookup of ${#probes[@]} addresses and scan (current list, and at each 
 
 echo "== the leader stops: the followers keep the same list and report the failing leader"
 get() { curl -sf "127.0.0.1:${port[$1]}$2"; }
+leader_up() { # FOLLOWER 0|1: waits until the follower's leader source is down (0) or up (1)
+    for _ in $(seq 50); do
+        get "$1" /metrics | grep -q "^torwatch_source_up{source=\"leader\"} $2" && return 0
+        sleep 0.2
+    done
+    return 1
+}
 before_a=$(get a /lists/tor-exits.json) before_b=$(get b /lists/tor-exits.json)
 kill "${pid[leader]}"; wait "${pid[leader]}" 2>/dev/null || true; unset 'pid[leader]'
 for f in a b; do
-    for _ in $(seq 50); do
-        get "$f" /metrics | grep -q '^torwatch_source_up{source="leader"} 0' && break
-        sleep 0.2
-    done
-    get "$f" /metrics | grep -q '^torwatch_source_up{source="leader"} 0' || fail "follower $f does not report the leader down"
+    leader_up "$f" 0 || fail "follower $f does not report the leader down"
     get "$f" /readyz | python3 -c '
 import json, sys
 r = json.load(sys.stdin)
@@ -357,13 +360,7 @@ echo "ok: both followers serve the same list, ready, leader source down (connect
 echo "== the leader returns: the followers catch up"
 start leader "$tmp/leader.yaml"
 ready leader
-for f in a b; do
-    for _ in $(seq 50); do
-        get "$f" /metrics | grep -q '^torwatch_source_up{source="leader"} 1' && break
-        sleep 0.2
-    done
-    get "$f" /metrics | grep -q '^torwatch_source_up{source="leader"} 1' || fail "follower $f did not catch up"
-done
+for f in a b; do leader_up "$f" 1 || fail "follower $f did not catch up"; done
 lead=$(curl -sf -H "Authorization: Bearer $token" "127.0.0.1:${port[leader]}/lists/tor-exits.json" |
     python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["entries"]))')
 for f in a b; do
