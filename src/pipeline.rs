@@ -1,6 +1,7 @@
 //! The log pipeline: takes batches from the inputs' bounded queue, parses each line (fixed format or
-//! auto-detected), matches the event against the current snapshot and counts it. Acknowledges file batches once
-//! processed, so checkpoints only ever cover counted lines. Per-line work touches pre-resolved counters only.
+//! auto-detected) into its events (one, or one per flow of a document), matches each against the current snapshot
+//! and counts it. Acknowledges file batches once processed, so checkpoints only ever cover counted lines. Per-line
+//! work touches pre-resolved counters only.
 
 use crate::config::Config;
 use crate::event::Event;
@@ -9,14 +10,14 @@ use crate::matcher::geoip::Geoip;
 use crate::matcher::metrics::{InputHandle, TrafficMetrics};
 use crate::matcher::Matcher;
 use crate::parsers::netfilter::{self, PrefixActions};
-use crate::parsers::{LogFormat, ParseError};
+use crate::parsers::{Context, LogFormat, ParseError};
 use crate::recent::Recent;
 use crate::snapshot::Shared;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::mpsc::Receiver;
 use tokio_util::sync::CancellationToken;
@@ -33,10 +34,11 @@ pub struct ErrorLabels {
     pub reason: &'static str,
 }
 
-/// `torwatch_input_parsed_total` and `torwatch_input_parse_errors_total`.
+/// `torwatch_input_parsed_total`, `torwatch_input_parse_errors_total` and `torwatch_input_skipped_records_total`.
 pub struct ParseMetrics {
     pub parsed: Family<ParsedLabels, Counter>,
     pub errors: Family<ErrorLabels, Counter>,
+    pub skipped: Family<ErrorLabels, Counter>,
 }
 
 const REASONS: [ParseError; 7] = [
@@ -49,41 +51,45 @@ const REASONS: [ParseError; 7] = [
     ParseError::Malformed,
 ];
 
+/// Records that carry no flow by design, counted apart from errors.
+const SKIPPED: [ParseError; 2] = [ParseError::NoData, ParseError::SkipData];
+
 impl ParseMetrics {
     pub fn register(reg: &mut Registry) -> ParseMetrics {
         let m = ParseMetrics {
             parsed: Family::default(),
             errors: Family::default(),
+            skipped: Family::default(),
         };
         reg.register(
             "torwatch_input_parsed",
-            "Lines that became events, by input and format",
+            "Events read from lines (a document of flows gives one per flow), by input and format",
             m.parsed.clone(),
         );
         reg.register(
             "torwatch_input_parse_errors",
-            "Lines that did not parse, by input and reason",
+            "Lines (or records of a document) that did not parse, by input and reason",
             m.errors.clone(),
+        );
+        reg.register(
+            "torwatch_input_skipped_records",
+            "Flow-log records that carry no flow by design (NODATA, SKIPDATA), by input and reason",
+            m.skipped.clone(),
         );
         m
     }
 }
 
-/// One input's pre-resolved counters and parsing settings.
-struct Input {
-    format: Option<LogFormat>,
+/// One input's pre-resolved counters.
+struct Counters {
     parsed: Vec<Counter>,
     errors: Vec<Counter>,
+    skipped: Vec<Counter>,
     hits: InputHandle,
 }
 
-impl Input {
-    fn new(
-        name: &str,
-        format: Option<LogFormat>,
-        parse: &ParseMetrics,
-        traffic: &TrafficMetrics,
-    ) -> Input {
+impl Counters {
+    fn new(name: &str, parse: &ParseMetrics, traffic: &TrafficMetrics) -> Counters {
         let parsed = LogFormat::ALL
             .iter()
             .map(|f| {
@@ -96,32 +102,37 @@ impl Input {
                     .clone()
             })
             .collect();
-        let errors = REASONS
-            .iter()
-            .map(|r| {
-                parse
-                    .errors
-                    .get_or_create(&ErrorLabels {
-                        input: name.into(),
-                        reason: r.reason(),
-                    })
-                    .clone()
-            })
-            .collect();
-        Input {
-            format,
+        let reasons = |family: &Family<ErrorLabels, Counter>, reasons: &[ParseError]| {
+            reasons
+                .iter()
+                .map(|r| {
+                    family
+                        .get_or_create(&ErrorLabels {
+                            input: name.into(),
+                            reason: r.reason(),
+                        })
+                        .clone()
+                })
+                .collect()
+        };
+        Counters {
             parsed,
-            errors,
+            errors: reasons(&parse.errors, &REASONS),
+            skipped: reasons(&parse.skipped, &SKIPPED),
             hits: traffic.input(name),
         }
     }
 
     fn error(&self, e: ParseError) {
-        let i = REASONS
+        let (reasons, counters): (&[ParseError], _) = match e.is_error() {
+            true => (&REASONS, &self.errors),
+            false => (&SKIPPED, &self.skipped),
+        };
+        let i = reasons
             .iter()
             .position(|r| r.reason() == e.reason())
             .unwrap_or(0);
-        if let Some(c) = self.errors.get(i) {
+        if let Some(c) = counters.get(i) {
             c.inc();
         }
     }
@@ -137,13 +148,19 @@ impl Input {
     }
 }
 
+/// One input: its fixed format, its counters, and the context its lines are read in.
+struct Input {
+    format: Option<LogFormat>,
+    counters: Counters,
+    context: Context,
+}
+
 pub struct Pipeline {
     inputs: Vec<Input>,
     shared: Shared,
     traffic: Arc<TrafficMetrics>,
     recent: Arc<Mutex<Recent>>,
     geoip: Option<Arc<Geoip>>,
-    actions: PrefixActions,
     matcher: Matcher,
 }
 
@@ -156,29 +173,33 @@ impl Pipeline {
         recent: Arc<Mutex<Recent>>,
         geoip: Option<Arc<Geoip>>,
     ) -> Pipeline {
-        let inputs = config
-            .inputs
-            .iter()
-            .map(|i| Input::new(&i.name, i.format, parse, &traffic))
-            .collect();
-        let actions = if config.netfilter_actions.is_empty() {
-            PrefixActions::default()
-        } else {
+        let actions = (!config.netfilter_actions.is_empty()).then(|| {
             let mut rules: Vec<(String, crate::event::Action)> = config.netfilter_actions.clone();
             rules.extend(
                 netfilter::DEFAULT_RULES
                     .iter()
                     .map(|(p, a)| (p.to_string(), *a)),
             );
-            PrefixActions::new(rules, PrefixActions::default().fallback())
-        };
+            Arc::new(PrefixActions::new(
+                rules,
+                PrefixActions::default().fallback(),
+            ))
+        });
+        let inputs = config
+            .inputs
+            .iter()
+            .map(|i| Input {
+                format: i.format,
+                counters: Counters::new(&i.name, parse, &traffic),
+                context: Context::new(actions.clone(), i.fields),
+            })
+            .collect();
         Pipeline {
             inputs,
             shared,
             traffic,
             recent,
             geoip,
-            actions,
             matcher: Matcher::default(),
         }
     }
@@ -211,43 +232,85 @@ impl Pipeline {
             self.matcher = Matcher::with_geoip(&snapshot, self.geoip.as_deref());
         }
         let now = crate::keeper::now();
-        if let Some(input) = self.inputs.get(usize::from(batch.input)) {
+        if let Some(input) = self.inputs.get_mut(usize::from(batch.input)) {
             let mut last = input.format;
             let mut recent = self.recent.lock().ok();
+            let count = Count {
+                matcher: &self.matcher,
+                traffic: &self.traffic,
+                hits: &input.counters.hits,
+                now,
+            };
             for line in &batch.lines {
-                match peek(line, input.format, &mut last) {
-                    Ok((format, addresses)) => {
-                        input.parsed(format);
+                let line = crate::parsers::trim_line(line);
+                let format = match format_of(line, input.format, &mut last, &input.context) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        input.counters.error(e);
+                        continue;
+                    }
+                };
+                if format != LogFormat::Netfilter {
+                    let counters = &input.counters;
+                    input.context.parse_each(format, line, &mut |r| match r {
+                        Ok(ev) => {
+                            counters.parsed(format);
+                            count.event(&ev, &mut recent);
+                        }
+                        Err(e) => counters.error(e),
+                    });
+                    continue;
+                }
+                match netfilter::peek(line) {
+                    Ok(addresses) => {
+                        input.counters.parsed(format);
                         // Most lines are not Tor: only those whose address is listed are parsed in full.
                         if !self.matcher.may_hold(&addresses) {
                             continue;
                         }
-                        let Ok(ev) = parse(line, format, &self.actions) else {
-                            continue; // `peek` accepted it, so `parse` does too
-                        };
-                        let Some(hit) = self.matcher.classify(&ev) else {
-                            continue;
-                        };
-                        self.traffic.record(&input.hits, &ev, &hit, now);
-                        if let Some(r) = recent.as_mut() {
-                            match hit.direction {
-                                crate::event::Direction::Inbound => r.inbound(
-                                    now,
-                                    hit.addr,
-                                    &hit.labels.country,
-                                    ev.dst_port,
-                                    ev.http_status,
-                                ),
-                                crate::event::Direction::Outbound => r.outbound(now),
-                            }
+                        if let Ok(ev) = input.context.parse(format, line) {
+                            count.event(&ev, &mut recent);
                         }
                     }
-                    Err(e) => input.error(e),
+                    Err(e) => input.counters.error(e),
                 }
             }
         }
         if let Some(ack) = batch.ack {
             ack.commit();
+        }
+    }
+}
+
+/// What counting an event needs.
+struct Count<'p> {
+    matcher: &'p Matcher,
+    traffic: &'p TrafficMetrics,
+    hits: &'p InputHandle,
+    now: i64,
+}
+
+impl Count<'_> {
+    /// Matches an event and counts it when it is Tor traffic.
+    fn event(&self, ev: &Event<'_>, recent: &mut Option<MutexGuard<'_, Recent>>) {
+        if !self.matcher.may_hold(&ev.addresses()) {
+            return;
+        }
+        let Some(hit) = self.matcher.classify(ev) else {
+            return;
+        };
+        self.traffic.record(self.hits, ev, &hit, self.now);
+        if let Some(r) = recent.as_mut() {
+            match hit.direction {
+                crate::event::Direction::Inbound => r.inbound(
+                    self.now,
+                    hit.addr,
+                    &hit.labels.country,
+                    ev.dst_port,
+                    ev.http_status,
+                ),
+                crate::event::Direction::Outbound => r.outbound(self.now),
+            }
         }
     }
 }
@@ -297,38 +360,23 @@ impl Queues {
     }
 }
 
-/// Parses one line: the fixed format, or the format of the previous line first, then auto-detection.
-/// The format of a line (fixed, else the last line's when it sniffs alike, else detected) and its addresses, exactly
-/// when it parses.
-fn peek(
+/// The format of a trimmed line: the fixed one, else the last line's when it sniffs alike, else the detected one.
+fn format_of(
     line: &[u8],
     fixed: Option<LogFormat>,
     last: &mut Option<LogFormat>,
-) -> Result<(LogFormat, crate::event::Addresses), ParseError> {
-    let line = crate::parsers::trim_line(line);
+    context: &Context,
+) -> Result<LogFormat, ParseError> {
     if line.is_empty() {
         return Err(ParseError::Empty);
     }
     let format = match (fixed, *last) {
         (Some(f), _) => f,
-        (None, Some(f)) if f.sniff(line) => f,
-        _ => crate::parsers::detect(line).ok_or(ParseError::UnknownFormat)?,
+        (None, Some(f)) if context.sniff(f, line) => f,
+        _ => context.detect(line).ok_or(ParseError::UnknownFormat)?,
     };
     *last = Some(format);
-    Ok((format, format.peek(line)?))
-}
-
-/// The whole event of a line of `format`, netfilter's action read through the configured prefix rules.
-fn parse<'a>(
-    line: &'a [u8],
-    format: LogFormat,
-    actions: &PrefixActions,
-) -> Result<Event<'a>, ParseError> {
-    let line = crate::parsers::trim_line(line);
-    match format {
-        LogFormat::Netfilter => netfilter::parse_with(line, actions),
-        f => f.parse(line),
-    }
+    Ok(format)
 }
 
 #[cfg(test)]
@@ -342,6 +390,122 @@ mod tests {
             lines: vec![bytes::Bytes::from_static(b"x")],
             ack: None,
         }
+    }
+
+    /// A pipeline of the config's inputs with `185.220.101.7` in the exit list, and the registry of its metrics.
+    fn pipeline(config: &str) -> (Pipeline, Registry) {
+        let config = Config::parse(config).expect("test config");
+        let mut reg = Registry::default();
+        let parse = ParseMetrics::register(&mut reg);
+        let traffic = Arc::new(TrafficMetrics::register(&mut reg, &config.matcher));
+        let entry = crate::lists::ListEntry {
+            net: "185.220.101.7/32".parse().expect("net"),
+            prov: crate::lists::Provenance::default(),
+        };
+        let exits = Arc::new(crate::lists::List::new(
+            crate::keeper::EXITS,
+            1,
+            0,
+            vec![entry],
+        ));
+        let shared = crate::snapshot::shared();
+        shared.store(Arc::new(crate::snapshot::Snapshot {
+            lists: [(crate::keeper::EXITS.to_string(), exits)].into(),
+            ..crate::snapshot::Snapshot::default()
+        }));
+        let recent = Arc::new(Mutex::new(Recent::default()));
+        let p = Pipeline::new(&config, shared, &parse, traffic, recent, None);
+        (p, reg)
+    }
+
+    fn lines(input: u16, lines: &[&str]) -> Batch {
+        Batch {
+            input,
+            lines: lines
+                .iter()
+                .map(|l| bytes::Bytes::copy_from_slice(l.as_bytes()))
+                .collect(),
+            ack: None,
+        }
+    }
+
+    /// The exposition's samples whose line starts with one of `names`, in order.
+    fn samples(reg: &Registry, names: &[&str]) -> Vec<String> {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, reg).expect("encode");
+        text.lines()
+            .filter(|l| names.iter().any(|n| l.starts_with(n)) && !l.ends_with(" 0"))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn a_flow_log_header_sets_the_field_order_of_its_input_and_nodata_is_not_an_error() {
+        let (mut p, reg) =
+            pipeline("inputs:\n  - {name: flows, type: stdin}\n  - {name: other, type: stdin}\n");
+        p.process(lines(
+            0,
+            &[
+                "${srcaddr} ${dstaddr} ${dstport} ${protocol} ${action} ${log-status}",
+                "185.220.101.7 10.0.0.5 22 6 REJECT OK",
+                "198.51.100.4 10.0.0.5 22 6 REJECT OK",
+                "- - - - - NODATA",
+            ],
+        ));
+        // The other input saw no header: the same record is no line it can read.
+        p.process(lines(1, &["185.220.101.7 10.0.0.5 22 6 REJECT OK"]));
+        assert_eq!(
+            samples(
+                &reg,
+                &[
+                    "torwatch_input_parsed_total",
+                    "torwatch_input_parse_errors_total",
+                    "torwatch_input_skipped_records_total",
+                ]
+            ),
+            [
+                r#"torwatch_input_parsed_total{input="flows",format="vpcflow"} 2"#,
+                r#"torwatch_input_parse_errors_total{input="flows",reason="not_traffic"} 1"#,
+                r#"torwatch_input_parse_errors_total{input="other",reason="unknown_format"} 1"#,
+                r#"torwatch_input_skipped_records_total{input="flows",reason="nodata"} 1"#,
+            ]
+        );
+        assert_eq!(hits(&reg), [("flows".into(), "drop".into(), 1)]);
+    }
+
+    /// `torwatch_tor_hits_total` samples as (input, action, count).
+    fn hits(reg: &Registry) -> Vec<(String, String, u64)> {
+        let label = |l: &str, key: &str| {
+            let from = l.find(&format!("{key}=\"")).map(|i| i + key.len() + 2)?;
+            let len = l.get(from..)?.find('"')?;
+            l.get(from..from + len).map(str::to_owned)
+        };
+        samples(reg, &["torwatch_tor_hits_total"])
+            .iter()
+            .filter_map(|l| {
+                let n = l.rsplit(' ').next()?.parse().ok()?;
+                Some((label(l, "input")?, label(l, "action")?, n))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_fields_of_an_input_read_its_records_without_a_header() {
+        let (mut p, reg) = pipeline(
+            "inputs:\n  - name: flows\n    type: stdin\n    format: vpcflow\n    fields: [dstaddr, srcaddr, action]\n",
+        );
+        p.process(lines(
+            0,
+            &[
+                "10.0.0.5 185.220.101.7 ACCEPT",
+                "10.0.0.5 198.51.100.4 ACCEPT",
+            ],
+        ));
+        assert_eq!(
+            samples(&reg, &["torwatch_input_parsed_total"]),
+            [r#"torwatch_input_parsed_total{input="flows",format="vpcflow"} 2"#]
+        );
+        assert_eq!(hits(&reg), [("flows".into(), "allow".into(), 1)]);
     }
 
     #[tokio::test]

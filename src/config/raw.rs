@@ -91,6 +91,15 @@ pub struct RawInput {
     pub max_connections: Option<u64>,
     pub recv_buffer: Option<RawSize>,
     pub queue: Option<u64>,
+    pub fields: Option<RawFields>,
+}
+
+/// VPC Flow Logs field names: a list, or the flow log's format string (`${version} ${srcaddr} …`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawFields {
+    List(Vec<String>),
+    Text(String),
 }
 
 #[derive(Debug, Deserialize)]
