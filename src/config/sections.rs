@@ -1,7 +1,8 @@
 //! The typed sections of [`super::Config`] and the one pass that builds them from the raw file.
 
 use super::raw::{
-    RawAccess, RawConfig, RawFields, RawInput, RawPrefix, RawPrefixes, RawPublish, RawSize, RawSource,
+    RawAccess, RawConfig, RawFields, RawInput, RawPrefix, RawPrefixes, RawPublish, RawSize,
+    RawSource,
 };
 use super::{scalar, Check, Config};
 use crate::event::Action;
