@@ -12,6 +12,7 @@ pub struct RawConfig {
     pub state_dir: Option<String>,
     pub retention: Option<String>,
     pub history: Option<String>,
+    pub stale_after: Option<String>,
     #[serde(default)]
     pub exclude: Vec<String>,
     pub user_agent: Option<String>,

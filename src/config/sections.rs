@@ -176,6 +176,15 @@ pub(super) fn build(raw: RawConfig, check: &mut Check) -> Config {
         hours(24 * 30),
         scalar::duration,
     );
+    let stale_after = check.parse(
+        "stale_after",
+        raw.stale_after.as_deref(),
+        hours(3),
+        scalar::duration,
+    );
+    if stale_after.is_zero() {
+        check.error("stale_after", "must be longer than 0s");
+    }
     if history < retention {
         check.error("history", "must be at least as long as retention");
     }
@@ -224,6 +233,7 @@ pub(super) fn build(raw: RawConfig, check: &mut Check) -> Config {
         state_dir: PathBuf::from(raw.state_dir.unwrap_or_else(|| "/var/lib/torwatch".into())),
         retention,
         history,
+        stale_after,
         exclude,
         state_save_interval,
         user_agent: raw.user_agent,
