@@ -15,13 +15,19 @@ use crate::publish::FileSpec;
 use ipnet::IpNet;
 use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The provider's hard minimum between two fetches of dan.me.uk.
 pub const DANME_MIN_INTERVAL: Duration = Duration::from_secs(30 * 60);
 /// No source is polled more often than this.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+/// Default `max_retry_wait` of a source (raised to its interval when that is longer).
+pub const DEFAULT_MAX_RETRY_WAIT: Duration = Duration::from_secs(6 * 3600);
+/// A syslog TCP connection that delivers no message for this long is closed (`idle_timeout`).
+pub const DEFAULT_TCP_IDLE: Duration = Duration::from_secs(600);
+/// The shortest message every syslog receiver must take (RFC 5424, 6.1): a smaller `max_message` loses lines.
+const MIN_SYSLOG_MESSAGE: usize = 480;
 
 /// Where a source's list comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +52,9 @@ pub struct SourceConfig {
     pub list: String,
     /// What the list guard lets through (`min_prefix`, `max_cover`).
     pub guard: guard::Rules,
+    /// Longest wait before retrying a failed fetch, whatever the server's `Retry-After` says: never below the
+    /// interval.
+    pub max_retry_wait: Duration,
     /// Sent as `Authorization: Bearer` with every request (`token` or `token_file`).
     pub token: Option<String>,
 }
@@ -62,6 +71,8 @@ pub enum InputKind {
         paths: Vec<String>,
         start_at: StartAt,
         poll: Duration,
+        /// Most files followed at once.
+        max_files: usize,
     },
     SyslogUdp {
         listen: SocketAddr,
@@ -70,6 +81,8 @@ pub enum InputKind {
     SyslogTcp {
         listen: SocketAddr,
         max_connections: usize,
+        /// A connection that delivers no message for this long is closed.
+        idle_timeout: Duration,
     },
     Stdin,
 }
@@ -188,7 +201,7 @@ pub(super) fn build(raw: RawConfig, check: &mut Check) -> Config {
     if history < retention {
         check.error("history", "must be at least as long as retention");
     }
-    let exclude = raw
+    let exclude: Vec<IpNet> = raw
         .exclude
         .iter()
         .enumerate()
@@ -213,7 +226,23 @@ pub(super) fn build(raw: RawConfig, check: &mut Check) -> Config {
         .map(|(i, p)| publish(i, p, check))
         .collect();
     let http = http(raw.http, check);
+    ports_in_use(listen, &inputs, check);
     let matcher = matcher(raw.matcher, check);
+    for (i, net) in exclude.iter().enumerate() {
+        if net.prefix_len() == 0 {
+            check.warn(
+                format!("exclude[{i}]"),
+                format!("{net} removes every address of its family from every list"),
+            );
+        }
+    }
+    if !sources.iter().any(|s| s.enabled && s.list == "tor-exits") {
+        check.warn(
+            "sources",
+            "no enabled source feeds tor-exits: the exit list is never loaded (HTTP 503, no files written, no \
+             Tor traffic counted)",
+        );
+    }
     let netfilter_actions = raw
         .netfilter_actions
         .into_iter()
@@ -243,6 +272,34 @@ pub(super) fn build(raw: RawConfig, check: &mut Check) -> Config {
         http,
         matcher,
         netfilter_actions,
+        warnings: Vec::new(),
+    }
+}
+
+/// Two sockets of one protocol cannot listen on the same port of the same address (or of the wildcard address).
+fn ports_in_use(http: SocketAddr, inputs: &[InputConfig], check: &mut Check) {
+    let mut taken: Vec<(&str, SocketAddr, String)> = vec![("tcp", http, "listen".into())];
+    for (i, input) in inputs.iter().enumerate() {
+        let (proto, addr) = match &input.kind {
+            InputKind::SyslogUdp { listen, .. } => ("udp", *listen),
+            InputKind::SyslogTcp { listen, .. } => ("tcp", *listen),
+            InputKind::File { .. } | InputKind::Stdin => continue,
+        };
+        let clash = taken.iter().find(|(p, other, _)| {
+            *p == proto
+                && addr.port() != 0
+                && other.port() == addr.port()
+                && (other.ip() == addr.ip()
+                    || other.ip().is_unspecified()
+                    || addr.ip().is_unspecified())
+        });
+        match clash {
+            Some((_, _, owner)) => check.error(
+                format!("inputs[{i}].listen"),
+                format!("{proto} {addr} is already taken by {owner}"),
+            ),
+            None => taken.push((proto, addr, format!("inputs[{i}] ({})", input.name))),
+        }
     }
 }
 
@@ -351,12 +408,14 @@ fn sources(raw: Vec<RawSource>, check: &mut Check) -> Vec<SourceConfig> {
             Duration::from_secs(60),
             scalar::duration,
         );
+        check.positive(format!("{path}.timeout"), &timeout);
         let max_body = size(
             check,
             format!("{path}.max_body"),
             s.max_body.as_ref(),
             16 << 20,
         );
+        check.positive(format!("{path}.max_body"), &max_body);
         let max_shrink = s.max_shrink.unwrap_or(0.5);
         if !(0.0..=1.0).contains(&max_shrink) {
             check.error(
@@ -405,6 +464,21 @@ fn sources(raw: Vec<RawSource>, check: &mut Check) -> Vec<SourceConfig> {
                 "only plain and torwatch sources can feed another list than tor-exits",
             );
         }
+        let max_retry_wait = check.parse(
+            format!("{path}.max_retry_wait"),
+            s.max_retry_wait.as_deref(),
+            DEFAULT_MAX_RETRY_WAIT,
+            scalar::duration,
+        );
+        if s.max_retry_wait.is_some() && max_retry_wait < interval {
+            check.error(
+                format!("{path}.max_retry_wait"),
+                format!(
+                    "must be at least the interval ({})",
+                    humantime::format_duration(interval)
+                ),
+            );
+        }
         let location = match (kind, location) {
             (FeedKind::Torwatch, SourceLocation::Url(u)) => {
                 SourceLocation::Url(leader_url(u, &list))
@@ -432,6 +506,7 @@ fn sources(raw: Vec<RawSource>, check: &mut Check) -> Vec<SourceConfig> {
             enabled: s.enabled.unwrap_or(true),
             list,
             guard,
+            max_retry_wait: max_retry_wait.max(interval),
             token,
         });
     }
@@ -488,7 +563,13 @@ fn prefixes(
 fn location(check: &mut Check, path: &str, url: String, kind: FeedKind) -> SourceLocation {
     if url.starts_with("http://") || url.starts_with("https://") {
         if reqwest::Url::parse(&url).is_err() {
-            check.error(path, format!("{url:?} is not a valid URL"));
+            check.error(
+                path,
+                format!(
+                    "{:?} is not a valid URL",
+                    crate::sources::fetch::redact_text(&url)
+                ),
+            );
         }
         return SourceLocation::Url(url);
     }
@@ -498,7 +579,10 @@ fn location(check: &mut Check, path: &str, url: String, kind: FeedKind) -> Sourc
     if url.contains("://") {
         check.error(
             path,
-            format!("{url:?}: only http, https and file URLs are supported"),
+            format!(
+                "{:?}: only http, https and file URLs are supported",
+                crate::sources::fetch::redact_text(&url)
+            ),
         );
     } else if kind != FeedKind::Plain
         && kind != FeedKind::Tordnsel
@@ -537,6 +621,18 @@ fn inputs(raw: Vec<RawInput>, check: &mut Check) -> Vec<InputConfig> {
             r.max_message.as_ref(),
             64 << 10,
         ) as usize;
+        check.positive(format!("{path}.max_message"), &max_message);
+        if (1..MIN_SYSLOG_MESSAGE).contains(&max_message) {
+            check.warn(
+                format!("{path}.max_message"),
+                format!(
+                    "{max_message} bytes: most log lines are longer and would be skipped (syslog receivers \
+                     take at least {MIN_SYSLOG_MESSAGE})"
+                ),
+            );
+        }
+        let queue = r.queue.unwrap_or(64) as usize;
+        check.positive(format!("{path}.queue"), &queue);
         let kind = input_kind(check, &path, &r);
         let fields = r
             .fields
@@ -548,7 +644,7 @@ fn inputs(raw: Vec<RawInput>, check: &mut Check) -> Vec<InputConfig> {
             format,
             fields,
             max_message,
-            queue: r.queue.unwrap_or(64) as usize,
+            queue,
         });
     }
     out
@@ -595,6 +691,14 @@ fn input_kind(check: &mut Check, path: &str, r: &RawInput) -> InputKind {
             if r.paths.is_empty() {
                 check.error(format!("{path}.paths"), "needs at least one path or glob");
             }
+            for (i, pattern) in r.paths.iter().enumerate() {
+                if let Err(e) = glob::Pattern::new(pattern) {
+                    check.error(
+                        format!("{path}.paths[{i}]"),
+                        format!("{pattern:?} is not a valid glob: {e}"),
+                    );
+                }
+            }
             let start_at = match r.start_at.as_deref() {
                 None | Some("end") => StartAt::End,
                 Some("beginning") => StartAt::Beginning,
@@ -612,10 +716,16 @@ fn input_kind(check: &mut Check, path: &str, r: &RawInput) -> InputKind {
                 Duration::from_millis(250),
                 scalar::duration,
             );
+            check.positive(format!("{path}.poll"), &poll);
+            let max_files = r
+                .max_files
+                .map_or(crate::inputs::FileSpec::DEFAULT_MAX_FILES, |n| n as usize);
+            check.positive(format!("{path}.max_files"), &max_files);
             InputKind::File {
                 paths: r.paths.clone(),
                 start_at,
                 poll,
+                max_files,
             }
         }
         Some("syslog_udp") => InputKind::SyslogUdp {
@@ -627,10 +737,22 @@ fn input_kind(check: &mut Check, path: &str, r: &RawInput) -> InputKind {
                 32 << 20,
             ) as usize,
         },
-        Some("syslog_tcp") => InputKind::SyslogTcp {
-            listen: listen(check),
-            max_connections: r.max_connections.unwrap_or(256) as usize,
-        },
+        Some("syslog_tcp") => {
+            let max_connections = r.max_connections.unwrap_or(256) as usize;
+            check.positive(format!("{path}.max_connections"), &max_connections);
+            let idle_timeout = check.parse(
+                format!("{path}.idle_timeout"),
+                r.idle_timeout.as_deref(),
+                DEFAULT_TCP_IDLE,
+                scalar::duration,
+            );
+            check.positive(format!("{path}.idle_timeout"), &idle_timeout);
+            InputKind::SyslogTcp {
+                listen: listen(check),
+                max_connections,
+                idle_timeout,
+            }
+        }
         Some("stdin") => InputKind::Stdin,
         other => {
             let problem = match other {
@@ -695,12 +817,16 @@ fn publish(i: usize, p: RawPublish, check: &mut Check) -> FileSpec {
             enrich: p.enrich,
         },
         apply: p.apply,
-        apply_timeout: check.parse(
-            format!("{path}.apply_timeout"),
-            p.apply_timeout.as_deref(),
-            Duration::from_secs(30),
-            scalar::duration,
-        ),
+        apply_timeout: {
+            let timeout = check.parse(
+                format!("{path}.apply_timeout"),
+                p.apply_timeout.as_deref(),
+                Duration::from_secs(30),
+                scalar::duration,
+            );
+            check.positive(format!("{path}.apply_timeout"), &timeout);
+            timeout
+        },
     }
 }
 
@@ -721,7 +847,7 @@ fn http(raw: super::raw::RawHttp, check: &mut Check) -> HttpConfig {
             client_ca: t.client_ca.map(PathBuf::from),
         }
     });
-    HttpConfig {
+    let config = HttpConfig {
         lists: access(check, "http.lists", raw.lists),
         metrics: access(check, "http.metrics", raw.metrics),
         status: access(check, "http.status", raw.status),
@@ -746,7 +872,12 @@ fn http(raw: super::raw::RawHttp, check: &mut Check) -> HttpConfig {
             raw.max_header_bytes.as_ref(),
             16 << 10,
         ) as usize,
-    }
+    };
+    check.positive("http.request_timeout", &config.request_timeout);
+    check.positive("http.header_timeout", &config.header_timeout);
+    check.positive("http.max_connections", &config.max_connections);
+    check.positive("http.max_header_bytes", &config.max_header_bytes);
+    config
 }
 
 fn access(check: &mut Check, path: &str, raw: Option<RawAccess>) -> Access {
@@ -780,7 +911,7 @@ fn secret(
 ) -> String {
     match (inline, file) {
         (Some(v), None) if !v.is_empty() => v,
-        (None, Some(f)) => match std::fs::read_to_string(&f) {
+        (None, Some(f)) => match super::files::read_text(Path::new(&f), super::files::SECRET_MAX) {
             Ok(v) if !v.trim_end_matches(['\n', '\r']).is_empty() => {
                 v.trim_end_matches(['\n', '\r']).to_string()
             }
@@ -788,11 +919,8 @@ fn secret(
                 check.error(format!("{path}.{key}_file"), format!("{f:?} is empty"));
                 String::new()
             }
-            Err(e) => {
-                check.error(
-                    format!("{path}.{key}_file"),
-                    format!("cannot read {f:?}: {e}"),
-                );
+            Err(problem) => {
+                check.error(format!("{path}.{key}_file"), problem);
                 String::new()
             }
         },
@@ -855,6 +983,8 @@ fn matcher(raw: super::raw::RawMatcher, check: &mut Check) -> MatcherConfig {
             })
             .collect(),
     };
+    let queue = raw.queue.unwrap_or(4096) as usize;
+    check.positive("matcher.queue", &queue);
     MatcherConfig {
         ports,
         top_ports: raw.top_ports.unwrap_or(20) as usize,
@@ -866,7 +996,7 @@ fn matcher(raw: super::raw::RawMatcher, check: &mut Check) -> MatcherConfig {
             scalar::duration,
         ),
         geoip: raw.geoip.map(PathBuf::from),
-        queue: raw.queue.unwrap_or(4096) as usize,
+        queue,
     }
 }
 
@@ -879,6 +1009,7 @@ impl InputConfig {
                 paths,
                 start_at,
                 poll,
+                max_files,
             } => {
                 let mut spec = i::FileSpec::new(paths.clone(), state_dir.join("checkpoints"));
                 spec.start_at = match start_at {
@@ -886,6 +1017,7 @@ impl InputConfig {
                     StartAt::End => i::StartAt::End,
                 };
                 spec.poll = *poll;
+                spec.max_files = *max_files;
                 i::InputKind::File(spec)
             }
             InputKind::SyslogUdp {
@@ -898,10 +1030,11 @@ impl InputConfig {
             InputKind::SyslogTcp {
                 listen,
                 max_connections,
+                idle_timeout,
             } => i::InputKind::SyslogTcp(i::TcpSpec {
                 listen: *listen,
                 max_connections: *max_connections,
-                idle_timeout: None,
+                idle_timeout: Some(*idle_timeout),
             }),
             InputKind::Stdin => i::InputKind::Stdin,
         };

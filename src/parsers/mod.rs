@@ -18,8 +18,10 @@ pub mod fortigate;
 pub mod netfilter;
 pub mod panos;
 pub mod srx;
+pub mod sshd;
 pub mod syslog;
 pub mod vpcflow;
+pub mod weberror;
 pub mod winfw;
 
 pub use context::Context;
@@ -57,11 +59,15 @@ pub enum LogFormat {
     WinFirewall,
     /// nginx / Apache combined access log.
     Access,
+    /// nginx / Apache error log (ModSecurity included).
+    WebError,
+    /// OpenSSH server logins and refusals.
+    Sshd,
 }
 
 impl LogFormat {
     /// Every format, in the order auto-detection tries them.
-    pub const ALL: [LogFormat; 10] = [
+    pub const ALL: [LogFormat; 12] = [
         LogFormat::Netfilter,
         LogFormat::Filterlog,
         LogFormat::Panos,
@@ -72,6 +78,8 @@ impl LogFormat {
         LogFormat::WinFirewall,
         LogFormat::VpcFlow,
         LogFormat::Access,
+        LogFormat::WebError,
+        LogFormat::Sshd,
     ];
 
     /// The name used in config, metrics labels and `explain` output.
@@ -87,6 +95,8 @@ impl LogFormat {
             LogFormat::Cef => "cef",
             LogFormat::WinFirewall => "winfw",
             LogFormat::Access => "access",
+            LogFormat::WebError => "weberror",
+            LogFormat::Sshd => "sshd",
         }
     }
 
@@ -107,6 +117,8 @@ impl LogFormat {
             LogFormat::Cef => cef::sniff(line),
             LogFormat::WinFirewall => winfw::sniff(line),
             LogFormat::Access => access::sniff(line),
+            LogFormat::WebError => weberror::sniff(line),
+            LogFormat::Sshd => sshd::sniff(line),
         }
     }
 
@@ -158,6 +170,8 @@ impl LogFormat {
             LogFormat::Cef => cef::parse(line),
             LogFormat::WinFirewall => winfw::parse(line),
             LogFormat::Access => access::parse(line),
+            LogFormat::WebError => weberror::parse(line),
+            LogFormat::Sshd => sshd::parse(line),
         }
     }
 }
