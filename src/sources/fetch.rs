@@ -448,6 +448,7 @@ mod tests {
             max_body: 1024,
             etag: None,
             last_modified: None,
+            bearer: None,
         };
         let err = fetch(&client("t"), &request).await.unwrap_err();
         assert_eq!(err.reason(), "connect_error");
