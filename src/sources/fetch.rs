@@ -446,7 +446,6 @@ mod tests {
             location: &location,
             timeout: Duration::from_secs(5),
             max_body: 1024,
-            bearer: None,
             etag: None,
             last_modified: None,
             bearer: None,
