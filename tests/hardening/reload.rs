@@ -15,16 +15,6 @@ fn inputs(tcp: u16, udp: u16) -> String {
     )
 }
 
-/// Rewrites the config of `d` (keeping its HTTP port and state directory).
-fn rewrite(dir: &std::path::Path, d: &Daemon, body: &str) {
-    let port = d.base.rsplit(':').next().unwrap();
-    let text = format!(
-        "listen: 127.0.0.1:{port}\nstate_dir: {}\n{body}",
-        dir.join("state").display()
-    );
-    std::fs::write(dir.join("torwatch.yaml"), text).unwrap();
-}
-
 fn send_tcp(port: u16, lines: usize, tag: &str) {
     let mut conn = TcpStream::connect(("127.0.0.1", port)).expect("connect");
     for i in 0..lines {
@@ -44,7 +34,7 @@ async fn a_reload_that_cannot_bind_changes_nothing_and_counts_as_error() {
     // Another program holds the port the new config moves the TCP input to.
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let busy = taken.local_addr().unwrap().port();
-    rewrite(dir.path(), &d, &inputs(busy, udp));
+    d.rewrite(dir.path(), &inputs(busy, udp));
     signal(d.child.id(), "HUP");
     d.wait_metric(
         "torwatch_config_reloads_total{result=\"error\"}",
@@ -112,7 +102,7 @@ async fn a_reload_hands_unchanged_sockets_over_without_losing_a_datagram() {
             "{}  - {{name: extra, type: syslog_tcp, listen: \"127.0.0.1:{next_port}\"}}\n",
             inputs(tcp, udp)
         );
-        rewrite(dir.path(), &d, &body);
+        d.rewrite(dir.path(), &body);
         signal(d.child.id(), "HUP");
         let reloaded = format!("{}", round + 1);
         loop {

@@ -83,6 +83,16 @@ impl Daemon {
         );
     }
 
+    /// Replaces the config in `dir` with `body`, keeping this daemon's HTTP port and state directory (to reload).
+    pub fn rewrite(&self, dir: &Path, body: &str) {
+        let port = self.base.rsplit(':').next().unwrap();
+        let text = format!(
+            "listen: 127.0.0.1:{port}\nstate_dir: {}\n{body}",
+            dir.join("state").display()
+        );
+        std::fs::write(dir.join("torwatch.yaml"), text).unwrap();
+    }
+
     pub async fn get(&self, path: &str) -> (u16, String) {
         let r = reqwest::get(format!("{}{path}", self.base)).await.unwrap();
         let status = r.status().as_u16();
