@@ -39,7 +39,7 @@ async fn a_glob_of_10000_files_is_capped_and_the_service_keeps_answering() {
     }
     let newest = logs.join(format!("host-{:05}.log", FILES - 1));
     let config = format!(
-        "sources: []\ninputs:\n  - {{name: many, type: file, paths: [\"{}/*.log\"]}}\n",
+        "sources: []\ninputs:\n  - {{name: many, type: file, start_at: beginning, paths: [\"{}/*.log\"]}}\n",
         logs.display()
     );
     // As on a host with the usual limit of 1,024 descriptors.
@@ -51,31 +51,25 @@ async fn a_glob_of_10000_files_is_capped_and_the_service_keeps_answering() {
     .await;
     let pid = d.child.id();
     let sampler = Sampler::start(pid);
-    d.wait_metric(
-        "torwatch_input_files{input=\"many\"}",
-        256.0,
-        Duration::from_secs(60),
-    )
-    .await;
-    d.wait_metric(
-        "torwatch_input_path_problems{input=\"many\",reason=\"over_cap\"}",
-        (FILES - 256) as f64,
-        Duration::from_secs(30),
-    )
-    .await;
-    // The most recently written files are the followed ones: lines appended to the newest are counted.
+    // The 256 most recently written files are followed from their start (one line each), the newest among them:
+    // lines appended to it are counted.
     append(&newest, &lines("new", 100));
-    d.wait_metric(
-        "torwatch_input_lines_total{input=\"many\"}",
-        100.0,
-        Duration::from_secs(30),
-    )
-    .await;
+    let counted = "torwatch_input_lines_total{input=\"many\"}";
+    d.wait_metric(counted, 356.0, Duration::from_secs(60)).await;
     // HTTP still accepts: 50 requests on fresh connections.
     for _ in 0..50 {
         let (code, _) = d.get("/metrics").await;
         assert_eq!(code, 200);
     }
+    assert_eq!(
+        d.metric("torwatch_input_files{input=\"many\"}").await,
+        256.0
+    );
+    assert_eq!(
+        d.metric("torwatch_input_path_problems{input=\"many\",reason=\"over_cap\"}")
+            .await,
+        (FILES - 256) as f64
+    );
     let (_, readyz) = d.get("/readyz").await;
     assert!(
         readyz
@@ -91,8 +85,9 @@ async fn a_glob_of_10000_files_is_capped_and_the_service_keeps_answering() {
         rss_now / 1024
     );
     assert_eq!(
-        d.metric("torwatch_input_lines_total{input=\"many\"}").await,
-        100.0
+        d.metric(counted).await,
+        356.0,
+        "the newest 256 files, each line once"
     );
     assert!(fds <= 256 + 64, "{fds} descriptors");
 }
