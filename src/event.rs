@@ -202,6 +202,31 @@ pub struct Addresses {
     pub dst: Option<IpAddr>,
 }
 
+/// Whether `line` writes the address `ip` somewhere (in any of its textual forms: IPv6 compressed or not, in either
+/// case). For tests and fuzzing: a parser reads addresses from its line, it never makes one up.
+pub fn written_in(line: &[u8], ip: IpAddr) -> bool {
+    let text_byte = |c: &u8| c.is_ascii_hexdigit() || matches!(c, b'.' | b':');
+    let mut start = 0;
+    while start < line.len() {
+        let run = line
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|c| text_byte(c))
+            .count();
+        let text = line.get(start..start + run).unwrap_or_default();
+        for from in 0..text.len() {
+            for to in from + 2..=text.len().min(from + 45) {
+                if text.get(from..to).and_then(parse_ip) == Some(ip) {
+                    return true;
+                }
+            }
+        }
+        start += run + 1;
+    }
+    false
+}
+
 /// Parses an unsigned decimal number of 1 to 19 digits, without allocating.
 pub fn parse_u64(s: &[u8]) -> Option<u64> {
     if s.is_empty() || s.len() > 19 {

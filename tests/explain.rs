@@ -225,8 +225,8 @@ fn json_output_of_the_fixture_matches_the_golden_file() {
         },
     );
     golden("expected.jsonl", &out);
-    assert_eq!(summary.lines, 15);
-    assert_eq!(summary.parsed, 11, "{summary}");
+    assert_eq!(summary.lines, 17);
+    assert_eq!(summary.parsed, 13, "{summary}");
 }
 
 #[test]
@@ -246,8 +246,8 @@ fn json_output_has_one_line_per_input_line_even_for_unterminated_input() {
             json: true,
         },
     );
-    assert_eq!(json_lines(&out).len(), 15);
-    assert_eq!(summary.lines, 15);
+    assert_eq!(json_lines(&out).len(), 17);
+    assert_eq!(summary.lines, 17);
 }
 
 #[test]
@@ -262,4 +262,31 @@ fn a_fixed_format_parses_its_own_lines_and_rejects_the_others() {
     assert_eq!(winfw.len(), 1, "{out}");
     assert_eq!(winfw[0]["src_ip"], "185.220.101.47");
     assert_eq!(summary.parsed, 1);
+}
+
+#[test]
+fn a_flow_log_header_sets_the_field_order_and_nodata_is_skipped_not_an_error() {
+    let input = b"${srcaddr} ${dstaddr} ${dstport} ${protocol} ${action} ${log-status}\n\
+                  185.220.101.7 10.0.0.5 22 6 REJECT OK\n\
+                  - - - - - NODATA\n";
+    let (out, summary) = run(
+        input,
+        Options {
+            format: None,
+            json: true,
+        },
+    );
+    let want = vec![
+        json!({"error": "not_traffic", "line": 1}),
+        json!({"format": "vpcflow", "kind": "traffic", "src_ip": "185.220.101.7", "dst_ip": "10.0.0.5",
+               "dst_port": 22, "proto": "tcp", "action": "drop", "line": 2}),
+        json!({"skipped": "nodata", "line": 3}),
+    ];
+    assert_eq!(json_lines(&out), want);
+    assert_eq!(
+        summary.to_string(),
+        "lines 3, parsed 1, skipped 1 (nodata 1), errors 1 (not_traffic 1)"
+    );
+    let (out, _) = run(input, Options::default());
+    assert!(out.contains("\nskipped: nodata\n"), "{out}");
 }

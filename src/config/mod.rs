@@ -68,6 +68,8 @@ pub struct Config {
     pub state_dir: PathBuf,
     pub retention: Duration,
     pub history: Duration,
+    /// A list no source has confirmed for this long is stale (`/readyz`, the status page, the alert rule).
+    pub stale_after: Duration,
     pub exclude: Vec<IpNet>,
     /// The state is saved at most this often (and only when something changed).
     pub state_save_interval: Duration,

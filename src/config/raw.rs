@@ -12,6 +12,7 @@ pub struct RawConfig {
     pub state_dir: Option<String>,
     pub retention: Option<String>,
     pub history: Option<String>,
+    pub stale_after: Option<String>,
     #[serde(default)]
     pub exclude: Vec<String>,
     pub user_agent: Option<String>,
@@ -91,6 +92,15 @@ pub struct RawInput {
     pub idle_timeout: Option<String>,
     pub recv_buffer: Option<RawSize>,
     pub queue: Option<u64>,
+    pub fields: Option<RawFields>,
+}
+
+/// VPC Flow Logs field names: a list, or the flow log's format string (`${version} ${srcaddr} …`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawFields {
+    List(Vec<String>),
+    Text(String),
 }
 
 #[derive(Debug, Deserialize)]

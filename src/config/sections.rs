@@ -1,13 +1,15 @@
 //! The typed sections of [`super::Config`] and the one pass that builds them from the raw file.
 
 use super::raw::{
-    RawAccess, RawConfig, RawInput, RawPrefix, RawPrefixes, RawPublish, RawSize, RawSource,
+    RawAccess, RawConfig, RawFields, RawInput, RawPrefix, RawPrefixes, RawPublish, RawSize,
+    RawSource,
 };
 use super::{scalar, Check, Config};
 use crate::event::Action;
 use crate::feeds::{guard, FeedKind};
 use crate::formats::{ListFormat, RenderOptions};
 use crate::lists::Family;
+use crate::parsers::vpcflow::Layout;
 use crate::parsers::LogFormat;
 use crate::publish::FileSpec;
 use ipnet::IpNet;
@@ -89,6 +91,8 @@ pub struct InputConfig {
     pub kind: InputKind,
     /// `None` = auto-detect per line.
     pub format: Option<LogFormat>,
+    /// The VPC Flow Logs field order of the input's records (`fields:`), when they have no header line.
+    pub fields: Option<Layout>,
     pub max_message: usize,
     pub queue: usize,
 }
@@ -183,6 +187,15 @@ pub(super) fn build(raw: RawConfig, check: &mut Check) -> Config {
         hours(24 * 30),
         scalar::duration,
     );
+    let stale_after = check.parse(
+        "stale_after",
+        raw.stale_after.as_deref(),
+        hours(3),
+        scalar::duration,
+    );
+    if stale_after.is_zero() {
+        check.error("stale_after", "must be longer than 0s");
+    }
     if history < retention {
         check.error("history", "must be at least as long as retention");
     }
@@ -247,6 +260,7 @@ pub(super) fn build(raw: RawConfig, check: &mut Check) -> Config {
         state_dir: PathBuf::from(raw.state_dir.unwrap_or_else(|| "/var/lib/torwatch".into())),
         retention,
         history,
+        stale_after,
         exclude,
         state_save_interval,
         user_agent: raw.user_agent,
@@ -583,15 +597,43 @@ fn inputs(raw: Vec<RawInput>, check: &mut Check) -> Vec<InputConfig> {
         let queue = r.queue.unwrap_or(64) as usize;
         check.positive(format!("{path}.queue"), &queue);
         let kind = input_kind(check, &path, &r);
+        let fields = r
+            .fields
+            .as_ref()
+            .and_then(|f| flow_fields(check, &path, f, format));
         out.push(InputConfig {
             name,
             kind,
             format,
+            fields,
             max_message,
             queue,
         });
     }
     out
+}
+
+/// `inputs[i].fields`: a VPC Flow Logs field order, for an input of `format: vpcflow`.
+fn flow_fields(
+    check: &mut Check,
+    path: &str,
+    raw: &RawFields,
+    format: Option<LogFormat>,
+) -> Option<Layout> {
+    let names: Vec<&[u8]> = match raw {
+        RawFields::List(names) => names.iter().map(|n| n.trim().as_bytes()).collect(),
+        RawFields::Text(text) => text.split_whitespace().map(str::as_bytes).collect(),
+    };
+    if format != Some(LogFormat::VpcFlow) {
+        check.error(
+            format!("{path}.fields"),
+            "is read only with format: vpcflow",
+        );
+        return None;
+    }
+    Layout::from_names(names)
+        .map_err(|e| check.error(format!("{path}.fields"), e))
+        .ok()
 }
 
 fn input_kind(check: &mut Check, path: &str, r: &RawInput) -> InputKind {

@@ -467,17 +467,15 @@ pub fn build(config: &Config, state: &mut State, previous: &Snapshot, now: i64) 
         };
         let entries: Vec<ListEntry> = members
             .into_iter()
-            .filter(|(net, _)| {
-                !config
-                    .exclude
-                    .iter()
-                    .any(|x| x.contains(net) || net.contains(x))
-            })
             .map(|(net, mut prov)| {
                 enrich.fill(&net, &mut prov);
                 ListEntry { net, prov }
             })
             .collect();
+        // `exclude` means never blocked: excluded ranges are carved out of wider networks, not only dropped.
+        let mut entries = crate::lists::exclude(entries, &config.exclude);
+        entries.sort_by_key(|e| e.net);
+        entries.dedup_by(|a, b| a.net == b.net);
         built.push((name.clone(), entries));
     }
     drop(enrich);
@@ -487,14 +485,20 @@ pub fn build(config: &Config, state: &mut State, previous: &Snapshot, now: i64) 
         let meta = state.lists.entry(name.clone()).or_insert(ListMeta {
             version: 0,
             updated: now,
+            digest: 0,
         });
-        let old = previous.lists.get(&name);
-        let changed = old.is_some_and(|l| l.entries != entries);
-        if changed || meta.version == 0 {
+        // The version, and with it every format's ETag and Last-Modified, moves only when the contents do: a
+        // fetch that confirms the same list (304, or the same entries) changes nothing a firewall sees.
+        let digest = crate::lists::digest(&entries);
+        if meta.version == 0 || meta.digest != digest {
             meta.version += 1;
             meta.updated = now;
+            meta.digest = digest;
         }
-        let reuse = old.filter(|l| l.version == meta.version && !changed);
+        let reuse = previous
+            .lists
+            .get(&name)
+            .filter(|l| l.version == meta.version);
         let (list, render) = match (reuse, previous.renders.get(&name)) {
             (Some(l), Some(r)) => (l.clone(), r.clone()),
             _ => {

@@ -4,6 +4,7 @@
 //! lines silently.
 
 use crate::daemon::{usage, Daemon, Sampler};
+use crate::local_list;
 use std::io::Write as _;
 use std::path::Path;
 use std::time::Duration;
@@ -39,7 +40,8 @@ async fn a_glob_of_10000_files_is_capped_and_the_service_keeps_answering() {
     }
     let newest = logs.join(format!("host-{:05}.log", FILES - 1));
     let config = format!(
-        "sources: []\ninputs:\n  - {{name: many, type: file, start_at: beginning, paths: [\"{}/*.log\"]}}\n",
+        "{}inputs:\n  - {{name: many, type: file, start_at: beginning, paths: [\"{}/*.log\"]}}\n",
+        local_list(dir.path()),
         logs.display()
     );
     // As on a host with the usual limit of 1,024 descriptors.
@@ -104,7 +106,8 @@ async fn missing_directory_and_unreadable_paths_are_problems_until_they_are_fixe
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o000)).unwrap();
     let config = format!(
-        "sources: []\ninputs:\n  - name: files\n    type: file\n    start_at: beginning\n    poll: 100ms\n    paths: [\"{}\", \"{}\", \"{}\", \"{}/*.log\"]\n",
+        "{}inputs:\n  - name: files\n    type: file\n    start_at: beginning\n    poll: 100ms\n    paths: [\"{}\", \"{}\", \"{}\", \"{}/*.log\"]\n",
+        local_list(root),
         missing.display(),
         directory.display(),
         secret.display(),
@@ -193,7 +196,8 @@ async fn a_file_truncated_and_refilled_past_the_read_position_within_one_poll_is
         .collect();
     std::fs::write(&log, "").unwrap();
     let config = format!(
-        "sources: []\ninputs:\n  - {{name: fw, type: file, start_at: beginning, poll: 2s, paths: [\"{}\"]}}\n",
+        "{}inputs:\n  - {{name: fw, type: file, start_at: beginning, poll: 2s, paths: [\"{}\"]}}\n",
+        local_list(dir.path()),
         log.display()
     );
     let d = Daemon::start(dir.path(), &config).await;

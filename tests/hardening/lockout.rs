@@ -38,7 +38,8 @@ async fn a_sender_behind_10000_idle_connections_gets_every_line_counted() {
     let port = free_port();
     let dir = tempfile::tempdir().unwrap();
     let config = format!(
-        "sources: []\ninputs:\n  - {{name: syslog, type: syslog_tcp, listen: \"127.0.0.1:{port}\", max_connections: {MAX_CONNECTIONS}}}\n"
+        "{}inputs:\n  - {{name: syslog, type: syslog_tcp, listen: \"127.0.0.1:{port}\", max_connections: {MAX_CONNECTIONS}}}\n",
+        crate::local_list(dir.path())
     );
     let d = Daemon::start(dir.path(), &config).await;
     let pid = d.child.id();

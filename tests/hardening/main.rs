@@ -28,6 +28,17 @@ pub fn addresses(n: usize) -> Vec<u8> {
         .into_bytes()
 }
 
+/// Writes a small exit list into `dir` and returns the `sources:` section of a config that loads it (file inputs
+/// wait until an exit list is loaded).
+pub fn local_list(dir: &std::path::Path) -> String {
+    let path = dir.join("exits.txt");
+    std::fs::write(&path, addresses(5)).unwrap();
+    format!(
+        "sources:\n  - {{name: local, type: plain, list: tor-exits, url: \"{}\"}}\n",
+        path.display()
+    )
+}
+
 /// Sends `signal` (`HUP`, `TERM`) to process `pid`.
 pub fn signal(pid: u32, signal: &str) {
     let status = Command::new("kill")
