@@ -49,6 +49,9 @@ pub struct RawSource {
     pub min_prefix: Option<RawPrefixes>,
     pub max_cover: Option<RawPrefixes>,
     pub max_retry_wait: Option<String>,
+    /// A bearer token sent with every request (e.g. to a leader whose lists need one).
+    pub token: Option<String>,
+    pub token_file: Option<String>,
 }
 
 /// A prefix length per family: `{ ipv4: 24, ipv6: 48 }` (a length may be written `/24`).

@@ -55,6 +55,8 @@ pub struct SourceConfig {
     /// Longest wait before retrying a failed fetch, whatever the server's `Retry-After` says: never below the
     /// interval.
     pub max_retry_wait: Duration,
+    /// Sent as `Authorization: Bearer` with every request (`token` or `token_file`).
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -323,7 +325,8 @@ fn size(check: &mut Check, path: String, value: Option<&RawSize>, default: u64) 
 }
 
 /// Names are metric label values and file names: keep them to `[a-z0-9_-]`.
-fn valid_name(name: &str) -> bool {
+/// A name torwatch accepts for a source, input or list: 1-64 characters of a-z, 0-9, - and _.
+pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
         && name
@@ -357,14 +360,16 @@ fn sources(raw: Vec<RawSource>, check: &mut Check) -> Vec<SourceConfig> {
             None => {
                 check.error(
                     format!("{path}.type"),
-                    "is required (tordnsel, bulk, onionoo, danme, plain)",
+                    "is required (tordnsel, bulk, onionoo, danme, plain, torwatch)",
                 );
                 FeedKind::Plain
             }
             Some(k) => FeedKind::from_name(k).unwrap_or_else(|| {
                 check.error(
                     format!("{path}.type"),
-                    format!("{k:?} is not a source type (tordnsel, bulk, onionoo, danme, plain)"),
+                    format!(
+                        "{k:?} is not a source type (tordnsel, bulk, onionoo, danme, plain, torwatch)"
+                    ),
                 );
                 FeedKind::Plain
             }),
@@ -376,10 +381,11 @@ fn sources(raw: Vec<RawSource>, check: &mut Check) -> Vec<SourceConfig> {
             }
             Some(u) => location(check, &format!("{path}.url"), u, kind),
         };
-        let default_interval = if kind == FeedKind::Onionoo {
-            hours(1)
-        } else {
-            Duration::from_secs(1800)
+        let default_interval = match kind {
+            FeedKind::Onionoo => hours(1),
+            // Another torwatch instance: a conditional GET, answered 304 while its list is unchanged.
+            FeedKind::Torwatch => Duration::from_secs(60),
+            _ => Duration::from_secs(1800),
         };
         let mut interval = check.parse(
             format!("{path}.interval"),
@@ -425,7 +431,10 @@ fn sources(raw: Vec<RawSource>, check: &mut Check) -> Vec<SourceConfig> {
                 "tor-exits".into()
             }
         });
-        let defaults = if kind == FeedKind::Plain {
+        // A follower of another instance's Tor lists is held to the Tor sources' rules; of any other list, to
+        // the plain sources'.
+        let tor_list = list == "tor-exits" || list == "tor-relays";
+        let defaults = if kind == FeedKind::Plain || (kind == FeedKind::Torwatch && !tor_list) {
             guard::Rules::PLAIN
         } else {
             guard::Rules::TOR
@@ -449,10 +458,10 @@ fn sources(raw: Vec<RawSource>, check: &mut Check) -> Vec<SourceConfig> {
                 format!("{path}.list"),
                 format!("{list:?} must be 1-64 characters of a-z, 0-9, - and _"),
             );
-        } else if kind != FeedKind::Plain && list != "tor-exits" {
+        } else if kind != FeedKind::Plain && kind != FeedKind::Torwatch && list != "tor-exits" {
             check.error(
                 format!("{path}.list"),
-                "only plain sources can feed another list than tor-exits",
+                "only plain and torwatch sources can feed another list than tor-exits",
             );
         }
         let max_retry_wait = check.parse(
@@ -470,6 +479,21 @@ fn sources(raw: Vec<RawSource>, check: &mut Check) -> Vec<SourceConfig> {
                 ),
             );
         }
+        let location = match (kind, location) {
+            (FeedKind::Torwatch, SourceLocation::Url(u)) => {
+                SourceLocation::Url(leader_url(u, &list))
+            }
+            (_, l) => l,
+        };
+        let token = match (s.token, s.token_file) {
+            (None, None) => None,
+            (token, file) => {
+                if !matches!(location, SourceLocation::Url(_)) {
+                    check.error(format!("{path}.token"), "needs an http(s) url");
+                }
+                Some(secret(check, &path, "token", token, file))
+            }
+        };
         out.push(SourceConfig {
             name,
             kind,
@@ -483,9 +507,21 @@ fn sources(raw: Vec<RawSource>, check: &mut Check) -> Vec<SourceConfig> {
             list,
             guard,
             max_retry_wait: max_retry_wait.max(interval),
+            token,
         });
     }
     out
+}
+
+/// A `torwatch` source's URL: the instance's base URL (`http://leader:9797`) names its `/lists/LIST.json`; a URL
+/// with a path is taken as it is.
+fn leader_url(url: String, list: &str) -> String {
+    match reqwest::Url::parse(&url) {
+        Ok(u) if u.path() == "/" && u.query().is_none() => {
+            format!("{}/lists/{list}.json", url.trim_end_matches('/'))
+        }
+        _ => url,
+    }
 }
 
 /// `{ ipv4: N, ipv6: M }`, each a prefix length (`16` or `/16`) within its family, the other keeping `default`.
@@ -552,6 +588,7 @@ fn location(check: &mut Check, path: &str, url: String, kind: FeedKind) -> Sourc
         && kind != FeedKind::Tordnsel
         && kind != FeedKind::Bulk
         && kind != FeedKind::Onionoo
+        && kind != FeedKind::Torwatch
     {
         check.error(
             path,
@@ -1006,5 +1043,39 @@ impl InputConfig {
             kind,
             max_message: self.max_message,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn a_torwatch_source_names_its_leaders_list_and_is_held_to_the_tor_rules() {
+        let config = Config::parse(
+            "sources:\n  - { name: leader, type: torwatch, url: \"http://leader:9797/\", token: t0k }\n  - { name: relays, type: torwatch, url: \"http://leader:9797\", list: tor-relays }\n  - { name: deny, type: torwatch, url: \"https://leader:8443/lists/deny.json\", list: deny }\n",
+        )
+        .unwrap();
+        let s = &config.sources;
+        let urls: Vec<_> = s.iter().map(|s| s.location.clone()).collect();
+        assert_eq!(
+            urls,
+            [
+                SourceLocation::Url("http://leader:9797/lists/tor-exits.json".into()),
+                SourceLocation::Url("http://leader:9797/lists/tor-relays.json".into()),
+                SourceLocation::Url("https://leader:8443/lists/deny.json".into()),
+            ]
+        );
+        assert_eq!(
+            (s[0].interval, s[0].token.as_deref()),
+            (Duration::from_secs(60), Some("t0k"))
+        );
+        assert_eq!(
+            (s[0].guard, s[1].guard),
+            (guard::Rules::TOR, guard::Rules::TOR)
+        );
+        // following another instance's own (non-Tor) list: the plain sources' rules
+        assert_eq!(s[2].guard, guard::Rules::PLAIN);
     }
 }

@@ -183,6 +183,7 @@ impl Poller {
             max_body: self.config.max_body,
             etag: self.etag.as_deref(),
             last_modified: self.last_modified.as_deref(),
+            bearer: self.config.token.as_deref(),
         };
         let (body, etag, last_modified) = match fetch::fetch(&self.client, &request).await {
             Ok(Fetched::NotModified) => return (Outcome::Unchanged, None),

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use reqwest::header::{
-    HeaderMap, HeaderValue, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,
+    HeaderMap, HeaderValue, AUTHORIZATION, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
+    RETRY_AFTER,
 };
 use reqwest::{redirect, StatusCode};
 use tokio::io::AsyncReadExt;
@@ -44,6 +45,8 @@ pub struct Request<'a> {
     pub max_body: u64,
     pub etag: Option<&'a str>,
     pub last_modified: Option<&'a str>,
+    /// Sent as `Authorization: Bearer TOKEN` (HTTP only).
+    pub bearer: Option<&'a str>,
 }
 
 /// A successful fetch.
@@ -174,6 +177,13 @@ async fn http(
         .and_then(|v| HeaderValue::from_str(v).ok())
     {
         headers.insert(IF_MODIFIED_SINCE, value);
+    }
+    if let Some(mut value) = req
+        .bearer
+        .and_then(|t| HeaderValue::from_str(&format!("Bearer {t}")).ok())
+    {
+        value.set_sensitive(true);
+        headers.insert(AUTHORIZATION, value);
     }
     let mut response = client
         .get(url.clone())
@@ -438,6 +448,7 @@ mod tests {
             max_body: 1024,
             etag: None,
             last_modified: None,
+            bearer: None,
         };
         let err = fetch(&client("t"), &request).await.unwrap_err();
         assert_eq!(err.reason(), "connect_error");

@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub struct Daemon {
@@ -66,19 +68,48 @@ impl Daemon {
             base: format!("http://127.0.0.1:{port}"),
             log,
         };
+        d.wait_healthy().await;
+        d
+    }
+
+    /// Starts torwatch again with the config `start` wrote in `dir` (same port, same state), as `base`.
+    pub async fn start_on(dir: &Path, base: &str) -> Daemon {
+        let port = base.rsplit(':').next().unwrap_or_default();
+        let log = dir.join(format!("torwatch-{port}-again.log"));
+        let child = spawn(&dir.join("torwatch.yaml"), &log, &[]);
+        let d = Daemon {
+            child,
+            base: base.to_string(),
+            log,
+        };
+        d.wait_healthy().await;
+        d
+    }
+
+    async fn wait_healthy(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
-            if let Ok(r) = reqwest::get(format!("{}/healthz", d.base)).await {
+            if let Ok(r) = reqwest::get(format!("{}/healthz", self.base)).await {
                 if r.status() == 200 {
-                    return d;
+                    return;
                 }
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!(
             "torwatch did not start: {}",
-            std::fs::read_to_string(&d.log).unwrap_or_default()
+            std::fs::read_to_string(&self.log).unwrap_or_default()
         );
+    }
+
+    /// Replaces the config in `dir` with `body`, keeping this daemon's HTTP port and state directory (to reload).
+    pub fn rewrite(&self, dir: &Path, body: &str) {
+        let port = self.base.rsplit(':').next().unwrap();
+        let text = format!(
+            "listen: 127.0.0.1:{port}\nstate_dir: {}\n{body}",
+            dir.join("state").display()
+        );
+        std::fs::write(dir.join("torwatch.yaml"), text).unwrap();
     }
 
     pub async fn get(&self, path: &str) -> (u16, String) {
@@ -149,4 +180,50 @@ pub fn sample(text: &str, series: &str) -> f64 {
         })
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0.0)
+}
+
+/// Open file descriptors and resident memory (KiB) of a process.
+pub fn usage(pid: u32) -> (usize, u64) {
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count());
+    let rss = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0);
+    (fds, rss)
+}
+
+/// Peak usage, sampled every 50 ms until stopped.
+pub struct Sampler {
+    stop: Arc<AtomicBool>,
+    peak: Arc<Mutex<(usize, u64)>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Sampler {
+    pub fn start(pid: u32) -> Sampler {
+        let stop = Arc::new(AtomicBool::new(false));
+        let peak = Arc::new(Mutex::new((0, 0)));
+        let task = tokio::spawn({
+            let (stop, peak) = (stop.clone(), peak.clone());
+            async move {
+                while !stop.load(Ordering::Relaxed) {
+                    let (fds, rss) = usage(pid);
+                    {
+                        let mut p = peak.lock().unwrap();
+                        *p = (p.0.max(fds), p.1.max(rss));
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        });
+        Sampler { stop, peak, task }
+    }
+
+    pub async fn finish(self) -> (usize, u64) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.task.await;
+        *self.peak.lock().unwrap()
+    }
 }
