@@ -81,13 +81,13 @@ fn render(list: &List, format: ListFormat, opts: &RenderOptions) -> Rendered {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lists::{ListEntry, Provenance};
+    use crate::lists::ListEntry;
 
     #[test]
     fn renders_once_and_keys_options_apart() {
         let entries = vec![ListEntry {
             net: "192.0.2.1/32".parse().unwrap(),
-            prov: Provenance::default(),
+            prov: Default::default(),
         }];
         let r = Renders::new(Arc::new(List::new("tor-exits", 1, 0, entries)));
         let a = r.get(ListFormat::Txt, &RenderOptions::default()) as *const Rendered;

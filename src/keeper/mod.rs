@@ -8,15 +8,15 @@ pub mod poll;
 pub mod state;
 
 use crate::config::{Config, SourceConfig};
-use crate::feeds::{validate, Feed, FeedKind, RelayInfo};
-use crate::lists::{Family, List, ListEntry, Provenance};
+use crate::feeds::{validate, Feed, FeedAddr, FeedKind, RelayInfo};
+use crate::lists::{Family, List, Provenance};
 use crate::rendered::Renders;
 use crate::snapshot::{Shared, Snapshot, SourceStatus};
-use history::{Currency, History, Sighting};
+use history::{Currency, History, Info, Sighting, Times};
 use ipnet::IpNet;
 use metrics::{DropLabels, KeeperMetrics, ListFamilyLabels, ListLabels, ResultLabels, WriteLabels};
 use poll::{Outcome, Poller, Report};
-use state::{ListMeta, SourceState, State};
+use state::{ListMeta, State};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +39,8 @@ pub struct Keeper {
     changed: watch::Sender<u64>,
     /// Why the last state save failed; `None` after a successful one.
     state_error: Option<String>,
+    /// The history changed since the last save.
+    history_changed: bool,
 }
 
 impl Keeper {
@@ -58,6 +60,7 @@ impl Keeper {
             metrics,
             changed,
             state_error: None,
+            history_changed: false,
         };
         for s in &keeper.config.sources {
             for result in metrics::RESULTS {
@@ -89,7 +92,7 @@ impl Keeper {
                     .metrics
                     .entries
                     .get_or_create(&labels)
-                    .set(st.feed.as_ref().map_or(0, validate::entries) as i64);
+                    .set(st.entries as i64);
             }
         }
         keeper.publish(now(), false);
@@ -167,14 +170,17 @@ impl Keeper {
             index,
             config: source.clone(),
             client,
-            etag: st.feed.as_ref().and(st.etag.clone()),
-            last_modified: st.feed.as_ref().and(st.last_modified.clone()),
-            previous: st.feed.as_ref().map(validate::entries),
-            cover: st.feed.as_ref().map_or_else(Default::default, |f| {
-                crate::feeds::guard::Coverage::of(
-                    f.exits.iter().chain(&f.relays_or).map(|a| &a.net),
-                )
-            }),
+            etag: st.etag.clone().filter(|_| st.loaded),
+            last_modified: st.last_modified.clone().filter(|_| st.loaded),
+            previous: st.loaded.then_some(st.entries),
+            cover: crate::feeds::guard::Coverage::of(
+                self.state
+                    .history
+                    .lists
+                    .values()
+                    .filter_map(|b| b.tracks.get(&source.name))
+                    .flat_map(|t| t.open()),
+            ),
             failures: st.failures,
             first_delay: Duration::from_secs(due.saturating_sub(now).max(0) as u64),
         }
@@ -234,15 +240,35 @@ impl Keeper {
                 etag,
                 last_modified,
             } => {
-                tracing::info!(source = %name, entries = validate::entries(&feed), "new list accepted");
-                st.feed = Some(feed);
+                let entries = validate::entries(&feed);
+                tracing::info!(source = %name, entries, "new list accepted");
+                st.loaded = true;
+                st.entries = entries;
                 st.etag = etag;
                 st.last_modified = last_modified;
+                st.relays = if source.kind == FeedKind::Onionoo {
+                    feed.relays.clone()
+                } else {
+                    Vec::new()
+                };
+                let times = Times {
+                    previous: st.last_success,
+                    now: report.at,
+                    gap: self.config.retention.as_secs() as i64,
+                };
+                observe(&mut self.state.history, source, &feed, times);
+                self.history_changed = true;
                 self.confirm(report.source, report.at);
             }
             Outcome::Unchanged => {
                 tracing::debug!(source = %name, "unchanged");
-                if st.feed.is_some() {
+                if st.loaded {
+                    let times = Times {
+                        previous: st.last_success,
+                        now: report.at,
+                        gap: self.config.retention.as_secs() as i64,
+                    };
+                    self.history_changed |= self.state.history.confirm(&name, times);
                     self.confirm(report.source, report.at);
                 }
             }
@@ -250,7 +276,7 @@ impl Keeper {
         let horizon = report.at
             - self.config.history.as_secs() as i64
             - self.config.retention.as_secs() as i64;
-        self.state.history.prune(horizon);
+        self.history_changed |= self.state.history.prune(horizon);
         self.publish(report.at, true);
         // Counted last, so whoever sees the outcome counted also sees the lists it produced.
         self.metrics
@@ -293,18 +319,10 @@ impl Keeper {
         let labels = KeeperMetrics::source(&source.name);
         self.metrics.up.get_or_create(&labels).set(1);
         self.metrics.last_success.get_or_create(&labels).set(at);
-        let Some(feed) = &st.feed else { return };
         self.metrics
             .entries
             .get_or_create(&labels)
-            .set(validate::entries(feed) as i64);
-        observe(
-            &mut self.state.history,
-            source,
-            feed,
-            at,
-            self.config.retention.as_secs() as i64,
-        );
+            .set(st.entries as i64);
     }
 
     /// Builds a new snapshot from the state and swaps it in. With `save`, the state (with the list versions the
@@ -364,44 +382,40 @@ fn confirmed_at(config: &Config, state: &State, list: &str) -> i64 {
         .iter()
         .filter(|s| feeds_list(s, list))
         .filter_map(|s| state.sources.get(&s.name))
-        .filter(|st| st.feed.is_some())
+        .filter(|st| st.loaded)
         .map(|st| st.last_success)
         .max()
         .unwrap_or(0)
 }
 
-fn observe(history: &mut History, source: &SourceConfig, feed: &Feed, at: i64, gap: i64) {
-    let sightings = |addrs: &'_ [crate::feeds::FeedAddr]| -> Vec<(IpNet, Option<usize>, bool)> {
+/// Records the addresses of an accepted feed in the history: its exits in the source's list, Onionoo's OR
+/// addresses in `tor-relays`. A time the source measured (TorDNSEL `ExitAddress`, the relay's `last_seen`) starts a
+/// new span where it is earlier than the fetch.
+fn observe(history: &mut History, source: &SourceConfig, feed: &Feed, times: Times) {
+    let relay = |a: &FeedAddr| a.relay.and_then(|i| feed.relays.get(i as usize));
+    let sightings = |addrs: &'_ [FeedAddr], approximate: bool| -> Vec<Sighting<'_>> {
         addrs
             .iter()
-            .map(|a| (a.net, a.relay.map(|r| r as usize), a.approximate))
+            .map(|a| Sighting {
+                net: a.net,
+                relay: relay(a),
+                approximate: approximate && a.approximate,
+                measured: a.seen.or_else(|| relay(a).and_then(|r| r.last_seen)),
+            })
             .collect()
     };
-    let relay = |i: Option<usize>| i.and_then(|i| feed.relays.get(i));
-    let exits = sightings(&feed.exits);
     history.observe(
         &source.list,
         &source.name,
-        exits.iter().map(|(net, r, approx)| Sighting {
-            net: *net,
-            relay: relay(*r),
-            approximate: *approx,
-        }),
-        at,
-        gap,
+        sightings(&feed.exits, true),
+        times,
     );
     if !feed.relays_or.is_empty() {
-        let relays = sightings(&feed.relays_or);
         history.observe(
             RELAYS,
             &source.name,
-            relays.iter().map(|(net, r, _)| Sighting {
-                net: *net,
-                relay: relay(*r),
-                approximate: false,
-            }),
-            at,
-            gap,
+            sightings(&feed.relays_or, false),
+            times,
         );
     }
 }
@@ -426,7 +440,7 @@ fn last_successes(state: &State) -> BTreeMap<String, i64> {
     state
         .sources
         .iter()
-        .filter(|(_, st)| st.feed.is_some())
+        .filter(|(_, st)| st.loaded)
         .map(|(n, st)| (n.clone(), st.last_success))
         .collect()
 }
@@ -443,13 +457,10 @@ pub fn build(config: &Config, state: &mut State, previous: &Snapshot, now: i64) 
     let known = known_lists(config);
     let mut built = Vec::new();
     for name in &known {
-        let loaded = config.sources.iter().any(|s| {
-            feeds_list(s, name)
-                && state
-                    .sources
-                    .get(&s.name)
-                    .is_some_and(|st| st.feed.is_some())
-        });
+        let loaded = config
+            .sources
+            .iter()
+            .any(|s| feeds_list(s, name) && state.sources.get(&s.name).is_some_and(|st| st.loaded));
         if !loaded {
             continue;
         }
@@ -457,21 +468,17 @@ pub fn build(config: &Config, state: &mut State, previous: &Snapshot, now: i64) 
             .iter()
             .find(|(w, _)| *name == format!("{EXITS}-{w}"))
             .map(|(_, secs)| *secs);
-        let members = match window {
-            Some(secs) => state.history.window(EXITS, &currency, secs),
-            None => state.history.current(name, &currency),
+        let fill = |net: &IpNet, prov: &mut Provenance| enrich.fill(net, prov);
+        let entries = match window {
+            Some(secs) => state.history.window(EXITS, &currency, secs, fill),
+            None => state.history.current(name, &currency, fill),
         };
-        let entries: Vec<ListEntry> = members
-            .into_iter()
-            .map(|(net, mut prov)| {
-                enrich.fill(&net, &mut prov);
-                ListEntry { net, prov }
-            })
-            .collect();
         // `exclude` means never blocked: excluded ranges are carved out of wider networks, not only dropped.
         let mut entries = crate::lists::exclude(entries, &config.exclude);
-        entries.sort_by_key(|e| e.net);
-        entries.dedup_by(|a, b| a.net == b.net);
+        if !config.exclude.is_empty() {
+            entries.sort_by_key(|e| e.net);
+            entries.dedup_by(|a, b| a.net == b.net);
+        }
         built.push((name.clone(), entries));
     }
     drop(enrich);
@@ -515,7 +522,7 @@ pub fn build(config: &Config, state: &mut State, previous: &Snapshot, now: i64) 
                 kind: s.kind.as_str(),
                 enabled: s.enabled,
                 list: s.list.clone(),
-                entries: st.feed.as_ref().map_or(0, validate::entries),
+                entries: st.entries,
                 last_success: st.last_success,
                 last_attempt: st.last_attempt,
                 last_result: st.last_result,
@@ -537,7 +544,8 @@ pub fn build(config: &Config, state: &mut State, previous: &Snapshot, now: i64) 
 /// Relay details from Onionoo, joined to addresses by fingerprint or by address.
 struct Enrichment<'a> {
     by_fingerprint: HashMap<&'a str, &'a RelayInfo>,
-    by_addr: HashMap<IpNet, &'a RelayInfo>,
+    /// What any list's history knows of an address (Onionoo's OR and exit addresses carry country, AS, …).
+    by_addr: HashMap<IpNet, &'a Info>,
 }
 
 impl<'a> Enrichment<'a> {
@@ -551,15 +559,17 @@ impl<'a> Enrichment<'a> {
             .iter()
             .filter(|s| s.kind == FeedKind::Onionoo)
         {
-            let Some(feed) = state.sources.get(&s.name).and_then(|st| st.feed.as_ref()) else {
+            let Some(st) = state.sources.get(&s.name) else {
                 continue;
             };
-            for r in &feed.relays {
+            for r in &st.relays {
                 e.by_fingerprint.insert(r.fingerprint.as_str(), r);
             }
-            for a in feed.relays_or.iter().chain(&feed.exits) {
-                if let Some(r) = a.relay.and_then(|i| feed.relays.get(i as usize)) {
-                    e.by_addr.insert(a.net, r);
+        }
+        for book in state.history.lists.values() {
+            for (net, info) in &book.info {
+                if info.country.is_some() || info.nickname.is_some() || info.as_number.is_some() {
+                    e.by_addr.entry(*net).or_insert(info);
                 }
             }
         }
@@ -567,24 +577,28 @@ impl<'a> Enrichment<'a> {
     }
 
     fn fill(&self, net: &IpNet, prov: &mut Provenance) {
-        let relay = prov
+        let (nickname, country, as_number, as_name) = match prov
             .fingerprints
             .iter()
             .find_map(|f| self.by_fingerprint.get(f.as_str()))
-            .or_else(|| self.by_addr.get(net))
-            .copied();
-        let Some(r) = relay else { return };
+        {
+            Some(r) => (&r.nickname, &r.country, r.as_number, &r.as_name),
+            None => match self.by_addr.get(net) {
+                Some(i) => (&i.nickname, &i.country, i.as_number, &i.as_name),
+                None => return,
+            },
+        };
         if prov.nickname.is_none() {
-            prov.nickname.clone_from(&r.nickname);
+            prov.nickname.clone_from(nickname);
         }
         if prov.country.is_none() {
-            prov.country.clone_from(&r.country);
+            prov.country.clone_from(country);
         }
         if prov.as_number.is_none() {
-            prov.as_number = r.as_number;
+            prov.as_number = as_number;
         }
         if prov.as_name.is_none() {
-            prov.as_name.clone_from(&r.as_name);
+            prov.as_name.clone_from(as_name);
         }
     }
 }
@@ -610,11 +624,4 @@ pub fn lookup(
         }
     }
     out
-}
-
-impl SourceState {
-    /// Entry count of the last good feed.
-    pub fn entries(&self) -> usize {
-        self.feed.as_ref().map_or(0, validate::entries)
-    }
 }

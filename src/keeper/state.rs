@@ -1,23 +1,32 @@
-//! The keeper's persisted state: each source's last good feed and validators, and the membership history. Saved
-//! atomically (temp file, fsync, rename, fsync of the directory) so a crash leaves the old or the new file, never
-//! half of one.
+//! The keeper's persisted state: each source's status and validators, the list versions, and the membership
+//! history (whose open spans are each source's last good list). Saved atomically (temp file, fsync, rename, fsync
+//! of the directory) so a crash leaves the old or the new file, never half of one. A state file of the first
+//! format (each source's whole last feed, the history as one object per address) is read and migrated.
 
-use super::history::History;
-use crate::feeds::Feed;
+use super::history::{Book, History, Info, Span, Track};
+use crate::feeds::{Feed, RelayInfo};
 use anyhow::Context;
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 const FILE: &str = "lists.json";
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
-/// What the keeper remembers of one source.
+/// What the keeper remembers of one source. Its last good list is the history's open spans of that source.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SourceState {
-    /// The last list that passed validation.
-    pub feed: Option<Feed>,
+    /// A list from this source passed validation once (and is kept as its last good list).
+    #[serde(default)]
+    pub loaded: bool,
+    /// Entry count of the last good list.
+    #[serde(default)]
+    pub entries: usize,
+    /// The relays the last good list described (Onionoo: for enrichment by fingerprint).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub relays: Vec<RelayInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub etag: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -80,22 +89,137 @@ impl State {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
-        let state: State = serde_json::from_slice(&bytes)
+        #[derive(Deserialize)]
+        struct Version {
+            format: u32,
+        }
+        let version: Version = serde_json::from_slice(&bytes)
             .with_context(|| format!("{} is not a torwatch state file", path.display()))?;
-        anyhow::ensure!(
-            state.format == FORMAT,
-            "{}: unknown state format {}",
-            path.display(),
-            state.format
-        );
+        let state = match version.format {
+            FORMAT => serde_json::from_slice(&bytes)
+                .with_context(|| format!("{} is not a torwatch state file", path.display()))?,
+            1 => serde_json::from_slice::<v1::State>(&bytes)
+                .with_context(|| format!("{} is not a torwatch state file", path.display()))?
+                .migrate(),
+            other => anyhow::bail!("{}: unknown state format {other}", path.display()),
+        };
         Ok(Some(state))
     }
 
+    /// The bytes of the state file.
+    pub fn to_bytes(&self) -> anyhow::Result<Vec<u8>> {
+        #[derive(Serialize)]
+        struct Versioned<'a> {
+            format: u32,
+            sources: &'a BTreeMap<String, SourceState>,
+            history: &'a History,
+            lists: &'a BTreeMap<String, ListMeta>,
+        }
+        Ok(serde_json::to_vec(&Versioned {
+            format: FORMAT,
+            sources: &self.sources,
+            history: &self.history,
+            lists: &self.lists,
+        })?)
+    }
+
     pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
-        let mut state = self.clone();
-        state.format = FORMAT;
-        let bytes = serde_json::to_vec(&state)?;
-        write_atomic(&State::path(dir), &bytes)
+        write_atomic(&State::path(dir), &self.to_bytes()?)
+    }
+}
+
+/// The first state format, read to migrate it.
+mod v1 {
+    use super::*;
+
+    #[derive(Deserialize)]
+    pub struct State {
+        sources: BTreeMap<String, Source>,
+        history: History,
+        #[serde(default)]
+        lists: BTreeMap<String, super::ListMeta>,
+    }
+
+    #[derive(Deserialize)]
+    struct Source {
+        feed: Option<Feed>,
+        etag: Option<String>,
+        last_modified: Option<String>,
+        last_success: i64,
+        last_attempt: i64,
+        #[serde(default)]
+        last_result: String,
+        last_error: Option<String>,
+        #[serde(default)]
+        failures: u32,
+    }
+
+    #[derive(Deserialize)]
+    struct History {
+        lists: BTreeMap<String, BTreeMap<IpNet, Record>>,
+    }
+
+    #[derive(Deserialize)]
+    struct Record {
+        sources: BTreeMap<String, Vec<Span>>,
+        #[serde(default)]
+        info: Info,
+    }
+
+    impl State {
+        /// The same state in the current format: each source's last good feed becomes its open spans.
+        pub fn migrate(self) -> super::State {
+            let mut history = super::History::default();
+            for (list, records) in self.history.lists {
+                let mut rows: BTreeMap<String, Vec<(IpNet, Vec<Span>)>> = BTreeMap::new();
+                let mut book = Book::default();
+                for (net, record) in records {
+                    for (source, spans) in record.sources {
+                        rows.entry(source).or_default().push((net, spans));
+                    }
+                    if record.info != Info::default() {
+                        book.info.insert(net, record.info);
+                    }
+                }
+                for (source, rows) in rows {
+                    let mut track: Track = rows.into_iter().collect();
+                    if let Some(st) = self.sources.get(&source) {
+                        if let Some(feed) = &st.feed {
+                            let nets = feed.exits.iter().chain(&feed.relays_or).map(|a| a.net);
+                            track.reopen(nets, st.last_success);
+                        }
+                    }
+                    book.tracks.insert(source, track);
+                }
+                history.lists.insert(list, book);
+            }
+            let sources = self
+                .sources
+                .into_iter()
+                .map(|(name, s)| {
+                    let state = SourceState {
+                        loaded: s.feed.is_some(),
+                        entries: s.feed.as_ref().map_or(0, crate::feeds::validate::entries),
+                        relays: s.feed.map(|f| f.relays).unwrap_or_default(),
+                        etag: s.etag,
+                        last_modified: s.last_modified,
+                        last_success: s.last_success,
+                        last_attempt: s.last_attempt,
+                        last_result: s.last_result,
+                        last_error: s.last_error,
+                        failures: s.failures,
+                        last_dropped: BTreeMap::new(),
+                    };
+                    (name, state)
+                })
+                .collect();
+            super::State {
+                format: FORMAT,
+                sources,
+                history,
+                lists: self.lists,
+            }
+        }
     }
 }
 
@@ -161,9 +285,38 @@ mod tests {
     }
 
     #[test]
+    fn a_first_format_state_file_is_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        // Written by the first format: bulk listed .1 since 100 (its last good list), .2 from 100 to 150.
+        let old = r#"{"format":1,"sources":{"bulk":{"feed":{"exits":[{"net":"185.220.101.1/32"}]},
+            "etag":"\"e\"","last_success":200,"last_attempt":200,"last_result":"ok"}},
+            "history":{"lists":{"tor-exits":{
+              "185.220.101.1/32":{"sources":{"bulk":[[100,200]]}},
+              "185.220.101.2/32":{"sources":{"bulk":[[100,150]]},"info":{"nickname":"relay2"}}}}},
+            "lists":{"tor-exits":{"version":7,"updated":150}}}"#;
+        std::fs::write(State::path(dir.path()), old).unwrap();
+        let s = State::load(dir.path()).unwrap().unwrap();
+        assert_eq!(s.format, FORMAT);
+        let bulk = &s.sources["bulk"];
+        assert!(bulk.loaded);
+        assert_eq!(bulk.entries, 1);
+        assert_eq!(bulk.etag.as_deref(), Some("\"e\""));
+        assert_eq!(s.lists["tor-exits"].version, 7);
+        let book = &s.history.lists["tor-exits"];
+        let open: Vec<String> = book.tracks["bulk"].open().map(|n| n.to_string()).collect();
+        assert_eq!(open, ["185.220.101.1/32"], "the last good feed is open");
+        assert_eq!(book.info.len(), 1);
+        // Saved again, it loads in the current format.
+        s.save(dir.path()).unwrap();
+        assert_eq!(State::load(dir.path()).unwrap().unwrap(), s);
+    }
+
+    #[test]
     fn garbage_is_an_error_not_an_empty_state() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(State::path(dir.path()), b"{\"format\":1,").unwrap();
+        std::fs::write(State::path(dir.path()), b"{\"format\":2,").unwrap();
+        assert!(State::load(dir.path()).is_err());
+        std::fs::write(State::path(dir.path()), b"{\"format\":9}").unwrap();
         assert!(State::load(dir.path()).is_err());
     }
 }

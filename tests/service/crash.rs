@@ -166,7 +166,7 @@ async fn killed_at_random_moments_it_restarts_from_whole_state_and_files() {
         // Restart with the upstream unreachable: whatever the state holds is served at once.
         up.stop();
         let d = Daemon::start(dir.path(), &cfg).await;
-        if saved.is_some_and(|s| s.sources.values().any(|s| s.feed.is_some())) {
+        if saved.is_some_and(|s| s.sources.values().any(|s| s.loaded)) {
             let (code, _) = d.get("/readyz").await;
             assert_eq!(
                 code,
