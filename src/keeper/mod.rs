@@ -41,6 +41,19 @@ pub struct Keeper {
     state_error: Option<String>,
     /// The history changed since the last save.
     history_changed: bool,
+    /// The state changed since the last save.
+    dirty: bool,
+    /// When the last save started.
+    last_save: Option<tokio::time::Instant>,
+}
+
+/// A save in flight.
+struct Saving {
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    started: std::time::Instant,
+    /// It writes the history too.
+    history: bool,
+    bytes: usize,
 }
 
 impl Keeper {
@@ -60,7 +73,10 @@ impl Keeper {
             metrics,
             changed,
             state_error: None,
-            history_changed: false,
+            // The first save writes the history too (it may have been read from an older format).
+            history_changed: true,
+            dirty: false,
+            last_save: None,
         };
         for s in &keeper.config.sources {
             for result in metrics::RESULTS {
@@ -95,7 +111,7 @@ impl Keeper {
                     .set(st.entries as i64);
             }
         }
-        keeper.publish(now(), false);
+        keeper.publish(now());
         Ok(keeper)
     }
 
@@ -107,7 +123,7 @@ impl Keeper {
     /// Takes a new configuration (on reload), keeping the state; the next `run` uses it.
     pub fn reconfigure(&mut self, config: Arc<Config>) {
         self.config = config;
-        self.publish(now(), false);
+        self.publish(now());
     }
 
     /// Runs the pollers and merges their reports until shutdown, saves the state and hands the keeper back (a
@@ -132,19 +148,117 @@ impl Keeper {
             tracker.spawn(poller.run(tx.clone(), shutdown.clone()));
         }
         drop(tx);
+        // A save runs off this task, at most once per `state_save_interval` and only after a change.
+        let mut saving: Option<Saving> = None;
         loop {
+            let due = self.save_due().filter(|_| saving.is_none());
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 report = rx.recv() => match report {
                     Some(r) => self.apply(r),
                     None => shutdown.cancelled().await,
                 },
+                _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
+                    saving = self.start_save();
+                }
+                done = async { saving.as_mut().map(|s| &mut s.task).expect("guarded").await }, if saving.is_some() => {
+                    if let Some(s) = saving.take() {
+                        self.saved(s, done);
+                    }
+                }
             }
         }
         tracker.close();
         tracker.wait().await;
-        self.save();
+        if let Some(mut s) = saving.take() {
+            let done = (&mut s.task).await;
+            self.saved(s, done);
+        }
+        if self.dirty {
+            if let Some(mut s) = self.start_save() {
+                let done = (&mut s.task).await;
+                self.saved(s, done);
+            }
+        }
         self
+    }
+
+    /// When the next save may start: `None` while nothing changed since the last one.
+    fn save_due(&self) -> Option<tokio::time::Instant> {
+        if !self.dirty {
+            return None;
+        }
+        Some(match self.last_save {
+            Some(at) => at + self.config.state_save_interval,
+            None => tokio::time::Instant::now(),
+        })
+    }
+
+    /// Serializes the state (the history only if it changed) and writes it on a blocking thread.
+    fn start_save(&mut self) -> Option<Saving> {
+        let started = std::time::Instant::now();
+        self.last_save = Some(tokio::time::Instant::now());
+        let history = self.history_changed;
+        let files = match self.state.to_bytes(history) {
+            Ok(f) => f,
+            Err(e) => {
+                self.save_failed(&e);
+                return None;
+            }
+        };
+        self.dirty = false;
+        self.history_changed = false;
+        let dir = self.config.state_dir.clone();
+        let bytes = files.len();
+        Some(Saving {
+            task: tokio::task::spawn_blocking(move || files.write(&dir)),
+            started,
+            history,
+            bytes,
+        })
+    }
+
+    /// Counts a finished save; a failed one is tried again after the interval.
+    fn saved(&mut self, s: Saving, done: Result<anyhow::Result<()>, tokio::task::JoinError>) {
+        let result = done.unwrap_or_else(|e| Err(anyhow::anyhow!("state save task: {e}")));
+        match result {
+            Ok(()) => {
+                self.state_error = None;
+                self.metrics
+                    .state_save_duration
+                    .set(s.started.elapsed().as_secs_f64());
+                self.metrics.state_bytes.set(s.bytes as i64);
+                self.metrics
+                    .state_writes
+                    .get_or_create(&WriteLabels { result: "ok" })
+                    .inc();
+            }
+            Err(e) => {
+                self.dirty = true;
+                self.history_changed |= s.history;
+                self.save_failed(&e);
+            }
+        }
+        self.refresh_state_error();
+    }
+
+    fn save_failed(&mut self, e: &anyhow::Error) {
+        tracing::error!("saving state, serving from memory: {e:#}");
+        self.state_error = Some(format!("state: {e:#}"));
+        self.metrics
+            .state_writes
+            .get_or_create(&WriteLabels { result: "error" })
+            .inc();
+    }
+
+    /// Shows the state's save outcome on `/readyz` without waiting for the next fetch.
+    fn refresh_state_error(&mut self) {
+        let current = self.shared.load_full();
+        if current.state_error != self.state_error {
+            let mut snapshot = (*current).clone();
+            snapshot.state_error = self.state_error.clone();
+            self.shared.store(Arc::new(snapshot));
+        }
     }
 
     fn poller(&self, index: usize, source: &SourceConfig, client: reqwest::Client) -> Poller {
@@ -277,7 +391,8 @@ impl Keeper {
             - self.config.history.as_secs() as i64
             - self.config.retention.as_secs() as i64;
         self.history_changed |= self.state.history.prune(horizon);
-        self.publish(report.at, true);
+        self.dirty = true;
+        self.publish(report.at);
         // Counted last, so whoever sees the outcome counted also sees the lists it produced.
         self.metrics
             .fetches
@@ -285,25 +400,6 @@ impl Keeper {
                 source: name,
                 result: result.to_string(),
             })
-            .inc();
-    }
-
-    /// Saves the state, counts the outcome and remembers a failure for `/readyz`.
-    fn save(&mut self) {
-        let result = match self.state.save(&self.config.state_dir) {
-            Ok(()) => {
-                self.state_error = None;
-                "ok"
-            }
-            Err(e) => {
-                tracing::error!("saving state, serving from memory: {e:#}");
-                self.state_error = Some(format!("state: {e:#}"));
-                "error"
-            }
-        };
-        self.metrics
-            .state_writes
-            .get_or_create(&WriteLabels { result })
             .inc();
     }
 
@@ -325,14 +421,10 @@ impl Keeper {
             .set(st.entries as i64);
     }
 
-    /// Builds a new snapshot from the state and swaps it in. With `save`, the state (with the list versions the
-    /// build assigned) is saved first, so a crash never leaves published files newer than the state.
-    fn publish(&mut self, now: i64, save: bool) {
+    /// Builds a new snapshot from the state and swaps it in.
+    fn publish(&mut self, now: i64) {
         let previous = self.shared.load_full();
         let mut snapshot = build(&self.config, &mut self.state, &previous, now);
-        if save {
-            self.save();
-        }
         snapshot.state_error = self.state_error.clone();
         self.metrics.loaded.set(i64::from(snapshot.ready()));
         for (name, list) in &snapshot.lists {

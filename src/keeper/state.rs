@@ -13,6 +13,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 const FILE: &str = "lists.json";
+/// The history, saved only when it changed (a confirming fetch changes only `lists.json`).
+const HISTORY: &str = "history.json";
 const FORMAT: u32 = 2;
 
 /// What the keeper remembers of one source. Its last good list is the history's open spans of that source.
@@ -62,6 +64,8 @@ pub struct ListMeta {
 pub struct State {
     pub format: u32,
     pub sources: BTreeMap<String, SourceState>,
+    /// Kept in `history.json` (the first format had it here).
+    #[serde(default)]
     pub history: History,
     #[serde(default)]
     pub lists: BTreeMap<String, ListMeta>,
@@ -72,13 +76,18 @@ impl State {
         dir.join(FILE)
     }
 
+    pub fn history_path(dir: &Path) -> PathBuf {
+        dir.join(HISTORY)
+    }
+
     /// Loads the state file; `Ok(None)` when there is none yet. Temporary files left by a crash during a save
     /// are removed first (the state file itself is always whole: it is only ever replaced by rename).
     pub fn load(dir: &Path) -> anyhow::Result<Option<State>> {
-        let stale = format!(".{FILE}.tmp");
+        let stale = [format!(".{FILE}.tmp"), format!(".{HISTORY}.tmp")];
         if let Ok(entries) = std::fs::read_dir(dir) {
             for e in entries.flatten() {
-                if e.file_name().to_string_lossy().starts_with(&stale) {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if stale.iter().any(|s| name.starts_with(s)) {
                     let _ = std::fs::remove_file(e.path());
                 }
             }
@@ -96,8 +105,29 @@ impl State {
         let version: Version = serde_json::from_slice(&bytes)
             .with_context(|| format!("{} is not a torwatch state file", path.display()))?;
         let state = match version.format {
-            FORMAT => serde_json::from_slice(&bytes)
-                .with_context(|| format!("{} is not a torwatch state file", path.display()))?,
+            FORMAT => {
+                let mut state: State = serde_json::from_slice(&bytes)
+                    .with_context(|| format!("{} is not a torwatch state file", path.display()))?;
+                let path = State::history_path(dir);
+                match std::fs::read(&path) {
+                    Ok(bytes) => {
+                        state.history = serde_json::from_slice(&bytes).with_context(|| {
+                            format!("{} is not a torwatch history file", path.display())
+                        })?
+                    }
+                    // Without its history no source's last good list is known: fetch again rather than
+                    // publish empty lists.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        for s in state.sources.values_mut() {
+                            s.loaded = false;
+                        }
+                    }
+                    Err(e) => {
+                        return Err(e).with_context(|| format!("cannot read {}", path.display()))
+                    }
+                }
+                state
+            }
             1 => serde_json::from_slice::<v1::State>(&bytes)
                 .with_context(|| format!("{} is not a torwatch state file", path.display()))?
                 .migrate(),
@@ -106,25 +136,55 @@ impl State {
         Ok(Some(state))
     }
 
-    /// The bytes of the state file.
-    pub fn to_bytes(&self) -> anyhow::Result<Vec<u8>> {
+    /// The bytes of `lists.json` and, with `history`, of `history.json`.
+    pub fn to_bytes(&self, history: bool) -> anyhow::Result<Files> {
         #[derive(Serialize)]
         struct Versioned<'a> {
             format: u32,
             sources: &'a BTreeMap<String, SourceState>,
-            history: &'a History,
             lists: &'a BTreeMap<String, ListMeta>,
         }
-        Ok(serde_json::to_vec(&Versioned {
+        let state = serde_json::to_vec(&Versioned {
             format: FORMAT,
             sources: &self.sources,
-            history: &self.history,
             lists: &self.lists,
-        })?)
+        })?;
+        let history = if history {
+            Some(serde_json::to_vec(&self.history)?)
+        } else {
+            None
+        };
+        Ok(Files { state, history })
     }
 
+    /// Saves both files.
     pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
-        write_atomic(&State::path(dir), &self.to_bytes()?)
+        self.to_bytes(true)?.write(dir)
+    }
+}
+
+/// The serialized state, ready to be written (off the keeper's task).
+pub struct Files {
+    pub state: Vec<u8>,
+    pub history: Option<Vec<u8>>,
+}
+
+impl Files {
+    pub fn len(&self) -> usize {
+        self.state.len() + self.history.as_ref().map_or(0, Vec::len)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Writes the history first: a crash between the two leaves a history newer than `lists.json`, which only
+    /// makes the open spans end a little earlier.
+    pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
+        if let Some(history) = &self.history {
+            write_atomic(&State::history_path(dir), history)?;
+        }
+        write_atomic(&State::path(dir), &self.state)
     }
 }
 
@@ -270,8 +330,8 @@ mod tests {
         assert_eq!(back.sources["bulk"].etag.as_deref(), Some("\"x\""));
         assert_eq!(
             std::fs::read_dir(dir.path()).unwrap().count(),
-            1,
-            "no temp file left behind"
+            2,
+            "lists.json and history.json, no temp file left behind"
         );
     }
 
@@ -280,8 +340,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         State::default().save(dir.path()).unwrap();
         std::fs::write(dir.path().join(".lists.json.tmp4242"), b"{half").unwrap();
+        std::fs::write(dir.path().join(".history.json.tmp4242"), b"{half").unwrap();
         assert!(State::load(dir.path()).unwrap().is_some());
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 
     #[test]
@@ -309,6 +370,27 @@ mod tests {
         // Saved again, it loads in the current format.
         s.save(dir.path()).unwrap();
         assert_eq!(State::load(dir.path()).unwrap().unwrap(), s);
+    }
+
+    #[test]
+    fn without_its_history_no_source_counts_as_loaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = State::default();
+        s.sources.insert(
+            "bulk".into(),
+            SourceState {
+                loaded: true,
+                entries: 3,
+                ..Default::default()
+            },
+        );
+        s.save(dir.path()).unwrap();
+        std::fs::remove_file(State::history_path(dir.path())).unwrap();
+        let back = State::load(dir.path()).unwrap().unwrap();
+        assert!(
+            !back.sources["bulk"].loaded,
+            "fetched again, not published empty"
+        );
     }
 
     #[test]
