@@ -49,8 +49,10 @@ pub struct Keeper {
 
 /// A save in flight.
 struct Saving {
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-    started: std::time::Instant,
+    /// Writes the files and says how long that took.
+    task: tokio::task::JoinHandle<anyhow::Result<Duration>>,
+    /// How long serializing took.
+    serialized: Duration,
     /// It writes the history too.
     history: bool,
     bytes: usize,
@@ -210,23 +212,27 @@ impl Keeper {
         self.history_changed = false;
         let dir = self.config.state_dir.clone();
         let bytes = files.len();
+        let serialized = started.elapsed();
         Some(Saving {
-            task: tokio::task::spawn_blocking(move || files.write(&dir)),
-            started,
+            task: tokio::task::spawn_blocking(move || {
+                let started = std::time::Instant::now();
+                files.write(&dir).map(|()| started.elapsed())
+            }),
+            serialized,
             history,
             bytes,
         })
     }
 
     /// Counts a finished save; a failed one is tried again after the interval.
-    fn saved(&mut self, s: Saving, done: Result<anyhow::Result<()>, tokio::task::JoinError>) {
+    fn saved(&mut self, s: Saving, done: Result<anyhow::Result<Duration>, tokio::task::JoinError>) {
         let result = done.unwrap_or_else(|e| Err(anyhow::anyhow!("state save task: {e}")));
         match result {
-            Ok(()) => {
+            Ok(written) => {
                 self.state_error = None;
                 self.metrics
                     .state_save_duration
-                    .set(s.started.elapsed().as_secs_f64());
+                    .set((s.serialized + written).as_secs_f64());
                 self.metrics.state_bytes.set(s.bytes as i64);
                 self.metrics
                     .state_writes
