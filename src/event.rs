@@ -72,21 +72,62 @@ impl Proto {
     }
 }
 
-/// What the firewall did with the packet or connection.
+/// What the firewall did with the packet or connection; for a login attempt (`Kind::Auth`), `Fail` or `Allow`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Action {
     Drop,
     Reject,
     Allow,
+    /// A login attempt that failed.
+    Fail,
 }
 
 impl Action {
+    /// Every action, in the order of their slots in counter tables.
+    pub const ALL: [Action; 4] = [Action::Drop, Action::Reject, Action::Allow, Action::Fail];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Drop => "drop",
             Action::Reject => "reject",
             Action::Allow => "allow",
+            Action::Fail => "fail",
         }
+    }
+
+    /// This action's index in [`Action::ALL`].
+    pub fn slot(self) -> usize {
+        self as usize
+    }
+}
+
+/// What an event is: a firewall flow or verdict, a login attempt, or an HTTP request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// A firewall flow, deny or allow.
+    #[default]
+    Traffic,
+    /// A login attempt: sshd, VPN, AAA, a firewall's admin login.
+    Auth,
+    /// An HTTP request, from a web server's access or error log.
+    Web,
+}
+
+impl Kind {
+    /// Every kind, in the order of their slots in counter tables.
+    pub const ALL: [Kind; 3] = [Kind::Traffic, Kind::Auth, Kind::Web];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Traffic => "traffic",
+            Kind::Auth => "auth",
+            Kind::Web => "web",
+        }
+    }
+
+    /// This kind's index in [`Kind::ALL`].
+    pub fn slot(self) -> usize {
+        self as usize
     }
 }
 
@@ -109,6 +150,8 @@ impl Direction {
 /// One parsed log line. Absent fields are `None`; nothing here is heap-allocated.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Event<'a> {
+    /// A flow, a login attempt or an HTTP request.
+    pub kind: Kind,
     /// Unix time in seconds, when the line carries one.
     pub time: Option<i64>,
     /// Reporting device (syslog host name, device serial, …), borrowed from the line.
@@ -157,6 +200,31 @@ pub struct Glimpse {
 pub struct Addresses {
     pub src: Option<IpAddr>,
     pub dst: Option<IpAddr>,
+}
+
+/// Whether `line` writes the address `ip` somewhere (in any of its textual forms: IPv6 compressed or not, in either
+/// case). For tests and fuzzing: a parser reads addresses from its line, it never makes one up.
+pub fn written_in(line: &[u8], ip: IpAddr) -> bool {
+    let text_byte = |c: &u8| c.is_ascii_hexdigit() || matches!(c, b'.' | b':');
+    let mut start = 0;
+    while start < line.len() {
+        let run = line
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|c| text_byte(c))
+            .count();
+        let text = line.get(start..start + run).unwrap_or_default();
+        for from in 0..text.len() {
+            for to in from + 2..=text.len().min(from + 45) {
+                if text.get(from..to).and_then(parse_ip) == Some(ip) {
+                    return true;
+                }
+            }
+        }
+        start += run + 1;
+    }
+    false
 }
 
 /// Parses an unsigned decimal number of 1 to 19 digits, without allocating.

@@ -9,8 +9,8 @@ use std::net::IpAddr;
 
 use serde_json::{Map, Value};
 
-use crate::event::Event;
-use crate::parsers::{parse_auto, trim_line, LogFormat, ParseError};
+use crate::event::{Event, Kind};
+use crate::parsers::{trim_line, Context, LogFormat, ParseError};
 
 /// How `explain` reads and prints.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -21,71 +21,90 @@ pub struct Options {
     pub json: bool,
 }
 
-/// What a run saw: every line read, the lines that became events, and the others by error reason.
+/// What a run saw: every line read, the events its lines gave, the records that carry no flow by design
+/// (`nodata`, `skipdata`) and the others by error reason.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Summary {
     pub lines: u64,
     pub parsed: u64,
+    pub skipped: BTreeMap<&'static str, u64>,
     pub errors: BTreeMap<&'static str, u64>,
 }
 
 impl Summary {
-    fn record(&mut self, outcome: &Result<(LogFormat, Event<'_>), ParseError>) {
-        self.lines += 1;
+    fn record(&mut self, outcome: &Result<Event<'_>, ParseError>) {
         match outcome {
             Ok(_) => self.parsed += 1,
+            Err(e) if !e.is_error() => *self.skipped.entry(e.reason()).or_insert(0) += 1,
             Err(e) => *self.errors.entry(e.reason()).or_insert(0) += 1,
         }
     }
 }
 
 impl fmt::Display for Summary {
-    /// `lines 12, parsed 9, errors 3 (empty 1, unknown_format 2)`.
+    /// `lines 12, parsed 9, errors 3 (empty 1, unknown_format 2)`, with `, skipped 1 (nodata 1)` before the errors
+    /// when records were skipped.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let failed: u64 = self.errors.values().sum();
-        write!(
-            f,
-            "lines {}, parsed {}, errors {failed}",
-            self.lines, self.parsed
-        )?;
-        let mut sep = " (";
-        for (reason, n) in &self.errors {
-            write!(f, "{sep}{reason} {n}")?;
-            sep = ", ";
+        write!(f, "lines {}, parsed {}", self.lines, self.parsed)?;
+        if !self.skipped.is_empty() {
+            write!(f, ", skipped ")?;
+            counts(f, &self.skipped)?;
         }
-        if !self.errors.is_empty() {
-            f.write_str(")")?;
-        }
-        Ok(())
+        write!(f, ", errors ")?;
+        counts(f, &self.errors)
     }
 }
 
-/// Reads `input` line by line (bytes: lines need not be UTF-8), writes one text or JSON line per input line to `out`,
-/// and in text mode a `# `-prefixed summary trailer. Fails only when reading or writing fails.
+/// `3 (a 1, b 2)`, or `0`.
+fn counts(f: &mut fmt::Formatter<'_>, by: &BTreeMap<&'static str, u64>) -> fmt::Result {
+    write!(f, "{}", by.values().sum::<u64>())?;
+    let mut sep = " (";
+    for (reason, n) in by {
+        write!(f, "{sep}{reason} {n}")?;
+        sep = ", ";
+    }
+    if !by.is_empty() {
+        f.write_str(")")?;
+    }
+    Ok(())
+}
+
+/// Reads `input` line by line (bytes: lines need not be UTF-8), writes one text or JSON line per event (a line of
+/// many flows gives many, each with the line's number) or per line that gave none, to `out`, and in text mode a
+/// `# `-prefixed summary trailer. Fails only when reading or writing fails.
 pub fn run(mut input: impl BufRead, out: impl Write, opts: &Options) -> io::Result<Summary> {
     let mut out = io::BufWriter::new(out);
     let mut summary = Summary::default();
+    let mut context = Context::default();
     let mut line = Vec::with_capacity(1024);
+    let mut number = 0u64;
     loop {
         line.clear();
         if input.read_until(b'\n', &mut line)? == 0 {
             break;
         }
-        let outcome = parse_line(&line, opts.format);
-        summary.record(&outcome);
-        if opts.json {
-            let value = match &outcome {
-                Ok((format, event)) => event_json(*format, event),
-                Err(e) => error_json(*e),
-            };
-            serde_json::to_writer(&mut out, &value)?;
-            out.write_all(b"\n")?;
-        } else {
-            match &outcome {
-                Ok((format, event)) => writeln!(out, "{}", event_text(*format, event))?,
-                Err(e) => writeln!(out, "error: {}", e.reason())?,
+        number += 1;
+        summary.lines += 1;
+        let text = trim_line(&line);
+        let format = match text.is_empty() {
+            true => Err(ParseError::Empty),
+            false => opts
+                .format
+                .or_else(|| context.detect(text))
+                .ok_or(ParseError::UnknownFormat),
+        };
+        let mut written = Ok(());
+        let mut show = |format: Option<LogFormat>, outcome: Result<Event<'_>, ParseError>| {
+            summary.record(&outcome);
+            if written.is_ok() {
+                written = write_outcome(&mut out, number, format, &outcome, opts.json);
             }
+        };
+        match format {
+            Ok(format) => context.parse_each(format, text, &mut |r| show(Some(format), r)),
+            Err(e) => show(None, Err(e)),
         }
+        written?;
     }
     if !opts.json {
         writeln!(out, "# {summary}")?;
@@ -94,25 +113,43 @@ pub fn run(mut input: impl BufRead, out: impl Write, opts: &Options) -> io::Resu
     Ok(summary)
 }
 
-/// Parses one raw line with a fixed format, or auto-detects it.
-fn parse_line(
-    line: &[u8],
+/// One event, or the reason a line or record gave none, as a JSON object (with its line number) or a text line.
+fn write_outcome(
+    out: &mut impl Write,
+    number: u64,
     format: Option<LogFormat>,
-) -> Result<(LogFormat, Event<'_>), ParseError> {
-    let Some(format) = format else {
-        return parse_auto(line);
-    };
-    let line = trim_line(line);
-    if line.is_empty() {
-        return Err(ParseError::Empty);
+    outcome: &Result<Event<'_>, ParseError>,
+    json: bool,
+) -> io::Result<()> {
+    match (outcome, format) {
+        (Ok(event), Some(format)) if json => {
+            let mut value = event_json(format, event);
+            if let Value::Object(m) = &mut value {
+                m.insert("line".into(), number.into());
+            }
+            serde_json::to_writer(&mut *out, &value)?;
+            out.write_all(b"\n")
+        }
+        (Ok(event), Some(format)) => writeln!(out, "{}", event_text(format, event)),
+        (Err(e), _) if json => {
+            let mut value = error_json(*e);
+            if let Value::Object(m) = &mut value {
+                m.insert("line".into(), number.into());
+            }
+            serde_json::to_writer(&mut *out, &value)?;
+            out.write_all(b"\n")
+        }
+        (Err(e), _) if !e.is_error() => writeln!(out, "skipped: {}", e.reason()),
+        (Err(e), _) => writeln!(out, "error: {}", e.reason()),
+        (Ok(_), None) => Ok(()),
     }
-    format.parse(line).map(|event| (format, event))
 }
 
-/// The `explain --json` object of one event: `format` plus every field the event carries, absent ones omitted.
+/// The `explain --json` object of one event (the caller adds its `line`): `format`, `kind` plus every field the event carries, absent ones omitted.
 pub fn event_json(format: LogFormat, event: &Event) -> Value {
     let mut m = Map::new();
     m.insert("format".into(), format.as_str().into());
+    m.insert("kind".into(), event.kind.as_str().into());
     if let Some(time) = event.time.and_then(rfc3339) {
         m.insert("time".into(), time.into());
     }
@@ -138,10 +175,12 @@ pub fn event_json(format: LogFormat, event: &Event) -> Value {
     Value::Object(m)
 }
 
-/// The `explain --json` object of a line that did not parse: `{"error": REASON}`.
+/// The `explain --json` object of a line (or a record of a document) that gave no event: `{"error": REASON}`, or
+/// `{"skipped": REASON}` for a record that carries no flow by design (`nodata`, `skipdata`).
 pub fn error_json(error: ParseError) -> Value {
     let mut m = Map::new();
-    m.insert("error".into(), error.reason().into());
+    let key = if error.is_error() { "error" } else { "skipped" };
+    m.insert(key.into(), error.reason().into());
     Value::Object(m)
 }
 
@@ -152,7 +191,8 @@ fn rfc3339(secs: i64) -> Option<String> {
 }
 
 /// The aligned text line of one event:
-/// `netfilter  drop    tcp     203.0.113.5:51234 -> 198.51.100.7:22  dir=inbound  device=fw1  time=…`.
+/// `netfilter  drop    tcp     203.0.113.5:51234 -> 198.51.100.7:22  dir=inbound  device=fw1  time=…` (`kind=…`
+/// for an event that is not traffic).
 pub fn event_text<'e>(format: LogFormat, event: &'e Event<'e>) -> impl fmt::Display + 'e {
     TextLine(format, event)
 }
@@ -171,6 +211,9 @@ impl fmt::Display for TextLine<'_> {
             Endpoint(e.src_ip, e.src_port),
             Endpoint(e.dst_ip, e.dst_port)
         )?;
+        if e.kind != Kind::Traffic {
+            write!(f, "  kind={}", e.kind.as_str())?;
+        }
         if let Some(status) = e.http_status {
             write!(f, "  status={status}")?;
         }

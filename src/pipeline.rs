@@ -1,22 +1,27 @@
 //! The log pipeline: takes batches from the inputs' bounded queue, parses each line (fixed format or
-//! auto-detected), matches the event against the current snapshot and counts it. Acknowledges file batches once
-//! processed, so checkpoints only ever cover counted lines. Per-line work touches pre-resolved counters only.
+//! auto-detected) into its events (one, or one per flow of a document), matches each against the current snapshot
+//! and counts it. Acknowledges file batches once processed, so checkpoints only ever cover counted lines. Per-line
+//! work touches pre-resolved counters only.
+//!
+//! No line goes unmatched in silence: until an exit list is loaded, file and stdin inputs wait (their queues are
+//! not read, their checkpoints do not move), and the lines of syslog inputs, which cannot wait, are counted as
+//! dropped (`reason="no_list"`) with one warning per input.
 
-use crate::config::Config;
+use crate::config::{Config, InputKind};
 use crate::event::Event;
-use crate::inputs::Batch;
+use crate::inputs::{Batch, InputMetrics};
 use crate::matcher::geoip::Geoip;
 use crate::matcher::metrics::{InputHandle, TrafficMetrics};
 use crate::matcher::Matcher;
 use crate::parsers::netfilter::{self, PrefixActions};
-use crate::parsers::{LogFormat, ParseError};
-use crate::recent::Recent;
+use crate::parsers::{Context, LogFormat, ParseError};
+use crate::recent::{Recent, Seen};
 use crate::snapshot::Shared;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::mpsc::Receiver;
 use tokio_util::sync::CancellationToken;
@@ -33,10 +38,11 @@ pub struct ErrorLabels {
     pub reason: &'static str,
 }
 
-/// `torwatch_input_parsed_total` and `torwatch_input_parse_errors_total`.
+/// `torwatch_input_parsed_total`, `torwatch_input_parse_errors_total` and `torwatch_input_skipped_records_total`.
 pub struct ParseMetrics {
     pub parsed: Family<ParsedLabels, Counter>,
     pub errors: Family<ErrorLabels, Counter>,
+    pub skipped: Family<ErrorLabels, Counter>,
 }
 
 const REASONS: [ParseError; 7] = [
@@ -49,41 +55,45 @@ const REASONS: [ParseError; 7] = [
     ParseError::Malformed,
 ];
 
+/// Records that carry no flow by design, counted apart from errors.
+const SKIPPED: [ParseError; 2] = [ParseError::NoData, ParseError::SkipData];
+
 impl ParseMetrics {
     pub fn register(reg: &mut Registry) -> ParseMetrics {
         let m = ParseMetrics {
             parsed: Family::default(),
             errors: Family::default(),
+            skipped: Family::default(),
         };
         reg.register(
             "torwatch_input_parsed",
-            "Lines that became events, by input and format",
+            "Events read from lines (a document of flows gives one per flow), by input and format",
             m.parsed.clone(),
         );
         reg.register(
             "torwatch_input_parse_errors",
-            "Lines that did not parse, by input and reason",
+            "Lines (or records of a document) that did not parse, by input and reason",
             m.errors.clone(),
+        );
+        reg.register(
+            "torwatch_input_skipped_records",
+            "Flow-log records that carry no flow by design (NODATA, SKIPDATA), by input and reason",
+            m.skipped.clone(),
         );
         m
     }
 }
 
-/// One input's pre-resolved counters and parsing settings.
-struct Input {
-    format: Option<LogFormat>,
+/// One input's pre-resolved counters.
+struct Counters {
     parsed: Vec<Counter>,
     errors: Vec<Counter>,
+    skipped: Vec<Counter>,
     hits: InputHandle,
 }
 
-impl Input {
-    fn new(
-        name: &str,
-        format: Option<LogFormat>,
-        parse: &ParseMetrics,
-        traffic: &TrafficMetrics,
-    ) -> Input {
+impl Counters {
+    fn new(name: &str, parse: &ParseMetrics, traffic: &TrafficMetrics) -> Counters {
         let parsed = LogFormat::ALL
             .iter()
             .map(|f| {
@@ -96,32 +106,37 @@ impl Input {
                     .clone()
             })
             .collect();
-        let errors = REASONS
-            .iter()
-            .map(|r| {
-                parse
-                    .errors
-                    .get_or_create(&ErrorLabels {
-                        input: name.into(),
-                        reason: r.reason(),
-                    })
-                    .clone()
-            })
-            .collect();
-        Input {
-            format,
+        let reasons = |family: &Family<ErrorLabels, Counter>, reasons: &[ParseError]| {
+            reasons
+                .iter()
+                .map(|r| {
+                    family
+                        .get_or_create(&ErrorLabels {
+                            input: name.into(),
+                            reason: r.reason(),
+                        })
+                        .clone()
+                })
+                .collect()
+        };
+        Counters {
             parsed,
-            errors,
+            errors: reasons(&parse.errors, &REASONS),
+            skipped: reasons(&parse.skipped, &SKIPPED),
             hits: traffic.input(name),
         }
     }
 
     fn error(&self, e: ParseError) {
-        let i = REASONS
+        let (reasons, counters): (&[ParseError], _) = match e.is_error() {
+            true => (&REASONS, &self.errors),
+            false => (&SKIPPED, &self.skipped),
+        };
+        let i = reasons
             .iter()
             .position(|r| r.reason() == e.reason())
             .unwrap_or(0);
-        if let Some(c) = self.errors.get(i) {
+        if let Some(c) = counters.get(i) {
             c.inc();
         }
     }
@@ -137,49 +152,84 @@ impl Input {
     }
 }
 
+/// One input: its fixed format, its counters, and the context its lines are read in.
+struct Input {
+    name: String,
+    format: Option<LogFormat>,
+    /// Waits for an exit list (files, stdin); otherwise its lines before one are counted as `no_list`.
+    waits: bool,
+    counters: Counters,
+    no_list: Counter,
+    /// Whether the warning about lines before any list was given.
+    warned: bool,
+    context: Context,
+}
+
+/// Everything the pipeline counts into.
+pub struct Counting<'a> {
+    pub parse: &'a ParseMetrics,
+    pub inputs: &'a InputMetrics,
+    pub traffic: Arc<TrafficMetrics>,
+    pub recent: Arc<Mutex<Recent>>,
+}
+
 pub struct Pipeline {
     inputs: Vec<Input>,
     shared: Shared,
     traffic: Arc<TrafficMetrics>,
     recent: Arc<Mutex<Recent>>,
     geoip: Option<Arc<Geoip>>,
-    actions: PrefixActions,
     matcher: Matcher,
+    /// Batches of waiting inputs read before an exit list was loaded, in order.
+    held: Vec<Batch>,
 }
 
 impl Pipeline {
     pub fn new(
         config: &Config,
         shared: Shared,
-        parse: &ParseMetrics,
-        traffic: Arc<TrafficMetrics>,
-        recent: Arc<Mutex<Recent>>,
+        counting: Counting<'_>,
         geoip: Option<Arc<Geoip>>,
     ) -> Pipeline {
-        let inputs = config
-            .inputs
-            .iter()
-            .map(|i| Input::new(&i.name, i.format, parse, &traffic))
-            .collect();
-        let actions = if config.netfilter_actions.is_empty() {
-            PrefixActions::default()
-        } else {
+        let Counting {
+            parse,
+            inputs,
+            traffic,
+            recent,
+        } = counting;
+        let actions = (!config.netfilter_actions.is_empty()).then(|| {
             let mut rules: Vec<(String, crate::event::Action)> = config.netfilter_actions.clone();
             rules.extend(
                 netfilter::DEFAULT_RULES
                     .iter()
                     .map(|(p, a)| (p.to_string(), *a)),
             );
-            PrefixActions::new(rules, PrefixActions::default().fallback())
-        };
+            Arc::new(PrefixActions::new(
+                rules,
+                PrefixActions::default().fallback(),
+            ))
+        });
+        let inputs = config
+            .inputs
+            .iter()
+            .map(|i| Input {
+                name: i.name.clone(),
+                format: i.format,
+                waits: matches!(i.kind, InputKind::File { .. } | InputKind::Stdin),
+                counters: Counters::new(&i.name, parse, &traffic),
+                no_list: inputs.input(&i.name).no_list,
+                warned: false,
+                context: Context::new(actions.clone(), i.fields),
+            })
+            .collect();
         Pipeline {
             inputs,
             shared,
             traffic,
             recent,
             geoip,
-            actions,
             matcher: Matcher::default(),
+            held: Vec::new(),
         }
     }
 
@@ -188,13 +238,17 @@ impl Pipeline {
     pub async fn run(mut self, queues: Vec<Receiver<Batch>>, shutdown: CancellationToken) {
         let mut queues = Queues::new(queues);
         let mut evict = tokio::time::interval(Duration::from_secs(30));
+        let mut listed = tokio::time::interval(Duration::from_millis(100));
         loop {
+            self.pause_waiting(&mut queues);
             tokio::select! {
                 batch = queues.next() => match batch {
                     Some(b) => self.process(b),
-                    None => return,
+                    None => break,
                 },
                 _ = evict.tick() => self.traffic.evict(crate::keeper::now()),
+                // While inputs wait for a list: look for one.
+                _ = listed.tick(), if !self.held.is_empty() || queues.any_paused() => {}
                 _ = shutdown.cancelled() => break,
             }
         }
@@ -202,52 +256,139 @@ impl Pipeline {
         while let Some(b) = queues.next().await {
             self.process(b);
         }
+        // What still waits for a list is dropped unacknowledged: it is read again after a restart.
     }
 
-    /// Parses, matches and counts one batch, then acknowledges it.
+    /// Pauses the queues of waiting inputs while no exit list is loaded; once one is, counts the batches held.
+    fn pause_waiting(&mut self, queues: &mut Queues) {
+        let ready = self.shared.load().ready();
+        for (i, input) in self.inputs.iter().enumerate() {
+            queues.pause(i, input.waits && !ready);
+        }
+        if ready && !self.held.is_empty() {
+            tracing::info!("an exit list is loaded: reading the inputs that waited for it");
+            for batch in std::mem::take(&mut self.held) {
+                self.process(batch);
+            }
+        }
+    }
+
+    /// Parses, matches and counts one batch, then acknowledges it. Before any exit list is loaded, a waiting
+    /// input's batch is held, another's lines are counted as `no_list`.
     pub fn process(&mut self, batch: Batch) {
         let snapshot = self.shared.load();
+        if !snapshot.ready() {
+            self.unlisted(batch);
+            return;
+        }
         if !self.matcher.is_current(&snapshot) {
             self.matcher = Matcher::with_geoip(&snapshot, self.geoip.as_deref());
         }
         let now = crate::keeper::now();
-        if let Some(input) = self.inputs.get(usize::from(batch.input)) {
+        if let Some(input) = self.inputs.get_mut(usize::from(batch.input)) {
             let mut last = input.format;
             let mut recent = self.recent.lock().ok();
+            let count = Count {
+                matcher: &self.matcher,
+                traffic: &self.traffic,
+                hits: &input.counters.hits,
+                now,
+            };
             for line in &batch.lines {
-                match peek(line, input.format, &mut last) {
-                    Ok((format, addresses)) => {
-                        input.parsed(format);
+                let line = crate::parsers::trim_line(line);
+                let format = match format_of(line, input.format, &mut last, &input.context) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        input.counters.error(e);
+                        continue;
+                    }
+                };
+                if format != LogFormat::Netfilter {
+                    let counters = &input.counters;
+                    input.context.parse_each(format, line, &mut |r| match r {
+                        Ok(ev) => {
+                            counters.parsed(format);
+                            count.event(&ev, &mut recent);
+                        }
+                        Err(e) => counters.error(e),
+                    });
+                    continue;
+                }
+                match netfilter::peek(line) {
+                    Ok(addresses) => {
+                        input.counters.parsed(format);
                         // Most lines are not Tor: only those whose address is listed are parsed in full.
                         if !self.matcher.may_hold(&addresses) {
                             continue;
                         }
-                        let Ok(ev) = parse(line, format, &self.actions) else {
-                            continue; // `peek` accepted it, so `parse` does too
-                        };
-                        let Some(hit) = self.matcher.classify(&ev) else {
-                            continue;
-                        };
-                        self.traffic.record(&input.hits, &ev, &hit, now);
-                        if let Some(r) = recent.as_mut() {
-                            match hit.direction {
-                                crate::event::Direction::Inbound => r.inbound(
-                                    now,
-                                    hit.addr,
-                                    &hit.labels.country,
-                                    ev.dst_port,
-                                    ev.http_status,
-                                ),
-                                crate::event::Direction::Outbound => r.outbound(now),
-                            }
+                        if let Ok(ev) = input.context.parse(format, line) {
+                            count.event(&ev, &mut recent);
                         }
                     }
-                    Err(e) => input.error(e),
+                    Err(e) => input.counters.error(e),
                 }
             }
         }
         if let Some(ack) = batch.ack {
             ack.commit();
+        }
+    }
+
+    /// A batch read before any exit list was loaded.
+    fn unlisted(&mut self, batch: Batch) {
+        let Some(input) = self.inputs.get_mut(usize::from(batch.input)) else {
+            return;
+        };
+        if input.waits {
+            if self.held.is_empty() {
+                tracing::info!(input = %input.name, "waiting for an exit list before reading on");
+            }
+            self.held.push(batch);
+            return;
+        }
+        input.no_list.inc_by(batch.lines.len() as u64);
+        if !input.warned {
+            input.warned = true;
+            tracing::warn!(
+                input = %input.name,
+                "lines arrive before any exit list is loaded: they cannot be matched and are counted as dropped \
+                 (torwatch_input_dropped_total{{reason=\"no_list\"}})"
+            );
+        }
+    }
+}
+
+/// What counting an event needs.
+struct Count<'p> {
+    matcher: &'p Matcher,
+    traffic: &'p TrafficMetrics,
+    hits: &'p InputHandle,
+    now: i64,
+}
+
+impl Count<'_> {
+    /// Matches an event and counts it when it is Tor traffic.
+    fn event(&self, ev: &Event<'_>, recent: &mut Option<MutexGuard<'_, Recent>>) {
+        if !self.matcher.may_hold(&ev.addresses()) {
+            return;
+        }
+        let Some(hit) = self.matcher.classify(ev) else {
+            return;
+        };
+        self.traffic.record(self.hits, ev, &hit, self.now);
+        let at = Recent::place(ev.time, self.now);
+        if let (Some(r), Some(at)) = (recent.as_mut(), at) {
+            match hit.direction {
+                crate::event::Direction::Inbound => r.inbound(Seen {
+                    at,
+                    exit: hit.addr,
+                    country: &hit.labels.country,
+                    port: ev.dst_port,
+                    http: ev.http_status,
+                    kind: ev.kind,
+                }),
+                crate::event::Direction::Outbound => r.outbound(at),
+            }
         }
     }
 }
@@ -256,12 +397,31 @@ impl Pipeline {
 /// another (a UDP input that drops when its queue is full), because each has its own room and gets its turn.
 pub struct Queues {
     queues: Vec<Receiver<Batch>>,
+    /// Queues not read for now (their inputs wait); an open paused queue keeps `next` pending.
+    paused: Vec<bool>,
     next: usize,
 }
 
 impl Queues {
     pub fn new(queues: Vec<Receiver<Batch>>) -> Queues {
-        Queues { queues, next: 0 }
+        let paused = vec![false; queues.len()];
+        Queues {
+            queues,
+            paused,
+            next: 0,
+        }
+    }
+
+    /// Stops or resumes reading queue `i`.
+    pub fn pause(&mut self, i: usize, paused: bool) {
+        if let Some(p) = self.paused.get_mut(i) {
+            *p = paused;
+        }
+    }
+
+    /// Whether some queue is paused.
+    pub fn any_paused(&self) -> bool {
+        self.paused.iter().any(|&p| p)
     }
 
     /// The next batch, starting after the queue that gave the last one; `None` once every queue is closed and empty.
@@ -271,6 +431,10 @@ impl Queues {
             let mut open = false;
             for k in 0..n {
                 let i = (self.next + k) % n;
+                if self.paused.get(i) == Some(&true) {
+                    open = true;
+                    continue;
+                }
                 match self.queues[i].poll_recv(cx) {
                     std::task::Poll::Ready(Some(b)) => {
                         self.next = (i + 1) % n;
@@ -289,46 +453,32 @@ impl Queues {
         .await
     }
 
-    /// Stops accepting new batches; what is queued can still be read.
+    /// Stops accepting new batches; what is queued can still be read, from every queue (none stays paused).
     pub fn close(&mut self) {
         for q in &mut self.queues {
             q.close();
         }
+        self.paused.fill(false);
     }
 }
 
-/// Parses one line: the fixed format, or the format of the previous line first, then auto-detection.
-/// The format of a line (fixed, else the last line's when it sniffs alike, else detected) and its addresses, exactly
-/// when it parses.
-fn peek(
+/// The format of a trimmed line: the fixed one, else the last line's when it sniffs alike, else the detected one.
+fn format_of(
     line: &[u8],
     fixed: Option<LogFormat>,
     last: &mut Option<LogFormat>,
-) -> Result<(LogFormat, crate::event::Addresses), ParseError> {
-    let line = crate::parsers::trim_line(line);
+    context: &Context,
+) -> Result<LogFormat, ParseError> {
     if line.is_empty() {
         return Err(ParseError::Empty);
     }
     let format = match (fixed, *last) {
         (Some(f), _) => f,
-        (None, Some(f)) if f.sniff(line) => f,
-        _ => crate::parsers::detect(line).ok_or(ParseError::UnknownFormat)?,
+        (None, Some(f)) if context.sniff(f, line) => f,
+        _ => context.detect(line).ok_or(ParseError::UnknownFormat)?,
     };
     *last = Some(format);
-    Ok((format, format.peek(line)?))
-}
-
-/// The whole event of a line of `format`, netfilter's action read through the configured prefix rules.
-fn parse<'a>(
-    line: &'a [u8],
-    format: LogFormat,
-    actions: &PrefixActions,
-) -> Result<Event<'a>, ParseError> {
-    let line = crate::parsers::trim_line(line);
-    match format {
-        LogFormat::Netfilter => netfilter::parse_with(line, actions),
-        f => f.parse(line),
-    }
+    Ok(format)
 }
 
 #[cfg(test)]
@@ -342,6 +492,139 @@ mod tests {
             lines: vec![bytes::Bytes::from_static(b"x")],
             ack: None,
         }
+    }
+
+    /// A pipeline of the config's inputs with `185.220.101.7` in the exit list, and the registry of its metrics.
+    fn pipeline(config: &str) -> (Pipeline, Registry) {
+        let config = Config::parse(config).expect("test config");
+        let mut reg = Registry::default();
+        let parse = ParseMetrics::register(&mut reg);
+        let traffic = Arc::new(TrafficMetrics::register(&mut reg, &config.matcher));
+        let entry = crate::lists::ListEntry {
+            net: "185.220.101.7/32".parse().expect("net"),
+            prov: Default::default(),
+        };
+        let exits = Arc::new(crate::lists::List::new(
+            crate::keeper::EXITS,
+            1,
+            0,
+            vec![entry],
+        ));
+        let shared = crate::snapshot::shared();
+        shared.store(Arc::new(crate::snapshot::Snapshot {
+            lists: [(crate::keeper::EXITS.to_string(), exits)].into(),
+            ..crate::snapshot::Snapshot::default()
+        }));
+        let recent = Arc::new(Mutex::new(Recent::default()));
+        let inputs = InputMetrics::register(&mut reg);
+        let counting = Counting {
+            parse: &parse,
+            inputs: &inputs,
+            traffic,
+            recent,
+        };
+        let p = Pipeline::new(&config, shared, counting, None);
+        (p, reg)
+    }
+
+    fn lines(input: u16, lines: &[&str]) -> Batch {
+        Batch {
+            input,
+            lines: lines
+                .iter()
+                .map(|l| bytes::Bytes::copy_from_slice(l.as_bytes()))
+                .collect(),
+            ack: None,
+        }
+    }
+
+    /// The exposition's samples whose line starts with one of `names`, sorted (a family's series come in no fixed
+    /// order).
+    fn samples(reg: &Registry, names: &[&str]) -> Vec<String> {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, reg).expect("encode");
+        let mut found: Vec<String> = text
+            .lines()
+            .filter(|l| names.iter().any(|n| l.starts_with(n)) && !l.ends_with(" 0"))
+            .map(str::to_owned)
+            .collect();
+        found.sort();
+        found
+    }
+
+    #[test]
+    fn a_flow_log_header_sets_the_field_order_of_its_input_and_nodata_is_not_an_error() {
+        let (mut p, reg) =
+            pipeline("inputs:\n  - {name: flows, type: stdin}\n  - {name: other, type: stdin}\n");
+        p.process(lines(
+            0,
+            &[
+                "${srcaddr} ${dstaddr} ${dstport} ${protocol} ${action} ${log-status}",
+                "185.220.101.7 10.0.0.5 22 6 REJECT OK",
+                "198.51.100.4 10.0.0.5 22 6 REJECT OK",
+                "- - - - - NODATA",
+            ],
+        ));
+        // The other input saw no header: the same record is no line it can read.
+        p.process(lines(1, &["185.220.101.7 10.0.0.5 22 6 REJECT OK"]));
+        assert_eq!(
+            samples(
+                &reg,
+                &[
+                    "torwatch_input_parsed_total",
+                    "torwatch_input_parse_errors_total",
+                    "torwatch_input_skipped_records_total",
+                ]
+            ),
+            [
+                r#"torwatch_input_parse_errors_total{input="flows",reason="not_traffic"} 1"#,
+                r#"torwatch_input_parse_errors_total{input="other",reason="unknown_format"} 1"#,
+                r#"torwatch_input_parsed_total{input="flows",format="vpcflow"} 2"#,
+                r#"torwatch_input_skipped_records_total{input="flows",reason="nodata"} 1"#,
+            ]
+        );
+        assert_eq!(hits(&p, &reg), [("flows".into(), "drop".into(), 1)]);
+    }
+
+    /// `torwatch_tor_hits_total` samples as (input, action, count), after the two scrapes that show a new series at
+    /// 0 and then its count.
+    fn hits(p: &Pipeline, reg: &Registry) -> Vec<(String, String, u64)> {
+        for _ in 0..2 {
+            let n = p.traffic.scrape_begin();
+            samples(reg, &[]);
+            p.traffic.scrape_end(n);
+        }
+        let label = |l: &str, key: &str| {
+            let from = l.find(&format!("{key}=\"")).map(|i| i + key.len() + 2)?;
+            let len = l.get(from..)?.find('"')?;
+            l.get(from..from + len).map(str::to_owned)
+        };
+        samples(reg, &["torwatch_tor_hits_total"])
+            .iter()
+            .filter_map(|l| {
+                let n = l.rsplit(' ').next()?.parse().ok()?;
+                Some((label(l, "input")?, label(l, "action")?, n))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_fields_of_an_input_read_its_records_without_a_header() {
+        let (mut p, reg) = pipeline(
+            "inputs:\n  - name: flows\n    type: stdin\n    format: vpcflow\n    fields: [dstaddr, srcaddr, action]\n",
+        );
+        p.process(lines(
+            0,
+            &[
+                "10.0.0.5 185.220.101.7 ACCEPT",
+                "10.0.0.5 198.51.100.4 ACCEPT",
+            ],
+        ));
+        assert_eq!(
+            samples(&reg, &["torwatch_input_parsed_total"]),
+            [r#"torwatch_input_parsed_total{input="flows",format="vpcflow"} 2"#]
+        );
+        assert_eq!(hits(&p, &reg), [("flows".into(), "allow".into(), 1)]);
     }
 
     #[tokio::test]

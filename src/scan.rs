@@ -103,19 +103,23 @@ fn scan_one(
     threads: usize,
     progress: bool,
 ) -> anyhow::Result<Vec<Tally>> {
-    let mut tally = Tally::new(scan.reference);
     if path == Path::new("-") {
+        let mut tally = Tally::new(scan.reference);
         read::stdin(&mut tally, scan).context("cannot read standard input")?;
         return Ok(vec![tally]);
     }
     let fail = || format!("cannot read {}", path.display());
     let bar = progress.then(|| progress_bar(path)).flatten();
-    let result = if read::is_gzip(path).with_context(fail)? {
+    let gzip = read::is_gzip(path).with_context(fail)?;
+    // A flow-log file's header line gives the field order of every part of the file.
+    let head = read::first_line(path, gzip).with_context(fail)?;
+    let result = if gzip {
+        let mut tally = seeded(scan.reference, &head);
         read::gzip(path, &mut tally, scan, bar.as_ref()).with_context(fail)?;
         vec![tally]
     } else {
         read::plain(path, threads, scan, bar.as_ref(), || {
-            Tally::new(scan.reference)
+            seeded(scan.reference, &head)
         })
         .with_context(fail)?
     };
@@ -123,6 +127,14 @@ fn scan_one(
         bar.finish_and_clear();
     }
     Ok(result)
+}
+
+/// A tally for a part of a file whose first line is `head`: a flow-log header there sets the field order of every
+/// part.
+fn seeded(reference: &Reference, head: &[u8]) -> Tally {
+    let mut tally = Tally::new(reference);
+    tally.learn(head);
+    tally
 }
 
 /// A byte progress bar on standard error, when that is a terminal.

@@ -29,6 +29,7 @@ fn ip(s: &str) -> IpAddr {
 
 fn full_event() -> Event<'static> {
     Event {
+        kind: torwatch::event::Kind::Traffic,
         time: Some(1_714_557_600),
         device: Some("fw-edge-1"),
         src_ip: Some(ip("203.0.113.5")),
@@ -47,6 +48,7 @@ fn event_json_has_every_present_field_and_omits_absent_ones() {
     let got = event_json(LogFormat::Netfilter, &full_event());
     let want = json!({
         "format": "netfilter",
+        "kind": "traffic",
         "time": "2024-05-01T10:00:00Z",
         "device": "fw-edge-1",
         "src_ip": "203.0.113.5",
@@ -64,7 +66,7 @@ fn event_json_has_every_present_field_and_omits_absent_ones() {
 fn event_json_of_an_empty_event_is_only_the_format() {
     assert_eq!(
         event_json(LogFormat::Access, &Event::default()),
-        json!({"format": "access"})
+        json!({"format": "access", "kind": "traffic"})
     );
 }
 
@@ -79,6 +81,7 @@ fn event_json_writes_canonical_ipv6_lower_case_proto_and_status() {
     };
     let want = json!({
         "format": "filterlog",
+        "kind": "traffic",
         "src_ip": "2001:db8::1",
         "proto": "icmpv6",
         "action": "reject",
@@ -93,7 +96,10 @@ fn event_json_omits_a_time_out_of_range() {
         time: Some(i64::MAX),
         ..Event::default()
     };
-    assert_eq!(event_json(LogFormat::Srx, &event), json!({"format": "srx"}));
+    assert_eq!(
+        event_json(LogFormat::Srx, &event),
+        json!({"format": "srx", "kind": "traffic"})
+    );
 }
 
 #[test]
@@ -107,11 +113,11 @@ fn json_mode_prints_one_error_object_per_line_and_counts_by_reason() {
         },
     );
     let want = vec![
-        json!({"error": "unknown_format"}),
-        json!({"error": "empty"}),
-        json!({"error": "empty"}),
-        json!({"error": "unknown_format"}),
-        json!({"error": "unknown_format"}),
+        json!({"error": "unknown_format", "line": 1}),
+        json!({"error": "empty", "line": 2}),
+        json!({"error": "empty", "line": 3}),
+        json!({"error": "unknown_format", "line": 4}),
+        json!({"error": "unknown_format", "line": 5}),
     ];
     assert_eq!(json_lines(&out), want);
     assert_eq!(summary.lines, 5);
@@ -155,7 +161,7 @@ fn a_fixed_format_reports_that_parsers_error_and_blank_lines_as_empty() {
         let (out, summary) = run(b"\n\xc3\x28 not valid UTF-8 nor any format\n", opts);
         let lines = json_lines(&out);
         assert_eq!(lines.len(), 2, "{format:?}: {out}");
-        assert_eq!(lines[0], json!({"error": "empty"}), "{format:?}");
+        assert_eq!(lines[0], json!({"error": "empty", "line": 1}), "{format:?}");
         let reason = lines[1]["error"]
             .as_str()
             .unwrap_or_else(|| panic!("{format:?} parsed junk: {out}"));
@@ -219,8 +225,8 @@ fn json_output_of_the_fixture_matches_the_golden_file() {
         },
     );
     golden("expected.jsonl", &out);
-    assert_eq!(summary.lines, 15);
-    assert_eq!(summary.parsed, 11, "{summary}");
+    assert_eq!(summary.lines, 17);
+    assert_eq!(summary.parsed, 13, "{summary}");
 }
 
 #[test]
@@ -240,8 +246,8 @@ fn json_output_has_one_line_per_input_line_even_for_unterminated_input() {
             json: true,
         },
     );
-    assert_eq!(json_lines(&out).len(), 15);
-    assert_eq!(summary.lines, 15);
+    assert_eq!(json_lines(&out).len(), 17);
+    assert_eq!(summary.lines, 17);
 }
 
 #[test]
@@ -256,4 +262,31 @@ fn a_fixed_format_parses_its_own_lines_and_rejects_the_others() {
     assert_eq!(winfw.len(), 1, "{out}");
     assert_eq!(winfw[0]["src_ip"], "185.220.101.47");
     assert_eq!(summary.parsed, 1);
+}
+
+#[test]
+fn a_flow_log_header_sets_the_field_order_and_nodata_is_skipped_not_an_error() {
+    let input = b"${srcaddr} ${dstaddr} ${dstport} ${protocol} ${action} ${log-status}\n\
+                  185.220.101.7 10.0.0.5 22 6 REJECT OK\n\
+                  - - - - - NODATA\n";
+    let (out, summary) = run(
+        input,
+        Options {
+            format: None,
+            json: true,
+        },
+    );
+    let want = vec![
+        json!({"error": "not_traffic", "line": 1}),
+        json!({"format": "vpcflow", "kind": "traffic", "src_ip": "185.220.101.7", "dst_ip": "10.0.0.5",
+               "dst_port": 22, "proto": "tcp", "action": "drop", "line": 2}),
+        json!({"skipped": "nodata", "line": 3}),
+    ];
+    assert_eq!(json_lines(&out), want);
+    assert_eq!(
+        summary.to_string(),
+        "lines 3, parsed 1, skipped 1 (nodata 1), errors 1 (not_traffic 1)"
+    );
+    let (out, _) = run(input, Options::default());
+    assert!(out.contains("\nskipped: nodata\n"), "{out}");
 }

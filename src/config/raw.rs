@@ -12,6 +12,7 @@ pub struct RawConfig {
     pub state_dir: Option<String>,
     pub retention: Option<String>,
     pub history: Option<String>,
+    pub stale_after: Option<String>,
     #[serde(default)]
     pub exclude: Vec<String>,
     pub user_agent: Option<String>,
@@ -47,6 +48,7 @@ pub struct RawSource {
     pub list: Option<String>,
     pub min_prefix: Option<RawPrefixes>,
     pub max_cover: Option<RawPrefixes>,
+    pub max_retry_wait: Option<String>,
 }
 
 /// A prefix length per family: `{ ipv4: 24, ipv6: 48 }` (a length may be written `/24`).
@@ -83,11 +85,22 @@ pub struct RawInput {
     pub paths: Vec<String>,
     pub start_at: Option<String>,
     pub poll: Option<String>,
+    pub max_files: Option<u64>,
     pub listen: Option<String>,
     pub max_message: Option<RawSize>,
     pub max_connections: Option<u64>,
+    pub idle_timeout: Option<String>,
     pub recv_buffer: Option<RawSize>,
     pub queue: Option<u64>,
+    pub fields: Option<RawFields>,
+}
+
+/// VPC Flow Logs field names: a list, or the flow log's format string (`${version} ${srcaddr} …`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawFields {
+    List(Vec<String>),
+    Text(String),
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,25 +1,33 @@
 //! The typed sections of [`super::Config`] and the one pass that builds them from the raw file.
 
 use super::raw::{
-    RawAccess, RawConfig, RawInput, RawPrefix, RawPrefixes, RawPublish, RawSize, RawSource,
+    RawAccess, RawConfig, RawFields, RawInput, RawPrefix, RawPrefixes, RawPublish, RawSize,
+    RawSource,
 };
 use super::{scalar, Check, Config};
 use crate::event::Action;
 use crate::feeds::{guard, FeedKind};
 use crate::formats::{ListFormat, RenderOptions};
 use crate::lists::Family;
+use crate::parsers::vpcflow::Layout;
 use crate::parsers::LogFormat;
 use crate::publish::FileSpec;
 use ipnet::IpNet;
 use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The provider's hard minimum between two fetches of dan.me.uk.
 pub const DANME_MIN_INTERVAL: Duration = Duration::from_secs(30 * 60);
 /// No source is polled more often than this.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+/// Default `max_retry_wait` of a source (raised to its interval when that is longer).
+pub const DEFAULT_MAX_RETRY_WAIT: Duration = Duration::from_secs(6 * 3600);
+/// A syslog TCP connection that delivers no message for this long is closed (`idle_timeout`).
+pub const DEFAULT_TCP_IDLE: Duration = Duration::from_secs(600);
+/// The shortest message every syslog receiver must take (RFC 5424, 6.1): a smaller `max_message` loses lines.
+const MIN_SYSLOG_MESSAGE: usize = 480;
 
 /// Where a source's list comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +52,9 @@ pub struct SourceConfig {
     pub list: String,
     /// What the list guard lets through (`min_prefix`, `max_cover`).
     pub guard: guard::Rules,
+    /// Longest wait before retrying a failed fetch, whatever the server's `Retry-After` says: never below the
+    /// interval.
+    pub max_retry_wait: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +69,8 @@ pub enum InputKind {
         paths: Vec<String>,
         start_at: StartAt,
         poll: Duration,
+        /// Most files followed at once.
+        max_files: usize,
     },
     SyslogUdp {
         listen: SocketAddr,
@@ -66,6 +79,8 @@ pub enum InputKind {
     SyslogTcp {
         listen: SocketAddr,
         max_connections: usize,
+        /// A connection that delivers no message for this long is closed.
+        idle_timeout: Duration,
     },
     Stdin,
 }
@@ -76,6 +91,8 @@ pub struct InputConfig {
     pub kind: InputKind,
     /// `None` = auto-detect per line.
     pub format: Option<LogFormat>,
+    /// The VPC Flow Logs field order of the input's records (`fields:`), when they have no header line.
+    pub fields: Option<Layout>,
     pub max_message: usize,
     pub queue: usize,
 }
@@ -170,10 +187,19 @@ pub(super) fn build(raw: RawConfig, check: &mut Check) -> Config {
         hours(24 * 30),
         scalar::duration,
     );
+    let stale_after = check.parse(
+        "stale_after",
+        raw.stale_after.as_deref(),
+        hours(3),
+        scalar::duration,
+    );
+    if stale_after.is_zero() {
+        check.error("stale_after", "must be longer than 0s");
+    }
     if history < retention {
         check.error("history", "must be at least as long as retention");
     }
-    let exclude = raw
+    let exclude: Vec<IpNet> = raw
         .exclude
         .iter()
         .enumerate()
@@ -198,7 +224,23 @@ pub(super) fn build(raw: RawConfig, check: &mut Check) -> Config {
         .map(|(i, p)| publish(i, p, check))
         .collect();
     let http = http(raw.http, check);
+    ports_in_use(listen, &inputs, check);
     let matcher = matcher(raw.matcher, check);
+    for (i, net) in exclude.iter().enumerate() {
+        if net.prefix_len() == 0 {
+            check.warn(
+                format!("exclude[{i}]"),
+                format!("{net} removes every address of its family from every list"),
+            );
+        }
+    }
+    if !sources.iter().any(|s| s.enabled && s.list == "tor-exits") {
+        check.warn(
+            "sources",
+            "no enabled source feeds tor-exits: the exit list is never loaded (HTTP 503, no files written, no \
+             Tor traffic counted)",
+        );
+    }
     let netfilter_actions = raw
         .netfilter_actions
         .into_iter()
@@ -218,6 +260,7 @@ pub(super) fn build(raw: RawConfig, check: &mut Check) -> Config {
         state_dir: PathBuf::from(raw.state_dir.unwrap_or_else(|| "/var/lib/torwatch".into())),
         retention,
         history,
+        stale_after,
         exclude,
         state_save_interval,
         user_agent: raw.user_agent,
@@ -227,6 +270,34 @@ pub(super) fn build(raw: RawConfig, check: &mut Check) -> Config {
         http,
         matcher,
         netfilter_actions,
+        warnings: Vec::new(),
+    }
+}
+
+/// Two sockets of one protocol cannot listen on the same port of the same address (or of the wildcard address).
+fn ports_in_use(http: SocketAddr, inputs: &[InputConfig], check: &mut Check) {
+    let mut taken: Vec<(&str, SocketAddr, String)> = vec![("tcp", http, "listen".into())];
+    for (i, input) in inputs.iter().enumerate() {
+        let (proto, addr) = match &input.kind {
+            InputKind::SyslogUdp { listen, .. } => ("udp", *listen),
+            InputKind::SyslogTcp { listen, .. } => ("tcp", *listen),
+            InputKind::File { .. } | InputKind::Stdin => continue,
+        };
+        let clash = taken.iter().find(|(p, other, _)| {
+            *p == proto
+                && addr.port() != 0
+                && other.port() == addr.port()
+                && (other.ip() == addr.ip()
+                    || other.ip().is_unspecified()
+                    || addr.ip().is_unspecified())
+        });
+        match clash {
+            Some((_, _, owner)) => check.error(
+                format!("inputs[{i}].listen"),
+                format!("{proto} {addr} is already taken by {owner}"),
+            ),
+            None => taken.push((proto, addr, format!("inputs[{i}] ({})", input.name))),
+        }
     }
 }
 
@@ -331,12 +402,14 @@ fn sources(raw: Vec<RawSource>, check: &mut Check) -> Vec<SourceConfig> {
             Duration::from_secs(60),
             scalar::duration,
         );
+        check.positive(format!("{path}.timeout"), &timeout);
         let max_body = size(
             check,
             format!("{path}.max_body"),
             s.max_body.as_ref(),
             16 << 20,
         );
+        check.positive(format!("{path}.max_body"), &max_body);
         let max_shrink = s.max_shrink.unwrap_or(0.5);
         if !(0.0..=1.0).contains(&max_shrink) {
             check.error(
@@ -382,6 +455,21 @@ fn sources(raw: Vec<RawSource>, check: &mut Check) -> Vec<SourceConfig> {
                 "only plain sources can feed another list than tor-exits",
             );
         }
+        let max_retry_wait = check.parse(
+            format!("{path}.max_retry_wait"),
+            s.max_retry_wait.as_deref(),
+            DEFAULT_MAX_RETRY_WAIT,
+            scalar::duration,
+        );
+        if s.max_retry_wait.is_some() && max_retry_wait < interval {
+            check.error(
+                format!("{path}.max_retry_wait"),
+                format!(
+                    "must be at least the interval ({})",
+                    humantime::format_duration(interval)
+                ),
+            );
+        }
         out.push(SourceConfig {
             name,
             kind,
@@ -394,6 +482,7 @@ fn sources(raw: Vec<RawSource>, check: &mut Check) -> Vec<SourceConfig> {
             enabled: s.enabled.unwrap_or(true),
             list,
             guard,
+            max_retry_wait: max_retry_wait.max(interval),
         });
     }
     out
@@ -438,7 +527,13 @@ fn prefixes(
 fn location(check: &mut Check, path: &str, url: String, kind: FeedKind) -> SourceLocation {
     if url.starts_with("http://") || url.starts_with("https://") {
         if reqwest::Url::parse(&url).is_err() {
-            check.error(path, format!("{url:?} is not a valid URL"));
+            check.error(
+                path,
+                format!(
+                    "{:?} is not a valid URL",
+                    crate::sources::fetch::redact_text(&url)
+                ),
+            );
         }
         return SourceLocation::Url(url);
     }
@@ -448,7 +543,10 @@ fn location(check: &mut Check, path: &str, url: String, kind: FeedKind) -> Sourc
     if url.contains("://") {
         check.error(
             path,
-            format!("{url:?}: only http, https and file URLs are supported"),
+            format!(
+                "{:?}: only http, https and file URLs are supported",
+                crate::sources::fetch::redact_text(&url)
+            ),
         );
     } else if kind != FeedKind::Plain
         && kind != FeedKind::Tordnsel
@@ -486,16 +584,56 @@ fn inputs(raw: Vec<RawInput>, check: &mut Check) -> Vec<InputConfig> {
             r.max_message.as_ref(),
             64 << 10,
         ) as usize;
+        check.positive(format!("{path}.max_message"), &max_message);
+        if (1..MIN_SYSLOG_MESSAGE).contains(&max_message) {
+            check.warn(
+                format!("{path}.max_message"),
+                format!(
+                    "{max_message} bytes: most log lines are longer and would be skipped (syslog receivers \
+                     take at least {MIN_SYSLOG_MESSAGE})"
+                ),
+            );
+        }
+        let queue = r.queue.unwrap_or(64) as usize;
+        check.positive(format!("{path}.queue"), &queue);
         let kind = input_kind(check, &path, &r);
+        let fields = r
+            .fields
+            .as_ref()
+            .and_then(|f| flow_fields(check, &path, f, format));
         out.push(InputConfig {
             name,
             kind,
             format,
+            fields,
             max_message,
-            queue: r.queue.unwrap_or(64) as usize,
+            queue,
         });
     }
     out
+}
+
+/// `inputs[i].fields`: a VPC Flow Logs field order, for an input of `format: vpcflow`.
+fn flow_fields(
+    check: &mut Check,
+    path: &str,
+    raw: &RawFields,
+    format: Option<LogFormat>,
+) -> Option<Layout> {
+    let names: Vec<&[u8]> = match raw {
+        RawFields::List(names) => names.iter().map(|n| n.trim().as_bytes()).collect(),
+        RawFields::Text(text) => text.split_whitespace().map(str::as_bytes).collect(),
+    };
+    if format != Some(LogFormat::VpcFlow) {
+        check.error(
+            format!("{path}.fields"),
+            "is read only with format: vpcflow",
+        );
+        return None;
+    }
+    Layout::from_names(names)
+        .map_err(|e| check.error(format!("{path}.fields"), e))
+        .ok()
 }
 
 fn input_kind(check: &mut Check, path: &str, r: &RawInput) -> InputKind {
@@ -516,6 +654,14 @@ fn input_kind(check: &mut Check, path: &str, r: &RawInput) -> InputKind {
             if r.paths.is_empty() {
                 check.error(format!("{path}.paths"), "needs at least one path or glob");
             }
+            for (i, pattern) in r.paths.iter().enumerate() {
+                if let Err(e) = glob::Pattern::new(pattern) {
+                    check.error(
+                        format!("{path}.paths[{i}]"),
+                        format!("{pattern:?} is not a valid glob: {e}"),
+                    );
+                }
+            }
             let start_at = match r.start_at.as_deref() {
                 None | Some("end") => StartAt::End,
                 Some("beginning") => StartAt::Beginning,
@@ -533,10 +679,16 @@ fn input_kind(check: &mut Check, path: &str, r: &RawInput) -> InputKind {
                 Duration::from_millis(250),
                 scalar::duration,
             );
+            check.positive(format!("{path}.poll"), &poll);
+            let max_files = r
+                .max_files
+                .map_or(crate::inputs::FileSpec::DEFAULT_MAX_FILES, |n| n as usize);
+            check.positive(format!("{path}.max_files"), &max_files);
             InputKind::File {
                 paths: r.paths.clone(),
                 start_at,
                 poll,
+                max_files,
             }
         }
         Some("syslog_udp") => InputKind::SyslogUdp {
@@ -548,10 +700,22 @@ fn input_kind(check: &mut Check, path: &str, r: &RawInput) -> InputKind {
                 32 << 20,
             ) as usize,
         },
-        Some("syslog_tcp") => InputKind::SyslogTcp {
-            listen: listen(check),
-            max_connections: r.max_connections.unwrap_or(256) as usize,
-        },
+        Some("syslog_tcp") => {
+            let max_connections = r.max_connections.unwrap_or(256) as usize;
+            check.positive(format!("{path}.max_connections"), &max_connections);
+            let idle_timeout = check.parse(
+                format!("{path}.idle_timeout"),
+                r.idle_timeout.as_deref(),
+                DEFAULT_TCP_IDLE,
+                scalar::duration,
+            );
+            check.positive(format!("{path}.idle_timeout"), &idle_timeout);
+            InputKind::SyslogTcp {
+                listen: listen(check),
+                max_connections,
+                idle_timeout,
+            }
+        }
         Some("stdin") => InputKind::Stdin,
         other => {
             let problem = match other {
@@ -616,12 +780,16 @@ fn publish(i: usize, p: RawPublish, check: &mut Check) -> FileSpec {
             enrich: p.enrich,
         },
         apply: p.apply,
-        apply_timeout: check.parse(
-            format!("{path}.apply_timeout"),
-            p.apply_timeout.as_deref(),
-            Duration::from_secs(30),
-            scalar::duration,
-        ),
+        apply_timeout: {
+            let timeout = check.parse(
+                format!("{path}.apply_timeout"),
+                p.apply_timeout.as_deref(),
+                Duration::from_secs(30),
+                scalar::duration,
+            );
+            check.positive(format!("{path}.apply_timeout"), &timeout);
+            timeout
+        },
     }
 }
 
@@ -642,7 +810,7 @@ fn http(raw: super::raw::RawHttp, check: &mut Check) -> HttpConfig {
             client_ca: t.client_ca.map(PathBuf::from),
         }
     });
-    HttpConfig {
+    let config = HttpConfig {
         lists: access(check, "http.lists", raw.lists),
         metrics: access(check, "http.metrics", raw.metrics),
         status: access(check, "http.status", raw.status),
@@ -667,7 +835,12 @@ fn http(raw: super::raw::RawHttp, check: &mut Check) -> HttpConfig {
             raw.max_header_bytes.as_ref(),
             16 << 10,
         ) as usize,
-    }
+    };
+    check.positive("http.request_timeout", &config.request_timeout);
+    check.positive("http.header_timeout", &config.header_timeout);
+    check.positive("http.max_connections", &config.max_connections);
+    check.positive("http.max_header_bytes", &config.max_header_bytes);
+    config
 }
 
 fn access(check: &mut Check, path: &str, raw: Option<RawAccess>) -> Access {
@@ -701,7 +874,7 @@ fn secret(
 ) -> String {
     match (inline, file) {
         (Some(v), None) if !v.is_empty() => v,
-        (None, Some(f)) => match std::fs::read_to_string(&f) {
+        (None, Some(f)) => match super::files::read_text(Path::new(&f), super::files::SECRET_MAX) {
             Ok(v) if !v.trim_end_matches(['\n', '\r']).is_empty() => {
                 v.trim_end_matches(['\n', '\r']).to_string()
             }
@@ -709,11 +882,8 @@ fn secret(
                 check.error(format!("{path}.{key}_file"), format!("{f:?} is empty"));
                 String::new()
             }
-            Err(e) => {
-                check.error(
-                    format!("{path}.{key}_file"),
-                    format!("cannot read {f:?}: {e}"),
-                );
+            Err(problem) => {
+                check.error(format!("{path}.{key}_file"), problem);
                 String::new()
             }
         },
@@ -776,6 +946,8 @@ fn matcher(raw: super::raw::RawMatcher, check: &mut Check) -> MatcherConfig {
             })
             .collect(),
     };
+    let queue = raw.queue.unwrap_or(4096) as usize;
+    check.positive("matcher.queue", &queue);
     MatcherConfig {
         ports,
         top_ports: raw.top_ports.unwrap_or(20) as usize,
@@ -787,7 +959,7 @@ fn matcher(raw: super::raw::RawMatcher, check: &mut Check) -> MatcherConfig {
             scalar::duration,
         ),
         geoip: raw.geoip.map(PathBuf::from),
-        queue: raw.queue.unwrap_or(4096) as usize,
+        queue,
     }
 }
 
@@ -800,6 +972,7 @@ impl InputConfig {
                 paths,
                 start_at,
                 poll,
+                max_files,
             } => {
                 let mut spec = i::FileSpec::new(paths.clone(), state_dir.join("checkpoints"));
                 spec.start_at = match start_at {
@@ -807,6 +980,7 @@ impl InputConfig {
                     StartAt::End => i::StartAt::End,
                 };
                 spec.poll = *poll;
+                spec.max_files = *max_files;
                 i::InputKind::File(spec)
             }
             InputKind::SyslogUdp {
@@ -819,10 +993,11 @@ impl InputConfig {
             InputKind::SyslogTcp {
                 listen,
                 max_connections,
+                idle_timeout,
             } => i::InputKind::SyslogTcp(i::TcpSpec {
                 listen: *listen,
                 max_connections: *max_connections,
-                idle_timeout: None,
+                idle_timeout: Some(*idle_timeout),
             }),
             InputKind::Stdin => i::InputKind::Stdin,
         };

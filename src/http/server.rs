@@ -3,12 +3,14 @@
 //! connection with HTTP/1.1 under header and request timeouts; a client that stops reading its response loses the
 //! connection after the request timeout. Knows nothing of routes.
 
-use super::slots::{Activity, Slots};
 use super::Endpoints;
-use crate::config::{HttpConfig, TlsConfig};
+use crate::config::{files, HttpConfig, TlsConfig};
+use crate::slots::{Activity, Slots};
 use anyhow::Context;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use rustls::pki_types::pem::{self, PemObject as _};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -43,13 +45,14 @@ pub struct Server {
 }
 
 impl Server {
+    /// A server on `listener`, over TLS with `tls` (built by [`tls_acceptor`] from `config.tls`).
     pub fn new(
         listener: TcpListener,
         endpoints: Endpoints,
         config: &HttpConfig,
-    ) -> anyhow::Result<Server> {
-        let tls = config.tls.as_ref().map(tls_acceptor).transpose()?;
-        Ok(Server {
+        tls: Option<TlsAcceptor>,
+    ) -> Server {
+        Server {
             listener,
             endpoints,
             tls: Arc::new(arc_swap::ArcSwapOption::from(tls.map(Arc::new))),
@@ -57,7 +60,7 @@ impl Server {
             max_connections: config.max_connections,
             max_header_bytes: config.max_header_bytes,
             write_timeout: config.request_timeout,
-        })
+        }
     }
 
     /// Serves until `shutdown`, then lets open connections finish for a grace period.
@@ -323,13 +326,16 @@ impl AsyncWrite for Stall {
 /// Builds the rustls acceptor from PEM files; with `client_ca`, clients must present a certificate it signed.
 pub fn tls_acceptor(config: &TlsConfig) -> anyhow::Result<TlsAcceptor> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let certs = read_certs(&config.cert)?;
+    let certs = read_certs(&config.cert).context("http.tls.cert")?;
     let key = {
-        let pem = std::fs::read(&config.key)
-            .with_context(|| format!("http.tls.key: cannot read {}", config.key.display()))?;
-        rustls_pemfile::private_key(&mut pem.as_slice())
-            .with_context(|| format!("http.tls.key: {} is not PEM", config.key.display()))?
-            .with_context(|| format!("http.tls.key: no private key in {}", config.key.display()))?
+        let pem = files::read(&config.key, files::TLS_MAX)
+            .map_err(|e| anyhow::anyhow!("http.tls.key: {e}"))?;
+        PrivateKeyDer::from_pem_slice(&pem).map_err(|e| match e {
+            pem::Error::NoItemsFound => {
+                anyhow::anyhow!("http.tls.key: no private key in {}", config.key.display())
+            }
+            e => anyhow::anyhow!("http.tls.key: {} is not PEM: {e}", config.key.display()),
+        })?
     };
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()?;
@@ -337,7 +343,7 @@ pub fn tls_acceptor(config: &TlsConfig) -> anyhow::Result<TlsAcceptor> {
         None => builder.with_no_client_auth(),
         Some(ca) => {
             let mut roots = rustls::RootCertStore::empty();
-            for cert in read_certs(ca)? {
+            for cert in read_certs(ca).context("http.tls.client_ca")? {
                 roots.add(cert).with_context(|| {
                     format!("http.tls.client_ca: bad certificate in {}", ca.display())
                 })?;
@@ -358,11 +364,9 @@ pub fn tls_acceptor(config: &TlsConfig) -> anyhow::Result<TlsAcceptor> {
     Ok(TlsAcceptor::from(Arc::new(server)))
 }
 
-fn read_certs(
-    path: &std::path::Path,
-) -> anyhow::Result<Vec<rustls::pki_types::CertificateDer<'static>>> {
-    let pem = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice())
+fn read_certs(path: &std::path::Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
+    let pem = files::read(path, files::TLS_MAX).map_err(anyhow::Error::msg)?;
+    let certs: Vec<_> = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<_, _>>()
         .with_context(|| format!("{} is not PEM", path.display()))?;
     anyhow::ensure!(!certs.is_empty(), "no certificate in {}", path.display());

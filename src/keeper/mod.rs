@@ -285,7 +285,10 @@ impl Keeper {
         } else {
             0
         };
-        let due = due.max(st.last_attempt + min_gap);
+        // A failing source waits out its backoff and Retry-After across a restart, never longer than its
+        // max_retry_wait (or the provider's minimum) from now.
+        let cap = now + (source.max_retry_wait.as_secs() as i64).max(min_gap);
+        let due = due.max(st.last_attempt + min_gap).max(st.retry_at.min(cap));
         Poller {
             index,
             config: source.clone(),
@@ -348,6 +351,7 @@ impl Keeper {
             .map(|(r, n)| (r.as_str().to_string(), *n))
             .collect();
         st.last_result = result.to_string();
+        st.retry_at = report.retry_at;
         match report.outcome {
             Outcome::Failed { reason, message } => {
                 tracing::warn!(source = %name, reason, "fetch failed, keeping the last good list: {message}");

@@ -59,6 +59,7 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
         (None, None)
     };
     Ok(Event {
+        kind: crate::event::Kind::Traffic,
         time: header.time,
         device: header.host,
         src_ip: Some(src),

@@ -1,11 +1,15 @@
 //! Golden-file checks for the log parsers: a fixture file holds raw lines, each followed by a `=> …` line with the
-//! expected event (or `=> error=<reason>`), rendered by [`render`]. Test-only; reads nothing at run time (fixtures
-//! are compiled in with `include_str!`).
+//! expected event (or `=> error=<reason>`), rendered by [`render`] (with `kind=` for events that are not traffic).
+//! Test-only; reads nothing at run time (fixtures are compiled in with `include_str!`).
 
 use std::fmt::Write;
 
+use proptest::prelude::*;
+use proptest::sample::Index;
+use proptest::test_runner::{TestCaseError, TestRunner};
+
 use super::{LogFormat, ParseError};
-use crate::event::Event;
+use crate::event::{written_in, Event, Kind};
 
 /// One-line rendering of a parse result: present fields in a fixed order, or `error=<reason>`.
 pub fn render(result: Result<Event<'_>, ParseError>) -> String {
@@ -17,6 +21,9 @@ pub fn render(result: Result<Event<'_>, ParseError>) -> String {
     let mut put = |k: &str, v: &dyn std::fmt::Display| {
         let _ = write!(out, "{}{k}={v}", if out.is_empty() { "" } else { " " });
     };
+    if e.kind != Kind::Traffic {
+        put("kind", &e.kind.as_str());
+    }
     if let Some(v) = e.time {
         put("time", &v);
     }
@@ -98,26 +105,90 @@ pub fn check(format: LogFormat, fixture: &str) {
     );
 }
 
+/// The raw lines of a fixture: neither comments, blank lines nor `=> ` expectations.
+pub fn raw_lines(fixture: &str) -> Vec<&str> {
+    fixture
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("=> "))
+        .collect()
+}
+
+/// `line` cut at `cut` (anywhere from empty to whole), then with each `(place, byte)` edit written over it.
+pub fn mutate(line: &str, cut: Index, edits: &[(Index, u8)]) -> Vec<u8> {
+    let mut line = line.as_bytes().to_vec();
+    line.truncate(cut.index(line.len() + 1));
+    for (at, byte) in edits {
+        if !line.is_empty() {
+            let i = at.index(line.len());
+            line[i] = *byte;
+        }
+    }
+    line
+}
+
+/// Property over a fixture's lines cut short and with bytes overwritten: `format` never panics on them, and every
+/// address of an event it gives is written in the mutated line (a parser reads addresses, it never makes one up).
+pub fn check_mutations(format: LogFormat, fixture: &str) {
+    let lines = raw_lines(fixture);
+    assert!(!lines.is_empty(), "empty fixture");
+    let edits = proptest::collection::vec((any::<Index>(), any::<u8>()), 0..6);
+    run(
+        format,
+        (any::<Index>(), any::<Index>(), edits),
+        |(pick, cut, edits)| mutate(lines[pick.index(lines.len())], cut, &edits),
+    );
+}
+
+/// Property over lines made of `pieces` (a format's words and near misses) and over random bytes: `format` never
+/// panics on them, and every address of an event it gives is written in the line.
+pub fn check_pieces(format: LogFormat, pieces: &[&'static str]) {
+    let words = proptest::collection::vec(proptest::sample::select(pieces.to_vec()), 0..14);
+    run(format, words, |w| w.concat().into_bytes());
+    run(
+        format,
+        proptest::collection::vec(any::<u8>(), 0..300),
+        |b| b,
+    );
+}
+
+/// Runs 512 cases of `strategy`, each made into a line by `line`, through [`invents_no_address`].
+fn run<S: Strategy>(format: LogFormat, strategy: S, line: impl Fn(S::Value) -> Vec<u8>) {
+    let mut runner = TestRunner::new(ProptestConfig::with_cases(512));
+    if let Err(e) = runner.run(&strategy, |v| invents_no_address(format, &line(v))) {
+        panic!("{}: {e}", format.as_str());
+    }
+}
+
+/// `format` on `line`: no panic, and every address of the event is written in the line.
+fn invents_no_address(format: LogFormat, line: &[u8]) -> Result<(), TestCaseError> {
+    let _ = format.sniff(line);
+    if let Ok(e) = format.parse(line) {
+        for ip in [e.src_ip, e.dst_ip].into_iter().flatten() {
+            let shown = String::from_utf8_lossy(line);
+            prop_assert!(written_in(line, ip), "{} not in {:?}", ip, shown);
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
 
     use super::super::{parse_auto, LogFormat};
 
-    const FIXTURES: [&str; 5] = [
+    const FIXTURES: [&str; 7] = [
         include_str!("../../tests/fixtures/logs/panos.txt"),
         include_str!("../../tests/fixtures/logs/fortigate.txt"),
         include_str!("../../tests/fixtures/logs/vpcflow.txt"),
         include_str!("../../tests/fixtures/logs/cef.txt"),
         include_str!("../../tests/fixtures/logs/access.txt"),
+        include_str!("../../tests/fixtures/logs/sshd.txt"),
+        include_str!("../../tests/fixtures/logs/weberror.txt"),
     ];
 
     fn raw_lines() -> Vec<&'static str> {
-        FIXTURES
-            .iter()
-            .flat_map(|f| f.lines())
-            .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("=> "))
-            .collect()
+        FIXTURES.iter().flat_map(|f| super::raw_lines(f)).collect()
     }
 
     /// A line read with its `\r\n` (or surrounding blanks) parses as the bare line does.
@@ -129,12 +200,11 @@ mod tests {
             LogFormat::VpcFlow,
             LogFormat::Cef,
             LogFormat::Access,
+            LogFormat::Sshd,
+            LogFormat::WebError,
         ];
         for (format, fixture) in formats.into_iter().zip(FIXTURES) {
-            let lines = fixture
-                .lines()
-                .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("=> "));
-            for line in lines {
+            for line in super::raw_lines(fixture) {
                 let padded = format!(" {line}\r\n");
                 assert_eq!(
                     super::render(format.parse(padded.as_bytes())),
@@ -159,14 +229,7 @@ mod tests {
             edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..6),
         ) {
             let lines = raw_lines();
-            let mut line = lines[pick.index(lines.len())].as_bytes().to_vec();
-            line.truncate(cut.index(line.len() + 1));
-            for (at, byte) in edits {
-                if !line.is_empty() {
-                    let i = at.index(line.len());
-                    line[i] = byte;
-                }
-            }
+            let line = super::mutate(lines[pick.index(lines.len())], cut, &edits);
             let _ = parse_auto(&line);
             for format in LogFormat::ALL {
                 let _ = format.sniff(&line);

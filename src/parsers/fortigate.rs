@@ -117,6 +117,7 @@ impl<'a> Found<'a> {
             _ => None,
         };
         Ok(Event {
+            kind: crate::event::Kind::Traffic,
             time: self.time_of_event(),
             device: self
                 .devname

@@ -1,22 +1,30 @@
-//! Log parsers: pure functions from one line of bytes to an [`Event`] or a [`ParseError`] reason.
+//! Log parsers: pure functions from one line of bytes to its events, each an [`Event`] or a [`ParseError`] reason.
 //!
-//! One module per log format behind the same two functions: `sniff(line) -> bool` (cheap: is this line probably
-//! mine?) and `parse(line) -> Result<Event, ParseError>`. Parsers scan bytes (`memchr`), do no IO, know nothing of
-//! tokio, and allocate nothing per line. They must never panic on any input.
+//! One module per log format behind the same functions: `sniff(line) -> bool` (cheap: is this line probably
+//! mine?) and `parse(line) -> Result<Event, ParseError>`; a format whose line may hold a document of many flows
+//! (an Azure NSG record, a list of GCP log entries) also hands each of them to a closure (`parse_each`).
+//! [`Context`] reads a stream's lines with its input's settings and what its earlier lines said. Parsers scan
+//! bytes (`memchr`), do no IO, know nothing of tokio, and allocate nothing per line or event. They must never
+//! panic on any input.
 
 use crate::event::{Addresses, Event, Glimpse};
 
 pub mod access;
 pub mod asa;
 pub mod cef;
+mod context;
 pub mod filterlog;
 pub mod fortigate;
 pub mod netfilter;
 pub mod panos;
 pub mod srx;
+pub mod sshd;
 pub mod syslog;
 pub mod vpcflow;
+pub mod weberror;
 pub mod winfw;
+
+pub use context::Context;
 
 // Byte-scanning pieces shared by the PAN-OS, FortiGate, VPC Flow, CEF/LEEF and access-log parsers.
 pub mod civil;
@@ -51,11 +59,15 @@ pub enum LogFormat {
     WinFirewall,
     /// nginx / Apache combined access log.
     Access,
+    /// nginx / Apache error log (ModSecurity included).
+    WebError,
+    /// OpenSSH server logins and refusals.
+    Sshd,
 }
 
 impl LogFormat {
     /// Every format, in the order auto-detection tries them.
-    pub const ALL: [LogFormat; 10] = [
+    pub const ALL: [LogFormat; 12] = [
         LogFormat::Netfilter,
         LogFormat::Filterlog,
         LogFormat::Panos,
@@ -66,6 +78,8 @@ impl LogFormat {
         LogFormat::WinFirewall,
         LogFormat::VpcFlow,
         LogFormat::Access,
+        LogFormat::WebError,
+        LogFormat::Sshd,
     ];
 
     /// The name used in config, metrics labels and `explain` output.
@@ -81,6 +95,8 @@ impl LogFormat {
             LogFormat::Cef => "cef",
             LogFormat::WinFirewall => "winfw",
             LogFormat::Access => "access",
+            LogFormat::WebError => "weberror",
+            LogFormat::Sshd => "sshd",
         }
     }
 
@@ -101,6 +117,8 @@ impl LogFormat {
             LogFormat::Cef => cef::sniff(line),
             LogFormat::WinFirewall => winfw::sniff(line),
             LogFormat::Access => access::sniff(line),
+            LogFormat::WebError => weberror::sniff(line),
+            LogFormat::Sshd => sshd::sniff(line),
         }
     }
 
@@ -122,7 +140,24 @@ impl LogFormat {
         }
     }
 
-    /// Parses a line known (or configured) to be of this format.
+    /// True for a format whose line may hold many events (a document of flows): read it with
+    /// [`LogFormat::parse_each`]; its [`LogFormat::parse`] gives the first.
+    pub fn holds_many(self) -> bool {
+        false
+    }
+
+    /// Hands every event of a line to `each`, in order: a record's event, or the reason a record gave none. A line
+    /// gives at least one; a line of a format that does not [`hold many`](LogFormat::holds_many) exactly one, the
+    /// result of [`LogFormat::parse`].
+    pub fn parse_each<'a>(
+        self,
+        line: &'a [u8],
+        each: &mut impl FnMut(Result<Event<'a>, ParseError>),
+    ) {
+        each(self.parse(line));
+    }
+
+    /// Parses a line known (or configured) to be of this format; of a document of flows, the first event.
     pub fn parse(self, line: &[u8]) -> Result<Event<'_>, ParseError> {
         match self {
             LogFormat::Netfilter => netfilter::parse(line),
@@ -135,6 +170,8 @@ impl LogFormat {
             LogFormat::Cef => cef::parse(line),
             LogFormat::WinFirewall => winfw::parse(line),
             LogFormat::Access => access::parse(line),
+            LogFormat::WebError => weberror::parse(line),
+            LogFormat::Sshd => sshd::parse(line),
         }
     }
 }
@@ -157,6 +194,12 @@ pub enum ParseError {
     BadNumber(&'static str),
     #[error("malformed line")]
     Malformed,
+    /// A flow-log record that says its capture window saw no traffic (AWS `NODATA`). Counted, not an error.
+    #[error("no data in the capture window")]
+    NoData,
+    /// A flow-log record that says records of its window were skipped (AWS `SKIPDATA`). Counted, not an error.
+    #[error("records of the capture window skipped")]
+    SkipData,
 }
 
 impl ParseError {
@@ -170,7 +213,15 @@ impl ParseError {
             ParseError::BadAddress(_) => "bad_address",
             ParseError::BadNumber(_) => "bad_number",
             ParseError::Malformed => "malformed",
+            ParseError::NoData => "nodata",
+            ParseError::SkipData => "skipdata",
         }
+    }
+
+    /// False for records that say by design that they carry no flow ([`ParseError::NoData`],
+    /// [`ParseError::SkipData`]): counted apart from the lines that could not be read.
+    pub fn is_error(self) -> bool {
+        !matches!(self, ParseError::NoData | ParseError::SkipData)
     }
 }
 

@@ -52,6 +52,7 @@ pub fn parse_with<'a>(line: &'a [u8], actions: &PrefixActions) -> Result<Event<'
     let prefix = msg.get(..p.fields.prefix_len).unwrap_or_default();
     let (action, _) = action_of(prefix, || header.app, actions);
     Ok(Event {
+        kind: crate::event::Kind::Traffic,
         time: header.time.or_else(|| proxmox_time(prefix)),
         device: header.host,
         src_ip: Some(p.src),

@@ -37,9 +37,9 @@ fn default_shape(line: &[u8]) -> bool {
 }
 
 /// Parses one record of the default format (or of the v5 format with every default field, which carries the flow
-/// direction: `ingress` inbound, `egress` outbound), a JSON record, or a header line (`NotTraffic`). `NODATA` /
-/// `SKIPDATA` records are `NotTraffic`. Time is `start`; device is the interface id; `ACCEPT`/`REJECT` are
+/// direction: `ingress` inbound, `egress` outbound), a JSON record, or a header line (`NotTraffic`). Time is `start`; device is the interface id; `ACCEPT`/`REJECT` are
 /// allow/drop. Records of a custom format need the layout of their file's header: see [`parse_with`].
+/// `NODATA` / `SKIPDATA` records are [`ParseError::NoData`] / [`ParseError::SkipData`]: counted, not errors.
 pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
     let line = line.trim_ascii();
     if flatjson::is_object(line) {
@@ -61,6 +61,16 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
         },
         line,
     )
+}
+
+/// Parses one record with the field order `layout` when it has as many fields as that order names, else as
+/// [`parse`] does (a stream may mix files of the default format with files of a custom one).
+pub fn parse_in<'a>(layout: &Layout, line: &'a [u8]) -> Result<Event<'a>, ParseError> {
+    if layout.fits(line.trim_ascii()) {
+        parse_with(layout, line)
+    } else {
+        parse(line)
+    }
 }
 
 /// Parses one record of the format `layout` describes, typically read with [`Layout::from_header`] from the first
@@ -122,8 +132,10 @@ struct Record<'a> {
 
 impl<'a> Record<'a> {
     fn into_event(self, direction: Option<Direction>) -> Result<Event<'a>, ParseError> {
-        if matches!(self.status, b"NODATA" | b"SKIPDATA") {
-            return Err(ParseError::NotTraffic);
+        match self.status {
+            b"NODATA" => return Err(ParseError::NoData),
+            b"SKIPDATA" => return Err(ParseError::SkipData),
+            _ => {}
         }
         if self.src == b"-" {
             return Err(ParseError::MissingField("srcaddr"));
@@ -134,6 +146,7 @@ impl<'a> Record<'a> {
             _ => None,
         };
         Ok(Event {
+            kind: crate::event::Kind::Traffic,
             time: parse_u64(self.start).and_then(|n| i64::try_from(n).ok()),
             device: Some(self.eni)
                 .filter(|e| *e != b"-")

@@ -73,6 +73,7 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
         _ => None,
     };
     Ok(Event {
+        kind: crate::event::Kind::Traffic,
         time: Some(time),
         device: None,
         src_ip: Some(src),

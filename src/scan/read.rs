@@ -121,13 +121,46 @@ pub fn gzip(
 /// Scans standard input.
 pub fn stdin(tally: &mut Tally, scan: &Scan<'_>) -> io::Result<()> {
     let mut head = io::BufReader::with_capacity(1 << 20, io::stdin().lock());
-    let gz = io::BufRead::fill_buf(&mut head)?.starts_with(&[0x1f, 0x8b]);
+    let start = io::BufRead::fill_buf(&mut head)?;
+    let gz = start.starts_with(&[0x1f, 0x8b]);
+    if !gz {
+        tally.learn(start.split(|&c| c == b'\n').next().unwrap_or_default());
+    }
     if gz {
         stream(flate2::read::MultiGzDecoder::new(head), tally, scan)
     } else {
         stream(head, tally, scan)
     }
 }
+
+/// The first line of a file (plain or gzip), at most `FIRST_LINE` bytes of it: what every part of the file is read
+/// with when it is a flow-log header.
+pub fn first_line(path: &Path, gzip: bool) -> io::Result<Vec<u8>> {
+    let file = File::open(path)?;
+    let mut reader: Box<dyn Read> = match gzip {
+        true => Box::new(flate2::read::MultiGzDecoder::new(file)),
+        false => Box::new(file),
+    };
+    let mut head = vec![0u8; FIRST_LINE];
+    let mut filled = 0;
+    while filled < head.len() {
+        let n = read_retry(&mut reader, head.get_mut(filled..).unwrap_or_default())?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+        if memchr::memchr(b'\n', head.get(..filled).unwrap_or_default()).is_some() {
+            break;
+        }
+    }
+    head.truncate(filled);
+    let end = memchr::memchr(b'\n', &head).unwrap_or(filled);
+    head.truncate(end);
+    Ok(head)
+}
+
+/// Longest first line [`first_line`] reads (a header of every flow-log field is under 1 KiB).
+const FIRST_LINE: usize = 4 << 10;
 
 /// Parts per thread: several, so that a thread that finishes early (its core was busy elsewhere) takes more.
 const PARTS_PER_THREAD: usize = 4;

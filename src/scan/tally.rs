@@ -5,12 +5,12 @@
 use super::reference::Reference;
 use super::Report;
 use crate::event::{Action, Direction, Glimpse, Proto};
-use crate::parsers::{self, netfilter, LogFormat};
+use crate::parsers::{netfilter, Context, LogFormat};
 
 const PROTOS: [&str; 8] = [
     "tcp", "udp", "icmp", "icmpv6", "gre", "esp", "sctp", "other",
 ];
-const ACTIONS: [&str; 3] = ["drop", "reject", "allow"];
+const ACTIONS: [&str; Action::ALL.len()] = ["drop", "reject", "allow", "fail"];
 
 /// The index of `p`'s name in `PROTOS`.
 fn proto_slot(p: Proto) -> usize {
@@ -26,14 +26,6 @@ fn proto_slot(p: Proto) -> usize {
     }
 }
 
-fn action_slot(a: Action) -> usize {
-    match a {
-        Action::Drop => 0,
-        Action::Reject => 1,
-        Action::Allow => 2,
-    }
-}
-
 /// The counts of one thread's share of the input.
 #[derive(Debug, Clone)]
 pub struct Tally {
@@ -44,12 +36,14 @@ pub struct Tally {
     exits: Vec<u64>,
     ports: Vec<u64>,
     protos: [u64; 8],
-    actions: [u64; 3],
+    actions: [u64; Action::ALL.len()],
     http: Vec<u64>,
     /// The format of the last detected line that parsed, tried first on the next (auto-detection).
     last_format: Option<LogFormat>,
     /// The actions of recent netfilter headers and prefixes.
     remembered: netfilter::ActionMemo,
+    /// What earlier lines said (a flow-log header's field order).
+    context: Context,
 }
 
 impl Tally {
@@ -61,11 +55,18 @@ impl Tally {
             exits: vec![0; reference.exits.side.len()],
             ports: vec![0; 65536],
             protos: [0; 8],
-            actions: [0; 3],
+            actions: [0; Action::ALL.len()],
             http: vec![0; 1000],
             last_format: None,
             remembered: netfilter::ActionMemo::default(),
+            context: Context::default(),
         }
+    }
+
+    /// Takes the field order of a VPC Flow Logs header line (the first line of a flow-log file, which every part
+    /// of the file is read with).
+    pub fn learn(&mut self, line: &[u8]) {
+        self.context.learn(line);
     }
 
     /// Counts every line of `data` (lines end at `\n`; a last line without one counts too).
@@ -94,7 +95,7 @@ impl Tally {
 
     fn line(&mut self, line: &[u8], scan: &Scan<'_>) {
         self.lines += 1;
-        let line = parsers::trim_line(line);
+        let line = crate::parsers::trim_line(line);
         if line.is_empty() {
             return;
         }
@@ -105,10 +106,30 @@ impl Tally {
             false => None,
         };
         let Some((format, glimpse)) = read.or_else(|| self.glimpse(line, scan.format)) else {
+            // A flow-log header sets the field order of the lines after it.
+            self.context.learn(line);
             return;
         };
+        if format.holds_many() {
+            self.document(line, format, scan.reference);
+            return;
+        }
         self.parsed += 1;
         self.count(line, format, &glimpse, scan.reference);
+    }
+
+    /// Counts every event of a line that holds a document of flows.
+    fn document(&mut self, line: &[u8], format: LogFormat, reference: &Reference) {
+        format.parse_each(line, &mut |r| {
+            let Ok(ev) = r else { return };
+            self.parsed += 1;
+            if !reference.may_hold(&ev.addresses()) {
+                return;
+            }
+            if let Some((direction, entry)) = reference.classify(&ev) {
+                self.hit(direction, entry, &ev.glimpse(), ev.action, ev.http_status);
+            }
+        });
     }
 
     /// Counts a line that parsed, with its format and glimpse.
@@ -122,7 +143,7 @@ impl Tally {
         if !reference.may_hold(&glimpse.addresses) {
             return;
         }
-        let Ok(ev) = format.parse(line) else {
+        let Ok(ev) = self.context.parse(format, line) else {
             return;
         };
         let Some((direction, entry)) = reference.classify(&ev) else {
@@ -172,7 +193,7 @@ impl Tally {
         {
             *n += 1;
         }
-        if let Some(n) = action.and_then(|a| self.actions.get_mut(action_slot(a))) {
+        if let Some(n) = action.and_then(|a| self.actions.get_mut(Action::slot(a))) {
             *n += 1;
         }
     }
@@ -180,7 +201,8 @@ impl Tally {
     /// The format and glimpse of a line that parses: the fixed format, else the last line's format, else the
     /// detected one.
     fn glimpse(&mut self, line: &[u8], fixed: Option<LogFormat>) -> Option<(LogFormat, Glimpse)> {
-        let glimpse = |f: LogFormat| f.glimpse(line).ok().map(|g| (f, g));
+        let context = &self.context;
+        let glimpse = |f: LogFormat| context.glimpse(f, line).ok().map(|g| (f, g));
         match (fixed, self.last_format) {
             (Some(f), _) => glimpse(f),
             // A file is mostly one format: try the last line's first, detect only when it does not parse.
@@ -190,8 +212,8 @@ impl Tally {
     }
 
     fn detect(&mut self, line: &[u8]) -> Option<(LogFormat, Glimpse)> {
-        let format = parsers::detect(line)?;
-        let glimpse = format.glimpse(line).ok()?;
+        let format = self.context.detect(line)?;
+        let glimpse = self.context.glimpse(format, line).ok()?;
         self.last_format = Some(format);
         Some((format, glimpse))
     }

@@ -1,6 +1,6 @@
 //! Reading and counting: chunk boundaries, long lines, byte-range splits and the table form.
 
-use super::read::{in_parts, stream_sized};
+use super::read::{self, in_parts, stream_sized};
 use super::tally::{Scan, Tally};
 use super::*;
 
@@ -177,4 +177,54 @@ fn nothing_to_match_against_is_an_error() {
         err.to_string().contains("bad.txt is not an exit list"),
         "{err}"
     );
+}
+
+#[test]
+fn every_part_of_a_flow_log_file_reads_with_its_header() {
+    let (dir, reference) = setup();
+    let path = dir.path().join("flows.log");
+    let mut text = String::from("${srcaddr} ${dstaddr} ${dstport} ${protocol} ${action}\n");
+    for i in 0..3000 {
+        let src = if i % 3 == 0 {
+            "185.220.101.7"
+        } else {
+            "198.51.100.1"
+        };
+        text.push_str(&format!(
+            "{src} 10.0.0.{} {} 6 REJECT\n",
+            i % 200,
+            20 + i % 40
+        ));
+    }
+    std::fs::write(&path, &text).unwrap();
+    let scan = Scan {
+        reference: &reference,
+        format: None,
+    };
+    let head = read::first_line(&path, false).unwrap();
+    for (parts, threads) in [(1, 1), (7, 2), (50, 3)] {
+        let mut total = Tally::new(&reference);
+        for t in in_parts(&path, parts, threads, &scan, None, || {
+            seeded(&reference, &head)
+        })
+        .unwrap()
+        {
+            total.merge(&t);
+        }
+        let r = total.report(&reference);
+        assert_eq!(
+            (r.lines, r.parsed, r.tor_hits),
+            (3001, 3000, 1000),
+            "{parts} parts on {threads} threads"
+        );
+        assert_eq!(r.by_action["drop"], 1000);
+    }
+    let opts = ScanOptions {
+        files: vec![path],
+        exits: Some(dir.path().join("exits.txt")),
+        json: true,
+        ..ScanOptions::default()
+    };
+    let report = run(&opts, std::io::sink()).unwrap();
+    assert_eq!(report.tor_hits, 1000);
 }

@@ -35,6 +35,7 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
         .or_else(|| get("time_local").and_then(stamp::clf).map(|(t, _)| t))
         .or_else(|| get("ts").and_then(epoch_seconds));
     Ok(Event {
+        kind: crate::event::Kind::Web,
         time,
         src_ip: Some(parse_ip(src).ok_or(ParseError::BadAddress("remote_addr"))?),
         dst_ip: get("server_addr")

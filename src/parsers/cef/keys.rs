@@ -110,6 +110,7 @@ impl<'a> Found<'a> {
             None => None,
         };
         Ok(Event {
+            kind: crate::event::Kind::Traffic,
             time: self
                 .time
                 .and_then(time)

@@ -75,6 +75,7 @@ pub fn parse<'a>(line: &'a [u8], actions: &PrefixActions) -> Result<Event<'a>, P
         _ => None,
     };
     Ok(Event {
+        kind: crate::event::Kind::Traffic,
         time,
         device: field(line, b"dvc").and_then(|d| std::str::from_utf8(d).ok()),
         src_ip: Some(parse_ip(src).ok_or(ParseError::BadAddress("src_ip"))?),

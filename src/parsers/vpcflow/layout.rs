@@ -110,32 +110,38 @@ impl Layout {
 
     /// Reads a header line. `None` unless every token is a flow-log field name and both addresses are named.
     pub fn from_header(line: &[u8]) -> Option<Layout> {
+        Layout::from_names(line.split(|&c| c == b' ').filter(|t| !t.is_empty())).ok()
+    }
+
+    /// The field order named by `names` (`srcaddr`, `${srcaddr}` or `src_addr`…), or what is wrong with it.
+    pub fn from_names<'n>(names: impl IntoIterator<Item = &'n [u8]>) -> Result<Layout, String> {
         let mut layout = Layout {
             slots: [None; FIELDS],
             width: 0,
         };
-        for (i, token) in line
-            .split(|&c| c == b' ')
-            .filter(|t| !t.is_empty())
-            .enumerate()
-        {
+        for (i, token) in names.into_iter().enumerate() {
             let name = token
                 .strip_prefix(b"${")
                 .and_then(|t| t.strip_suffix(b"}"))
                 .unwrap_or(token);
             if !KNOWN.iter().any(|k| same_name(name, k)) {
-                return None;
+                let name = String::from_utf8_lossy(name);
+                return Err(format!("{name:?} is not a VPC Flow Logs field"));
             }
-            let index = u8::try_from(i).ok()?;
-            layout.width = index.checked_add(1)?;
+            let index = u8::try_from(i).map_err(|_| "names more than 255 fields".to_owned())?;
+            layout.width = index.saturating_add(1);
             if let Some(field) = field_of(name) {
                 if let Some(slot) = layout.slots.get_mut(field as usize) {
                     slot.get_or_insert(index);
                 }
             }
         }
-        (layout.position(Field::Src).is_some() && layout.position(Field::Dst).is_some())
-            .then_some(layout)
+        for (field, name) in [(Field::Src, "srcaddr"), (Field::Dst, "dstaddr")] {
+            if layout.position(field).is_none() {
+                return Err(format!("names no {name} field"));
+            }
+        }
+        Ok(layout)
     }
 
     /// Token index of `field`, if this format has it.
@@ -150,6 +156,27 @@ impl Layout {
     /// Tokens in a full record of this format.
     pub fn width(&self) -> usize {
         usize::from(self.width)
+    }
+
+    /// True when `line` has exactly this format's number of fields and a source address (or `-`) where this format
+    /// has it: a record of this format, not a header or another format's line.
+    pub fn fits(&self, line: &[u8]) -> bool {
+        let Some(src) = self.position(Field::Src) else {
+            return false;
+        };
+        let mut count = 0;
+        let mut src_ok = false;
+        for (i, token) in line
+            .split(|&c| c == b' ')
+            .filter(|t| !t.is_empty())
+            .enumerate()
+        {
+            if i == src {
+                src_ok = token == b"-" || crate::event::parse_ip(token).is_some();
+            }
+            count = i + 1;
+        }
+        src_ok && count == self.width()
     }
 
     /// The tokens of `line` in the slots of this layout.
