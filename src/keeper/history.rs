@@ -464,6 +464,16 @@ impl History {
         changed || self.lists.len() != before
     }
 
+    /// The earliest time the history describes: the first span's start (a time a source measured counts), or
+    /// `None` when it holds nothing.
+    pub fn earliest(&self) -> Option<i64> {
+        self.lists
+            .values()
+            .flat_map(|b| b.tracks.values())
+            .flat_map(|t| (0..t.len()).map(move |i| t.first_seen(i)))
+            .min()
+    }
+
     /// Number of addresses known, over all lists.
     pub fn len(&self) -> usize {
         self.lists.values().map(|b| b.entries().len()).sum()

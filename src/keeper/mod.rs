@@ -705,6 +705,16 @@ impl<'a> Enrichment<'a> {
     }
 }
 
+/// The span of time the history can answer for: from its earliest span (a first fetch of TorDNSEL already covers
+/// the day its measurements describe) to `now`; `None` when no source ever delivered a list.
+pub fn covered(state: &State, now: i64) -> Option<(i64, i64)> {
+    if !state.sources.values().any(|s| s.loaded) {
+        return None;
+    }
+    let from = state.history.earliest()?;
+    Some((from.min(now), now))
+}
+
 /// The answer to `torwatch lookup`: per list, the matching networks and their sources at `at`.
 pub fn lookup(
     config: &Config,
