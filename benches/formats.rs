@@ -30,7 +30,8 @@ fn list() -> List {
                 as_number: Some(60729),
                 as_name: Some("Stiftung Erneuerbare Freiheit".into()),
                 approximate: addr.is_ipv6(),
-            },
+            }
+            .into(),
         })
         .collect();
     List::new("tor-exits", 1, 1_795_000_000, entries)

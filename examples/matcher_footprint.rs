@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use torwatch::config::Config;
 use torwatch::event::{Action, Event, Proto};
-use torwatch::keeper::history::{Currency, History, Sighting};
+use torwatch::keeper::history::{Currency, History, Sighting, Times};
 use torwatch::lists::{List, ListEntry};
 use torwatch::matcher::{Index, Matcher, TrafficMetrics};
 use torwatch::snapshot::Snapshot;
@@ -41,8 +41,14 @@ fn main() {
             net: addr((i + shift) % POOL).into(),
             relay: None,
             approximate: false,
+            measured: None,
         });
-        history.observe("tor-exits", "tordnsel", sightings, now, 24 * H);
+        let times = Times {
+            previous: if fetch == 0 { 0 } else { now - H },
+            now,
+            gap: 24 * H,
+        };
+        history.observe("tor-exits", "tordnsel", sightings, times);
     }
     let now = start + 30 * 24 * H;
     let last = BTreeMap::from([("tordnsel".to_string(), now - H)]);
@@ -51,11 +57,7 @@ fn main() {
         retention: 24 * H,
         now,
     };
-    let entries: Vec<ListEntry> = history
-        .current("tor-exits", &currency)
-        .into_iter()
-        .map(|(net, prov)| ListEntry { net, prov })
-        .collect();
+    let entries: Vec<ListEntry> = history.current("tor-exits", &currency, |_, _| {});
     let list = Arc::new(List::new("tor-exits", 1, now, entries));
     let snapshot = Snapshot {
         lists: BTreeMap::from([("tor-exits".to_string(), list.clone())]),

@@ -276,6 +276,8 @@ pub fn parse_time(text: &str) -> anyhow::Result<i64> {
     )
 }
 
+/// `torwatch lookup`: exit status 0 listed at that time, 1 not listed and the history covers that time, 3 unknown
+/// (no history, or a time before it or in the future: the covered span is printed), 2 usage or config error.
 fn lookup(
     ip: std::net::IpAddr,
     at: Option<&str>,
@@ -287,28 +289,53 @@ fn lookup(
         Err(code) => return Ok(code),
     };
     let now = crate::keeper::now();
-    let at = at.map(parse_time).transpose()?.unwrap_or(now);
-    let state = State::load(&config.state_dir)?.with_context(|| {
-        format!(
-            "no state in {}: run the service first",
-            config.state_dir.display()
-        )
-    })?;
+    let at = match at.map(parse_time).transpose() {
+        Ok(at) => at.unwrap_or(now),
+        Err(e) => {
+            eprintln!("torwatch: {e:#}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let state = match State::load(&config.state_dir) {
+        Ok(s) => s.unwrap_or_default(),
+        Err(e) => {
+            eprintln!("torwatch: {e:#}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let time = |t: i64| {
+        chrono::DateTime::from_timestamp(t, 0)
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_default()
+    };
+    let when = time(at);
+    let covered = crate::keeper::covered(&state, now);
     let found = crate::keeper::lookup(&config, &state, ip, at, now);
-    let when = chrono::DateTime::from_timestamp(at, 0)
-        .map(|t| t.to_rfc3339())
-        .unwrap_or_default();
+    let known = !found.is_empty() || covered.is_some_and(|(from, to)| from <= at && at <= to);
+    let span = match covered {
+        Some((from, to)) => format!("the history covers {} to {}", time(from), time(to)),
+        None => format!("there is no history in {}", config.state_dir.display()),
+    };
     if json {
         let matches: Vec<_> = found
             .iter()
             .map(|(list, net, prov)| serde_json::json!({"list": list, "network": net.to_string(), "provenance": prov}))
             .collect();
+        let tor = if known {
+            serde_json::json!(!matches.is_empty())
+        } else {
+            serde_json::Value::Null
+        };
+        let covered =
+            covered.map(|(from, to)| serde_json::json!({"from": time(from), "to": time(to)}));
         println!(
             "{}",
-            serde_json::json!({"address": ip.to_string(), "at": when, "tor": !matches.is_empty(), "matches": matches})
+            serde_json::json!({"address": ip.to_string(), "at": when, "tor": tor, "covered": covered, "matches": matches})
         );
+    } else if !known {
+        println!("unknown whether {ip} was a Tor exit at {when}: {span}");
     } else if found.is_empty() {
-        println!("{ip} was not in any list at {when}");
+        println!("{ip} was not in any list at {when} ({span})");
     } else {
         for (list, net, prov) in &found {
             let relay = [
@@ -331,10 +358,12 @@ fn lookup(
             );
         }
     }
-    // Exit status answers the question for scripts: 0 listed, 1 not listed.
-    Ok(if found.is_empty() {
+    // Exit status answers the question for scripts; "unknown" is never "no".
+    Ok(if !found.is_empty() {
+        ExitCode::SUCCESS
+    } else if known {
         ExitCode::from(1)
     } else {
-        ExitCode::SUCCESS
+        ExitCode::from(3)
     })
 }

@@ -3,6 +3,7 @@
 
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// Where an address came from and what is known about it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -33,7 +34,8 @@ pub struct Provenance {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListEntry {
     pub net: IpNet,
-    pub prov: Provenance,
+    /// Shared between entries with the same provenance (a million addresses of one feed share one).
+    pub prov: Arc<Provenance>,
 }
 
 /// An immutable list snapshot: entries sorted by network (IPv4 before IPv6), no duplicates.
@@ -184,7 +186,7 @@ mod tests {
     fn entry(net: IpNet) -> ListEntry {
         ListEntry {
             net,
-            prov: Provenance::default(),
+            prov: Default::default(),
         }
     }
 

@@ -445,7 +445,7 @@ mod tests {
         let traffic = Arc::new(TrafficMetrics::register(&mut reg, &config.matcher));
         let entry = crate::lists::ListEntry {
             net: "185.220.101.7/32".parse().expect("net"),
-            prov: crate::lists::Provenance::default(),
+            prov: Default::default(),
         };
         let exits = Arc::new(crate::lists::List::new(
             crate::keeper::EXITS,

@@ -121,6 +121,15 @@ impl Publisher {
             let Some(renders) = snapshot.renders.get(&spec.list) else {
                 continue;
             };
+            // A big list takes a while to render: not on the runtime's threads.
+            let (format, options, all) = (spec.format, spec.options, renders.clone());
+            let Ok(()) = tokio::task::spawn_blocking(move || {
+                all.get(format, &options);
+            })
+            .await
+            else {
+                continue;
+            };
             let rendered = renders.get(spec.format, &spec.options);
             if last.ok && last.etag.as_deref() == Some(rendered.etag.as_str()) {
                 continue;

@@ -32,7 +32,8 @@ fn snapshot() -> Snapshot {
                 nickname: Some(format!("relay{i}")),
                 country: Some(["de", "nl", "us"][i as usize % 3].into()),
                 ..Provenance::default()
-            },
+            }
+            .into(),
         })
         .collect();
     let list = List::new("tor-exits", 1, 0, entries);

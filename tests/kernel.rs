@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 use ipnet::IpNet;
 use serde_json::Value;
 use torwatch::formats::{render, ListFormat, RenderOptions};
-use torwatch::lists::{List, ListEntry, Provenance};
+use torwatch::lists::{List, ListEntry};
 
 /// A named network namespace, deleted on drop.
 struct Netns {
@@ -72,7 +72,7 @@ fn list(name: &str, version: u64, nets: &[&str]) -> List {
         .iter()
         .map(|n| ListEntry {
             net: parse_net(n),
-            prov: Provenance::default(),
+            prov: Default::default(),
         })
         .collect();
     List::new(name, version, 1_795_000_000 + version as i64, entries)
@@ -196,7 +196,7 @@ fn thousands_of_addresses_load_in_nft_and_ipset() {
         .chain(v6)
         .map(|net| ListEntry {
             net,
-            prov: Provenance::default(),
+            prov: Default::default(),
         })
         .collect();
     let big = List::new("tor-relays", 7, 1_795_000_000, entries);

@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 
 use torwatch::formats::{render, ListFormat, RenderOptions};
-use torwatch::lists::{List, ListEntry, Provenance};
+use torwatch::lists::{List, ListEntry};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Entry {
@@ -161,7 +161,7 @@ fn list(version: u64, nets: &[&str]) -> List {
                 .parse()
                 .or_else(|_| n.parse::<std::net::IpAddr>().map(Into::into))
                 .unwrap(),
-            prov: Provenance::default(),
+            prov: Default::default(),
         })
         .collect();
     List::new(

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use torwatch::keeper::history::{History, Sighting};
+use torwatch::keeper::history::{History, Sighting, Times};
 use torwatch::keeper::state::{SourceState, State};
 use torwatch::scan::{self, Report, ScanOptions};
 
@@ -96,27 +96,34 @@ const H: i64 = 3600;
 /// A state whose history has 198.51.100.7 listed from T0 to T0+2h (then dropped), 198.51.100.8 from T0+10h on.
 fn state_dir() -> tempfile::TempDir {
     let mut history = History::default();
-    let see = |h: &mut History, addrs: &[&str], now: i64| {
+    // Each fetch lists exactly these addresses; `previous` is the fetch before it.
+    let see = |h: &mut History, addrs: &[&str], previous: i64, now: i64| {
         let sightings = addrs.iter().map(|a| Sighting {
             net: a.parse::<std::net::IpAddr>().unwrap().into(),
             relay: None,
             approximate: false,
+            measured: None,
         });
-        h.observe("tor-exits", "tordnsel", sightings, now, 24 * H);
+        let times = Times {
+            previous,
+            now,
+            gap: 24 * H,
+        };
+        h.observe("tor-exits", "tordnsel", sightings, times);
     };
-    see(&mut history, &["198.51.100.7"], T0);
-    see(&mut history, &["198.51.100.7"], T0 + 2 * H);
-    see(&mut history, &["198.51.100.8"], T0 + 10 * H);
-    see(&mut history, &["198.51.100.8"], T0 + 60 * H);
+    see(&mut history, &["198.51.100.7"], 0, T0);
+    see(&mut history, &["198.51.100.7"], T0, T0 + 2 * H);
+    see(&mut history, &["198.51.100.8"], T0 + 2 * H, T0 + 10 * H);
+    see(&mut history, &["198.51.100.8"], T0 + 10 * H, T0 + 60 * H);
     let mut state = State {
         history,
         ..State::default()
     };
-    let feed = torwatch::feeds::parse(torwatch::feeds::FeedKind::Plain, b"198.51.100.8\n").unwrap();
     state.sources.insert(
         "tordnsel".into(),
         SourceState {
-            feed: Some(feed),
+            loaded: true,
+            entries: 1,
             last_success: T0 + 60 * H,
             ..SourceState::default()
         },

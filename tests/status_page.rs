@@ -46,7 +46,7 @@ fn list(name: &str, v4: usize, v6: usize, updated: i64) -> Arc<List> {
         .chain(v6)
         .map(|n| ListEntry {
             net: n.parse().unwrap(),
-            prov: prov.clone(),
+            prov: prov.clone().into(),
         })
         .collect();
     Arc::new(List::new(name, 3, updated, entries))

@@ -234,6 +234,36 @@ impl Drops {
 /// A network inside a special range gets that range's reason; one wider than `min_prefix`, `TooWide`; one that
 /// holds a special range (`192.0.0.0/16`) gets the reason of the first such range.
 pub fn refuse(net: &IpNet, min_prefix: &Prefixes) -> Option<Reason> {
+    // The usual entry, a public IPv4 host: a few integer comparisons.
+    if let IpNet::V4(n) = net {
+        if n.prefix_len() >= min_prefix.ipv4 {
+            let a = u32::from(n.network());
+            let b = u32::from(n.broadcast());
+            let hit = v4_table().iter().find(|(lo, hi, _)| a <= *hi && b >= *lo);
+            return match hit {
+                None => None,
+                Some(_) => refuse_slow(net, min_prefix),
+            };
+        }
+    }
+    refuse_slow(net, min_prefix)
+}
+
+/// The IPv4 special ranges as integer bounds.
+fn v4_table() -> &'static [(u32, u32, Reason)] {
+    static TABLE: std::sync::OnceLock<Vec<(u32, u32, Reason)>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        table()
+            .iter()
+            .filter_map(|(n, r)| match n {
+                IpNet::V4(v4) => Some((u32::from(v4.network()), u32::from(v4.broadcast()), *r)),
+                IpNet::V6(_) => None,
+            })
+            .collect()
+    })
+}
+
+fn refuse_slow(net: &IpNet, min_prefix: &Prefixes) -> Option<Reason> {
     let table = table();
     if let Some(s) = table.iter().find(|(s, _)| s.contains(net)) {
         return Some(s.1);
@@ -270,10 +300,11 @@ pub fn screen(feed: &mut Feed, rules: &Rules) -> Drops {
     drops
 }
 
-/// Addresses covered by a set of networks, per family, as sorted disjoint inclusive ranges.
+/// Addresses covered by a set of networks, per family, as sorted disjoint inclusive ranges (IPv4 in 8 bytes a
+/// range: a poller keeps its last good list's coverage).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Coverage {
-    v4: Vec<(u128, u128)>,
+    v4: Vec<(u32, u32)>,
     v6: Vec<(u128, u128)>,
 }
 
@@ -288,15 +319,25 @@ impl Coverage {
     pub fn of<'a>(nets: impl IntoIterator<Item = &'a IpNet>) -> Coverage {
         let mut c = Coverage::default();
         for net in nets {
-            let (lo, hi) = bounds(net);
             match net {
-                IpNet::V4(_) => c.v4.push((lo, hi)),
-                IpNet::V6(_) => c.v6.push((lo, hi)),
+                IpNet::V4(n) => {
+                    c.v4.push((u32::from(n.network()), u32::from(n.broadcast())))
+                }
+                IpNet::V6(n) => {
+                    c.v6.push((u128::from(n.network()), u128::from(n.broadcast())))
+                }
             }
         }
         merge(&mut c.v4);
         merge(&mut c.v6);
+        c.v4.shrink_to_fit();
+        c.v6.shrink_to_fit();
         c
+    }
+
+    /// The addresses of a feed's exits and relays.
+    pub fn of_feed(feed: &Feed) -> Coverage {
+        Coverage::of(feed.exits.iter().chain(&feed.relays_or).map(|a| &a.net))
     }
 
     /// How many addresses are covered here and not in `previous`.
@@ -323,12 +364,29 @@ pub fn bounds(net: &IpNet) -> (u128, u128) {
     }
 }
 
-fn merge(ranges: &mut Vec<(u128, u128)>) {
+/// An address as an integer, for ranges of either family.
+trait Addr: Copy + Ord {
+    fn wide(self) -> u128;
+}
+
+impl Addr for u32 {
+    fn wide(self) -> u128 {
+        u128::from(self)
+    }
+}
+
+impl Addr for u128 {
+    fn wide(self) -> u128 {
+        self
+    }
+}
+
+fn merge<A: Addr>(ranges: &mut Vec<(A, A)>) {
     ranges.sort_unstable();
-    let mut out: Vec<(u128, u128)> = Vec::with_capacity(ranges.len());
+    let mut out: Vec<(A, A)> = Vec::with_capacity(ranges.len());
     for &(lo, hi) in ranges.iter() {
         match out.last_mut() {
-            Some(last) if lo <= last.1.saturating_add(1) => last.1 = last.1.max(hi),
+            Some(last) if lo.wide() <= last.1.wide().saturating_add(1) => last.1 = last.1.max(hi),
             _ => out.push((lo, hi)),
         }
     }
@@ -336,17 +394,18 @@ fn merge(ranges: &mut Vec<(u128, u128)>) {
 }
 
 /// `|a \ b|` of two sorted disjoint range lists, saturating at `u128::MAX`.
-fn difference(a: &[(u128, u128)], b: &[(u128, u128)]) -> u128 {
+fn difference<A: Addr>(a: &[(A, A)], b: &[(A, A)]) -> u128 {
     let mut total: u128 = 0;
     let mut j = 0;
     for &(lo, hi) in a {
+        let (lo, hi) = (lo.wide(), hi.wide());
         let mut size = (hi - lo).saturating_add(1);
-        while j < b.len() && b[j].1 < lo {
+        while j < b.len() && b[j].1.wide() < lo {
             j += 1;
         }
         let mut k = j;
-        while k < b.len() && b[k].0 <= hi {
-            let overlap = (b[k].1.min(hi) - b[k].0.max(lo)).saturating_add(1);
+        while k < b.len() && b[k].0.wide() <= hi {
+            let overlap = (b[k].1.wide().min(hi) - b[k].0.wide().max(lo)).saturating_add(1);
             size = size.saturating_sub(overlap);
             k += 1;
         }
@@ -361,11 +420,10 @@ fn block(bits: u8, prefix: u8) -> u128 {
     1u128.checked_shl(host_bits).unwrap_or(u128::MAX)
 }
 
-/// Rejects `feed` when its addresses cover more than `max_cover` beyond `previous` (the source's last good
-/// list; empty on a first fetch).
-pub fn check_cover(feed: &Feed, rules: &Rules, previous: &Coverage) -> Result<(), FeedError> {
-    let nets = feed.exits.iter().chain(&feed.relays_or).map(|a| &a.net);
-    let added = Coverage::of(nets).beyond(previous);
+/// Rejects a feed whose addresses (`cover`, see [`Coverage::of_feed`]) cover more than `max_cover` beyond
+/// `previous` (the source's last good list; empty on a first fetch).
+pub fn check_cover(cover: &Coverage, rules: &Rules, previous: &Coverage) -> Result<(), FeedError> {
+    let added = cover.beyond(previous);
     let limit = Count {
         ipv4: block(32, rules.max_cover.ipv4),
         ipv6: block(128, rules.max_cover.ipv6),
@@ -498,8 +556,14 @@ mod tests {
         assert_eq!(before.beyond(&after).ipv4, 0);
         assert_eq!(Coverage::of(&[net("::/0")]).size().ipv6, u128::MAX);
         let rules = Rules::PLAIN;
-        assert!(check_cover(&feed(&["185.220.0.0/16"]), &rules, &Coverage::default()).is_ok());
-        let grown = feed(&["185.220.0.0/16", "185.128.0.0/9"]);
+        let cover = |f: &Feed| Coverage::of_feed(f);
+        assert!(check_cover(
+            &cover(&feed(&["185.220.0.0/16"])),
+            &rules,
+            &Coverage::default()
+        )
+        .is_ok());
+        let grown = cover(&feed(&["185.220.0.0/16", "185.128.0.0/9"]));
         let err = check_cover(&grown, &rules, &before).unwrap_err();
         assert_eq!(err.reason(), "max_cover");
         assert!(err.to_string().contains("8323072"), "{err}");
@@ -508,7 +572,7 @@ mod tests {
             ..rules
         };
         assert!(check_cover(&grown, &loose, &before).is_ok());
-        let v6 = feed(&["2a0b::/31"]);
+        let v6 = cover(&feed(&["2a0b::/31"]));
         assert_eq!(
             check_cover(&v6, &rules, &Coverage::default())
                 .unwrap_err()

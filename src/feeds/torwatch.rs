@@ -264,7 +264,7 @@ mod tests {
         use crate::lists::{List, ListEntry, Provenance};
         let entries = vec![ListEntry {
             net: "185.220.101.7/32".parse().unwrap(),
-            prov: Provenance {
+            prov: std::sync::Arc::new(Provenance {
                 sources: vec!["bulk".into(), "tordnsel".into()],
                 first_seen: 1_000,
                 last_seen: 2_000,
@@ -274,7 +274,7 @@ mod tests {
                 as_number: Some(1),
                 as_name: Some("as".into()),
                 approximate: false,
-            },
+            }),
         }];
         let list = List::new("tor-exits", 3, 2_000, entries);
         let body = render(ListFormat::Json, &list, &RenderOptions::default());

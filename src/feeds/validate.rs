@@ -3,7 +3,7 @@
 //!
 //! Pure: no IO, no clock. The caller stores [`entries`] of each accepted feed and passes it back as `previous`.
 
-use std::collections::HashSet;
+use ipnet::IpNet;
 
 use super::{Feed, FeedError};
 
@@ -25,7 +25,10 @@ pub fn entries(feed: &Feed) -> usize {
     } else {
         &feed.exits
     };
-    list.iter().map(|a| a.net).collect::<HashSet<_>>().len()
+    let mut nets: Vec<IpNet> = list.iter().map(|a| a.net).collect();
+    nets.sort_unstable();
+    nets.dedup();
+    nets.len()
 }
 
 /// Checks `feed` against `rules`, given the [`entries`] of the source's last good feed, if any.

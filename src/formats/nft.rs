@@ -75,7 +75,7 @@ fn addr_type(family: Family) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lists::{ListEntry, Provenance};
+    use crate::lists::ListEntry;
 
     #[test]
     fn large_sets_are_chunked_and_empty_sets_still_declared() {
@@ -84,7 +84,7 @@ mod tests {
                 net: IpNet::from(std::net::IpAddr::from(std::net::Ipv4Addr::from(
                     0x0a00_0000 + i,
                 ))),
-                prov: Provenance::default(),
+                prov: Default::default(),
             })
             .collect();
         let list = List::new("tor-exits", 1, 0, entries);

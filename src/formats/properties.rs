@@ -8,7 +8,7 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use proptest::prelude::*;
 
 use super::{render, selection, ListFormat, RenderOptions};
-use crate::lists::{Family, List, ListEntry, Provenance};
+use crate::lists::{Family, List, ListEntry};
 
 fn net() -> impl Strategy<Value = IpNet> {
     prop_oneof![
@@ -43,7 +43,7 @@ fn list() -> impl Strategy<Value = List> {
             .into_iter()
             .map(|net| ListEntry {
                 net,
-                prov: Provenance::default(),
+                prov: Default::default(),
             })
             .collect();
         List::new(name, 3, 1_795_000_000, entries)

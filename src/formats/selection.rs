@@ -39,7 +39,7 @@ pub(super) fn rows<'a>(list: &'a List, opts: &RenderOptions) -> Vec<Row<'a>> {
             .into_iter()
             .map(|e| Row {
                 net: e.net,
-                prov: Cow::Borrowed(&e.prov),
+                prov: Cow::Borrowed(&*e.prov),
             })
             .collect();
     }
@@ -52,7 +52,7 @@ pub(super) fn rows<'a>(list: &'a List, opts: &RenderOptions) -> Vec<Row<'a>> {
         let (group, tail) = rest.split_at(n);
         rest = tail;
         let prov = match group {
-            [one] => Cow::Borrowed(&one.prov),
+            [one] => Cow::Borrowed(&*one.prov),
             _ => Cow::Owned(combined(group)),
         };
         rows.push(Row { net, prov });
@@ -75,7 +75,7 @@ pub(super) fn without_contained(nets: Vec<IpNet>) -> Vec<IpNet> {
 /// The provenance of several entries merged into one network: union of sources and fingerprints, earliest first
 /// and latest last sighting, single-valued facts only where all entries agree, approximate only if all are.
 fn combined(group: &[&ListEntry]) -> Provenance {
-    let provs: Vec<&Provenance> = group.iter().map(|e| &e.prov).collect();
+    let provs: Vec<&Provenance> = group.iter().map(|e| &*e.prov).collect();
     let mut sources: Vec<String> = provs
         .iter()
         .flat_map(|p| p.sources.iter().cloned())
@@ -124,7 +124,8 @@ mod tests {
                 last_seen: seen + 10,
                 country: Some(country.to_owned()),
                 ..Provenance::default()
-            },
+            }
+            .into(),
         }
     }
 

@@ -143,7 +143,7 @@ pub fn respond(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap)
     let rendered = renders.get(wanted.format, &wanted.opts);
     let gzip = accepts_gzip(headers);
     let (body, etag) = if gzip {
-        (&rendered.gzip, rendered.etag_gzip.as_str())
+        (rendered.gzip(), rendered.etag_gzip.as_str())
     } else {
         (&rendered.body, rendered.etag.as_str())
     };

@@ -76,6 +76,8 @@ pub struct KeeperMetrics {
     pub list_changed: Family<ListLabels, Gauge>,
     pub loaded: Gauge,
     pub state_writes: Family<WriteLabels, Counter>,
+    pub state_save_duration: Gauge<f64, std::sync::atomic::AtomicU64>,
+    pub state_bytes: Gauge,
 }
 
 impl KeeperMetrics {
@@ -93,6 +95,8 @@ impl KeeperMetrics {
             list_changed: Family::default(),
             loaded: Gauge::default(),
             state_writes: Family::default(),
+            state_save_duration: Gauge::default(),
+            state_bytes: Gauge::default(),
         };
         for result in ["ok", "error"] {
             let _ = m.state_writes.get_or_create(&WriteLabels { result });
@@ -156,6 +160,16 @@ impl KeeperMetrics {
             "torwatch_state_writes",
             "State file saves by outcome",
             m.state_writes.clone(),
+        );
+        reg.register(
+            "torwatch_state_save_duration_seconds",
+            "Time the last state save took, serialization and write",
+            m.state_save_duration.clone(),
+        );
+        reg.register(
+            "torwatch_state_written_bytes",
+            "Bytes the last state save wrote",
+            m.state_bytes.clone(),
         );
         m
     }

@@ -8,15 +8,15 @@ pub mod poll;
 pub mod state;
 
 use crate::config::{Config, SourceConfig};
-use crate::feeds::{validate, Feed, FeedKind, RelayInfo};
-use crate::lists::{Family, List, ListEntry, Provenance};
+use crate::feeds::{validate, Feed, FeedAddr, FeedKind, RelayInfo};
+use crate::lists::{Family, List, Provenance};
 use crate::rendered::Renders;
 use crate::snapshot::{Shared, Snapshot, SourceStatus};
-use history::{Currency, History, Imported, Sighting};
+use history::{Currency, History, Imported, Info, Sighting, Times};
 use ipnet::IpNet;
 use metrics::{DropLabels, KeeperMetrics, ListFamilyLabels, ListLabels, ResultLabels, WriteLabels};
 use poll::{Outcome, Poller, Report};
-use state::{ListMeta, SourceState, State};
+use state::{ListMeta, State};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +39,23 @@ pub struct Keeper {
     changed: watch::Sender<u64>,
     /// Why the last state save failed; `None` after a successful one.
     state_error: Option<String>,
+    /// The history changed since the last save.
+    history_changed: bool,
+    /// The state changed since the last save.
+    dirty: bool,
+    /// When the last save started.
+    last_save: Option<tokio::time::Instant>,
+}
+
+/// A save in flight.
+struct Saving {
+    /// Writes the files and says how long that took.
+    task: tokio::task::JoinHandle<anyhow::Result<Duration>>,
+    /// How long serializing took.
+    serialized: Duration,
+    /// It writes the history too.
+    history: bool,
+    bytes: usize,
 }
 
 impl Keeper {
@@ -58,6 +75,10 @@ impl Keeper {
             metrics,
             changed,
             state_error: None,
+            // The first save writes the history too (it may have been read from an older format).
+            history_changed: true,
+            dirty: false,
+            last_save: None,
         };
         for s in &keeper.config.sources {
             for result in metrics::RESULTS {
@@ -89,10 +110,10 @@ impl Keeper {
                     .metrics
                     .entries
                     .get_or_create(&labels)
-                    .set(st.feed.as_ref().map_or(0, validate::entries) as i64);
+                    .set(st.entries as i64);
             }
         }
-        keeper.publish(now(), false);
+        keeper.publish(now());
         Ok(keeper)
     }
 
@@ -104,7 +125,7 @@ impl Keeper {
     /// Takes a new configuration (on reload), keeping the state; the next `run` uses it.
     pub fn reconfigure(&mut self, config: Arc<Config>) {
         self.config = config;
-        self.publish(now(), false);
+        self.publish(now());
     }
 
     /// Runs the pollers and merges their reports until shutdown, saves the state and hands the keeper back (a
@@ -129,19 +150,121 @@ impl Keeper {
             tracker.spawn(poller.run(tx.clone(), shutdown.clone()));
         }
         drop(tx);
+        // A save runs off this task, at most once per `state_save_interval` and only after a change.
+        let mut saving: Option<Saving> = None;
         loop {
+            let due = self.save_due().filter(|_| saving.is_none());
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 report = rx.recv() => match report {
                     Some(r) => self.apply(r),
                     None => shutdown.cancelled().await,
                 },
+                _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
+                    saving = self.start_save();
+                }
+                done = async { saving.as_mut().map(|s| &mut s.task).expect("guarded").await }, if saving.is_some() => {
+                    if let Some(s) = saving.take() {
+                        self.saved(s, done);
+                    }
+                }
             }
         }
         tracker.close();
         tracker.wait().await;
-        self.save();
+        if let Some(mut s) = saving.take() {
+            let done = (&mut s.task).await;
+            self.saved(s, done);
+        }
+        if self.dirty {
+            if let Some(mut s) = self.start_save() {
+                let done = (&mut s.task).await;
+                self.saved(s, done);
+            }
+        }
         self
+    }
+
+    /// When the next save may start: `None` while nothing changed since the last one.
+    fn save_due(&self) -> Option<tokio::time::Instant> {
+        if !self.dirty {
+            return None;
+        }
+        Some(match self.last_save {
+            Some(at) => at + self.config.state_save_interval,
+            None => tokio::time::Instant::now(),
+        })
+    }
+
+    /// Serializes the state (the history only if it changed) and writes it on a blocking thread.
+    fn start_save(&mut self) -> Option<Saving> {
+        let started = std::time::Instant::now();
+        self.last_save = Some(tokio::time::Instant::now());
+        let history = self.history_changed;
+        let files = match self.state.to_bytes(history) {
+            Ok(f) => f,
+            Err(e) => {
+                self.save_failed(&e);
+                return None;
+            }
+        };
+        self.dirty = false;
+        self.history_changed = false;
+        let dir = self.config.state_dir.clone();
+        let bytes = files.len();
+        let serialized = started.elapsed();
+        Some(Saving {
+            task: tokio::task::spawn_blocking(move || {
+                let started = std::time::Instant::now();
+                files.write(&dir).map(|()| started.elapsed())
+            }),
+            serialized,
+            history,
+            bytes,
+        })
+    }
+
+    /// Counts a finished save; a failed one is tried again after the interval.
+    fn saved(&mut self, s: Saving, done: Result<anyhow::Result<Duration>, tokio::task::JoinError>) {
+        let result = done.unwrap_or_else(|e| Err(anyhow::anyhow!("state save task: {e}")));
+        match result {
+            Ok(written) => {
+                self.state_error = None;
+                self.metrics
+                    .state_save_duration
+                    .set((s.serialized + written).as_secs_f64());
+                self.metrics.state_bytes.set(s.bytes as i64);
+                self.metrics
+                    .state_writes
+                    .get_or_create(&WriteLabels { result: "ok" })
+                    .inc();
+            }
+            Err(e) => {
+                self.dirty = true;
+                self.history_changed |= s.history;
+                self.save_failed(&e);
+            }
+        }
+        self.refresh_state_error();
+    }
+
+    fn save_failed(&mut self, e: &anyhow::Error) {
+        tracing::error!("saving state, serving from memory: {e:#}");
+        self.state_error = Some(format!("state: {e:#}"));
+        self.metrics
+            .state_writes
+            .get_or_create(&WriteLabels { result: "error" })
+            .inc();
+    }
+
+    /// Shows the state's save outcome on `/readyz` without waiting for the next fetch.
+    fn refresh_state_error(&mut self) {
+        let current = self.shared.load_full();
+        if current.state_error != self.state_error {
+            let mut snapshot = (*current).clone();
+            snapshot.state_error = self.state_error.clone();
+            self.shared.store(Arc::new(snapshot));
+        }
     }
 
     fn poller(&self, index: usize, source: &SourceConfig, client: reqwest::Client) -> Poller {
@@ -170,14 +293,10 @@ impl Keeper {
             index,
             config: source.clone(),
             client,
-            etag: st.feed.as_ref().and(st.etag.clone()),
-            last_modified: st.feed.as_ref().and(st.last_modified.clone()),
-            previous: st.feed.as_ref().map(validate::entries),
-            cover: st.feed.as_ref().map_or_else(Default::default, |f| {
-                crate::feeds::guard::Coverage::of(
-                    f.exits.iter().chain(&f.relays_or).map(|a| &a.net),
-                )
-            }),
+            etag: st.etag.clone().filter(|_| st.loaded),
+            last_modified: st.last_modified.clone().filter(|_| st.loaded),
+            previous: st.loaded.then_some(st.entries),
+            cover: last_good(&self.state, source, self.config.retention.as_secs() as i64),
             failures: st.failures,
             first_delay: Duration::from_secs(due.saturating_sub(now).max(0) as u64),
         }
@@ -238,15 +357,35 @@ impl Keeper {
                 etag,
                 last_modified,
             } => {
-                tracing::info!(source = %name, entries = validate::entries(&feed), "new list accepted");
-                st.feed = Some(feed);
+                let entries = validate::entries(&feed);
+                tracing::info!(source = %name, entries, "new list accepted");
+                st.loaded = true;
+                st.entries = entries;
                 st.etag = etag;
                 st.last_modified = last_modified;
+                st.relays = if source.kind == FeedKind::Onionoo {
+                    feed.relays.clone()
+                } else {
+                    Vec::new()
+                };
+                let times = Times {
+                    previous: st.last_success,
+                    now: report.at,
+                    gap: self.config.retention.as_secs() as i64,
+                };
+                observe(&mut self.state.history, source, &feed, times);
+                self.history_changed = true;
                 self.confirm(report.source, report.at);
             }
             Outcome::Unchanged => {
                 tracing::debug!(source = %name, "unchanged");
-                if st.feed.is_some() {
+                if st.loaded {
+                    let times = Times {
+                        previous: st.last_success,
+                        now: report.at,
+                        gap: self.config.retention.as_secs() as i64,
+                    };
+                    self.history_changed |= self.state.history.confirm(&name, times);
                     self.confirm(report.source, report.at);
                 }
             }
@@ -254,8 +393,10 @@ impl Keeper {
         let horizon = report.at
             - self.config.history.as_secs() as i64
             - self.config.retention.as_secs() as i64;
-        self.state.history.prune(horizon);
-        self.publish(report.at, true);
+        let followed = followed(&self.state);
+        self.history_changed |= self.state.history.prune(horizon, &followed);
+        self.dirty = true;
+        self.publish(report.at);
         // Counted last, so whoever sees the outcome counted also sees the lists it produced.
         self.metrics
             .fetches
@@ -263,25 +404,6 @@ impl Keeper {
                 source: name,
                 result: result.to_string(),
             })
-            .inc();
-    }
-
-    /// Saves the state, counts the outcome and remembers a failure for `/readyz`.
-    fn save(&mut self) {
-        let result = match self.state.save(&self.config.state_dir) {
-            Ok(()) => {
-                self.state_error = None;
-                "ok"
-            }
-            Err(e) => {
-                tracing::error!("saving state, serving from memory: {e:#}");
-                self.state_error = Some(format!("state: {e:#}"));
-                "error"
-            }
-        };
-        self.metrics
-            .state_writes
-            .get_or_create(&WriteLabels { result })
             .inc();
     }
 
@@ -297,28 +419,16 @@ impl Keeper {
         let labels = KeeperMetrics::source(&source.name);
         self.metrics.up.get_or_create(&labels).set(1);
         self.metrics.last_success.get_or_create(&labels).set(at);
-        let Some(feed) = &st.feed else { return };
         self.metrics
             .entries
             .get_or_create(&labels)
-            .set(validate::entries(feed) as i64);
-        observe(
-            &mut self.state.history,
-            source,
-            feed,
-            at,
-            self.config.retention.as_secs() as i64,
-        );
+            .set(st.entries as i64);
     }
 
-    /// Builds a new snapshot from the state and swaps it in. With `save`, the state (with the list versions the
-    /// build assigned) is saved first, so a crash never leaves published files newer than the state.
-    fn publish(&mut self, now: i64, save: bool) {
+    /// Builds a new snapshot from the state and swaps it in.
+    fn publish(&mut self, now: i64) {
         let previous = self.shared.load_full();
         let mut snapshot = build(&self.config, &mut self.state, &previous, now);
-        if save {
-            self.save();
-        }
         snapshot.state_error = self.state_error.clone();
         self.metrics.loaded.set(i64::from(snapshot.ready()));
         for (name, list) in &snapshot.lists {
@@ -368,80 +478,111 @@ fn confirmed_at(config: &Config, state: &State, list: &str) -> i64 {
         .iter()
         .filter(|s| feeds_list(s, list))
         .filter_map(|s| state.sources.get(&s.name))
-        .filter(|st| st.feed.is_some())
+        .filter(|st| st.loaded)
         .map(|st| st.last_success)
         .max()
         .unwrap_or(0)
 }
 
-fn observe(history: &mut History, source: &SourceConfig, feed: &Feed, at: i64, gap: i64) {
+/// Records the addresses of an accepted feed in the history: its exits in the source's list, Onionoo's OR
+/// addresses in `tor-relays`. A time the source measured (TorDNSEL `ExitAddress`, the relay's `last_seen`) starts a
+/// new span where it is earlier than the fetch. A `torwatch` source's feed is imported ([`follow`]).
+fn observe(history: &mut History, source: &SourceConfig, feed: &Feed, times: Times) {
     if source.kind == FeedKind::Torwatch {
-        return follow(history, source, feed, at, gap);
+        return follow(history, source, feed, times);
     }
-    let sightings = |addrs: &'_ [crate::feeds::FeedAddr]| -> Vec<(IpNet, Option<usize>, bool)> {
+    let relay = |a: &FeedAddr| a.relay.and_then(|i| feed.relays.get(i as usize));
+    let sightings = |addrs: &'_ [FeedAddr], approximate: bool| -> Vec<Sighting<'_>> {
         addrs
             .iter()
-            .map(|a| (a.net, a.relay.map(|r| r as usize), a.approximate))
+            .map(|a| Sighting {
+                net: a.net,
+                relay: relay(a),
+                approximate: approximate && a.approximate,
+                measured: a.seen.or_else(|| relay(a).and_then(|r| r.last_seen)),
+            })
             .collect()
     };
-    let relay = |i: Option<usize>| i.and_then(|i| feed.relays.get(i));
-    let exits = sightings(&feed.exits);
     history.observe(
         &source.list,
         &source.name,
-        exits.iter().map(|(net, r, approx)| Sighting {
-            net: *net,
-            relay: relay(*r),
-            approximate: *approx,
-        }),
-        at,
-        gap,
+        sightings(&feed.exits, true),
+        times,
     );
     if !feed.relays_or.is_empty() {
-        let relays = sightings(&feed.relays_or);
         history.observe(
             RELAYS,
             &source.name,
-            relays.iter().map(|(net, r, _)| Sighting {
-                net: *net,
-                relay: relay(*r),
-                approximate: false,
-            }),
-            at,
-            gap,
+            sightings(&feed.relays_or, false),
+            times,
         );
     }
 }
 
 /// A `torwatch` source's feed: each address goes into the history under the other instance's source names, with
-/// its times (never later than this fetch), so that lookups, windows and `scan` answer as that instance does.
-fn follow(history: &mut History, source: &SourceConfig, feed: &Feed, at: i64, gap: i64) {
+/// its times (the last sighting never later than this fetch), so that lookups, windows and `scan` answer as that
+/// instance does. Those spans are never open: that instance's sources are not polled from here, and they count as
+/// succeeded at their latest sighting ([`last_successes`]).
+fn follow(history: &mut History, source: &SourceConfig, feed: &Feed, times: Times) {
+    let relay = |i: &u32| feed.relays.get(*i as usize);
+    let mut items = Vec::with_capacity(feed.exits.len());
+    let mut own = Vec::new();
     for a in &feed.exits {
-        let relay = |i: &u32| feed.relays.get(*i as usize);
         match feed.origin(&a.net) {
-            Some(o) => {
-                let item = Imported {
-                    net: a.net,
-                    relays: o.relays.iter().filter_map(relay).collect(),
-                    approximate: a.approximate,
-                    first: o.first_seen,
-                    last: a.seen.unwrap_or(at).min(at),
-                };
-                history.import(&source.list, &o.sources, item, gap);
-            }
-            None => history.observe(
-                &source.list,
-                &source.name,
-                [Sighting {
-                    net: a.net,
-                    relay: a.relay.as_ref().and_then(relay),
-                    approximate: a.approximate,
-                }],
-                at,
-                gap,
-            ),
+            Some(o) => items.push(Imported {
+                net: a.net,
+                sources: &o.sources,
+                relays: o.relays.iter().filter_map(relay).collect(),
+                approximate: a.approximate,
+                first: o.first_seen,
+                last: a.seen.unwrap_or(times.now).min(times.now),
+            }),
+            // An address without the other instance's word for it (none in a well-formed list) is this source's.
+            None => own.push(Sighting {
+                net: a.net,
+                relay: a.relay.as_ref().and_then(relay),
+                approximate: a.approximate,
+                measured: None,
+            }),
         }
     }
+    history.import(&source.list, items, times.gap);
+    let tracked = history
+        .lists
+        .get(&source.list)
+        .is_some_and(|b| b.tracks.contains_key(&source.name));
+    if !own.is_empty() || tracked {
+        history.observe(&source.list, &source.name, own, times);
+    }
+}
+
+/// What a source's last good list covers, for the guard's `max_cover`: its open spans, and for a `torwatch` source
+/// the addresses of its list it holds under the other instance's source names.
+fn last_good(
+    state: &State,
+    source: &SourceConfig,
+    retention: i64,
+) -> crate::feeds::guard::Coverage {
+    let own = state
+        .history
+        .lists
+        .values()
+        .filter_map(|b| b.tracks.get(&source.name))
+        .flat_map(|t| t.open());
+    let followed = if source.kind == FeedKind::Torwatch {
+        followed(state)
+    } else {
+        BTreeMap::new()
+    };
+    let imported = state
+        .history
+        .lists
+        .get(&source.list)
+        .into_iter()
+        .flat_map(|b| &b.tracks)
+        .filter_map(|(name, t)| followed.get(name).map(|at| t.held(*at, retention)))
+        .flatten();
+    crate::feeds::guard::Coverage::of(own.chain(imported))
 }
 
 /// Every list the configuration defines.
@@ -460,35 +601,30 @@ pub fn known_lists(config: &Config) -> BTreeSet<String> {
 }
 
 /// When each source with a last good list last succeeded. The sources of another instance that a `torwatch`
-/// source follows (the names its last good feed gives) succeeded, as far as this instance knows, at their latest
-/// sighting: so a follower keeps its leader's last list as long as the leader does, also while the leader cannot be
-/// reached. Used by the service, `lookup` and `scan`, so that they agree.
+/// source follows ([`followed`]) succeeded, as far as this instance knows, at their latest sighting: so a follower
+/// keeps its leader's last list as long as the leader does, also while the leader cannot be reached. Used by the
+/// service, `lookup` and `scan`, so that they agree.
 pub fn last_successes(state: &State) -> BTreeMap<String, i64> {
-    let mut out: BTreeMap<String, i64> = state
-        .sources
-        .iter()
-        .filter(|(_, st)| st.feed.is_some())
-        .map(|(n, st)| (n.clone(), st.last_success))
-        .collect();
-    let followed: BTreeSet<&str> = state
-        .sources
-        .values()
-        .filter_map(|st| st.feed.as_ref())
-        .flat_map(|f| &f.origins)
-        .flat_map(|o| &o.sources)
-        .map(String::as_str)
-        .filter(|name| !state.sources.contains_key(*name))
-        .collect();
-    if followed.is_empty() {
-        return out;
+    let mut out = followed(state);
+    for (name, st) in state.sources.iter().filter(|(_, st)| st.loaded) {
+        out.insert(name.clone(), st.last_success);
     }
-    for record in state.history.lists.values().flat_map(BTreeMap::values) {
-        for (name, spans) in &record.sources {
-            let Some(last) = spans.last().filter(|_| followed.contains(name.as_str())) else {
+    out
+}
+
+/// The sources of another instance that this one follows, with their latest sighting in any list: the history's
+/// tracks of names no source here has (only a `torwatch` source's import writes those).
+pub fn followed(state: &State) -> BTreeMap<String, i64> {
+    let mut out: BTreeMap<String, i64> = BTreeMap::new();
+    for book in state.history.lists.values() {
+        for (name, track) in &book.tracks {
+            if state.sources.contains_key(name) {
                 continue;
-            };
-            let at = out.entry(name.clone()).or_insert(last.1);
-            *at = (*at).max(last.1);
+            }
+            if let Some(last) = track.latest() {
+                let at = out.entry(name.clone()).or_insert(last);
+                *at = (*at).max(last);
+            }
         }
     }
     out
@@ -506,13 +642,10 @@ pub fn build(config: &Config, state: &mut State, previous: &Snapshot, now: i64) 
     let known = known_lists(config);
     let mut built = Vec::new();
     for name in &known {
-        let loaded = config.sources.iter().any(|s| {
-            feeds_list(s, name)
-                && state
-                    .sources
-                    .get(&s.name)
-                    .is_some_and(|st| st.feed.is_some())
-        });
+        let loaded = config
+            .sources
+            .iter()
+            .any(|s| feeds_list(s, name) && state.sources.get(&s.name).is_some_and(|st| st.loaded));
         if !loaded {
             continue;
         }
@@ -520,21 +653,17 @@ pub fn build(config: &Config, state: &mut State, previous: &Snapshot, now: i64) 
             .iter()
             .find(|(w, _)| *name == format!("{EXITS}-{w}"))
             .map(|(_, secs)| *secs);
-        let members = match window {
-            Some(secs) => state.history.window(EXITS, &currency, secs),
-            None => state.history.current(name, &currency),
+        let fill = |net: &IpNet, prov: &mut Provenance| enrich.fill(net, prov);
+        let entries = match window {
+            Some(secs) => state.history.window(EXITS, &currency, secs, fill),
+            None => state.history.current(name, &currency, fill),
         };
-        let entries: Vec<ListEntry> = members
-            .into_iter()
-            .map(|(net, mut prov)| {
-                enrich.fill(&net, &mut prov);
-                ListEntry { net, prov }
-            })
-            .collect();
         // `exclude` means never blocked: excluded ranges are carved out of wider networks, not only dropped.
         let mut entries = crate::lists::exclude(entries, &config.exclude);
-        entries.sort_by_key(|e| e.net);
-        entries.dedup_by(|a, b| a.net == b.net);
+        if !config.exclude.is_empty() {
+            entries.sort_by_key(|e| e.net);
+            entries.dedup_by(|a, b| a.net == b.net);
+        }
         built.push((name.clone(), entries));
     }
     drop(enrich);
@@ -578,7 +707,7 @@ pub fn build(config: &Config, state: &mut State, previous: &Snapshot, now: i64) 
                 kind: s.kind.as_str(),
                 enabled: s.enabled,
                 list: s.list.clone(),
-                entries: st.feed.as_ref().map_or(0, validate::entries),
+                entries: st.entries,
                 last_success: st.last_success,
                 last_attempt: st.last_attempt,
                 last_result: st.last_result,
@@ -600,7 +729,8 @@ pub fn build(config: &Config, state: &mut State, previous: &Snapshot, now: i64) 
 /// Relay details from Onionoo, joined to addresses by fingerprint or by address.
 struct Enrichment<'a> {
     by_fingerprint: HashMap<&'a str, &'a RelayInfo>,
-    by_addr: HashMap<IpNet, &'a RelayInfo>,
+    /// What any list's history knows of an address (Onionoo's OR and exit addresses carry country, AS, …).
+    by_addr: HashMap<IpNet, &'a Info>,
 }
 
 impl<'a> Enrichment<'a> {
@@ -614,15 +744,17 @@ impl<'a> Enrichment<'a> {
             .iter()
             .filter(|s| s.kind == FeedKind::Onionoo)
         {
-            let Some(feed) = state.sources.get(&s.name).and_then(|st| st.feed.as_ref()) else {
+            let Some(st) = state.sources.get(&s.name) else {
                 continue;
             };
-            for r in &feed.relays {
+            for r in &st.relays {
                 e.by_fingerprint.insert(r.fingerprint.as_str(), r);
             }
-            for a in feed.relays_or.iter().chain(&feed.exits) {
-                if let Some(r) = a.relay.and_then(|i| feed.relays.get(i as usize)) {
-                    e.by_addr.insert(a.net, r);
+        }
+        for book in state.history.lists.values() {
+            for (net, info) in &book.info {
+                if info.country.is_some() || info.nickname.is_some() || info.as_number.is_some() {
+                    e.by_addr.entry(*net).or_insert(info);
                 }
             }
         }
@@ -630,26 +762,40 @@ impl<'a> Enrichment<'a> {
     }
 
     fn fill(&self, net: &IpNet, prov: &mut Provenance) {
-        let relay = prov
+        let (nickname, country, as_number, as_name) = match prov
             .fingerprints
             .iter()
             .find_map(|f| self.by_fingerprint.get(f.as_str()))
-            .or_else(|| self.by_addr.get(net))
-            .copied();
-        let Some(r) = relay else { return };
+        {
+            Some(r) => (&r.nickname, &r.country, r.as_number, &r.as_name),
+            None => match self.by_addr.get(net) {
+                Some(i) => (&i.nickname, &i.country, i.as_number, &i.as_name),
+                None => return,
+            },
+        };
         if prov.nickname.is_none() {
-            prov.nickname.clone_from(&r.nickname);
+            prov.nickname.clone_from(nickname);
         }
         if prov.country.is_none() {
-            prov.country.clone_from(&r.country);
+            prov.country.clone_from(country);
         }
         if prov.as_number.is_none() {
-            prov.as_number = r.as_number;
+            prov.as_number = as_number;
         }
         if prov.as_name.is_none() {
-            prov.as_name.clone_from(&r.as_name);
+            prov.as_name.clone_from(as_name);
         }
     }
+}
+
+/// The span of time the history can answer for: from its earliest span (a first fetch of TorDNSEL already covers
+/// the day its measurements describe) to `now`; `None` when no source ever delivered a list.
+pub fn covered(state: &State, now: i64) -> Option<(i64, i64)> {
+    if !state.sources.values().any(|s| s.loaded) {
+        return None;
+    }
+    let from = state.history.earliest()?;
+    Some((from.min(now), now))
 }
 
 /// The answer to `torwatch lookup`: per list, the matching networks and their sources at `at`.
@@ -675,9 +821,141 @@ pub fn lookup(
     out
 }
 
-impl SourceState {
-    /// Entry count of the last good feed.
-    pub fn entries(&self) -> usize {
-        self.feed.as_ref().map_or(0, validate::entries)
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::feeds::guard::Coverage;
+
+    const H: i64 = 3600;
+    const DAY: i64 = 24 * H;
+
+    fn rfc3339(t: i64) -> String {
+        chrono::DateTime::from_timestamp(t, 0).unwrap().to_rfc3339()
+    }
+
+    /// A leader's `tor-exits.json` as its `json` format writes it: (address, sources, first, last seen).
+    fn leader_list(entries: &[(&str, &[&str], i64, i64)]) -> Feed {
+        let entries: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|(a, sources, first, last)| {
+                serde_json::json!({
+                    "address": a, "sources": sources,
+                    "first_seen": rfc3339(*first), "last_seen": rfc3339(*last),
+                })
+            })
+            .collect();
+        let doc =
+            serde_json::json!({"list": "tor-exits", "count": entries.len(), "entries": entries});
+        crate::feeds::torwatch::parse(doc.to_string().as_bytes()).unwrap()
+    }
+
+    /// A follower's state after its source `leader` accepted `feed` at `at`.
+    fn follower(config: &Config, feed: &Feed, at: i64) -> State {
+        let mut state = State::default();
+        state.sources.insert(
+            "leader".into(),
+            state::SourceState {
+                loaded: true,
+                last_success: at,
+                ..Default::default()
+            },
+        );
+        let times = Times {
+            previous: 0,
+            now: at,
+            gap: DAY,
+        };
+        observe(&mut state.history, &config.sources[0], feed, times);
+        state
+    }
+
+    fn config() -> Config {
+        Config::parse(
+            "sources:\n  - { name: leader, type: torwatch, url: 'http://127.0.0.1:9/' }\ninputs: []\n",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_follower_keeps_its_leaders_list_at_the_leaders_times_while_the_leader_is_away() {
+        let config = config();
+        let at = 1_700_000_000;
+        // .1 both sources still list at the leader; .2 its bulk source dropped 2 h before (in its retention).
+        let feed = leader_list(&[
+            ("185.220.101.1", &["bulk", "onionoo"], at - 5 * DAY, at - 60),
+            ("185.220.101.2", &["bulk"], at - DAY, at - 60 - 2 * H),
+        ]);
+        let mut state = follower(&config, &feed, at);
+        let last = last_successes(&state);
+        assert_eq!(
+            last,
+            BTreeMap::from([
+                ("bulk".to_string(), at - 60),
+                ("leader".to_string(), at),
+                ("onionoo".to_string(), at - 60),
+            ])
+        );
+        // A hundred days later, the leader never heard from again: the same list, the leader's provenance.
+        let later = at + 100 * DAY;
+        let horizon = later - config.history.as_secs() as i64 - config.retention.as_secs() as i64;
+        let followed = followed(&state);
+        state.history.prune(horizon, &followed);
+        let snapshot = build(&config, &mut state, &Snapshot::default(), later);
+        let got: Vec<(String, Vec<String>, i64, i64)> = snapshot.lists[EXITS]
+            .entries
+            .iter()
+            .map(|e| {
+                let p = &e.prov;
+                (
+                    e.net.addr().to_string(),
+                    p.sources.clone(),
+                    p.first_seen,
+                    p.last_seen,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![(
+                "185.220.101.1".to_string(),
+                vec!["bulk".to_string(), "onionoo".to_string()],
+                at - 5 * DAY,
+                at - 60
+            )],
+            "the span at the leader's latest sighting stays; .2, closed at the leader, went with the horizon"
+        );
+        let found = lookup(
+            &config,
+            &state,
+            "185.220.101.1".parse().unwrap(),
+            later,
+            later,
+        );
+        assert_eq!(found.len(), 1);
+        // Until the horizon .2 was current too, as on the leader (within its retention after the last sighting).
+        let mut state = follower(&config, &feed, at);
+        let snapshot = build(&config, &mut state, &Snapshot::default(), at + 20 * DAY);
+        assert_eq!(snapshot.lists[EXITS].entries.len(), 2);
+    }
+
+    #[test]
+    fn a_followers_last_good_list_is_what_it_holds_under_its_leaders_names() {
+        let config = config();
+        let at = 1_700_000_000;
+        let feed = leader_list(&[
+            ("185.220.101.1", &["bulk"], at - DAY, at - 60),
+            ("185.220.101.2", &["tordnsel"], at - DAY, at - 60),
+        ]);
+        let state = follower(&config, &feed, at);
+        let cover = last_good(&state, &config.sources[0], DAY);
+        let listed = Coverage::of(&[
+            "185.220.101.1/32".parse().unwrap(),
+            "185.220.101.2/32".parse().unwrap(),
+        ]);
+        let beyond = listed.beyond(&cover);
+        assert_eq!((beyond.ipv4, beyond.ipv6), (0, 0));
+        assert_eq!(cover.beyond(&listed).ipv4, 0);
+        // The follower's source never polled "bulk" itself: nothing under its own name.
+        assert!(!state.history.lists[EXITS].tracks.contains_key("leader"));
     }
 }

@@ -207,15 +207,16 @@ impl Poller {
         // The guard runs before the count rules: entries it drops do not count towards the floor.
         let checked = feeds::parse(self.config.kind, &body).and_then(|mut feed| {
             *dropped = guard::screen(&mut feed, &self.config.guard);
-            guard::check_cover(&feed, &self.config.guard, &self.cover)?;
+            let cover = Coverage::of_feed(&feed);
+            guard::check_cover(&cover, &self.config.guard, &self.cover)?;
             validate::check(&feed, &rules, self.previous)?;
-            Ok(feed)
+            Ok((feed, cover))
         });
         match checked {
-            Ok(feed) => {
+            Ok((feed, cover)) => {
                 *last_body = Some(digest);
                 self.previous = Some(validate::entries(&feed));
-                self.cover = Coverage::of(feed.exits.iter().chain(&feed.relays_or).map(|a| &a.net));
+                self.cover = cover;
                 self.etag.clone_from(&etag);
                 self.last_modified.clone_from(&last_modified);
                 (

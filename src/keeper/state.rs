@@ -1,23 +1,34 @@
-//! The keeper's persisted state: each source's last good feed and validators, and the membership history. Saved
-//! atomically (temp file, fsync, rename, fsync of the directory) so a crash leaves the old or the new file, never
-//! half of one.
+//! The keeper's persisted state: each source's status and validators, the list versions, and the membership
+//! history (whose open spans are each source's last good list). Saved atomically (temp file, fsync, rename, fsync
+//! of the directory) so a crash leaves the old or the new file, never half of one. A state file of the first
+//! format (each source's whole last feed, the history as one object per address) is read and migrated.
 
-use super::history::History;
-use crate::feeds::Feed;
+use super::history::{Book, History, Info, Span, Track};
+use crate::feeds::{Feed, RelayInfo};
 use anyhow::Context;
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 const FILE: &str = "lists.json";
-const FORMAT: u32 = 1;
+/// The history, saved only when it changed (a confirming fetch changes only `lists.json`).
+const HISTORY: &str = "history.json";
+const FORMAT: u32 = 2;
 
-/// What the keeper remembers of one source.
+/// What the keeper remembers of one source. Its last good list is the history's open spans of that source.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SourceState {
-    /// The last list that passed validation.
-    pub feed: Option<Feed>,
+    /// A list from this source passed validation once (and is kept as its last good list).
+    #[serde(default)]
+    pub loaded: bool,
+    /// Entry count of the last good list.
+    #[serde(default)]
+    pub entries: usize,
+    /// The relays the last good list described (Onionoo: for enrichment by fingerprint).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub relays: Vec<RelayInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub etag: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -60,6 +71,8 @@ pub struct ListMeta {
 pub struct State {
     pub format: u32,
     pub sources: BTreeMap<String, SourceState>,
+    /// Kept in `history.json` (the first format had it here).
+    #[serde(default)]
     pub history: History,
     #[serde(default)]
     pub lists: BTreeMap<String, ListMeta>,
@@ -70,13 +83,18 @@ impl State {
         dir.join(FILE)
     }
 
+    pub fn history_path(dir: &Path) -> PathBuf {
+        dir.join(HISTORY)
+    }
+
     /// Loads the state file; `Ok(None)` when there is none yet. Temporary files left by a crash during a save
     /// are removed first (the state file itself is always whole: it is only ever replaced by rename).
     pub fn load(dir: &Path) -> anyhow::Result<Option<State>> {
-        let stale = format!(".{FILE}.tmp");
+        let stale = [format!(".{FILE}.tmp"), format!(".{HISTORY}.tmp")];
         if let Ok(entries) = std::fs::read_dir(dir) {
             for e in entries.flatten() {
-                if e.file_name().to_string_lossy().starts_with(&stale) {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if stale.iter().any(|s| name.starts_with(s)) {
                     let _ = std::fs::remove_file(e.path());
                 }
             }
@@ -87,22 +105,189 @@ impl State {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
-        let state: State = serde_json::from_slice(&bytes)
+        #[derive(Deserialize)]
+        struct Version {
+            format: u32,
+        }
+        let version: Version = serde_json::from_slice(&bytes)
             .with_context(|| format!("{} is not a torwatch state file", path.display()))?;
-        anyhow::ensure!(
-            state.format == FORMAT,
-            "{}: unknown state format {}",
-            path.display(),
-            state.format
-        );
+        let state = match version.format {
+            FORMAT => {
+                let mut state: State = serde_json::from_slice(&bytes)
+                    .with_context(|| format!("{} is not a torwatch state file", path.display()))?;
+                let path = State::history_path(dir);
+                match std::fs::read(&path) {
+                    Ok(bytes) => {
+                        state.history = serde_json::from_slice(&bytes).with_context(|| {
+                            format!("{} is not a torwatch history file", path.display())
+                        })?
+                    }
+                    // Without its history no source's last good list is known: fetch again rather than
+                    // publish empty lists.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        for s in state.sources.values_mut() {
+                            s.loaded = false;
+                        }
+                    }
+                    Err(e) => {
+                        return Err(e).with_context(|| format!("cannot read {}", path.display()))
+                    }
+                }
+                state
+            }
+            1 => serde_json::from_slice::<v1::State>(&bytes)
+                .with_context(|| format!("{} is not a torwatch state file", path.display()))?
+                .migrate(),
+            other => anyhow::bail!("{}: unknown state format {other}", path.display()),
+        };
         Ok(Some(state))
     }
 
+    /// The bytes of `lists.json` and, with `history`, of `history.json`.
+    pub fn to_bytes(&self, history: bool) -> anyhow::Result<Files> {
+        #[derive(Serialize)]
+        struct Versioned<'a> {
+            format: u32,
+            sources: &'a BTreeMap<String, SourceState>,
+            lists: &'a BTreeMap<String, ListMeta>,
+        }
+        let state = serde_json::to_vec(&Versioned {
+            format: FORMAT,
+            sources: &self.sources,
+            lists: &self.lists,
+        })?;
+        let history = if history {
+            Some(serde_json::to_vec(&self.history)?)
+        } else {
+            None
+        };
+        Ok(Files { state, history })
+    }
+
+    /// Saves both files.
     pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
-        let mut state = self.clone();
-        state.format = FORMAT;
-        let bytes = serde_json::to_vec(&state)?;
-        write_atomic(&State::path(dir), &bytes)
+        self.to_bytes(true)?.write(dir)
+    }
+}
+
+/// The serialized state, ready to be written (off the keeper's task).
+pub struct Files {
+    pub state: Vec<u8>,
+    pub history: Option<Vec<u8>>,
+}
+
+impl Files {
+    pub fn len(&self) -> usize {
+        self.state.len() + self.history.as_ref().map_or(0, Vec::len)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Writes the history first: a crash between the two leaves a history newer than `lists.json`, which only
+    /// makes the open spans end a little earlier.
+    pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
+        if let Some(history) = &self.history {
+            write_atomic(&State::history_path(dir), history)?;
+        }
+        write_atomic(&State::path(dir), &self.state)
+    }
+}
+
+/// The first state format, read to migrate it.
+mod v1 {
+    use super::*;
+
+    #[derive(Deserialize)]
+    pub struct State {
+        sources: BTreeMap<String, Source>,
+        history: History,
+        #[serde(default)]
+        lists: BTreeMap<String, super::ListMeta>,
+    }
+
+    #[derive(Deserialize)]
+    struct Source {
+        feed: Option<Feed>,
+        etag: Option<String>,
+        last_modified: Option<String>,
+        last_success: i64,
+        last_attempt: i64,
+        #[serde(default)]
+        last_result: String,
+        last_error: Option<String>,
+        #[serde(default)]
+        failures: u32,
+    }
+
+    #[derive(Deserialize)]
+    struct History {
+        lists: BTreeMap<String, BTreeMap<IpNet, Record>>,
+    }
+
+    #[derive(Deserialize)]
+    struct Record {
+        sources: BTreeMap<String, Vec<Span>>,
+        #[serde(default)]
+        info: Info,
+    }
+
+    impl State {
+        /// The same state in the current format: each source's last good feed becomes its open spans.
+        pub fn migrate(self) -> super::State {
+            let mut history = super::History::default();
+            for (list, records) in self.history.lists {
+                let mut rows: BTreeMap<String, Vec<(IpNet, Vec<Span>)>> = BTreeMap::new();
+                let mut book = Book::default();
+                for (net, record) in records {
+                    for (source, spans) in record.sources {
+                        rows.entry(source).or_default().push((net, spans));
+                    }
+                    if record.info != Info::default() {
+                        book.info.insert(net, record.info);
+                    }
+                }
+                for (source, rows) in rows {
+                    let mut track: Track = rows.into_iter().collect();
+                    if let Some(st) = self.sources.get(&source) {
+                        if let Some(feed) = &st.feed {
+                            let nets = feed.exits.iter().chain(&feed.relays_or).map(|a| a.net);
+                            track.reopen(nets, st.last_success);
+                        }
+                    }
+                    book.tracks.insert(source, track);
+                }
+                history.lists.insert(list, book);
+            }
+            let sources = self
+                .sources
+                .into_iter()
+                .map(|(name, s)| {
+                    let state = SourceState {
+                        loaded: s.feed.is_some(),
+                        entries: s.feed.as_ref().map_or(0, crate::feeds::validate::entries),
+                        relays: s.feed.map(|f| f.relays).unwrap_or_default(),
+                        etag: s.etag,
+                        last_modified: s.last_modified,
+                        last_success: s.last_success,
+                        last_attempt: s.last_attempt,
+                        last_result: s.last_result,
+                        last_error: s.last_error,
+                        failures: s.failures,
+                        last_dropped: BTreeMap::new(),
+                        retry_at: 0,
+                    };
+                    (name, state)
+                })
+                .collect();
+            super::State {
+                format: FORMAT,
+                sources,
+                history,
+                lists: self.lists,
+            }
+        }
     }
 }
 
@@ -153,8 +338,8 @@ mod tests {
         assert_eq!(back.sources["bulk"].etag.as_deref(), Some("\"x\""));
         assert_eq!(
             std::fs::read_dir(dir.path()).unwrap().count(),
-            1,
-            "no temp file left behind"
+            2,
+            "lists.json and history.json, no temp file left behind"
         );
     }
 
@@ -163,14 +348,65 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         State::default().save(dir.path()).unwrap();
         std::fs::write(dir.path().join(".lists.json.tmp4242"), b"{half").unwrap();
+        std::fs::write(dir.path().join(".history.json.tmp4242"), b"{half").unwrap();
         assert!(State::load(dir.path()).unwrap().is_some());
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn a_first_format_state_file_is_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        // Written by the first format: bulk listed .1 since 100 (its last good list), .2 from 100 to 150.
+        let old = r#"{"format":1,"sources":{"bulk":{"feed":{"exits":[{"net":"185.220.101.1/32"}]},
+            "etag":"\"e\"","last_success":200,"last_attempt":200,"last_result":"ok"}},
+            "history":{"lists":{"tor-exits":{
+              "185.220.101.1/32":{"sources":{"bulk":[[100,200]]}},
+              "185.220.101.2/32":{"sources":{"bulk":[[100,150]]},"info":{"nickname":"relay2"}}}}},
+            "lists":{"tor-exits":{"version":7,"updated":150}}}"#;
+        std::fs::write(State::path(dir.path()), old).unwrap();
+        let s = State::load(dir.path()).unwrap().unwrap();
+        assert_eq!(s.format, FORMAT);
+        let bulk = &s.sources["bulk"];
+        assert!(bulk.loaded);
+        assert_eq!(bulk.entries, 1);
+        assert_eq!(bulk.etag.as_deref(), Some("\"e\""));
+        assert_eq!(s.lists["tor-exits"].version, 7);
+        let book = &s.history.lists["tor-exits"];
+        let open: Vec<String> = book.tracks["bulk"].open().map(|n| n.to_string()).collect();
+        assert_eq!(open, ["185.220.101.1/32"], "the last good feed is open");
+        assert_eq!(book.info.len(), 1);
+        // Saved again, it loads in the current format.
+        s.save(dir.path()).unwrap();
+        assert_eq!(State::load(dir.path()).unwrap().unwrap(), s);
+    }
+
+    #[test]
+    fn without_its_history_no_source_counts_as_loaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = State::default();
+        s.sources.insert(
+            "bulk".into(),
+            SourceState {
+                loaded: true,
+                entries: 3,
+                ..Default::default()
+            },
+        );
+        s.save(dir.path()).unwrap();
+        std::fs::remove_file(State::history_path(dir.path())).unwrap();
+        let back = State::load(dir.path()).unwrap().unwrap();
+        assert!(
+            !back.sources["bulk"].loaded,
+            "fetched again, not published empty"
+        );
     }
 
     #[test]
     fn garbage_is_an_error_not_an_empty_state() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(State::path(dir.path()), b"{\"format\":1,").unwrap();
+        std::fs::write(State::path(dir.path()), b"{\"format\":2,").unwrap();
+        assert!(State::load(dir.path()).is_err());
+        std::fs::write(State::path(dir.path()), b"{\"format\":9}").unwrap();
         assert!(State::load(dir.path()).is_err());
     }
 }

@@ -194,7 +194,8 @@ mod tests {
             prov: Provenance {
                 country: country.map(str::to_string),
                 ..Provenance::default()
-            },
+            }
+            .into(),
         };
         let list = List::new(
             crate::keeper::EXITS,

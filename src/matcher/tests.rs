@@ -16,7 +16,8 @@ fn list(name: &str, nets: &[(&str, Option<&str>)]) -> Arc<List> {
                 country: country.map(str::to_string),
                 nickname: Some("n".into()),
                 ..Provenance::default()
-            },
+            }
+            .into(),
         })
         .collect();
     Arc::new(List::new(name, 3, 0, entries))

@@ -4,7 +4,7 @@
 
 use crate::event::{Addresses, Direction, Event};
 use crate::feeds::{self, FeedKind};
-use crate::keeper::history::{Currency, History, Record};
+use crate::keeper::history::{Currency, History};
 use crate::keeper::state::State;
 use crate::keeper::{EXITS, RELAYS};
 use crate::lists::{List, ListEntry, Provenance};
@@ -107,7 +107,8 @@ impl Reference {
                         country: r.country.clone(),
                         ..Provenance::default()
                     })
-                    .unwrap_or_default(),
+                    .unwrap_or_default()
+                    .into(),
             })
             .collect();
         let list = List::new(EXITS, 1, 0, entries);
@@ -184,67 +185,37 @@ fn from_history(
     at_time_of_event: bool,
     geoip: Option<&Geoip>,
 ) -> Listed {
-    let current: Vec<ListEntry> = history
-        .current(name, currency)
-        .into_iter()
-        .map(|(net, prov)| ListEntry { net, prov })
-        .collect();
-    let records = history.lists.get(name);
-    if !at_time_of_event || records.is_none() {
+    let current: Vec<ListEntry> = history.current(name, currency, |_, _| {});
+    let book = history.lists.get(name);
+    let Some(book) = book.filter(|_| at_time_of_event) else {
         return Listed {
             side: Side::new(Some(Arc::new(List::new(name, 1, 0, current))), geoip),
             spans: None,
         };
-    }
-    let records = records.into_iter().flatten();
-    let entries = records
-        .map(|(net, r)| ListEntry {
-            net: *net,
-            prov: Provenance {
-                nickname: r.info.nickname.clone(),
-                country: r.info.country.clone(),
+    };
+    let entries = book
+        .entries()
+        .into_iter()
+        .map(|(net, info)| ListEntry {
+            net,
+            prov: Arc::new(Provenance {
+                nickname: info.and_then(|i| i.nickname.clone()),
+                country: info.and_then(|i| i.country.clone()),
                 ..Provenance::default()
-            },
+            }),
         })
         .collect();
     let list = List::new(name, 1, 0, entries);
     let current: std::collections::HashSet<_> = current.iter().map(|c| c.net).collect();
     let mut spans = Spans::default();
     for entry in &list.entries {
-        let record = history.lists.get(name).and_then(|r| r.get(&entry.net));
         let is_current = current.contains(&entry.net);
-        spans.push(
-            record.map(|r| ranges(r, currency)).unwrap_or_default(),
-            is_current,
-        );
+        spans.push(history.ranges(name, &entry.net, currency), is_current);
     }
     Listed {
         side: Side::new(Some(Arc::new(list)), geoip),
         spans: Some(spans),
     }
-}
-
-/// The times a record was listed: each span extended by the retention, and a source's last span left open while
-/// that source still lists the address.
-fn ranges(record: &Record, currency: &Currency<'_>) -> Vec<(i64, i64)> {
-    let mut out = Vec::new();
-    for (source, spans) in &record.sources {
-        let reference = currency
-            .last_success
-            .get(source)
-            .copied()
-            .unwrap_or(currency.now);
-        for (i, s) in spans.iter().enumerate() {
-            let open = i + 1 == spans.len() && s.1 >= reference - currency.retention;
-            let end = if open {
-                i64::MAX
-            } else {
-                s.1.saturating_add(currency.retention)
-            };
-            out.push((s.0, end));
-        }
-    }
-    out
 }
 
 impl crate::reader::Lists for Reference {

@@ -124,7 +124,8 @@ fn list_from_json(body: &[u8]) -> List {
                     first_seen: time(&e["first_seen"]),
                     last_seen: time(&e["last_seen"]),
                     ..Provenance::default()
-                },
+                }
+                .into(),
             }
         })
         .collect();

@@ -99,6 +99,26 @@ async fn wait_until(what: &str, within: Duration, mut cond: impl AsyncFnMut() ->
     }
 }
 
+/// Waits until the state saved in `dir` holds the history of `sources` in `list`, for each `(list, sources)`:
+/// `lookup` and `scan --state-dir` read it from there, and a running instance saves at most once per
+/// `state_save_interval`.
+async fn wait_saved(dir: &Path, lists: &[(&str, &[&str])]) {
+    let what = format!("the state in {} to hold {lists:?}", dir.display());
+    wait_until(&what, Duration::from_secs(30), async || {
+        let Ok(Some(state)) = torwatch::keeper::state::State::load(dir) else {
+            return false;
+        };
+        lists.iter().all(|(list, sources)| {
+            state
+                .history
+                .lists
+                .get(*list)
+                .is_some_and(|b| sources.iter().all(|s| b.tracks.contains_key(*s)))
+        })
+    })
+    .await;
+}
+
 fn follower_config(leader: &Daemon, token_file: Option<&Path>) -> String {
     let token = token_file.map_or(String::new(), |p| {
         format!("    token_file: {}\n", p.display())
@@ -185,7 +205,14 @@ async fn a_follower_serves_and_answers_as_its_leader() {
         .await;
     assert!(leader_304 >= 2.0, "the leader answered {leader_304} 304s");
 
-    // lookup and scan --state-dir answer alike. The follower's state is read by a second process while it runs.
+    // lookup and scan --state-dir answer alike. The follower's state is read by a second process while it runs,
+    // once both instances saved what they fetched.
+    let saved: &[(&str, &[&str])] = &[
+        ("tor-exits", &["bulk", "onionoo"]),
+        ("tor-relays", &["onionoo"]),
+    ];
+    wait_saved(&leader_dir.join("state"), saved).await;
+    wait_saved(&follower_dir.join("state"), saved).await;
     let log = dir.path().join("kern.log");
     let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6f+00:00");
     let line = |src: &str, dst: &str, port: u16| {
