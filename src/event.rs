@@ -202,6 +202,49 @@ pub struct Addresses {
     pub dst: Option<IpAddr>,
 }
 
+/// An address with an optional port: `192.0.2.1`, `192.0.2.1:443`, `2001:db8::1`, `[2001:db8::1]:443`; a host name
+/// with a port (`www.example.com:443`) gives the port alone.
+pub fn parse_endpoint(s: &[u8]) -> (Option<IpAddr>, Option<u16>) {
+    if let Some(v6) = s.strip_prefix(b"[") {
+        let close = memchr::memchr(b']', v6).unwrap_or(v6.len());
+        let port = v6
+            .get(close + 1..)
+            .and_then(|p| p.strip_prefix(b":"))
+            .and_then(parse_port);
+        return (v6.get(..close).and_then(parse_ip), port);
+    }
+    if let Some(ip) = parse_ip(s) {
+        return (Some(ip), None);
+    }
+    match memchr::memrchr(b':', s) {
+        Some(i) => (
+            s.get(..i).and_then(parse_ip),
+            s.get(i + 1..).and_then(parse_port),
+        ),
+        None => (None, None),
+    }
+}
+
+/// True when `text` writes `ip`: a run of address bytes (hex digits, `.`, `:`) that reads as it whole, before a
+/// `:port`, between colons (`ip:port:interface`), or before a full stop. A reader gives no address that is not
+/// written in its line: property tests and fuzz targets check every reader's events with this.
+pub fn written_in(text: &[u8], ip: IpAddr) -> bool {
+    let is_addr_byte = |c: &u8| c.is_ascii_hexdigit() || matches!(c, b'.' | b':');
+    text.split(|c| !is_addr_byte(c)).any(|run| {
+        let run = run.strip_suffix(b".").unwrap_or(run);
+        let before_port = run
+            .iter()
+            .rposition(|&c| c == b':')
+            .and_then(|i| run.get(..i))
+            .and_then(parse_ip);
+        parse_ip(run) == Some(ip)
+            || before_port == Some(ip)
+            || run
+                .split(|&c| c == b':')
+                .any(|part| parse_ip(part) == Some(ip))
+    })
+}
+
 /// Parses an unsigned decimal number of 1 to 19 digits, without allocating.
 pub fn parse_u64(s: &[u8]) -> Option<u64> {
     if s.is_empty() || s.len() > 19 {

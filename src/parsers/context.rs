@@ -76,6 +76,7 @@ impl Context {
     pub fn parse<'a>(&self, format: LogFormat, line: &'a [u8]) -> Result<Event<'a>, ParseError> {
         match format {
             LogFormat::Netfilter => netfilter::parse_with(line, self.actions()),
+            LogFormat::MikroTik => super::mikrotik::parse_with(line, self.actions()),
             LogFormat::VpcFlow => match &self.layout {
                 Some(layout) => vpcflow::parse_in(layout, line),
                 None => vpcflow::parse(line),
