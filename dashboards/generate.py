@@ -222,9 +222,13 @@ def health():
         series(lay, "List size by list and family",
                [target(f"sum by (list, family) (torwatch_list_entries{{{SEL}}})", "{{list}} {{family}}")],
                unit="short"),
-        series(lay, "List age", [target(f"max by (list) (time() - torwatch_list_updated_timestamp_seconds{{{SEL}}})",
-                                        "{{list}}")], unit="s", defaults=age,
-               desc="Time since the list's sources were last confirmed. TorwatchListStale fires above 3 h."),
+        series(lay, "List age", [
+            target(f"max by (list) (time() - torwatch_list_updated_timestamp_seconds{{{SEL}}})", "{{list}}"),
+            target(f"max(torwatch_list_stale_after_seconds{{{SEL}}})", "stale after", ref="B")],
+               unit="s", defaults=age,
+               desc="Time since the list's sources were last confirmed. A list older than torwatch's stale_after "
+                    "(the \"stale after\" line) is stale: /readyz lists it, the status page marks it and "
+                    "TorwatchListStale fires."),
     ]
     p.append(lay.row("Sources"))
     fetches = f"torwatch_source_fetches_total{{{SEL}}}"
@@ -259,6 +263,7 @@ def health():
                [target(f"time() - torwatch_publish_last_success_timestamp_seconds{{{SEL}}}", "{{file}}")], unit="s"),
     ]
     p.append(lay.row("Inputs"))
+    last = f"torwatch_input_last_line_timestamp_seconds{{{SELI}}}"
     p += [
         series(lay, "Input lines/s", [
             target(f"sum by (input) (rate(torwatch_input_lines_total{{{SELI}}}[$__rate_interval]))", "read {{input}}"),
@@ -275,9 +280,12 @@ def health():
                [target(f"sum by (input) (rate(torwatch_input_socket_drops_total{{{SELI}}}[$__rate_interval]))",
                        "{{input}}")], unit="reqps",
                desc="Datagrams the kernel dropped on a UDP input's socket before torwatch read them."),
-        series(lay, "Time since last line",
-               [target(f"time() - torwatch_input_last_line_timestamp_seconds{{{SELI}}}", "{{input}}")], w=24,
-               unit="s", desc="TorwatchInputSilent fires when an input that had lines gets none for 30 minutes."),
+        stat(lay, "Time since last line",
+             [target(f"(time() - {last}) and ({last} > 0) or (({last} == 0) - 1)", "{{input}}")], w=24,
+             unit="s", text_mode="value_and_name", defaults={"mappings": [
+                 {"type": "value", "options": {"-1": {"text": "never", "color": "orange", "index": 0}}}]},
+             desc="\"never\": the input has not read a line since torwatch started. TorwatchInputSilent fires when "
+                  "an input that had lines gets none for 30 minutes."),
     ]
     p.append(lay.row("Service"))
     p += [

@@ -5,7 +5,7 @@
 //! `flood --udp 127.0.0.1:5514 --tcp 127.0.0.1:5515 --http 127.0.0.1:8080 --pid 1234 --seconds 10
 //!        [--udp-threads 1] [--tcp-conns 1] [--probe-ms 50] [--max-message 2048]`
 //!
-//! The mix, per 20 messages: 10 netfilter drops from `192.0.2.1-50` (put them in the exit list), 6 from
+//! The mix, per 20 messages: 10 netfilter drops from `185.220.102.1-50` (put them in the exit list), 6 from
 //! `198.51.100.x`, 2 lines of text and 2 of binary garbage; one message in 1000 is longer than `--max-message`;
 //! UDP senders add an empty datagram (a bare newline) per 1000.
 //! Prints `key value` lines: `udp_sent`, `udp_oversize`, `udp_netfilter`, `udp_garbage` (and the same for `tcp_`),
@@ -69,7 +69,7 @@ fn mix(max_message: usize) -> Vec<(Kind, Vec<u8>)> {
             (Kind::Oversize, vec![b'x'; max_message + 100])
         } else if slot < 10 {
             let line = format!(
-                "<4>Nov 29 03:50:00 fw kernel: [UFW BLOCK] IN=eth0 OUT= MAC=00:00 SRC=192.0.2.{} DST=10.0.0.1 \
+                "<4>Nov 29 03:50:00 fw kernel: [UFW BLOCK] IN=eth0 OUT= MAC=00:00 SRC=185.220.102.{} DST=10.0.0.1 \
                  LEN=60 TOS=0x00 PROTO=TCP SPT={} DPT=22 WINDOW=64240 RES=0x00 SYN URGP=0",
                 1 + i % 50,
                 1024 + i

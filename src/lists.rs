@@ -5,7 +5,7 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 /// Where an address came from and what is known about it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Provenance {
     /// Names of the configured sources that list it, sorted.
     pub sources: Vec<String>,
@@ -97,5 +97,160 @@ impl List {
             .iter()
             .filter(|e| Family::of(&e.net) == family)
             .count()
+    }
+}
+
+/// `entries` without any address of `exclude`: an entry that holds an excluded range is replaced by the fewest
+/// networks that cover the rest of it (a `/1` minus a `/24` becomes 23 networks), each with the entry's
+/// provenance; an entry inside an excluded range is dropped.
+pub fn exclude(entries: Vec<ListEntry>, exclude: &[IpNet]) -> Vec<ListEntry> {
+    if exclude.is_empty() {
+        return entries;
+    }
+    let mut out = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let overlapping: Vec<IpNet> = exclude
+            .iter()
+            .filter(|x| x.contains(&entry.net) || entry.net.contains(*x))
+            .copied()
+            .collect();
+        if overlapping.is_empty() {
+            out.push(entry);
+            continue;
+        }
+        let mut pieces = Vec::new();
+        carve(entry.net, &overlapping, &mut pieces);
+        out.extend(pieces.into_iter().map(|net| ListEntry {
+            net,
+            prov: entry.prov.clone(),
+        }));
+    }
+    out
+}
+
+/// Pushes the networks of `net` outside every one of `exclude` (all of which overlap `net`).
+fn carve(net: IpNet, exclude: &[IpNet], out: &mut Vec<IpNet>) {
+    if exclude.iter().any(|x| x.contains(&net)) {
+        return;
+    }
+    // Two networks that overlap and neither contains the other cannot be: CIDRs nest or are disjoint.
+    let inside: Vec<IpNet> = exclude
+        .iter()
+        .filter(|x| net.contains(*x))
+        .copied()
+        .collect();
+    if inside.is_empty() {
+        out.push(net);
+        return;
+    }
+    let Ok(halves) = net.subnets(net.prefix_len() + 1) else {
+        return;
+    };
+    for half in halves {
+        carve(half, &inside, out);
+    }
+}
+
+/// A digest of what a list publishes: its networks and their provenance except `last_seen` (which moves with
+/// every fetch that confirms an address). Equal digests, equal contents: the version stays.
+pub fn digest(entries: &[ListEntry]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    entries.len().hash(&mut h);
+    for e in entries {
+        e.net.hash(&mut h);
+        let p = &e.prov;
+        (
+            &p.sources,
+            p.first_seen,
+            &p.fingerprints,
+            &p.nickname,
+            &p.country,
+            p.as_number,
+            &p.as_name,
+            p.approximate,
+        )
+            .hash(&mut h);
+    }
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn entry(net: IpNet) -> ListEntry {
+        ListEntry {
+            net,
+            prov: Provenance::default(),
+        }
+    }
+
+    fn nets(entries: &[ListEntry]) -> Vec<String> {
+        entries.iter().map(|e| e.net.to_string()).collect()
+    }
+
+    #[test]
+    fn a_wide_network_minus_a_small_one_is_its_covering_set() {
+        let got = exclude(
+            vec![entry("0.0.0.0/1".parse().unwrap())],
+            &["10.1.2.0/24".parse().unwrap()],
+        );
+        assert_eq!(got.len(), 23, "{:?}", nets(&got));
+        assert!(got
+            .iter()
+            .all(|e| !e.net.contains(&"10.1.2.7".parse::<IpAddr>().unwrap())));
+        let inside = exclude(
+            vec![entry("10.1.2.7/32".parse().unwrap())],
+            &["10.0.0.0/8".parse().unwrap()],
+        );
+        assert!(inside.is_empty());
+        let apart = exclude(
+            vec![entry("185.220.101.1/32".parse().unwrap())],
+            &["10.0.0.0/8".parse().unwrap()],
+        );
+        assert_eq!(nets(&apart), ["185.220.101.1/32"]);
+    }
+
+    fn v4net() -> impl Strategy<Value = IpNet> {
+        (any::<u32>(), 0u8..=32).prop_map(|(a, len)| {
+            IpNet::V4(ipnet::Ipv4Net::new(Ipv4Addr::from(a), len).unwrap()).trunc()
+        })
+    }
+
+    fn covered(entries: &[ListEntry], a: u32) -> bool {
+        let ip = IpAddr::V4(Ipv4Addr::from(a));
+        entries.iter().any(|e| e.net.contains(&ip))
+    }
+
+    proptest! {
+        #[test]
+        fn carving_keeps_every_listed_address_that_is_not_excluded(
+            listed in proptest::collection::vec(v4net(), 1..8),
+            excluded in proptest::collection::vec(v4net(), 1..5),
+            probes in proptest::collection::vec(any::<u32>(), 64),
+        ) {
+            let before: Vec<ListEntry> = listed.iter().copied().map(entry).collect();
+            let after = exclude(before.clone(), &excluded);
+            for e in &after {
+                for x in &excluded {
+                    prop_assert!(!e.net.contains(x) && !x.contains(&e.net), "{} overlaps {}", e.net, x);
+                }
+            }
+            // Probe random addresses and every edge of every network involved.
+            let mut points = probes;
+            for n in listed.iter().chain(&excluded) {
+                let (lo, hi) = crate::feeds::guard::bounds(n);
+                let (lo, hi) = (lo as u32, hi as u32);
+                points.extend([lo, hi, lo.wrapping_sub(1), hi.wrapping_add(1)]);
+            }
+            for a in points {
+                let ip = IpAddr::V4(Ipv4Addr::from(a));
+                let is_excluded = excluded.iter().any(|x| x.contains(&ip));
+                prop_assert_eq!(covered(&after, a), covered(&before, a) && !is_excluded, "{}", ip);
+            }
+        }
     }
 }

@@ -2,16 +2,20 @@
 //! auto-detected) into its events (one, or one per flow of a document), matches each against the current snapshot
 //! and counts it. Acknowledges file batches once processed, so checkpoints only ever cover counted lines. Per-line
 //! work touches pre-resolved counters only.
+//!
+//! No line goes unmatched in silence: until an exit list is loaded, file and stdin inputs wait (their queues are
+//! not read, their checkpoints do not move), and the lines of syslog inputs, which cannot wait, are counted as
+//! dropped (`reason="no_list"`) with one warning per input.
 
-use crate::config::Config;
+use crate::config::{Config, InputKind};
 use crate::event::Event;
-use crate::inputs::Batch;
+use crate::inputs::{Batch, InputMetrics};
 use crate::matcher::geoip::Geoip;
 use crate::matcher::metrics::{InputHandle, TrafficMetrics};
 use crate::matcher::Matcher;
 use crate::parsers::netfilter::{self, PrefixActions};
 use crate::parsers::{Context, LogFormat, ParseError};
-use crate::recent::Recent;
+use crate::recent::{Recent, Seen};
 use crate::snapshot::Shared;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -150,9 +154,23 @@ impl Counters {
 
 /// One input: its fixed format, its counters, and the context its lines are read in.
 struct Input {
+    name: String,
     format: Option<LogFormat>,
+    /// Waits for an exit list (files, stdin); otherwise its lines before one are counted as `no_list`.
+    waits: bool,
     counters: Counters,
+    no_list: Counter,
+    /// Whether the warning about lines before any list was given.
+    warned: bool,
     context: Context,
+}
+
+/// Everything the pipeline counts into.
+pub struct Counting<'a> {
+    pub parse: &'a ParseMetrics,
+    pub inputs: &'a InputMetrics,
+    pub traffic: Arc<TrafficMetrics>,
+    pub recent: Arc<Mutex<Recent>>,
 }
 
 pub struct Pipeline {
@@ -162,17 +180,23 @@ pub struct Pipeline {
     recent: Arc<Mutex<Recent>>,
     geoip: Option<Arc<Geoip>>,
     matcher: Matcher,
+    /// Batches of waiting inputs read before an exit list was loaded, in order.
+    held: Vec<Batch>,
 }
 
 impl Pipeline {
     pub fn new(
         config: &Config,
         shared: Shared,
-        parse: &ParseMetrics,
-        traffic: Arc<TrafficMetrics>,
-        recent: Arc<Mutex<Recent>>,
+        counting: Counting<'_>,
         geoip: Option<Arc<Geoip>>,
     ) -> Pipeline {
+        let Counting {
+            parse,
+            inputs,
+            traffic,
+            recent,
+        } = counting;
         let actions = (!config.netfilter_actions.is_empty()).then(|| {
             let mut rules: Vec<(String, crate::event::Action)> = config.netfilter_actions.clone();
             rules.extend(
@@ -189,8 +213,12 @@ impl Pipeline {
             .inputs
             .iter()
             .map(|i| Input {
+                name: i.name.clone(),
                 format: i.format,
+                waits: matches!(i.kind, InputKind::File { .. } | InputKind::Stdin),
                 counters: Counters::new(&i.name, parse, &traffic),
+                no_list: inputs.input(&i.name).no_list,
+                warned: false,
                 context: Context::new(actions.clone(), i.fields),
             })
             .collect();
@@ -201,6 +229,7 @@ impl Pipeline {
             recent,
             geoip,
             matcher: Matcher::default(),
+            held: Vec::new(),
         }
     }
 
@@ -209,13 +238,17 @@ impl Pipeline {
     pub async fn run(mut self, queues: Vec<Receiver<Batch>>, shutdown: CancellationToken) {
         let mut queues = Queues::new(queues);
         let mut evict = tokio::time::interval(Duration::from_secs(30));
+        let mut listed = tokio::time::interval(Duration::from_millis(100));
         loop {
+            self.pause_waiting(&mut queues);
             tokio::select! {
                 batch = queues.next() => match batch {
                     Some(b) => self.process(b),
-                    None => return,
+                    None => break,
                 },
                 _ = evict.tick() => self.traffic.evict(crate::keeper::now()),
+                // While inputs wait for a list: look for one.
+                _ = listed.tick(), if !self.held.is_empty() || queues.any_paused() => {}
                 _ = shutdown.cancelled() => break,
             }
         }
@@ -223,11 +256,31 @@ impl Pipeline {
         while let Some(b) = queues.next().await {
             self.process(b);
         }
+        // What still waits for a list is dropped unacknowledged: it is read again after a restart.
     }
 
-    /// Parses, matches and counts one batch, then acknowledges it.
+    /// Pauses the queues of waiting inputs while no exit list is loaded; once one is, counts the batches held.
+    fn pause_waiting(&mut self, queues: &mut Queues) {
+        let ready = self.shared.load().ready();
+        for (i, input) in self.inputs.iter().enumerate() {
+            queues.pause(i, input.waits && !ready);
+        }
+        if ready && !self.held.is_empty() {
+            tracing::info!("an exit list is loaded: reading the inputs that waited for it");
+            for batch in std::mem::take(&mut self.held) {
+                self.process(batch);
+            }
+        }
+    }
+
+    /// Parses, matches and counts one batch, then acknowledges it. Before any exit list is loaded, a waiting
+    /// input's batch is held, another's lines are counted as `no_list`.
     pub fn process(&mut self, batch: Batch) {
         let snapshot = self.shared.load();
+        if !snapshot.ready() {
+            self.unlisted(batch);
+            return;
+        }
         if !self.matcher.is_current(&snapshot) {
             self.matcher = Matcher::with_geoip(&snapshot, self.geoip.as_deref());
         }
@@ -280,6 +333,29 @@ impl Pipeline {
             ack.commit();
         }
     }
+
+    /// A batch read before any exit list was loaded.
+    fn unlisted(&mut self, batch: Batch) {
+        let Some(input) = self.inputs.get_mut(usize::from(batch.input)) else {
+            return;
+        };
+        if input.waits {
+            if self.held.is_empty() {
+                tracing::info!(input = %input.name, "waiting for an exit list before reading on");
+            }
+            self.held.push(batch);
+            return;
+        }
+        input.no_list.inc_by(batch.lines.len() as u64);
+        if !input.warned {
+            input.warned = true;
+            tracing::warn!(
+                input = %input.name,
+                "lines arrive before any exit list is loaded: they cannot be matched and are counted as dropped \
+                 (torwatch_input_dropped_total{{reason=\"no_list\"}})"
+            );
+        }
+    }
 }
 
 /// What counting an event needs.
@@ -300,16 +376,18 @@ impl Count<'_> {
             return;
         };
         self.traffic.record(self.hits, ev, &hit, self.now);
-        if let Some(r) = recent.as_mut() {
+        let at = Recent::place(ev.time, self.now);
+        if let (Some(r), Some(at)) = (recent.as_mut(), at) {
             match hit.direction {
-                crate::event::Direction::Inbound => r.inbound(
-                    self.now,
-                    hit.addr,
-                    &hit.labels.country,
-                    ev.dst_port,
-                    ev.http_status,
-                ),
-                crate::event::Direction::Outbound => r.outbound(self.now),
+                crate::event::Direction::Inbound => r.inbound(Seen {
+                    at,
+                    exit: hit.addr,
+                    country: &hit.labels.country,
+                    port: ev.dst_port,
+                    http: ev.http_status,
+                    kind: ev.kind,
+                }),
+                crate::event::Direction::Outbound => r.outbound(at),
             }
         }
     }
@@ -319,12 +397,31 @@ impl Count<'_> {
 /// another (a UDP input that drops when its queue is full), because each has its own room and gets its turn.
 pub struct Queues {
     queues: Vec<Receiver<Batch>>,
+    /// Queues not read for now (their inputs wait); an open paused queue keeps `next` pending.
+    paused: Vec<bool>,
     next: usize,
 }
 
 impl Queues {
     pub fn new(queues: Vec<Receiver<Batch>>) -> Queues {
-        Queues { queues, next: 0 }
+        let paused = vec![false; queues.len()];
+        Queues {
+            queues,
+            paused,
+            next: 0,
+        }
+    }
+
+    /// Stops or resumes reading queue `i`.
+    pub fn pause(&mut self, i: usize, paused: bool) {
+        if let Some(p) = self.paused.get_mut(i) {
+            *p = paused;
+        }
+    }
+
+    /// Whether some queue is paused.
+    pub fn any_paused(&self) -> bool {
+        self.paused.iter().any(|&p| p)
     }
 
     /// The next batch, starting after the queue that gave the last one; `None` once every queue is closed and empty.
@@ -334,6 +431,10 @@ impl Queues {
             let mut open = false;
             for k in 0..n {
                 let i = (self.next + k) % n;
+                if self.paused.get(i) == Some(&true) {
+                    open = true;
+                    continue;
+                }
                 match self.queues[i].poll_recv(cx) {
                     std::task::Poll::Ready(Some(b)) => {
                         self.next = (i + 1) % n;
@@ -352,11 +453,12 @@ impl Queues {
         .await
     }
 
-    /// Stops accepting new batches; what is queued can still be read.
+    /// Stops accepting new batches; what is queued can still be read, from every queue (none stays paused).
     pub fn close(&mut self) {
         for q in &mut self.queues {
             q.close();
         }
+        self.paused.fill(false);
     }
 }
 
@@ -414,7 +516,14 @@ mod tests {
             ..crate::snapshot::Snapshot::default()
         }));
         let recent = Arc::new(Mutex::new(Recent::default()));
-        let p = Pipeline::new(&config, shared, &parse, traffic, recent, None);
+        let inputs = InputMetrics::register(&mut reg);
+        let counting = Counting {
+            parse: &parse,
+            inputs: &inputs,
+            traffic,
+            recent,
+        };
+        let p = Pipeline::new(&config, shared, counting, None);
         (p, reg)
     }
 
@@ -429,14 +538,18 @@ mod tests {
         }
     }
 
-    /// The exposition's samples whose line starts with one of `names`, in order.
+    /// The exposition's samples whose line starts with one of `names`, sorted (a family's series come in no fixed
+    /// order).
     fn samples(reg: &Registry, names: &[&str]) -> Vec<String> {
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, reg).expect("encode");
-        text.lines()
+        let mut found: Vec<String> = text
+            .lines()
             .filter(|l| names.iter().any(|n| l.starts_with(n)) && !l.ends_with(" 0"))
             .map(str::to_owned)
-            .collect()
+            .collect();
+        found.sort();
+        found
     }
 
     #[test]
@@ -464,17 +577,23 @@ mod tests {
                 ]
             ),
             [
-                r#"torwatch_input_parsed_total{input="flows",format="vpcflow"} 2"#,
                 r#"torwatch_input_parse_errors_total{input="flows",reason="not_traffic"} 1"#,
                 r#"torwatch_input_parse_errors_total{input="other",reason="unknown_format"} 1"#,
+                r#"torwatch_input_parsed_total{input="flows",format="vpcflow"} 2"#,
                 r#"torwatch_input_skipped_records_total{input="flows",reason="nodata"} 1"#,
             ]
         );
-        assert_eq!(hits(&reg), [("flows".into(), "drop".into(), 1)]);
+        assert_eq!(hits(&p, &reg), [("flows".into(), "drop".into(), 1)]);
     }
 
-    /// `torwatch_tor_hits_total` samples as (input, action, count).
-    fn hits(reg: &Registry) -> Vec<(String, String, u64)> {
+    /// `torwatch_tor_hits_total` samples as (input, action, count), after the two scrapes that show a new series at
+    /// 0 and then its count.
+    fn hits(p: &Pipeline, reg: &Registry) -> Vec<(String, String, u64)> {
+        for _ in 0..2 {
+            let n = p.traffic.scrape_begin();
+            samples(reg, &[]);
+            p.traffic.scrape_end(n);
+        }
         let label = |l: &str, key: &str| {
             let from = l.find(&format!("{key}=\"")).map(|i| i + key.len() + 2)?;
             let len = l.get(from..)?.find('"')?;
@@ -505,7 +624,7 @@ mod tests {
             samples(&reg, &["torwatch_input_parsed_total"]),
             [r#"torwatch_input_parsed_total{input="flows",format="vpcflow"} 2"#]
         );
-        assert_eq!(hits(&reg), [("flows".into(), "allow".into(), 1)]);
+        assert_eq!(hits(&p, &reg), [("flows".into(), "allow".into(), 1)]);
     }
 
     #[tokio::test]

@@ -154,11 +154,12 @@ async fn run_apply(argv: &[String], timeout: Duration) -> Result<(), ApplyError>
         .map_err(|e| ApplyError::Spawn(format!("{program}: {e}")))?;
     let group = child
         .id()
-        .and_then(|id| rustix::process::Pid::from_raw(id.try_into().ok()?));
+        .and_then(|id| i32::try_from(id).ok())
+        .map(nix::unistd::Pid::from_raw);
     let stderr = tokio::spawn(read_tail(child.stderr.take()));
     let kill_group = || {
         if let Some(pid) = group {
-            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+            let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
         }
     };
     match tokio::time::timeout(timeout, child.wait()).await {

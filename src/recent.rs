@@ -1,6 +1,13 @@
-//! The last 24 hours of Tor hits for the status page: hourly buckets of counts per exit, country and port, merged on
-//! request. Bounded: at most `MAX_KEYS` keys per map per bucket (further keys are folded into "other"). Pure data.
+//! The last 24 hours of Tor hits for the status page: hourly buckets of counts per kind, exit, country and port,
+//! merged on request. A hit goes into the hour of its log line's own time (the time torwatch read it when the line
+//! has none, or a time ahead of the clock), so a backlog read after a stop lands in the hours it happened. Bounded:
+//! at most `MAX_KEYS` keys per map per bucket (further keys are folded into "other"). Pure data; `saved` keeps it
+//! across restarts.
 
+pub mod saved;
+
+use crate::event::Kind;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::IpAddr;
 
@@ -8,12 +15,17 @@ const HOUR: i64 = 3600;
 const BUCKETS: usize = 24;
 /// Most distinct keys one bucket keeps per map.
 pub const MAX_KEYS: usize = 4096;
+/// A log line's time this far ahead of the clock is still taken (as now); further ahead it is not believed.
+const AHEAD: i64 = 300;
 
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 struct Bucket {
     hour: i64,
     hits: u64,
     outbound: u64,
+    /// Inbound hits by kind, in the order of [`Kind::ALL`].
+    #[serde(default)]
+    kinds: [u64; 3],
     /// Exit → (hits, last hit).
     exits: HashMap<IpAddr, (u64, i64)>,
     countries: HashMap<String, u64>,
@@ -23,9 +35,28 @@ struct Bucket {
 }
 
 /// Rolling per-hour counts.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct Recent {
     buckets: Vec<Bucket>,
+}
+
+/// One inbound hit as the window counts it.
+#[derive(Debug, Clone, Copy)]
+pub struct Seen<'a> {
+    /// The hour it goes in: see [`Recent::place`].
+    pub at: i64,
+    pub exit: IpAddr,
+    pub country: &'a str,
+    pub port: Option<u16>,
+    pub http: Option<u16>,
+    pub kind: Kind,
+}
+
+/// One hour of the chart: its start (unix seconds) and inbound hits by kind ([`Kind::ALL`] order).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Hour {
+    pub start: i64,
+    pub kinds: [u64; 3],
 }
 
 /// Merged counts for a window.
@@ -40,12 +71,30 @@ pub struct Summary {
     pub ports: Vec<(String, u64)>,
     /// HTTP status answered to Tor clients → responses.
     pub http: Vec<(u16, u64)>,
+    /// The 24 hours ending with the current one, oldest first.
+    pub hourly: Vec<Hour>,
 }
 
 impl Recent {
+    /// Where a hit at `now` whose log line says `time` goes: that time, or `now` when the line has none or one
+    /// further ahead than a few minutes (a clock or a zone-less stamp off); `None` when it is older than 24 h.
+    pub fn place(time: Option<i64>, now: i64) -> Option<i64> {
+        match time {
+            None => Some(now),
+            Some(t) if t > now + AHEAD => Some(now),
+            Some(t) if t.div_euclid(HOUR) <= now.div_euclid(HOUR) - BUCKETS as i64 => None,
+            Some(t) => Some(t.min(now)),
+        }
+    }
+
+    /// Whether the saved buckets have the shape this build keeps (24, or none yet).
+    pub fn is_valid(&self) -> bool {
+        self.buckets.is_empty() || self.buckets.len() == BUCKETS
+    }
+
     fn bucket(&mut self, now: i64) -> &mut Bucket {
         let hour = now.div_euclid(HOUR);
-        if self.buckets.is_empty() {
+        if self.buckets.len() != BUCKETS {
             self.buckets = vec![Bucket::default(); BUCKETS];
         }
         let slot = hour.rem_euclid(BUCKETS as i64) as usize;
@@ -59,22 +108,26 @@ impl Recent {
         b
     }
 
-    /// Counts an inbound hit from `exit` (with its country) on `port`, with the HTTP status of access logs.
-    pub fn inbound(
-        &mut self,
-        now: i64,
-        exit: IpAddr,
-        country: &str,
-        port: Option<u16>,
-        http: Option<u16>,
-    ) {
-        let b = self.bucket(now);
+    /// Counts an inbound hit in the hour of `seen.at`.
+    pub fn inbound(&mut self, seen: Seen<'_>) {
+        let Seen {
+            at,
+            exit,
+            country,
+            port,
+            http,
+            kind,
+        } = seen;
+        let b = self.bucket(at);
         b.hits += 1;
+        if let Some(n) = b.kinds.get_mut(kind.slot()) {
+            *n += 1;
+        }
         if let Some((n, last)) = b.exits.get_mut(&exit) {
             *n += 1;
-            *last = (*last).max(now);
+            *last = (*last).max(at);
         } else if b.exits.len() < MAX_KEYS {
-            b.exits.insert(exit, (1, now));
+            b.exits.insert(exit, (1, at));
         }
         if let Some(code) = http {
             if let Some(n) = b.http.get_mut(&code) {
@@ -99,8 +152,9 @@ impl Recent {
         }
     }
 
-    pub fn outbound(&mut self, now: i64) {
-        let b = self.bucket(now);
+    /// Counts an outbound hit in the hour of `at` (see [`Recent::place`]).
+    pub fn outbound(&mut self, at: i64) {
+        let b = self.bucket(at);
         b.hits += 1;
         b.outbound += 1;
     }
@@ -127,11 +181,21 @@ impl Recent {
         let mut http: HashMap<u16, u64> = HashMap::new();
         let mut countries: HashMap<String, u64> = HashMap::new();
         let mut ports: HashMap<String, u64> = HashMap::new();
+        s.hourly = (hour - BUCKETS as i64 + 1..=hour)
+            .map(|h| Hour {
+                start: h * HOUR,
+                kinds: [0; 3],
+            })
+            .collect();
         for b in self
             .buckets
             .iter()
             .filter(|b| b.hour > hour - BUCKETS as i64 && b.hour <= hour)
         {
+            let slot = usize::try_from(b.hour - (hour - BUCKETS as i64 + 1)).unwrap_or(0);
+            if let Some(h) = s.hourly.get_mut(slot) {
+                h.kinds = b.kinds;
+            }
             s.hits += b.hits;
             s.outbound += b.outbound;
             for (k, (n, last)) in &b.exits {
@@ -213,6 +277,14 @@ impl crate::status::TrafficSource for RecentTraffic {
             })
             .collect();
         crate::status::Traffic {
+            hourly: summary
+                .hourly
+                .iter()
+                .map(|h| crate::status::HourRow {
+                    start: h.start,
+                    kinds: h.kinds,
+                })
+                .collect(),
             window_secs: BUCKETS as i64 * HOUR,
             hits: summary.hits - summary.outbound,
             distinct_exits: distinct as u64,
@@ -235,11 +307,39 @@ mod tests {
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         let b: IpAddr = "192.0.2.2".parse().unwrap();
         let t = 1_000_000 * HOUR;
-        r.inbound(t, a, "de", Some(22), None);
-        r.inbound(t + 10, a, "de", Some(22), Some(404));
-        r.inbound(t + HOUR, b, "us", Some(443), None);
+        let seen = |at, exit, country, port, http| Seen {
+            at,
+            exit,
+            country,
+            port,
+            http,
+            kind: if http.is_some() {
+                Kind::Web
+            } else {
+                Kind::Traffic
+            },
+        };
+        r.inbound(seen(t, a, "de", Some(22), None));
+        r.inbound(seen(t + 10, a, "de", Some(22), Some(404)));
+        r.inbound(seen(t + HOUR, b, "us", Some(443), None));
         r.outbound(t + HOUR);
         let s = r.summary(t + HOUR, 10);
+        assert_eq!(s.hourly.len(), 24);
+        assert_eq!(
+            s.hourly[22],
+            Hour {
+                start: t,
+                kinds: [1, 0, 1]
+            }
+        );
+        assert_eq!(
+            s.hourly[23],
+            Hour {
+                start: t + HOUR,
+                kinds: [1, 0, 0]
+            }
+        );
+        assert!(s.hourly[..22].iter().all(|h| h.kinds == [0; 3]));
         assert_eq!(s.hits, 4);
         assert_eq!(s.outbound, 1);
         assert_eq!(s.exits, vec![(a, 2, t + 10), (b, 1, t + HOUR)]);
@@ -248,6 +348,39 @@ mod tests {
         // 24 hours later the first hour has left the window.
         let s = r.summary(t + 24 * HOUR, 10);
         assert_eq!(s.exits, vec![(b, 1, t + HOUR)]);
-        assert_eq!(r.summary(t + 50 * HOUR, 10), Summary::default());
+        let empty = r.summary(t + 50 * HOUR, 10);
+        assert_eq!((empty.hits, empty.exits.len()), (0, 0));
+        assert!(empty.hourly.iter().all(|h| h.kinds == [0; 3]));
+    }
+
+    #[test]
+    fn a_hit_goes_in_the_hour_of_its_line() {
+        let now = 1_000_000 * HOUR + 1800;
+        assert_eq!(Recent::place(None, now), Some(now));
+        assert_eq!(
+            Recent::place(Some(now - 5 * HOUR), now),
+            Some(now - 5 * HOUR)
+        );
+        assert_eq!(
+            Recent::place(Some(now + 60), now),
+            Some(now),
+            "a little ahead: now"
+        );
+        assert_eq!(
+            Recent::place(Some(now + 2 * HOUR), now),
+            Some(now),
+            "far ahead: not believed"
+        );
+        let first = 1_000_000 * HOUR - 23 * HOUR;
+        assert_eq!(
+            Recent::place(Some(first), now),
+            Some(first),
+            "the oldest hour shown"
+        );
+        assert_eq!(
+            Recent::place(Some(first - 1), now),
+            None,
+            "older than the window"
+        );
     }
 }

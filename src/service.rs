@@ -12,8 +12,9 @@ use crate::keeper::metrics::KeeperMetrics;
 use crate::keeper::Keeper;
 use crate::matcher::geoip::Geoip;
 use crate::matcher::metrics::TrafficMetrics;
-use crate::pipeline::{ParseMetrics, Pipeline};
+use crate::pipeline::{Counting, ParseMetrics, Pipeline};
 use crate::publisher::{PublishMetrics, Publisher};
+use crate::recent::saved::Saved;
 use crate::recent::Recent;
 use crate::snapshot::Shared;
 use anyhow::Context;
@@ -53,8 +54,12 @@ struct Shell {
     parse_metrics: ParseMetrics,
     traffic: Arc<TrafficMetrics>,
     recent: Arc<Mutex<Recent>>,
+    /// The last 24 h of traffic in `state_dir`.
+    saved: Arc<Saved>,
     reloads: Family<ReloadLabels, Counter>,
     problems: Arc<ArcSwap<Vec<String>>>,
+    /// `stale_after` in seconds, for the alert rule.
+    stale_after: Gauge,
 }
 
 impl Shell {
@@ -78,16 +83,34 @@ impl Shell {
             "Config reloads by outcome",
             reloads.clone(),
         );
+        let stale_after = Gauge::default();
+        stale_after.set(crate::status::secs(config.stale_after));
+        registry.register(
+            "torwatch_list_stale_after_seconds",
+            "A list no source has confirmed for this long is stale (the stale_after setting)",
+            stale_after.clone(),
+        );
+        let traffic = Arc::new(TrafficMetrics::register(registry, &config.matcher));
+        let recent = Arc::default();
+        let saved = Saved::register(
+            registry,
+            &config.state_dir,
+            Arc::clone(&recent),
+            traffic.clone(),
+        );
+        saved.restore(crate::keeper::now());
         Shell {
             shared: crate::snapshot::shared(),
             keeper_metrics: Arc::new(KeeperMetrics::register(registry)),
             publish_metrics: Arc::new(PublishMetrics::register(registry)),
             input_metrics: Arc::new(InputMetrics::register(registry)),
             parse_metrics: ParseMetrics::register(registry),
-            traffic: Arc::new(TrafficMetrics::register(registry, &config.matcher)),
-            recent: Arc::default(),
+            traffic,
+            recent,
+            saved: Arc::new(saved),
             reloads,
             problems: Arc::default(),
+            stale_after,
         }
     }
 }
@@ -145,14 +168,13 @@ impl Generation {
             }
             None => None,
         };
-        let pipeline = Pipeline::new(
-            config,
-            shell.shared.clone(),
-            &shell.parse_metrics,
-            shell.traffic.clone(),
-            shell.recent.clone(),
-            geoip,
-        );
+        let counting = Counting {
+            parse: &shell.parse_metrics,
+            inputs: &shell.input_metrics,
+            traffic: shell.traffic.clone(),
+            recent: shell.recent.clone(),
+        };
+        let pipeline = Pipeline::new(config, shell.shared.clone(), counting, geoip);
         tracker.spawn(pipeline.run(queues, token.clone()));
         let publisher = Publisher {
             files: config.publish.clone(),
@@ -241,6 +263,23 @@ fn reread(path: &Path, running: &Config) -> Result<(Config, Option<TlsAcceptor>)
     Ok((new, tls))
 }
 
+/// While a scraper keeps scraping, waits for the scrapes that show every hit counted (two scrape intervals at most,
+/// and never longer than [`DRAIN`]), so that Prometheus reads the last hits before a stop.
+async fn last_scrapes(traffic: &TrafficMetrics) {
+    let Some(interval) = traffic.scrape_interval() else {
+        return;
+    };
+    let wait = async {
+        while !traffic.shown() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    let limit = (2 * interval + Duration::from_millis(500)).min(DRAIN);
+    if tokio::time::timeout(limit, wait).await.is_err() {
+        tracing::warn!("stopping before a scrape showed the last counts");
+    }
+}
+
 /// Runs the service until SIGINT or SIGTERM.
 pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
     let mut config = Arc::new(config);
@@ -276,6 +315,7 @@ pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
         metrics: http_metrics,
         problems: shell.problems.clone(),
         reload: Some(reload_tx),
+        scrapes: Some(shell.traffic.clone()),
     };
     let traffic = crate::status::TrafficHandle(Arc::new(crate::recent::RecentTraffic {
         recent: shell.recent.clone(),
@@ -287,6 +327,7 @@ pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
     let tls = server.tls.clone();
     let shutdown = CancellationToken::new();
     let server_task = tokio::spawn(server.run(shutdown.clone()));
+    tokio::spawn(shell.saved.clone().run(shutdown.clone()));
 
     let mut strict = true;
     loop {
@@ -297,6 +338,8 @@ pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
                 Event::Stop => {
                     tracing::info!("shutting down");
                     generation.stop().await?;
+                    last_scrapes(&shell.traffic).await;
+                    shell.saved.save(crate::keeper::now()).await;
                     shutdown.cancel();
                     let _ = tokio::time::timeout(DRAIN, server_task).await;
                     return Ok(());
@@ -321,6 +364,9 @@ pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
         };
         keeper = generation.stop().await?;
         config = Arc::new(new);
+        shell
+            .stale_after
+            .set(crate::status::secs(config.stale_after));
         keeper.reconfigure(config.clone());
         current.store(config.clone());
         shell

@@ -20,6 +20,9 @@ pub struct SourceStatus {
     pub last_result: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// Entries the list guard dropped from the last fetch, by reason.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub dropped: BTreeMap<String, usize>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -43,6 +46,43 @@ impl Snapshot {
     pub fn ready(&self) -> bool {
         self.lists.contains_key(crate::keeper::EXITS)
     }
+
+    /// The latest success of any source that feeds `list` (the exit sources feed the history windows, Onionoo the
+    /// relays); 0 when none ever succeeded.
+    pub fn confirmed(&self, list: &str) -> i64 {
+        use crate::keeper::{EXITS, RELAYS};
+        self.sources
+            .iter()
+            .filter(|s| match list {
+                RELAYS => s.kind == "onionoo",
+                _ => s.list == list || (list.starts_with(EXITS) && s.list == EXITS),
+            })
+            .map(|s| s.last_success)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Whether a loaded list counts as stale at `now`: no source has confirmed it for longer than `stale_after`
+    /// seconds.
+    pub fn is_stale(&self, list: &str, stale_after: i64, now: i64) -> bool {
+        let confirmed = self.confirmed(list);
+        confirmed == 0 || now.saturating_sub(confirmed) > stale_after
+    }
+
+    /// One line per loaded list that is stale at `now`, for `/readyz`.
+    pub fn stale(&self, stale_after: i64, now: i64) -> Vec<String> {
+        self.lists
+            .keys()
+            .filter(|name| self.is_stale(name, stale_after, now))
+            .map(|name| match self.confirmed(name) {
+                0 => format!("list {name} is stale: no source has confirmed it"),
+                at => format!(
+                    "list {name} is stale: last confirmed {}s ago (stale_after {stale_after}s)",
+                    now.saturating_sub(at)
+                ),
+            })
+            .collect()
+    }
 }
 
 /// The shared handle: one writer (the keeper), many readers.
@@ -50,4 +90,74 @@ pub type Shared = Arc<ArcSwap<Snapshot>>;
 
 pub fn shared() -> Shared {
     Arc::new(ArcSwap::from_pointee(Snapshot::default()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keeper::{EXITS, RELAYS};
+
+    #[test]
+    fn confirmed_follows_the_lists_a_source_feeds() {
+        let source = |name: &str, kind: &'static str, list: &str, at: i64| SourceStatus {
+            name: name.into(),
+            kind,
+            list: list.into(),
+            last_success: at,
+            ..SourceStatus::default()
+        };
+        let snapshot = Snapshot {
+            sources: vec![
+                source("bulk", "bulk", EXITS, 100),
+                source("onionoo", "onionoo", EXITS, 200),
+                source("drop", "plain", "spamhaus", 50),
+            ],
+            ..Snapshot::default()
+        };
+        assert_eq!(snapshot.confirmed(EXITS), 200);
+        assert_eq!(snapshot.confirmed("tor-exits-7d"), 200);
+        assert_eq!(snapshot.confirmed(RELAYS), 200);
+        assert_eq!(snapshot.confirmed("spamhaus"), 50);
+        assert_eq!(snapshot.confirmed("other"), 0);
+    }
+
+    #[test]
+    fn a_list_is_stale_after_stale_after_without_a_confirmation() {
+        let snapshot = Snapshot {
+            lists: BTreeMap::from([
+                (
+                    EXITS.to_string(),
+                    Arc::new(crate::lists::List::new(EXITS, 1, 0, Vec::new())),
+                ),
+                (
+                    "mine".to_string(),
+                    Arc::new(crate::lists::List::new("mine", 1, 0, Vec::new())),
+                ),
+            ]),
+            sources: vec![SourceStatus {
+                name: "bulk".into(),
+                kind: "bulk",
+                list: EXITS.into(),
+                last_success: 1000,
+                ..SourceStatus::default()
+            }],
+            ..Snapshot::default()
+        };
+        assert!(
+            !snapshot.is_stale(EXITS, 3600, 4600),
+            "exactly stale_after: not yet"
+        );
+        assert!(snapshot.is_stale(EXITS, 3600, 4601));
+        assert_eq!(
+            snapshot.stale(3600, 4601),
+            [
+                "list mine is stale: no source has confirmed it",
+                "list tor-exits is stale: last confirmed 3601s ago (stale_after 3600s)",
+            ]
+        );
+        assert_eq!(
+            snapshot.stale(3600, 2000),
+            ["list mine is stale: no source has confirmed it"]
+        );
+    }
 }

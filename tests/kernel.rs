@@ -422,3 +422,152 @@ fn publish_writes_the_file_and_applies_it_with_nft() {
     }
     assert_eq!(nft_elements(&ns, "tor_exit_v4"), set(&nets[..1]));
 }
+
+/// The shared bulk list (`../shared`, or `$TORWATCH_SHARED`), one address per line.
+fn shared_bulk_list() -> String {
+    let shared = std::env::var("TORWATCH_SHARED").map_or_else(
+        |_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"),
+        PathBuf::from,
+    );
+    let path = shared.join("samples/tor/torbulkexitlist_2024-03-12.txt");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Runs the real service over a feed file until it has written `files`, then stops it.
+fn run_service(dir: &Path, config: &str, files: &[PathBuf]) {
+    let config_path = dir.join("torwatch.yaml");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    std::fs::write(
+        &config_path,
+        format!(
+            "listen: 127.0.0.1:{port}\nstate_dir: {}\n{config}",
+            dir.join("state").display()
+        ),
+    )
+    .expect("write config");
+    let log = std::fs::File::create(dir.join("torwatch.log")).expect("log file");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_torwatch"))
+        .args(["run", "--config", path_str(&config_path)])
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("start torwatch");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !files.iter().all(|f| f.exists()) {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!(
+                "torwatch wrote no files; log:\n{}",
+                std::fs::read_to_string(dir.join("torwatch.log")).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+#[ignore = "needs root, nft, ipset and ../shared; run by .ci/run"]
+fn hostile_feed_lines_never_match_in_the_kernel() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bulk = shared_bulk_list();
+    let first = bulk
+        .lines()
+        .next()
+        .expect("a bulk address")
+        .trim()
+        .to_owned();
+    let mut feed = bulk.clone();
+    // Hostile lines, and a wide network holding the excluded range.
+    for line in [
+        "0.0.0.0/0",
+        "::/0",
+        "0.0.0.0/1",
+        "10.0.0.0/8",
+        "127.0.0.1",
+        "224.0.0.1",
+        "::1",
+        "fe80::1",
+        "::ffff:1.2.3.4",
+        "185.0.0.0/8",
+        "185.220.96.0/22",
+    ] {
+        feed.push_str(line);
+        feed.push('\n');
+    }
+    let feed_path = dir.path().join("feed.txt");
+    std::fs::write(&feed_path, feed).expect("write feed");
+    let nft = dir.path().join("tor-exits.nft");
+    let ipset = dir.path().join("tor-exits.ipset");
+    run_service(
+        dir.path(),
+        &format!(
+            "exclude: [185.220.98.0/24]\nsources:\n\
+             \x20 - {{ name: hostile, type: plain, url: {}, list: tor-exits }}\n\
+             inputs: []\npublish:\n\
+             \x20 - {{ path: {}, format: nft, list: tor-exits }}\n\
+             \x20 - {{ path: {}, format: ipset, list: tor-exits }}\n",
+            path_str(&feed_path),
+            path_str(&nft),
+            path_str(&ipset),
+        ),
+        &[nft.clone(), ipset.clone()],
+    );
+    let ns = Netns::new("guard");
+    ns.run(&["nft", "-f", path_str(&nft)]);
+    let ipset_file = std::fs::File::open(&ipset).expect("ipset file");
+    let restore = Command::new("ip")
+        .args(["netns", "exec", &ns.name, "ipset", "restore"])
+        .stdin(ipset_file)
+        .output()
+        .expect("ipset restore");
+    assert!(
+        restore.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restore.stderr)
+    );
+    let in_nft = |set_name: &str, addr: &str| {
+        ns.try_run(&[
+            "nft",
+            "get",
+            "element",
+            "inet",
+            "torwatch",
+            set_name,
+            &format!("{{ {addr} }}"),
+        ])
+    };
+    let in_ipset = |set_name: &str, addr: &str| ns.try_run(&["ipset", "test", set_name, addr]);
+    for (addr, v6) in [
+        ("8.8.8.8", false),
+        ("127.0.0.1", false),
+        ("10.1.2.3", false),
+        ("224.0.0.1", false),
+        ("185.220.98.7", false),
+        ("185.0.0.1", false),
+        ("2001:4860:4860::8888", true),
+        ("::1", true),
+        ("fe80::1", true),
+    ] {
+        let (nft_set, ipset_set) = if v6 {
+            ("tor_exit_v6", "tor-exit-v6")
+        } else {
+            ("tor_exit_v4", "tor-exit-v4")
+        };
+        assert!(!in_nft(nft_set, addr), "nft matches {addr}");
+        assert!(!in_ipset(ipset_set, addr), "ipset matches {addr}");
+    }
+    // What is listed still matches: a bulk address and the /22 around the excluded /24.
+    for addr in [first.as_str(), "185.220.96.1", "185.220.99.254"] {
+        assert!(in_nft("tor_exit_v4", addr), "nft misses {addr}");
+        assert!(in_ipset("tor-exit-v4", addr), "ipset misses {addr}");
+    }
+    let v4 = nft_elements(&ns, "tor_exit_v4");
+    let bulk_count = bulk.lines().filter(|l| !l.trim().is_empty()).count();
+    assert!(v4.len() >= bulk_count, "{} elements", v4.len());
+    assert!(nft_elements(&ns, "tor_exit_v6").is_empty());
+}

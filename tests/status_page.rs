@@ -8,10 +8,12 @@ use std::sync::Arc;
 use std::time::Instant;
 use torwatch::lists::{List, ListEntry, Provenance};
 use torwatch::snapshot::{Snapshot, SourceStatus};
-use torwatch::status::{render, ExitRow, Traffic, TrafficHandle, TrafficSource};
+use torwatch::status::{render, ExitRow, HourRow, Traffic, TrafficHandle, TrafficSource};
 
 /// 2026-11-29 04:00:00 UTC.
 const NOW: i64 = 1_795_924_800;
+/// The default `stale_after`: 3 h.
+const STALE: i64 = 3 * 3600;
 
 fn known() -> BTreeSet<String> {
     ["tor-exits", "tor-exits-1d", "tor-exits-7d", "tor-exits-30d"]
@@ -123,15 +125,60 @@ fn traffic(rows: usize) -> Traffic {
             .collect(),
         http_status: vec![(200, 40), (403, 12), (404, 7)],
         outbound: 9,
+        hourly: (0..24)
+            .map(|i| HourRow {
+                start: NOW - (23 - i) * 3600,
+                kinds: [
+                    100 + 10 * i as u64,
+                    (i % 4) as u64 * 7,
+                    u64::from(i == 20) * 400,
+                ],
+            })
+            .collect(),
     }
 }
 
 /// Checks that elements open and close in order, so a broken template cannot hide.
 fn assert_balanced(html: &str) {
     const CHECKED: &[&str] = &[
-        "html", "head", "body", "header", "main", "footer", "section", "div", "p", "dl", "dt",
-        "dd", "table", "caption", "thead", "tbody", "tr", "th", "td", "span", "code", "time", "a",
-        "strong", "h1", "h2", "style",
+        "html",
+        "head",
+        "body",
+        "header",
+        "main",
+        "footer",
+        "section",
+        "div",
+        "p",
+        "dl",
+        "dt",
+        "dd",
+        "table",
+        "caption",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+        "span",
+        "code",
+        "time",
+        "a",
+        "strong",
+        "h1",
+        "h2",
+        "style",
+        "svg",
+        "g",
+        "figure",
+        "figcaption",
+        "details",
+        "summary",
+        "pattern",
+        "defs",
+        "desc",
+        "title",
+        "text",
     ];
     let mut stack: Vec<&str> = Vec::new();
     for tag in html.split('<').skip(1) {
@@ -154,7 +201,7 @@ fn assert_balanced(html: &str) {
 
 #[test]
 fn nothing_loaded_says_so_and_shows_why() {
-    let html = render(&nothing_loaded(), &Traffic::default(), NOW);
+    let html = render(&nothing_loaded(), &Traffic::default(), NOW, STALE);
     assert_balanced(&html);
     assert!(html.starts_with("<!doctype html>\n<html lang=\"en\">"));
     assert!(html.contains("<meta http-equiv=\"refresh\" content=\"60\">"));
@@ -176,7 +223,7 @@ fn nothing_loaded_says_so_and_shows_why() {
 
 #[test]
 fn loaded_list_and_traffic_show_their_numbers() {
-    let html = render(&loaded(), &traffic(30), NOW);
+    let html = render(&loaded(), &traffic(30), NOW, STALE);
     assert_balanced(&html);
     assert!(!html.contains("No exit list loaded yet"));
     assert!(html.contains("<dt>Exit addresses</dt><dd>1,234</dd>"));
@@ -212,10 +259,30 @@ fn a_list_no_source_confirmed_lately_is_stale() {
     for s in &mut snapshot.sources {
         s.last_success = NOW - 3 * 86_400;
     }
-    let html = render(&snapshot, &Traffic::default(), NOW);
+    let html = render(&snapshot, &Traffic::default(), NOW, STALE);
     assert!(html.contains("<dt>Exit list confirmed</dt><dd>3 d ago</dd>"));
     assert_eq!(html.matches("<span class=\"warn\">stale</span>").count(), 2);
     assert!(!html.contains("fresh</span>"));
+}
+
+#[test]
+fn stale_follows_the_configured_threshold() {
+    let mut snapshot = loaded();
+    for s in &mut snapshot.sources {
+        s.last_success = NOW - 2 * 3600;
+    }
+    let fresh = render(&snapshot, &Traffic::default(), NOW, STALE);
+    assert!(!fresh.contains("stale</span>"), "2 h old, stale after 3 h");
+    assert!(
+        fresh.contains("has succeeded for 3 h."),
+        "the page names the threshold"
+    );
+    let stale = render(&snapshot, &Traffic::default(), NOW, 3600);
+    assert_eq!(
+        stale.matches("<span class=\"warn\">stale</span>").count(),
+        2
+    );
+    assert!(stale.contains("has succeeded for 1 h."));
 }
 
 #[test]
@@ -233,7 +300,7 @@ fn hostile_strings_are_escaped() {
     t.top_exits[2].address = evil.into();
     t.countries.push((evil.into(), 1));
     t.ports.push((evil.into(), 1));
-    let html = render(&snapshot, &t, NOW);
+    let html = render(&snapshot, &t, NOW, STALE);
     assert_balanced(&html);
     assert!(!html.contains("<script"), "a script element got through");
     assert!(!html.contains("<img"), "an img element got through");
@@ -248,7 +315,7 @@ fn hostile_strings_are_escaped() {
 fn long_errors_are_cut() {
     let mut snapshot = nothing_loaded();
     snapshot.sources[0].last_error = Some("e".repeat(10_000));
-    let html = render(&snapshot, &Traffic::default(), NOW);
+    let html = render(&snapshot, &Traffic::default(), NOW, STALE);
     assert!(html.contains(&format!("{}…</td>", "e".repeat(300))));
     assert!(!html.contains(&"e".repeat(301)));
 }
@@ -275,9 +342,9 @@ fn check_golden(file: &str, html: &str) {
 fn golden_pages() {
     check_golden(
         "nothing-loaded.html",
-        &render(&nothing_loaded(), &Traffic::default(), NOW),
+        &render(&nothing_loaded(), &Traffic::default(), NOW, STALE),
     );
-    check_golden("loaded.html", &render(&loaded(), &traffic(5), NOW));
+    check_golden("loaded.html", &render(&loaded(), &traffic(5), NOW, STALE));
 }
 
 /// Size and render time for a 2,000-entry list and full 20-row tables; the time is printed, never asserted.
@@ -288,13 +355,14 @@ fn a_full_page_stays_small() {
         .lists
         .insert("tor-exits".into(), list("tor-exits", 1_990, 10, NOW - 60));
     let t = traffic(20);
-    let html = render(&snapshot, &t, NOW);
-    assert!(html.len() < 24 * 1024, "page is {} bytes", html.len());
+    let html = render(&snapshot, &t, NOW, STALE);
+    // The tables take some 22 KiB, the hourly chart and its table some 12 KiB.
+    assert!(html.len() < 40 * 1024, "page is {} bytes", html.len());
     let runs = 2_000;
     let start = Instant::now();
     let mut bytes = 0;
     for _ in 0..runs {
-        bytes += render(&snapshot, &t, NOW).len();
+        bytes += render(&snapshot, &t, NOW, STALE).len();
     }
     let each = start.elapsed() / runs;
     assert_eq!(bytes, html.len() * runs as usize);
@@ -341,6 +409,7 @@ async fn the_router_serves_the_page_with_the_traffic_it_is_given() {
         metrics: Arc::new(torwatch::http::HttpMetrics::register(&mut registry)),
         registry: Arc::new(registry),
         problems: Arc::default(),
+        scrapes: None,
     };
     state.shared.store(Arc::new(loaded()));
 

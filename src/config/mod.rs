@@ -2,6 +2,7 @@
 //! [`Config`]. Every problem is reported with its key path (`sources[1].interval: "5x" is not a duration`); all
 //! problems of a file are reported together. Nothing downstream re-validates a string.
 
+pub mod files;
 pub mod raw;
 pub mod scalar;
 mod sections;
@@ -55,7 +56,11 @@ pub struct Config {
     pub state_dir: PathBuf,
     pub retention: Duration,
     pub history: Duration,
+    /// A list no source has confirmed for this long is stale (`/readyz`, the status page, the alert rule).
+    pub stale_after: Duration,
     pub exclude: Vec<IpNet>,
+    /// The state is saved at most this often (and only when something changed).
+    pub state_save_interval: Duration,
     pub user_agent: Option<String>,
     pub sources: Vec<SourceConfig>,
     pub inputs: Vec<InputConfig>,

@@ -12,9 +12,11 @@ pub struct RawConfig {
     pub state_dir: Option<String>,
     pub retention: Option<String>,
     pub history: Option<String>,
+    pub stale_after: Option<String>,
     #[serde(default)]
     pub exclude: Vec<String>,
     pub user_agent: Option<String>,
+    pub state_save_interval: Option<String>,
     #[serde(default)]
     pub sources: Vec<RawSource>,
     #[serde(default)]
@@ -44,6 +46,23 @@ pub struct RawSource {
     pub max_shrink: Option<f64>,
     pub enabled: Option<bool>,
     pub list: Option<String>,
+    pub min_prefix: Option<RawPrefixes>,
+    pub max_cover: Option<RawPrefixes>,
+}
+
+/// A prefix length per family: `{ ipv4: 24, ipv6: 48 }` (a length may be written `/24`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPrefixes {
+    pub ipv4: Option<RawPrefix>,
+    pub ipv6: Option<RawPrefix>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawPrefix {
+    Number(u64),
+    Text(String),
 }
 
 /// A size: a number of bytes, or a string such as `16MiB`.

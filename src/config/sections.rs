@@ -1,9 +1,12 @@
 //! The typed sections of [`super::Config`] and the one pass that builds them from the raw file.
 
-use super::raw::{RawAccess, RawConfig, RawFields, RawInput, RawPublish, RawSize, RawSource};
+use super::raw::{
+    RawAccess, RawConfig, RawFields, RawInput, RawPrefix, RawPrefixes, RawPublish, RawSize,
+    RawSource,
+};
 use super::{scalar, Check, Config};
 use crate::event::Action;
-use crate::feeds::FeedKind;
+use crate::feeds::{guard, FeedKind};
 use crate::formats::{ListFormat, RenderOptions};
 use crate::lists::Family;
 use crate::parsers::vpcflow::Layout;
@@ -39,8 +42,10 @@ pub struct SourceConfig {
     pub min_entries: usize,
     pub max_shrink: f64,
     pub enabled: bool,
-    /// The list a `plain` source feeds (`tor-exits` unless set).
+    /// The list the source feeds: `tor-exits`, or for a `plain` source its own name unless set.
     pub list: String,
+    /// What the list guard lets through (`min_prefix`, `max_cover`).
+    pub guard: guard::Rules,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,6 +174,15 @@ pub(super) fn build(raw: RawConfig, check: &mut Check) -> Config {
         hours(24 * 30),
         scalar::duration,
     );
+    let stale_after = check.parse(
+        "stale_after",
+        raw.stale_after.as_deref(),
+        hours(3),
+        scalar::duration,
+    );
+    if stale_after.is_zero() {
+        check.error("stale_after", "must be longer than 0s");
+    }
     if history < retention {
         check.error("history", "must be at least as long as retention");
     }
@@ -182,6 +196,12 @@ pub(super) fn build(raw: RawConfig, check: &mut Check) -> Config {
                 .ok()
         })
         .collect();
+    let state_save_interval = check.parse(
+        "state_save_interval",
+        raw.state_save_interval.as_deref(),
+        Duration::from_secs(10),
+        scalar::duration,
+    );
     let sources = sources(raw.sources, check);
     let inputs = inputs(raw.inputs, check);
     let publish = raw
@@ -211,7 +231,9 @@ pub(super) fn build(raw: RawConfig, check: &mut Check) -> Config {
         state_dir: PathBuf::from(raw.state_dir.unwrap_or_else(|| "/var/lib/torwatch".into())),
         retention,
         history,
+        stale_after,
         exclude,
+        state_save_interval,
         user_agent: raw.user_agent,
         sources,
         inputs,
@@ -336,7 +358,33 @@ fn sources(raw: Vec<RawSource>, check: &mut Check) -> Vec<SourceConfig> {
                 format!("{max_shrink} must be between 0 and 1"),
             );
         }
-        let list = s.list.unwrap_or_else(|| "tor-exits".into());
+        // A plain feed is no Tor list: feeding `tor-exits` takes an explicit `list: tor-exits`.
+        let list = s.list.unwrap_or_else(|| {
+            if kind == FeedKind::Plain {
+                name.clone()
+            } else {
+                "tor-exits".into()
+            }
+        });
+        let defaults = if kind == FeedKind::Plain {
+            guard::Rules::PLAIN
+        } else {
+            guard::Rules::TOR
+        };
+        let guard = guard::Rules {
+            min_prefix: prefixes(
+                check,
+                &format!("{path}.min_prefix"),
+                s.min_prefix.as_ref(),
+                defaults.min_prefix,
+            ),
+            max_cover: prefixes(
+                check,
+                &format!("{path}.max_cover"),
+                s.max_cover.as_ref(),
+                defaults.max_cover,
+            ),
+        };
         if !valid_name(&list) {
             check.error(
                 format!("{path}.list"),
@@ -359,9 +407,46 @@ fn sources(raw: Vec<RawSource>, check: &mut Check) -> Vec<SourceConfig> {
             max_shrink,
             enabled: s.enabled.unwrap_or(true),
             list,
+            guard,
         });
     }
     out
+}
+
+/// `{ ipv4: N, ipv6: M }`, each a prefix length (`16` or `/16`) within its family, the other keeping `default`.
+fn prefixes(
+    check: &mut Check,
+    path: &str,
+    raw: Option<&RawPrefixes>,
+    default: guard::Prefixes,
+) -> guard::Prefixes {
+    let Some(raw) = raw else { return default };
+    let mut one = |family: &str, value: Option<&RawPrefix>, max: u8, default: u8| {
+        let parsed = match value {
+            None => return default,
+            Some(RawPrefix::Number(n)) => u8::try_from(*n).ok(),
+            Some(RawPrefix::Text(t)) => t.trim().trim_start_matches('/').parse::<u8>().ok(),
+        };
+        match parsed.filter(|n| *n <= max) {
+            Some(n) => n,
+            None => {
+                let shown = match value {
+                    Some(RawPrefix::Number(n)) => n.to_string(),
+                    Some(RawPrefix::Text(t)) => format!("{t:?}"),
+                    None => String::new(),
+                };
+                check.error(
+                    format!("{path}.{family}"),
+                    format!("{shown} is not a prefix length (0 to {max}, e.g. 24 or /24)"),
+                );
+                default
+            }
+        }
+    };
+    guard::Prefixes {
+        ipv4: one("ipv4", raw.ipv4.as_ref(), 32, default.ipv4),
+        ipv6: one("ipv6", raw.ipv6.as_ref(), 128, default.ipv6),
+    }
 }
 
 fn location(check: &mut Check, path: &str, url: String, kind: FeedKind) -> SourceLocation {

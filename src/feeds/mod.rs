@@ -7,6 +7,7 @@ use ipnet::IpNet;
 
 mod body;
 pub mod bulk;
+pub mod guard;
 pub mod onionoo;
 pub mod plain;
 pub mod tordnsel;
@@ -121,6 +122,12 @@ pub enum FeedError {
     Malformed(String),
     #[error("{count} entries is below the floor of {floor}")]
     BelowFloor { count: usize, floor: usize },
+    #[error("covers {added} {family} addresses beyond the last good list, more than max_cover ({limit})")]
+    Cover {
+        family: &'static str,
+        added: u128,
+        limit: String,
+    },
     #[error("{count} entries shrank from {previous} by more than {max_shrink}")]
     Shrink {
         count: usize,
@@ -139,6 +146,7 @@ impl FeedError {
             FeedError::Malformed(_) => "malformed",
             FeedError::BelowFloor { .. } => "below_floor",
             FeedError::Shrink { .. } => "shrink",
+            FeedError::Cover { .. } => "max_cover",
         }
     }
 }

@@ -92,6 +92,17 @@ pub struct AppState {
     pub metrics: Arc<HttpMetrics>,
     /// Extra detail for `/readyz` (publish and apply failures), written by the publisher.
     pub problems: Arc<arc_swap::ArcSwap<Vec<String>>>,
+    /// Told when a scrape of `/metrics` begins and ends.
+    pub scrapes: Option<Arc<dyn ScrapeWatch>>,
+}
+
+/// Whatever needs to know when a scrape of `/metrics` begins and when it has encoded every series (the traffic
+/// metrics count a new series only once a scrape has shown it at 0).
+pub trait ScrapeWatch: Send + Sync {
+    /// A scrape begins; returns its number.
+    fn begin(&self) -> u64;
+    /// Scrape `number` has encoded every series.
+    fn end(&self, number: u64);
 }
 
 /// A reload request and where to send its outcome.
@@ -286,11 +297,18 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// 200 once the exit list is loaded; the body explains what is loaded and what is failing.
+/// 200 once the exit list is loaded (stale or not: the last good list beats none); the body explains what is loaded
+/// and what is failing, stale lists included.
 async fn readyz(State(state): State<AppState>) -> Response {
     let snapshot = state.shared.load();
     let published = state.problems.load();
-    let problems: Vec<&String> = published.iter().chain(&snapshot.state_error).collect();
+    let stale_after = crate::status::secs(state.config.load().stale_after);
+    let stale = snapshot.stale(stale_after, crate::keeper::now());
+    let problems: Vec<&String> = published
+        .iter()
+        .chain(&snapshot.state_error)
+        .chain(&stale)
+        .collect();
     let body = serde_json::json!({
         "ready": snapshot.ready(),
         "lists": snapshot.lists.iter().map(|(n, l)| (n.clone(), serde_json::json!({
@@ -317,7 +335,12 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Response 
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains("application/openmetrics-text"));
-    match exposition::encode(&state.registry, openmetrics) {
+    let scrape = state.scrapes.as_ref().map(|w| (w, w.begin()));
+    let encoded = exposition::encode(&state.registry, openmetrics);
+    if let Some((watch, number)) = scrape {
+        watch.end(number);
+    }
+    match encoded {
         Ok((content_type, body)) => ([(header::CONTENT_TYPE, content_type)], body).into_response(),
         Err(e) => (
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -5,10 +5,12 @@
 
 use super::slots::{Activity, Slots};
 use super::Endpoints;
-use crate::config::{HttpConfig, TlsConfig};
+use crate::config::{files, HttpConfig, TlsConfig};
 use anyhow::Context;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use rustls::pki_types::pem::{self, PemObject as _};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -325,11 +327,14 @@ pub fn tls_acceptor(config: &TlsConfig) -> anyhow::Result<TlsAcceptor> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let certs = read_certs(&config.cert)?;
     let key = {
-        let pem = std::fs::read(&config.key)
-            .with_context(|| format!("http.tls.key: cannot read {}", config.key.display()))?;
-        rustls_pemfile::private_key(&mut pem.as_slice())
-            .with_context(|| format!("http.tls.key: {} is not PEM", config.key.display()))?
-            .with_context(|| format!("http.tls.key: no private key in {}", config.key.display()))?
+        let pem = files::read(&config.key, files::TLS_MAX)
+            .map_err(|e| anyhow::anyhow!("http.tls.key: {e}"))?;
+        PrivateKeyDer::from_pem_slice(&pem).map_err(|e| match e {
+            pem::Error::NoItemsFound => {
+                anyhow::anyhow!("http.tls.key: no private key in {}", config.key.display())
+            }
+            e => anyhow::anyhow!("http.tls.key: {} is not PEM: {e}", config.key.display()),
+        })?
     };
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()?;
@@ -358,11 +363,9 @@ pub fn tls_acceptor(config: &TlsConfig) -> anyhow::Result<TlsAcceptor> {
     Ok(TlsAcceptor::from(Arc::new(server)))
 }
 
-fn read_certs(
-    path: &std::path::Path,
-) -> anyhow::Result<Vec<rustls::pki_types::CertificateDer<'static>>> {
-    let pem = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice())
+fn read_certs(path: &std::path::Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
+    let pem = files::read(path, files::TLS_MAX).map_err(anyhow::Error::msg)?;
+    let certs: Vec<_> = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<_, _>>()
         .with_context(|| format!("{} is not PEM", path.display()))?;
     anyhow::ensure!(!certs.is_empty(), "no certificate in {}", path.display());

@@ -19,6 +19,8 @@ pub enum DropReason {
     QueueFull,
     /// The message was longer than the input's `max_message`.
     Oversize,
+    /// A network input's line arrived before any exit list was loaded (file inputs wait instead).
+    NoList,
 }
 
 impl DropReason {
@@ -27,6 +29,7 @@ impl DropReason {
         match self {
             DropReason::QueueFull => "queue_full",
             DropReason::Oversize => "oversize",
+            DropReason::NoList => "no_list",
         }
     }
 }
@@ -53,6 +56,7 @@ pub struct InputCounters {
     pub lines: Counter,
     pub queue_full: Counter,
     pub oversize: Counter,
+    pub no_list: Counter,
     pub socket_drops: Counter,
     pub last_line: Gauge,
     pub connections_refused: Counter,
@@ -107,6 +111,7 @@ impl InputMetrics {
             lines: self.lines.get_or_create(&label).clone(),
             queue_full: dropped(DropReason::QueueFull),
             oversize: dropped(DropReason::Oversize),
+            no_list: dropped(DropReason::NoList),
             socket_drops: self.socket_drops.get_or_create(&label).clone(),
             last_line: self.last_line.get_or_create(&label).clone(),
             connections_refused: self.connections_refused.get_or_create(&label).clone(),

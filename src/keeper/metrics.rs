@@ -19,6 +19,12 @@ pub struct ResultLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DropLabels {
+    pub source: String,
+    pub reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct WriteLabels {
     pub result: &'static str,
 }
@@ -35,7 +41,7 @@ pub struct ListFamilyLabels {
 }
 
 /// Every `result` label value, created at zero so `increase()` sees the first failure.
-pub const RESULTS: [&str; 14] = [
+pub const RESULTS: [&str; 15] = [
     "ok",
     "unchanged",
     "connect_error",
@@ -49,6 +55,7 @@ pub const RESULTS: [&str; 14] = [
     "malformed",
     "below_floor",
     "shrink",
+    "max_cover",
     "io_error",
 ];
 
@@ -58,6 +65,7 @@ fn duration_histogram() -> Histogram {
 
 pub struct KeeperMetrics {
     pub fetches: Family<ResultLabels, Counter>,
+    pub dropped: Family<DropLabels, Counter>,
     pub last_success: Family<SourceLabels, Gauge>,
     pub last_attempt: Family<SourceLabels, Gauge>,
     pub entries: Family<SourceLabels, Gauge>,
@@ -74,6 +82,7 @@ impl KeeperMetrics {
     pub fn register(reg: &mut Registry) -> KeeperMetrics {
         let m = KeeperMetrics {
             fetches: Family::default(),
+            dropped: Family::default(),
             last_success: Family::default(),
             last_attempt: Family::default(),
             entries: Family::default(),
@@ -92,6 +101,11 @@ impl KeeperMetrics {
             "torwatch_source_fetches",
             "Exit list fetches by source and outcome",
             m.fetches.clone(),
+        );
+        reg.register(
+            "torwatch_source_dropped_entries",
+            "Feed entries the list guard refused, by source and reason",
+            m.dropped.clone(),
         );
         reg.register(
             "torwatch_source_last_success_timestamp_seconds",

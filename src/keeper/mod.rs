@@ -14,7 +14,7 @@ use crate::rendered::Renders;
 use crate::snapshot::{Shared, Snapshot, SourceStatus};
 use history::{Currency, History, Sighting};
 use ipnet::IpNet;
-use metrics::{KeeperMetrics, ListFamilyLabels, ListLabels, ResultLabels, WriteLabels};
+use metrics::{DropLabels, KeeperMetrics, ListFamilyLabels, ListLabels, ResultLabels, WriteLabels};
 use poll::{Outcome, Poller, Report};
 use state::{ListMeta, SourceState, State};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -66,6 +66,12 @@ impl Keeper {
                     result: result.to_string(),
                 };
                 let _ = keeper.metrics.fetches.get_or_create(&labels);
+            }
+            for reason in crate::feeds::guard::Reason::ALL {
+                let _ = keeper.metrics.dropped.get_or_create(&DropLabels {
+                    source: s.name.clone(),
+                    reason: reason.as_str(),
+                });
             }
             if let Some(st) = keeper.state.sources.get(&s.name) {
                 let labels = KeeperMetrics::source(&s.name);
@@ -164,6 +170,11 @@ impl Keeper {
             etag: st.feed.as_ref().and(st.etag.clone()),
             last_modified: st.feed.as_ref().and(st.last_modified.clone()),
             previous: st.feed.as_ref().map(validate::entries),
+            cover: st.feed.as_ref().map_or_else(Default::default, |f| {
+                crate::feeds::guard::Coverage::of(
+                    f.exits.iter().chain(&f.relays_or).map(|a| &a.net),
+                )
+            }),
             failures: st.failures,
             first_delay: Duration::from_secs(due.saturating_sub(now).max(0) as u64),
         }
@@ -185,8 +196,31 @@ impl Keeper {
             .last_attempt
             .get_or_create(&labels)
             .set(report.at);
+        for (reason, n) in &report.dropped.counts {
+            self.metrics
+                .dropped
+                .get_or_create(&DropLabels {
+                    source: name.clone(),
+                    reason: reason.as_str(),
+                })
+                .inc_by(*n as u64);
+        }
+        if !report.dropped.is_empty() {
+            tracing::warn!(
+                source = %name,
+                dropped = report.dropped.total(),
+                "the list guard refused entries that must never be published: {}",
+                report.dropped.describe()
+            );
+        }
         let st = self.state.sources.entry(name.clone()).or_default();
         st.last_attempt = report.at;
+        st.last_dropped = report
+            .dropped
+            .counts
+            .iter()
+            .map(|(r, n)| (r.as_str().to_string(), *n))
+            .collect();
         st.last_result = result.to_string();
         match report.outcome {
             Outcome::Failed { reason, message } => {
@@ -429,17 +463,15 @@ pub fn build(config: &Config, state: &mut State, previous: &Snapshot, now: i64) 
         };
         let entries: Vec<ListEntry> = members
             .into_iter()
-            .filter(|(net, _)| {
-                !config
-                    .exclude
-                    .iter()
-                    .any(|x| x.contains(net) || net.contains(x))
-            })
             .map(|(net, mut prov)| {
                 enrich.fill(&net, &mut prov);
                 ListEntry { net, prov }
             })
             .collect();
+        // `exclude` means never blocked: excluded ranges are carved out of wider networks, not only dropped.
+        let mut entries = crate::lists::exclude(entries, &config.exclude);
+        entries.sort_by_key(|e| e.net);
+        entries.dedup_by(|a, b| a.net == b.net);
         built.push((name.clone(), entries));
     }
     drop(enrich);
@@ -449,14 +481,20 @@ pub fn build(config: &Config, state: &mut State, previous: &Snapshot, now: i64) 
         let meta = state.lists.entry(name.clone()).or_insert(ListMeta {
             version: 0,
             updated: now,
+            digest: 0,
         });
-        let old = previous.lists.get(&name);
-        let changed = old.is_some_and(|l| l.entries != entries);
-        if changed || meta.version == 0 {
+        // The version, and with it every format's ETag and Last-Modified, moves only when the contents do: a
+        // fetch that confirms the same list (304, or the same entries) changes nothing a firewall sees.
+        let digest = crate::lists::digest(&entries);
+        if meta.version == 0 || meta.digest != digest {
             meta.version += 1;
             meta.updated = now;
+            meta.digest = digest;
         }
-        let reuse = old.filter(|l| l.version == meta.version && !changed);
+        let reuse = previous
+            .lists
+            .get(&name)
+            .filter(|l| l.version == meta.version);
         let (list, render) = match (reuse, previous.renders.get(&name)) {
             (Some(l), Some(r)) => (l.clone(), r.clone()),
             _ => {
@@ -482,6 +520,7 @@ pub fn build(config: &Config, state: &mut State, previous: &Snapshot, now: i64) 
                 last_attempt: st.last_attempt,
                 last_result: st.last_result,
                 last_error: st.last_error,
+                dropped: st.last_dropped,
             }
         })
         .collect();

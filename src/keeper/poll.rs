@@ -2,11 +2,11 @@
 //! the keeper. It owns the source's schedule, validators and retry state; it never touches the lists.
 
 use crate::config::{SourceConfig, SourceLocation, DANME_MIN_INTERVAL};
+use crate::feeds::guard::{self, Coverage, Drops};
 use crate::feeds::validate::{self, Rules};
 use crate::feeds::{self, Feed, FeedError, FeedKind};
 use crate::sources::backoff::Backoff;
 use crate::sources::fetch::{self, FetchError, Fetched, Location, Request};
-use rand::Rng;
 use sha2::{Digest, Sha256};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -48,6 +48,8 @@ pub struct Report {
     pub at: i64,
     pub duration: Duration,
     pub outcome: Outcome,
+    /// Entries the list guard dropped from this fetch (whatever its outcome).
+    pub dropped: Drops,
 }
 
 /// A source's poller, primed from the persisted state.
@@ -59,6 +61,8 @@ pub struct Poller {
     pub last_modified: Option<String>,
     /// Entry count of the last good feed, for the shrink rule.
     pub previous: Option<usize>,
+    /// What the last good feed covers, for the guard's `max_cover`.
+    pub cover: Coverage,
     pub failures: u32,
     /// Wait before the first fetch (so a restart does not re-fetch a source that is not due).
     pub first_delay: Duration,
@@ -92,9 +96,10 @@ impl Poller {
             }
             let at = chrono::Utc::now().timestamp();
             let started = Instant::now();
+            let mut dropped = Drops::default();
             let (outcome, retry_after) = tokio::select! {
                 _ = shutdown.cancelled() => return,
-                r = self.fetch_once(&mut last_body) => r,
+                r = self.fetch_once(&mut last_body, &mut dropped) => r,
             };
             let duration = started.elapsed();
             delay = match &outcome {
@@ -104,7 +109,7 @@ impl Poller {
                         base: Duration::from_secs(10).min(self.config.interval),
                         max: self.config.interval,
                     };
-                    let jitter = rand::thread_rng().gen::<f64>();
+                    let jitter = crate::sources::jitter();
                     backoff.wait(self.failures, jitter, retry_after, self.min_gap())
                 }
                 _ => {
@@ -117,6 +122,7 @@ impl Poller {
                 at,
                 duration,
                 outcome,
+                dropped,
             };
             if tx.send(report).await.is_err() {
                 return;
@@ -127,6 +133,7 @@ impl Poller {
     async fn fetch_once(
         &mut self,
         last_body: &mut Option<[u8; 32]>,
+        dropped: &mut Drops,
     ) -> (Outcome, Option<Duration>) {
         let location = match self.location() {
             Ok(l) => l,
@@ -166,7 +173,10 @@ impl Poller {
             min_entries: self.config.min_entries,
             max_shrink: self.config.max_shrink,
         };
-        let checked = feeds::parse(self.config.kind, &body).and_then(|feed| {
+        // The guard runs before the count rules: entries it drops do not count towards the floor.
+        let checked = feeds::parse(self.config.kind, &body).and_then(|mut feed| {
+            *dropped = guard::screen(&mut feed, &self.config.guard);
+            guard::check_cover(&feed, &self.config.guard, &self.cover)?;
             validate::check(&feed, &rules, self.previous)?;
             Ok(feed)
         });
@@ -174,6 +184,7 @@ impl Poller {
             Ok(feed) => {
                 *last_body = Some(digest);
                 self.previous = Some(validate::entries(&feed));
+                self.cover = Coverage::of(feed.exits.iter().chain(&feed.relays_or).map(|a| &a.net));
                 self.etag.clone_from(&etag);
                 self.last_modified.clone_from(&last_modified);
                 (

@@ -34,6 +34,9 @@ pub struct SourceState {
     /// Consecutive failed attempts.
     #[serde(default)]
     pub failures: u32,
+    /// Entries the list guard dropped from the last fetch, by reason.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub last_dropped: BTreeMap<String, usize>,
 }
 
 /// Version and change time of a published list, so ETags survive a restart.
@@ -41,6 +44,9 @@ pub struct SourceState {
 pub struct ListMeta {
     pub version: u64,
     pub updated: i64,
+    /// [`crate::lists::digest`] of the contents that version has (0: not known, as in older state files).
+    #[serde(default)]
+    pub digest: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

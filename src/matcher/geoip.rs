@@ -1,6 +1,6 @@
 //! Country of an address from a MaxMind DB (`.mmdb`) file: MaxMind GeoLite2/GeoIP2 Country and City databases
-//! (`country.iso_code`) and the ip-location-db country files (a flat `country_code`). Opening reads the file; lookups
-//! are pure. The matcher asks once per list entry, never per event.
+//! (`country.iso_code`) and the ip-location-db country files (a flat `country_code`). Opening reads the file (a
+//! regular file of at most 1 GiB); lookups are pure. The matcher asks once per list entry, never per event.
 
 use serde::Deserialize;
 use std::net::IpAddr;
@@ -8,10 +8,10 @@ use std::path::Path;
 
 /// Failure to open a country database.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot open country database {path}: {source}")]
+#[error("cannot open country database {path}: {problem}")]
 pub struct GeoipError {
     path: String,
-    source: maxminddb::MaxMindDBError,
+    problem: String,
 }
 
 /// An opened country database.
@@ -37,25 +37,28 @@ struct Country<'a> {
 
 impl Geoip {
     pub fn open(path: &Path) -> Result<Geoip, GeoipError> {
-        let reader = maxminddb::Reader::open_readfile(path).map_err(|source| GeoipError {
+        let failed = |problem| GeoipError {
             path: path.display().to_string(),
-            source,
-        })?;
+            problem,
+        };
+        let bytes =
+            crate::config::files::read(path, crate::config::files::GEOIP_MAX).map_err(failed)?;
+        let reader = maxminddb::Reader::from_source(bytes).map_err(|e| failed(e.to_string()))?;
         Ok(Geoip { reader })
     }
 
     /// Wraps database bytes already in memory.
     pub fn from_bytes(bytes: Vec<u8>) -> Result<Geoip, GeoipError> {
-        let reader = maxminddb::Reader::from_source(bytes).map_err(|source| GeoipError {
+        let reader = maxminddb::Reader::from_source(bytes).map_err(|e| GeoipError {
             path: "<memory>".into(),
-            source,
+            problem: e.to_string(),
         })?;
         Ok(Geoip { reader })
     }
 
     /// ISO 3166-1 alpha-2 code in lower case, when the database knows the address.
     pub fn country(&self, ip: IpAddr) -> Option<String> {
-        let record: Record<'_> = self.reader.lookup(ip).ok()?;
+        let record: Record<'_> = self.reader.lookup(ip).ok()?.decode().ok()??;
         let code = record
             .country_code
             .or_else(|| record.country.and_then(|c| c.iso_code))
@@ -69,7 +72,7 @@ impl Geoip {
 impl std::fmt::Debug for Geoip {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Geoip")
-            .field("database", &self.reader.metadata.database_type)
+            .field("database", &self.reader.metadata().database_type)
             .finish()
     }
 }
@@ -166,6 +169,15 @@ mod tests {
         std::fs::write(&path, b"not a database").unwrap();
         let err = Geoip::open(&path).unwrap_err().to_string();
         assert!(err.contains("bad.mmdb"), "{err}");
+    }
+
+    #[test]
+    fn a_device_is_refused_before_anything_is_read() {
+        let err = Geoip::open(Path::new("/dev/zero")).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "cannot open country database /dev/zero: /dev/zero is not a regular file"
+        );
     }
 
     #[test]

@@ -1,18 +1,20 @@
 //! Metrics the matcher owns: Tor hits by input, port, country, exit, the distinct exits of the last 24 h and HTTP
 //! responses to Tor (`torwatch_tor_*`, see METRICS.md). Counter handles are resolved once per label combination and
-//! kept; recording an event allocates nothing unless it brings a label value never seen before.
+//! kept; recording an event allocates nothing unless it brings a label value never seen before. Every counter here
+//! is [`Gated`]: a new series counts only once a scrape has shown it at 0, so that `increase()` sees every hit.
 
 use super::exits::{Distinct, ExitSeries};
+use super::gate::{Gated, Scrapes};
 use super::Hit;
 use crate::config::MatcherConfig;
-use crate::event::{Action, Direction, Event, Proto};
+use crate::event::{Action, Direction, Event, Kind, Proto};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HitLabels {
@@ -20,6 +22,7 @@ pub struct HitLabels {
     pub direction: String,
     pub action: String,
     pub proto: String,
+    pub kind: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -74,30 +77,52 @@ fn proto_slot(p: Option<Proto>) -> usize {
         .unwrap_or(PROTOS.len() - 1)
 }
 
-/// The `torwatch_tor_hits_total` counters of one input, resolved on first use. Get one per input with
-/// [`TrafficMetrics::input`] and keep it.
+/// The `torwatch_tor_hits_total` series of one input. Get one per input with [`TrafficMetrics::input`] and keep it.
+#[derive(Debug, Clone, Copy)]
 pub struct InputHandle {
-    name: String,
-    family: Family<HitLabels, Counter>,
-    slots: Vec<OnceLock<Counter>>,
+    index: usize,
 }
 
-impl InputHandle {
-    fn counter(&self, ev: &Event<'_>, direction: Direction) -> Option<&Counter> {
-        let (d, a, p) = (
+/// One input's hit series, made on first use: direction × action × protocol × kind.
+struct InputHits {
+    name: String,
+    slots: Vec<Option<Gated>>,
+}
+
+impl InputHits {
+    fn new(name: &str) -> InputHits {
+        InputHits {
+            name: name.to_string(),
+            slots: vec![None; DIRECTIONS.len() * ACTIONS.len() * PROTOS.len() * Kind::ALL.len()],
+        }
+    }
+
+    fn counter(
+        &mut self,
+        family: &Family<HitLabels, Counter>,
+        ev: &Event<'_>,
+        direction: Direction,
+        scrapes: &Scrapes,
+    ) -> Option<&mut Gated> {
+        let (d, a, p, k) = (
             direction_slot(direction),
             action_slot(ev.action),
             proto_slot(ev.proto),
+            ev.kind.slot(),
         );
-        let slot = self.slots.get((d * ACTIONS.len() + a) * PROTOS.len() + p)?;
-        Some(slot.get_or_init(|| {
+        let slot = self
+            .slots
+            .get_mut(((d * ACTIONS.len() + a) * PROTOS.len() + p) * Kind::ALL.len() + k)?;
+        let name = &self.name;
+        Some(slot.get_or_insert_with(|| {
             let labels = HitLabels {
-                input: self.name.clone(),
+                input: name.clone(),
                 direction: direction.as_str().to_string(),
                 action: ACTIONS.get(a).copied().unwrap_or("unknown").to_string(),
                 proto: PROTOS.get(p).copied().unwrap_or("unknown").to_string(),
+                kind: ev.kind.as_str(),
             };
-            self.family.get_or_create(&labels).clone()
+            Gated::new(family.get_or_create(&labels).clone(), scrapes)
         }))
     }
 }
@@ -106,7 +131,7 @@ impl InputHandle {
 struct Ports {
     /// Slot + 1 per port; 0 = not yet assigned.
     slot_of: Vec<u16>,
-    slots: Vec<[Option<Counter>; 2]>,
+    slots: Vec<[Option<Gated>; 2]>,
     labels: Vec<String>,
     other: usize,
     free: usize,
@@ -159,28 +184,47 @@ impl Ports {
         family: &Family<PortLabels, Counter>,
         port: u16,
         d: Direction,
-    ) -> Option<Counter> {
+        scrapes: &Scrapes,
+    ) -> Option<&mut Gated> {
         let slot = self.slot(port);
         let label = self.labels.get(slot)?;
         let cell = self.slots.get_mut(slot)?.get_mut(direction_slot(d))?;
-        let counter = cell.get_or_insert_with(|| {
-            family
-                .get_or_create(&PortLabels {
-                    direction: d.as_str().to_string(),
-                    port: label.clone(),
-                })
-                .clone()
-        });
-        Some(counter.clone())
+        Some(cell.get_or_insert_with(|| {
+            let labels = PortLabels {
+                direction: d.as_str().to_string(),
+                port: label.clone(),
+            };
+            Gated::new(family.get_or_create(&labels).clone(), scrapes)
+        }))
+    }
+
+    fn gated(&mut self) -> impl Iterator<Item = &mut Gated> {
+        self.slots.iter_mut().flatten().flatten()
     }
 }
 
 struct Mutable {
+    scrapes: Scrapes,
+    inputs: Vec<InputHits>,
     ports: Ports,
-    countries: HashMap<Box<str>, Counter>,
+    countries: HashMap<Box<str>, Gated>,
     exits: ExitSeries,
     distinct: Distinct,
-    http: Vec<Option<Counter>>,
+    http: Vec<Option<Gated>>,
+}
+
+impl Mutable {
+    /// Every series but the exits'.
+    fn gated(&mut self) -> impl Iterator<Item = &mut Gated> {
+        let inputs = self
+            .inputs
+            .iter_mut()
+            .flat_map(|i| i.slots.iter_mut().flatten());
+        inputs
+            .chain(self.ports.gated())
+            .chain(self.countries.values_mut())
+            .chain(self.http.iter_mut().flatten())
+    }
 }
 
 /// The traffic metrics and the state behind their bounded label sets. `Sync`: share it behind an `Arc`.
@@ -191,6 +235,8 @@ pub struct TrafficMetrics {
     distinct: Gauge,
     http: Family<HttpLabels, Counter>,
     state: Mutex<Mutable>,
+    /// When the last scrape began and how long after the one before.
+    cadence: Mutex<(Option<std::time::Instant>, Option<std::time::Duration>)>,
 }
 
 impl TrafficMetrics {
@@ -204,16 +250,19 @@ impl TrafficMetrics {
             distinct: Gauge::default(),
             http: Family::default(),
             state: Mutex::new(Mutable {
+                scrapes: Scrapes::default(),
+                inputs: Vec::new(),
                 ports: Ports::new(&config.ports, config.top_ports),
                 countries: HashMap::new(),
                 exits: ExitSeries::new(by_exit.clone(), config.exit_series_cap, idle),
                 distinct: Distinct::default(),
                 http: vec![None; 600],
             }),
+            cadence: Mutex::default(),
         };
         reg.register(
             "torwatch_tor_hits",
-            "Events that matched a Tor list, by input, direction, action and protocol",
+            "Events that matched a Tor list, by input, direction, action, protocol and kind",
             m.hits.clone(),
         );
         reg.register(
@@ -228,7 +277,7 @@ impl TrafficMetrics {
         );
         reg.register(
             "torwatch_tor_hits_by_exit",
-            "Inbound matched events per exit address (capped, idle series removed)",
+            "Inbound matched events per exit address (capped: the heaviest exits, the rest as exit=\"other\"; idle series removed)",
             by_exit,
         );
         reg.register(
@@ -244,72 +293,82 @@ impl TrafficMetrics {
         m
     }
 
-    /// The pre-resolved hit counters of one input.
+    /// The hit series of the input named `name` (the same series for the same name, across reloads).
     pub fn input(&self, name: &str) -> InputHandle {
-        InputHandle {
-            name: name.to_string(),
-            family: self.hits.clone(),
-            slots: (0..DIRECTIONS.len() * ACTIONS.len() * PROTOS.len())
-                .map(|_| OnceLock::new())
-                .collect(),
-        }
+        let Ok(mut st) = self.state.lock() else {
+            return InputHandle { index: usize::MAX };
+        };
+        let index = match st.inputs.iter().position(|i| i.name == name) {
+            Some(i) => i,
+            None => {
+                st.inputs.push(InputHits::new(name));
+                st.inputs.len() - 1
+            }
+        };
+        InputHandle { index }
     }
 
     /// Counts one matched event. `now` is unix seconds (the service clock).
     pub fn record(&self, input: &InputHandle, ev: &Event<'_>, hit: &Hit<'_>, now: i64) {
-        if let Some(c) = input.counter(ev, hit.direction) {
-            c.inc();
-        }
-        let Ok(mut st) = self.state.lock() else {
+        let Ok(mut guard) = self.state.lock() else {
             return;
         };
+        let st = &mut *guard;
+        let scrapes = st.scrapes;
+        if let Some(c) = st
+            .inputs
+            .get_mut(input.index)
+            .and_then(|i| i.counter(&self.hits, ev, hit.direction, &scrapes))
+        {
+            c.inc(&scrapes);
+        }
         if let Some(port) = ev.dst_port {
-            if let Some(c) = st.ports.counter(&self.by_port, port, hit.direction) {
-                c.inc();
+            if let Some(c) = st
+                .ports
+                .counter(&self.by_port, port, hit.direction, &scrapes)
+            {
+                c.inc(&scrapes);
             }
         }
         if hit.direction != Direction::Inbound {
             return;
         }
-        self.country(&mut st, &hit.labels.country).inc();
-        st.exits.hit(hit.labels, now);
+        self.country(st, &hit.labels.country).inc(&scrapes);
+        st.exits.hit(hit.labels, now, &scrapes);
         let distinct = st.distinct.hit(&hit.labels.addr, now);
         self.distinct
             .set(i64::try_from(distinct).unwrap_or(i64::MAX));
         if let Some(code) = ev.http_status.filter(|c| (100..600).contains(c)) {
-            self.http_counter(&mut st, code).inc();
+            if let Some(c) = self.http_counter(st, code) {
+                c.inc(&scrapes);
+            }
         }
     }
 
-    fn country(&self, st: &mut Mutable, country: &str) -> Counter {
-        if let Some(c) = st.countries.get(country) {
-            return c.clone();
-        }
-        let c = self
-            .by_country
-            .get_or_create(&CountryLabels {
+    fn country<'s>(&self, st: &'s mut Mutable, country: &str) -> &'s mut Gated {
+        if !st.countries.contains_key(country) {
+            let counter = self.by_country.get_or_create(&CountryLabels {
                 country: country.to_string(),
-            })
-            .clone();
-        st.countries.insert(country.into(), c.clone());
-        c
+            });
+            let gated = Gated::new(counter.clone(), &st.scrapes);
+            st.countries.insert(country.into(), gated);
+        }
+        st.countries
+            .get_mut(country)
+            .expect("inserted above when missing")
     }
 
-    fn http_counter(&self, st: &mut Mutable, code: u16) -> Counter {
+    fn http_counter<'s>(&self, st: &'s mut Mutable, code: u16) -> Option<&'s mut Gated> {
         let family = &self.http;
-        let cell = st.http.get_mut(usize::from(code));
-        let make = || {
-            family
-                .get_or_create(&HttpLabels {
-                    code_class: format!("{}xx", code / 100),
-                    code: code.to_string(),
-                })
-                .clone()
-        };
-        match cell {
-            Some(cell) => cell.get_or_insert_with(make).clone(),
-            None => make(),
-        }
+        let scrapes = st.scrapes;
+        let cell = st.http.get_mut(usize::from(code))?;
+        Some(cell.get_or_insert_with(|| {
+            let labels = HttpLabels {
+                code_class: format!("{}xx", code / 100),
+                code: code.to_string(),
+            };
+            Gated::new(family.get_or_create(&labels).clone(), &scrapes)
+        }))
     }
 
     /// Removes idle per-exit series and forgets exits older than 24 h. Call periodically (e.g. every minute).
@@ -317,14 +376,90 @@ impl TrafficMetrics {
         let Ok(mut st) = self.state.lock() else {
             return;
         };
-        st.exits.evict(now);
+        let scrapes = st.scrapes;
+        st.exits.evict(now, &scrapes);
         let distinct = st.distinct.prune(now);
         self.distinct
             .set(i64::try_from(distinct).unwrap_or(i64::MAX));
     }
 
-    /// Number of live per-exit series.
+    /// The exits behind `torwatch_tor_distinct_exits_24h` with their last hit, to save across restarts.
+    pub fn distinct_exits(&self) -> Vec<(String, i64)> {
+        self.state
+            .lock()
+            .map_or_else(|_| Vec::new(), |st| st.distinct.entries())
+    }
+
+    /// Takes back saved exits of [`TrafficMetrics::distinct_exits`].
+    pub fn restore_distinct(&self, saved: Vec<(String, i64)>, now: i64) {
+        let Ok(mut st) = self.state.lock() else {
+            return;
+        };
+        let n = st.distinct.restore(saved, now);
+        self.distinct.set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    /// Number of live per-exit series (`other` not included).
     pub fn exit_series(&self) -> usize {
         self.state.lock().map_or(0, |st| st.exits.count())
+    }
+
+    /// A scrape of `/metrics` begins: series a scrape has shown at 0 take the hits that waited for it. Returns the
+    /// scrape's number for [`TrafficMetrics::scrape_end`].
+    pub fn scrape_begin(&self) -> u64 {
+        let Ok(mut guard) = self.state.lock() else {
+            return 0;
+        };
+        let st = &mut *guard;
+        // Settled before the scrape's number is taken: the hits that move now are shown by this scrape.
+        let scrapes = st.scrapes;
+        for g in st.gated() {
+            g.settle(&scrapes);
+        }
+        st.exits.settle(&scrapes);
+        st.scrapes.begin()
+    }
+
+    /// Scrape `number` has encoded every series.
+    pub fn scrape_end(&self, number: u64) {
+        if let Ok(mut st) = self.state.lock() {
+            st.scrapes.end(number);
+        }
+    }
+
+    /// The time between the last two scrapes while scrapes keep coming (the last began within twice that time).
+    pub fn scrape_interval(&self) -> Option<std::time::Duration> {
+        let (last, interval) = *self.cadence.lock().ok()?;
+        let interval = interval?;
+        (last?.elapsed() <= 2 * interval).then_some(interval)
+    }
+
+    /// Whether a scrape has shown every hit counted so far (nothing waits, nothing counted since the last scrape
+    /// began), or nothing scrapes at all.
+    pub fn shown(&self) -> bool {
+        let Ok(mut guard) = self.state.lock() else {
+            return true;
+        };
+        let st = &mut *guard;
+        let scrapes = st.scrapes;
+        if !scrapes.any() {
+            return true;
+        }
+        st.exits.shown(&scrapes) && st.gated().all(|g| g.shown(&scrapes) || g.total() == 0)
+    }
+}
+
+impl crate::http::ScrapeWatch for TrafficMetrics {
+    fn begin(&self) -> u64 {
+        if let Ok(mut c) = self.cadence.lock() {
+            let now = std::time::Instant::now();
+            c.1 = c.0.map(|last| now.saturating_duration_since(last));
+            c.0 = Some(now);
+        }
+        self.scrape_begin()
+    }
+
+    fn end(&self, number: u64) {
+        self.scrape_end(number);
     }
 }

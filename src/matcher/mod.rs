@@ -4,6 +4,7 @@
 //! event allocates nothing and does no IO.
 
 mod exits;
+pub mod gate;
 pub mod geoip;
 pub mod index;
 pub mod metrics;

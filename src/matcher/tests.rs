@@ -85,6 +85,15 @@ fn events_without_addresses_or_lists_do_not_match() {
     assert!(Matcher::new(&snap).classify(&Event::default()).is_none());
 }
 
+/// One scrape of `/metrics` as the HTTP handler makes it.
+fn scrape(metrics: &TrafficMetrics, reg: &Registry) -> String {
+    let n = metrics.scrape_begin();
+    let mut text = String::new();
+    encode(&mut text, reg).unwrap();
+    metrics.scrape_end(n);
+    text
+}
+
 #[test]
 fn exposition_uses_the_contract_names_and_labels() {
     let config = crate::config::Config::parse("matcher:\n  ports: [22]\n  top_ports: 0\n").unwrap();
@@ -100,6 +109,7 @@ fn exposition_uses_the_contract_names_and_labels() {
         metrics.record(&input, &e, &hit, 1000);
     }
     let web = Event {
+        kind: crate::event::Kind::Web,
         src_ip: e.src_ip,
         http_status: Some(404),
         action: Some(Action::Allow),
@@ -108,12 +118,24 @@ fn exposition_uses_the_contract_names_and_labels() {
     metrics.record(&input, &web, &m.classify(&web).unwrap(), 1000);
     let out = ev("192.0.2.1", "198.51.100.9");
     metrics.record(&input, &out, &m.classify(&out).unwrap(), 1000);
-    let mut text = String::new();
-    encode(&mut text, &reg).unwrap();
+    let first = scrape(&metrics, &reg);
+    assert!(
+        first.contains(
+            r#"torwatch_tor_hits_by_exit_total{exit="185.220.101.7",nickname="n",country="de"} 0"#
+        ),
+        "a new series is first shown at 0:\n{first}"
+    );
+    assert!(
+        !first
+            .lines()
+            .any(|l| l.starts_with("torwatch_tor_hits") && !l.ends_with(" 0")),
+        "{first}"
+    );
+    let text = scrape(&metrics, &reg);
     for want in [
-        r#"torwatch_tor_hits_total{input="kernel",direction="inbound",action="drop",proto="tcp"} 3"#,
-        r#"torwatch_tor_hits_total{input="kernel",direction="inbound",action="allow",proto="unknown"} 1"#,
-        r#"torwatch_tor_hits_total{input="kernel",direction="outbound",action="drop",proto="tcp"} 1"#,
+        r#"torwatch_tor_hits_total{input="kernel",direction="inbound",action="drop",proto="tcp",kind="traffic"} 3"#,
+        r#"torwatch_tor_hits_total{input="kernel",direction="inbound",action="allow",proto="unknown",kind="web"} 1"#,
+        r#"torwatch_tor_hits_total{input="kernel",direction="outbound",action="drop",proto="tcp",kind="traffic"} 1"#,
         r#"torwatch_tor_hits_by_port_total{direction="inbound",port="22"} 2"#,
         r#"torwatch_tor_hits_by_port_total{direction="inbound",port="other"} 1"#,
         r#"torwatch_tor_hits_by_port_total{direction="outbound",port="22"} 1"#,

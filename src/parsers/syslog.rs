@@ -176,7 +176,7 @@ pub fn stamp_time(s: &[u8]) -> Option<i64> {
 /// The wall clock's second for a BSD stamp's year: the kernel's coarse clock (a tick old at most, a fraction of
 /// the cost of the precise one, which a stamp read per line would feel).
 fn now_unix() -> i64 {
-    rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse).tv_sec
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_REALTIME_COARSE).map_or(0, |t| t.tv_sec())
 }
 
 /// Strips `<PRI>` (1 to 3 digits).

@@ -1,2 +1,31 @@
+//! The IO edge of the feeds: fetching bodies (`fetch`) and the retry arithmetic (`backoff`), plus the one random
+//! draw the retries need.
+
 pub mod backoff;
 pub mod fetch;
+
+/// A jitter draw, uniform in `[0, 1)`, for [`backoff::Backoff::delay`]: the clock hashed with the random keys the
+/// standard library seeds from the operating system for every hasher. Spreading retries needs no more than that.
+pub fn jitter() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    // The top 53 bits as a fraction: every value exact in an f64, never 1.
+    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn jitter_is_in_the_unit_interval_and_spread() {
+        let draws: Vec<f64> = (0..1000).map(|_| super::jitter()).collect();
+        assert!(draws.iter().all(|j| (0.0..1.0).contains(j)));
+        let low = draws.iter().filter(|j| **j < 0.5).count();
+        // 1,000 fair coin flips land outside 350..650 with a probability far below 1e-20.
+        assert!((350..650).contains(&low), "{low} of 1000 below one half");
+    }
+}

@@ -2,12 +2,13 @@
 //! last 24 hours of Tor hits. The page is rendered per request from the current snapshot and the traffic summary;
 //! rendering is pure ([`render`]), the handler only reads. The page loads nothing from elsewhere and runs no script.
 
+mod chart;
 mod markup;
 mod page;
 mod traffic;
 
-pub use page::{render, STALE_AFTER};
-pub use traffic::{ExitRow, Traffic, ROWS, WINDOW_SECS};
+pub use page::render;
+pub use traffic::{ExitRow, HourRow, Traffic, ROWS, WINDOW_SECS};
 
 use crate::http::AppState;
 use axum::extract::State;
@@ -43,11 +44,12 @@ pub async fn page(
 ) -> Response {
     let now = crate::keeper::now();
     let snapshot = state.shared.load();
+    let stale_after = secs(state.config.load().stale_after);
     let traffic = match traffic {
         Some(Extension(TrafficHandle(source))) => source.traffic(now),
         None => NoTraffic.traffic(now),
     };
-    let body = render(&snapshot, &traffic, now);
+    let body = render(&snapshot, &traffic, now, stale_after);
     let headers = [
         (
             header::CONTENT_TYPE,
@@ -71,4 +73,9 @@ pub async fn page(
         ),
     ];
     (headers, body).into_response()
+}
+
+/// Whole seconds of a duration, as the page and `/readyz` count them.
+pub fn secs(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }

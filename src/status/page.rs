@@ -5,19 +5,17 @@ use super::markup::{
     age, count, num, path_segment, span, table, table_end, text, time, utc, MAX_NAME,
 };
 use super::traffic::{self, Traffic};
-use crate::keeper::{EXITS, RELAYS};
+use crate::keeper::EXITS;
 use crate::lists::List;
 use crate::snapshot::{Snapshot, SourceStatus};
 use std::fmt::Write;
 
 const CSS: &str = include_str!("page.css");
-/// A list no source has confirmed for this long is shown as stale.
-pub const STALE_AFTER: i64 = 2 * 3600;
 /// Longest error message shown, in characters.
 const MAX_ERROR: usize = 300;
 
-/// The whole page for `now` (unix seconds).
-pub fn render(snapshot: &Snapshot, traffic: &Traffic, now: i64) -> String {
+/// The whole page for `now` (unix seconds); a list no source has confirmed for `stale_after` seconds is stale.
+pub fn render(snapshot: &Snapshot, traffic: &Traffic, now: i64, stale_after: i64) -> String {
     let mut out = String::with_capacity(16 * 1024);
     out.push_str(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -34,7 +32,7 @@ pub fn render(snapshot: &Snapshot, traffic: &Traffic, now: i64) -> String {
     out.push_str(". This page refreshes every minute.</p>\n</header>\n<main>\n");
     summary(&mut out, snapshot, traffic, now);
     traffic::section(&mut out, traffic, now);
-    lists_section(&mut out, snapshot, now);
+    lists_section(&mut out, snapshot, now, stale_after);
     sources_section(&mut out, snapshot, now);
     let _ = write!(
         out,
@@ -61,7 +59,7 @@ fn summary(out: &mut String, snapshot: &Snapshot, traffic: &Traffic, now: i64) {
         None => o.push_str("not loaded"),
     });
     card(out, "Exit list confirmed", |o| {
-        match confirmed(snapshot, EXITS) {
+        match snapshot.confirmed(EXITS) {
             0 => o.push_str("never"),
             at => age(o, now.saturating_sub(at)),
         };
@@ -81,21 +79,7 @@ fn card(out: &mut String, label: &str, value: impl FnOnce(&mut String)) {
     out.push_str("</dd></div>\n");
 }
 
-/// The latest success of any source that feeds `list`; 0 when none ever succeeded.
-fn confirmed(snapshot: &Snapshot, list: &str) -> i64 {
-    snapshot
-        .sources
-        .iter()
-        .filter(|s| match list {
-            RELAYS => s.kind == "onionoo",
-            _ => s.list == list || (list.starts_with(EXITS) && s.list == EXITS),
-        })
-        .map(|s| s.last_success)
-        .max()
-        .unwrap_or(0)
-}
-
-fn lists_section(out: &mut String, snapshot: &Snapshot, now: i64) {
+fn lists_section(out: &mut String, snapshot: &Snapshot, now: i64, stale_after: i64) {
     out.push_str("<section aria-labelledby=\"lists\">\n<h2 id=\"lists\">Lists</h2>\n");
     let mut names: Vec<&String> = snapshot.known.iter().chain(snapshot.lists.keys()).collect();
     names.sort_by_key(|n| window_order(n));
@@ -114,17 +98,11 @@ fn lists_section(out: &mut String, snapshot: &Snapshot, now: i64) {
         ],
     );
     for name in names {
-        list_row(
-            out,
-            name,
-            snapshot.lists.get(name).map(|l| &**l),
-            confirmed(snapshot, name),
-            now,
-        );
+        list_row(out, snapshot, name, now, stale_after);
     }
     table_end(out);
     out.push_str("<p class=\"mute\">Stale: no source of the list has succeeded for ");
-    span(out, STALE_AFTER);
+    span(out, stale_after);
     out.push_str(". A list that is not loaded is answered with HTTP 503, never as an empty list.</p>\n</section>\n");
 }
 
@@ -139,7 +117,9 @@ fn window_order(name: &str) -> (&str, u32, &str) {
     }
 }
 
-fn list_row(out: &mut String, name: &str, list: Option<&List>, confirmed: i64, now: i64) {
+fn list_row(out: &mut String, snapshot: &Snapshot, name: &str, now: i64, stale_after: i64) {
+    let list: Option<&List> = snapshot.lists.get(name).map(|l| &**l);
+    let confirmed = snapshot.confirmed(name);
     out.push_str("<tr><th scope=\"row\"><a href=\"/lists/");
     path_segment(out, name);
     out.push_str(".txt\">");
@@ -152,7 +132,7 @@ fn list_row(out: &mut String, name: &str, list: Option<&List>, confirmed: i64, n
         );
         return;
     };
-    if confirmed > 0 && now.saturating_sub(confirmed) <= STALE_AFTER {
+    if !snapshot.is_stale(name, stale_after, now) {
         out.push_str("<span class=\"ok\">fresh</span></td>");
     } else {
         out.push_str("<span class=\"warn\">stale</span></td>");
@@ -252,29 +232,5 @@ mod tests {
                 "tor-relays"
             ]
         );
-    }
-
-    #[test]
-    fn confirmed_follows_the_lists_a_source_feeds() {
-        let source = |name: &str, kind: &'static str, list: &str, at: i64| SourceStatus {
-            name: name.into(),
-            kind,
-            list: list.into(),
-            last_success: at,
-            ..SourceStatus::default()
-        };
-        let snapshot = Snapshot {
-            sources: vec![
-                source("bulk", "bulk", EXITS, 100),
-                source("onionoo", "onionoo", EXITS, 200),
-                source("drop", "plain", "spamhaus", 50),
-            ],
-            ..Snapshot::default()
-        };
-        assert_eq!(confirmed(&snapshot, EXITS), 200);
-        assert_eq!(confirmed(&snapshot, "tor-exits-7d"), 200);
-        assert_eq!(confirmed(&snapshot, RELAYS), 200);
-        assert_eq!(confirmed(&snapshot, "spamhaus"), 50);
-        assert_eq!(confirmed(&snapshot, "other"), 0);
     }
 }

@@ -26,6 +26,17 @@ pub struct Traffic {
     pub http_status: Vec<(u16, u64)>,
     /// Outbound events whose destination is a Tor relay.
     pub outbound: u64,
+    /// Inbound hits per hour over the window, oldest first (empty: no chart).
+    pub hourly: Vec<HourRow>,
+}
+
+/// One hour of the chart.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HourRow {
+    /// Unix seconds of the hour's start.
+    pub start: i64,
+    /// Inbound hits by kind, in the order of [`crate::event::Kind::ALL`].
+    pub kinds: [u64; 3],
 }
 
 /// An empty 24 h window.
@@ -40,6 +51,7 @@ impl Default for Traffic {
             ports: Vec::new(),
             http_status: Vec::new(),
             outbound: 0,
+            hourly: Vec::new(),
         }
     }
 }
@@ -68,6 +80,7 @@ pub fn section(out: &mut String, traffic: &Traffic, now: i64) {
     if traffic.hits == 0 && traffic.top_exits.is_empty() && traffic.http_status.is_empty() {
         out.push_str("<p>No Tor hits in this window.</p>\n");
     } else {
+        super::chart::hourly(out, &traffic.hourly);
         exits_table(out, traffic, now);
         out.push_str("<div class=\"cols\">\n");
         share_table(

@@ -1,6 +1,7 @@
 // The status page in headless Chromium, served by the real torwatch binary on a loopback port:
-// (a) no list loaded (the only source points at a dead local port), (b) a list loaded from a local file, and
-// (c) the golden page with traffic tables. Checks visible text, a phone viewport without horizontal page overflow,
+// (a) no list loaded (the only source points at a dead local port), (b) a list loaded from a local file,
+// (c) the golden page with traffic tables, and (d) the hourly chart of a generated 24 h log (firewall lines and
+// web requests with times over the last 24 hours) against the log's own hourly counts, before and after a restart. Checks visible text, a phone viewport without horizontal page overflow,
 // text contrast in light and dark mode, and that the page loads nothing from elsewhere; saves screenshots as
 // status-*.png in OUT_DIR.
 // Any failed check exits non-zero.
@@ -39,20 +40,22 @@ function freePort() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Starts torwatch with `sources` (YAML) and waits for /healthz. */
-async function startTorwatch(dir, sources) {
+/** Starts torwatch with `sources` (YAML) and `inputs` (YAML, none by default) and waits for /healthz. */
+async function startTorwatch(dir, sources, inputs = 'inputs: []\n') {
   const port = await freePort();
   const config = join(dir, 'torwatch.yaml');
-  writeFileSync(config, `listen: 127.0.0.1:${port}\nstate_dir: ${join(dir, 'state')}\ninputs: []\n${sources}`);
+  writeFileSync(config, `listen: 127.0.0.1:${port}\nstate_dir: ${join(dir, 'state')}\n${inputs}${sources}`);
   const log = join(dir, 'torwatch.log');
   const child = spawn(bin, ['run', '--config', config], { stdio: ['ignore', 'ignore', openSync(log, 'w')] });
   const base = `http://127.0.0.1:${port}`;
   const stop = () => child.exitCode === null && child.kill('SIGTERM');
+  const exited = () =>
+    child.exitCode !== null ? Promise.resolve() : new Promise((ok) => child.once('exit', () => ok()));
   const logTail = () => readFileSync(log, 'utf8').split('\n').slice(-20).join('\n');
   for (let i = 0; i < 200; i++) {
     if (child.exitCode !== null) break;
     try {
-      if ((await fetch(`${base}/healthz`)).ok) return { base, stop, logTail };
+      if ((await fetch(`${base}/healthz`)).ok) return { base, stop, exited, logTail };
     } catch {}
     await sleep(50);
   }
@@ -195,11 +198,11 @@ async function loaded(context, dir) {
   const file = join(dir, 'exits.txt');
   const lines = ['# local exit list'];
   for (let i = 0; i < 1200; i++) lines.push(`185.220.${100 + Math.floor(i / 256)}.${i % 256}`);
-  for (let i = 0; i < 34; i++) lines.push(`2001:db8::${(i + 1).toString(16)}`);
+  for (let i = 0; i < 34; i++) lines.push(`2a0b:f4c2::${(i + 1).toString(16)}`);
   writeFileSync(file, lines.join('\n') + '\n');
   const tw = await startTorwatch(
     dir,
-    `sources:\n  - name: local\n    type: plain\n    url: ${file}\n    interval: 1h\n    min_entries: 1\n`,
+    `sources:\n  - name: local\n    type: plain\n    url: ${file}\n    list: tor-exits\n    interval: 1h\n    min_entries: 1\n`,
   );
   try {
     const p = await openPage(context, tw.base);
@@ -240,6 +243,117 @@ async function golden(context) {
   console.log('ok: traffic tables');
 }
 
+/** A log over the last 24 hours: firewall drops and web requests from exits, at random times in each hour, and
+ * its counts per hour start (unix seconds) and kind ([firewall, logins, web]). */
+function dayOfLogs(exits) {
+  const now = Math.floor(Date.now() / 1000);
+  const hour = Math.floor(now / 3600);
+  const counts = new Map();
+  const kernel = [];
+  const web = [];
+  const pad = (n) => String(n).padStart(2, '0');
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  let seed = 7;
+  const rand = (n) => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+  for (let i = 0; i < 24; i++) {
+    const start = (hour - 23 + i) * 3600;
+    // A quiet night, a busy afternoon and a surge in one hour.
+    const fw = 5 + ((i * 7) % 24) * 3 + (i === 17 ? 400 : 0);
+    const requests = i % 5 === 0 ? 0 : 2 + (i % 4);
+    const room = Math.max(1, Math.min(3600, now - start));
+    const events = [];
+    for (let k = 0; k < fw + requests; k++) events.push([start + rand(room), k < fw]);
+    events.sort((a, b) => a[0] - b[0]);
+    for (const [t, isFw] of events) {
+      const d = new Date(t * 1000);
+      const src = exits[rand(exits.length)];
+      if (isFw) {
+        const stamp = `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}T${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}+00:00`;
+        kernel.push(`${stamp} fw1 kernel: [UFW BLOCK] IN=eth0 OUT= MAC=00:00:00:00:00:00 SRC=${src} DST=10.0.0.5 LEN=60 TOS=0x00 PREC=0x00 TTL=50 ID=1 DF PROTO=TCP SPT=40000 DPT=${[22, 443, 3389][rand(3)]} WINDOW=64240 RES=0x00 SYN URGP=0`);
+      } else {
+        const stamp = `${pad(d.getUTCDate())}/${months[d.getUTCMonth()]}/${d.getUTCFullYear()}:${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
+        web.push(`${src} - - [${stamp}] "GET /login HTTP/1.1" ${[200, 404, 500][rand(3)]} 153 "-" "curl/8"`);
+      }
+    }
+    counts.set(start, [fw, 0, requests]);
+  }
+  return { kernel, web, counts };
+}
+
+/** The chart's hours as shown: start → [firewall, logins, web], from each hour's data attributes. */
+async function chartHours(page) {
+  const hours = await page.locator('figure.chart g.hour').evaluateAll((gs) =>
+    gs.map((g) => [Number(g.dataset.start), g.dataset.kinds.split(' ').map(Number)]),
+  );
+  return new Map(hours);
+}
+
+async function chart(context, dir) {
+  const exits = [];
+  for (let i = 1; i <= 40; i++) exits.push(`185.220.101.${i}`);
+  writeFileSync(join(dir, 'exits.txt'), exits.join('\n') + '\n');
+  const { kernel, web, counts } = dayOfLogs(exits);
+  writeFileSync(join(dir, 'kern.log'), kernel.join('\n') + '\n');
+  writeFileSync(join(dir, 'access.log'), web.join('\n') + '\n');
+  const total = [...counts.values()].reduce((a, k) => a + k[0] + k[2], 0);
+  const sources = `sources:\n  - { name: local, type: plain, url: ${join(dir, 'exits.txt')}, interval: 1h, min_entries: 1 }\n`;
+  const inputs =
+    `inputs:\n  - { name: kernel, type: file, paths: ["${join(dir, 'kern.log')}"], start_at: beginning, poll: 100ms }\n` +
+    `  - { name: web, type: file, paths: ["${join(dir, 'access.log')}"], start_at: beginning, poll: 100ms }\n`;
+  const check = async (page, when) => {
+    const shown = await chartHours(page);
+    assert.equal(shown.size, 24, `${when}: 24 hours in the chart`);
+    let compared = 0;
+    for (const [start, kinds] of shown) {
+      // An hour that began after the log was written has no lines; one that left the window is not shown.
+      const want = counts.get(start) ?? [0, 0, 0];
+      assert.deepEqual(kinds, want, `${when}: hour ${new Date(start * 1000).toISOString()}`);
+      compared += counts.has(start) ? 1 : 0;
+    }
+    assert.ok(compared >= 23, `${when}: ${compared} of the log's hours in the chart`);
+    // The tooltip of the surge hour and the table give the same numbers.
+    const surge = [...counts.entries()].find(([, k]) => k[0] > 400);
+    if (surge && shown.has(surge[0])) {
+      const title = await page.locator(`g.hour[data-start="${surge[0]}"] > title`).textContent();
+      assert.match(title, new RegExp(`: ${(surge[1][0] + surge[1][2]).toLocaleString('en-US')} hits \\(firewall ${surge[1][0]}, logins 0, web ${surge[1][2]}\\)`));
+    }
+    // Bars are drawn to scale: the tallest hour's bar against the plot height.
+    const heights = await page.locator('figure.chart g.hour').evaluateAll((gs) =>
+      gs.map((g) => [...g.querySelectorAll('rect')].reduce((a, r) => a + Number(r.getAttribute('height')), 0)),
+    );
+    const hits = [...shown.values()].map((k) => k[0] + k[1] + k[2]);
+    const ratio = Math.max(...heights) / Math.max(...hits);
+    hits.forEach((n, i) => assert.ok(Math.abs(heights[i] - n * ratio) < 0.05, `${when}: bar ${i} is to scale`));
+    await page.setViewportSize(DESKTOP);
+    await page.locator('figure.chart').screenshot({ path: join(outDir, `status-chart-${when}.png`) });
+  };
+  let tw = await startTorwatch(dir, sources, inputs);
+  try {
+    const p = await openPage(context, tw.base);
+    const { page } = p;
+    await waitFor(page, `${tw.base}/`, `${total} Tor hits`, async (pg) =>
+      (await pg.locator('dt:text-is("Tor hits") + dd').innerText()) === total.toLocaleString('en-US'),
+    );
+    await check(page, 'before');
+    await common(page, 'chart');
+    done(p, 'chart');
+    tw.stop();
+    await tw.exited();
+    tw = await startTorwatch(dir, sources, inputs);
+    const q = await openPage(context, tw.base);
+    await q.page.goto(`${tw.base}/`);
+    assert.equal(await q.page.locator('dt:text-is("Tor hits") + dd').innerText(), total.toLocaleString('en-US'));
+    await check(q.page, 'after-restart');
+    done(q, 'chart after a restart');
+    console.log(`ok: hourly chart of a 24 h log (${total} hits), before and after a restart`);
+  } catch (e) {
+    console.error(`torwatch log:\n${tw.logTail()}`);
+    throw e;
+  } finally {
+    tw.stop();
+  }
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'torwatch-browser-'));
 const context = await chromium.launchPersistentContext(join(dir, 'profile'), {
   executablePath,
@@ -259,6 +373,7 @@ try {
   await nothingLoaded(context, mkdtempSync(join(dir, 'a-')));
   await loaded(context, mkdtempSync(join(dir, 'b-')));
   await golden(context);
+  await chart(context, mkdtempSync(join(dir, 'c-')));
 } finally {
   await context.close();
 }

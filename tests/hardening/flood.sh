@@ -36,7 +36,7 @@ fail() { echo "FAIL: $*" >&2; [ -f "$tmp/torwatch.log" ] && tail -5 "$tmp/torwat
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 http=$(free_port) udp=$(free_port) tcp=$(free_port)
 
-seq 1 50 | sed 's/^/192.0.2./' > "$tmp/exits.txt"
+seq 1 50 | sed 's/^/185.220.102./' > "$tmp/exits.txt"
 mkdir -p "$tmp/state"
 cat > "$tmp/torwatch.yaml" <<YML
 listen: 127.0.0.1:$http

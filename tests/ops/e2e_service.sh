@@ -29,8 +29,8 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 http=$(free_port) udp=$(free_port) tcp=$(free_port) prom_port=$(free_port)
 
 # documentation addresses as the "Tor" lists
-printf '192.0.2.10\n192.0.2.11\n2001:db8::10\n' > "$tmp/exits.txt"
-printf '198.51.100.20\n192.0.2.10\n' > "$tmp/relays.txt"
+printf '185.220.102.10\n185.220.102.11\n2a0b:f4c2::10\n' > "$tmp/exits.txt"
+printf '185.220.103.20\n185.220.102.10\n' > "$tmp/relays.txt"
 : > "$tmp/access.log"
 mkdir -p "$tmp/state"
 cat > "$tmp/torwatch.yaml" <<YML
@@ -57,15 +57,15 @@ nf() { # a netfilter drop line: SRC DST DPT
     echo "kernel: [UFW BLOCK] IN=eth0 OUT= MAC=00:00:00:00:00:00 SRC=$1 DST=$2 LEN=60 TOS=0x00 PREC=0x00 TTL=50 ID=1 DF PROTO=TCP SPT=40000 DPT=$3 WINDOW=64240 RES=0x00 SYN URGP=0"
 }
 send() {
-    logger --server 127.0.0.1 --port "$udp" --udp --rfc3164 "$(nf 192.0.2.10 10.0.0.5 22)"
-    logger --server 127.0.0.1 --port "$udp" --udp --rfc3164 "$(nf 192.0.2.11 10.0.0.5 3389)"
-    logger --server 127.0.0.1 --port "$tcp" --tcp --octet-count --rfc5424 "$(nf 2001:db8::10 2001:db8:1::5 443)" ||
+    logger --server 127.0.0.1 --port "$udp" --udp --rfc3164 "$(nf 185.220.102.10 10.0.0.5 22)"
+    logger --server 127.0.0.1 --port "$udp" --udp --rfc3164 "$(nf 185.220.102.11 10.0.0.5 3389)"
+    logger --server 127.0.0.1 --port "$tcp" --tcp --octet-count --rfc5424 "$(nf 2a0b:f4c2::10 2001:db8:1::5 443)" ||
         { echo "FAIL: torwatch does not listen on its syslog_tcp input 127.0.0.1:$tcp" >&2; exit 1; }
-    logger --server 127.0.0.1 --port "$udp" --udp --rfc3164 "$(nf 10.0.0.7 198.51.100.20 9001)"
+    logger --server 127.0.0.1 --port "$udp" --udp --rfc3164 "$(nf 10.0.0.7 185.220.103.20 9001)"
     logger --server 127.0.0.1 --port "$udp" --udp --rfc3164 "this is not a firewall log line"
-    logger --server 127.0.0.1 --port "$udp" --udp --rfc3164 --size 4096 "$(nf 192.0.2.10 10.0.0.5 80) $(printf 'x%.0s' $(seq 2000))"
-    echo '192.0.2.10 - - [29/Nov/2026:03:00:00 +0000] "GET /admin HTTP/1.1" 404 153 "-" "curl/8"' >> "$tmp/access.log"
-    echo '192.0.2.11 - - [29/Nov/2026:03:00:01 +0000] "GET / HTTP/1.1" 200 512 "-" "curl/8"' >> "$tmp/access.log"
+    logger --server 127.0.0.1 --port "$udp" --udp --rfc3164 --size 4096 "$(nf 185.220.102.10 10.0.0.5 80) $(printf 'x%.0s' $(seq 2000))"
+    echo '185.220.102.10 - - [29/Nov/2026:03:00:00 +0000] "GET /admin HTTP/1.1" 404 153 "-" "curl/8"' >> "$tmp/access.log"
+    echo '185.220.102.11 - - [29/Nov/2026:03:00:01 +0000] "GET / HTTP/1.1" 200 512 "-" "curl/8"' >> "$tmp/access.log"
 }
 send
 

@@ -30,7 +30,7 @@ cat > "$tmp/torwatch.yaml" <<YML
 listen: 127.0.0.1:$port
 state_dir: $tmp/state
 sources:
-  - { name: samples, type: plain, url: $tmp/exits.txt, interval: 1h, min_entries: 1 }
+  - { name: samples, type: plain, url: $tmp/exits.txt, list: tor-exits, interval: 1h, min_entries: 1 }
 inputs:
   - { name: samples, type: file, paths: ["$tmp/replay.log"], start_at: beginning }
 YML

@@ -10,7 +10,6 @@
 
 use crate::daemon::Daemon;
 use crate::upstream::{Behaviour, Upstream};
-use rand::Rng;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,10 +17,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use torwatch::keeper::state::State;
 
-/// Addresses `10.{block}.x.y`, `n` of them.
+/// Addresses `185.{block}.x.y`, `n` of them.
 fn block(block: u8, n: usize) -> BTreeSet<String> {
     (0..n)
-        .map(|i| format!("10.{block}.{}.{}", i / 250, i % 250 + 1))
+        .map(|i| format!("185.{block}.{}.{}", i / 250, i % 250 + 1))
         .collect()
 }
 
@@ -136,7 +135,7 @@ fn rotate(up: Upstream, lists: Arc<Lists>, stop: Arc<AtomicBool>) -> tokio::task
         while !stop.load(Ordering::Relaxed) {
             up.set("/list", lists.behaviour(i % (lists.good.len() + 1)));
             i += 1;
-            let pause = rand::thread_rng().gen_range(300..1200);
+            let pause = random_in(300..1200);
             tokio::time::sleep(Duration::from_millis(pause)).await;
         }
     })
@@ -210,7 +209,7 @@ async fn killed_at_random_moments_it_restarts_from_whole_state_and_files() {
             )
             .await;
         }
-        let life = rand::thread_rng().gen_range(0..1500);
+        let life = random_in(0..1500);
         tokio::time::sleep(Duration::from_millis(life)).await;
         drop(d); // SIGKILL
     }
@@ -277,7 +276,7 @@ fn grow(log: std::path::PathBuf, stop: Arc<AtomicBool>) -> std::thread::JoinHand
                 .map(|i| {
                     let id = n + i;
                     format!(
-                        "Nov  1 11:05:31 fw kernel: [UFW BLOCK] IN=eth0 OUT= SRC=198.51.100.{} DST=192.0.2.10 LEN=60 TTL=52 ID={id} PROTO=TCP SPT={} DPT=22 SYN\n",
+                        "Nov  1 11:05:31 fw kernel: [UFW BLOCK] IN=eth0 OUT= SRC=185.220.101.{} DST=192.0.2.10 LEN=60 TTL=52 ID={id} PROTO=TCP SPT={} DPT=22 SYN\n",
                         id % 250 + 1,
                         10_000 + id % 50_000
                     )
@@ -300,8 +299,12 @@ async fn killed_while_tailing_it_resumes_at_the_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("fw.log");
     std::fs::write(&log, b"").unwrap();
+    // A local exit list: file inputs wait for one before they read (and checkpoint) anything.
+    let exits = dir.path().join("exits.txt");
+    std::fs::write(&exits, b"192.0.2.1\n").unwrap();
     let cfg = format!(
-        "sources: []\ninputs:\n  - name: fw\n    type: file\n    paths: [{}]\n    format: netfilter\n    start_at: beginning\n    poll: 50ms\n",
+        "sources:\n  - {{ name: exits, type: plain, url: {}, interval: 1h, min_entries: 1 }}\ninputs:\n  - name: fw\n    type: file\n    paths: [{}]\n    format: netfilter\n    start_at: beginning\n    poll: 50ms\n",
+        exits.display(),
         log.display()
     );
     let stop = Arc::new(AtomicBool::new(false));
@@ -310,7 +313,7 @@ async fn killed_while_tailing_it_resumes_at_the_checkpoint() {
     let mut moves = 0;
     for cycle in 0..cycles {
         let d = Daemon::start(dir.path(), &cfg).await;
-        let life = rand::thread_rng().gen_range(0..1500);
+        let life = random_in(0..1500);
         tokio::time::sleep(Duration::from_millis(life)).await;
         drop(d); // SIGKILL
         let now = checkpoint_offset(dir.path(), cycle);
@@ -363,4 +366,17 @@ async fn killed_while_tailing_it_resumes_at_the_checkpoint() {
     );
     assert_eq!(end, bytes.len() as u64, "everything consumed and recorded");
     assert!(moves >= cycles / 3, "the checkpoint rarely moved: {moves}");
+}
+
+/// A number drawn from `range`: the random keys std gives each hasher, applied to the clock (good enough to pick
+/// kill moments; no generator needed).
+fn random_in(range: std::ops::Range<u64>) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    range.start + hasher.finish() % (range.end - range.start).max(1)
 }

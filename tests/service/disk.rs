@@ -179,7 +179,7 @@ async fn full_or_read_only_disk_is_counted_shown_and_recovered_from() {
     // The saved state holds the third list.
     let saved = inside(pid, &format!("cat {}/lists.json", state.display()));
     assert!(
-        saved.contains("198.51.100.129"),
+        saved.contains("185.220.101.129"),
         "state not saved after recovery"
     );
     d.stop();

@@ -10,18 +10,19 @@ use std::time::Duration;
 use torwatch::formats::{self, ListFormat, RenderOptions};
 use torwatch::lists::{Family, List, ListEntry, Provenance};
 
-/// A plain list as a vendor publishes it: unsorted, a comment, hosts and networks of both families. 198.51.100.6
+/// A plain list as a vendor publishes it: unsorted, a comment, hosts and networks of both families. 185.220.101.6
 /// and .7 aggregate into a /31.
-pub const LIST: &str = "# exits, as published upstream\n198.51.100.7\n198.51.100.6\n198.51.100.8\n\
-203.0.113.0/28\n2001:db8::1\n2001:db8:0:1::/64\n";
+pub const LIST: &str =
+    "# exits, as published upstream\n185.220.101.7\n185.220.101.6\n185.220.101.8\n\
+193.11.114.0/28\n2a0b:f4c2::1\n2a0b:f4c2:0:1::/64\n";
 
 pub const TXT: &str =
-    "198.51.100.6\n198.51.100.7\n198.51.100.8\n203.0.113.0/28\n2001:db8::1\n2001:db8:0:1::/64\n";
+    "185.220.101.6\n185.220.101.7\n185.220.101.8\n193.11.114.0/28\n2a0b:f4c2::1\n2a0b:f4c2:0:1::/64\n";
 
 /// The config of one `plain` source named `edl` feeding `tor-exits` from `url`, plus `extra` top-level YAML.
 pub fn config(url: &str, extra: &str) -> String {
     format!(
-        "sources:\n  - name: edl\n    type: plain\n    url: {url}\n    interval: 1h\n    timeout: 2s\n{extra}inputs: []\n"
+        "sources:\n  - name: edl\n    type: plain\n    url: {url}\n    list: tor-exits\n    interval: 1h\n    timeout: 2s\n{extra}inputs: []\n"
     )
 }
 
@@ -227,20 +228,20 @@ async fn every_format_and_filter_is_the_renderer_output() {
     assert_eq!(get("/lists/tor-exits.txt").await, TXT);
     assert_eq!(
         get("/lists/tor-exits.txt?family=ipv4").await,
-        "198.51.100.6\n198.51.100.7\n198.51.100.8\n203.0.113.0/28\n"
+        "185.220.101.6\n185.220.101.7\n185.220.101.8\n193.11.114.0/28\n"
     );
     assert_eq!(
         get("/lists/tor-exits.txt?family=ipv6").await,
-        "2001:db8::1\n2001:db8:0:1::/64\n"
+        "2a0b:f4c2::1\n2a0b:f4c2:0:1::/64\n"
     );
     assert_eq!(
         get("/lists/tor-exits.txt?aggregate=true").await,
-        "198.51.100.6/31\n198.51.100.8\n203.0.113.0/28\n2001:db8::1\n2001:db8:0:1::/64\n"
+        "185.220.101.6/31\n185.220.101.8\n193.11.114.0/28\n2a0b:f4c2::1\n2a0b:f4c2:0:1::/64\n"
     );
     assert_eq!(
         get("/lists/tor-exits.csv").await,
-        "src_ip,desc\n198.51.100.6,TorExitNode\n198.51.100.7,TorExitNode\n198.51.100.8,TorExitNode\n\
-         203.0.113.0/28,TorExitNode\n2001:db8::1,TorExitNode\n2001:db8:0:1::/64,TorExitNode\n"
+        "src_ip,desc\n185.220.101.6,TorExitNode\n185.220.101.7,TorExitNode\n185.220.101.8,TorExitNode\n\
+         193.11.114.0/28,TorExitNode\n2a0b:f4c2::1,TorExitNode\n2a0b:f4c2:0:1::/64,TorExitNode\n"
     );
     let enriched = get("/lists/tor-exits.csv?enrich=true").await;
     let mut lines = enriched.lines();
@@ -250,7 +251,7 @@ async fn every_format_and_filter_is_the_renderer_output() {
     );
     let first = lines.next().unwrap();
     assert!(
-        first.starts_with("198.51.100.6,TorExitNode,,,,,,20") && first.ends_with("Z,edl"),
+        first.starts_with("185.220.101.6,TorExitNode,,,,,,20") && first.ends_with("Z,edl"),
         "{first}"
     );
 

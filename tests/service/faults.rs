@@ -6,7 +6,7 @@ use std::time::Duration;
 
 pub fn addresses(n: usize, offset: usize) -> Vec<u8> {
     (0..n)
-        .map(|i| format!("198.51.100.{}\n", i + offset))
+        .map(|i| format!("185.220.101.{}\n", i + offset))
         .collect::<String>()
         .into_bytes()
 }
@@ -52,7 +52,7 @@ async fn faults_keep_the_last_good_list_and_are_counted_by_reason() {
     let (code, published) = d.get("/lists/tor-exits.txt").await;
     assert_eq!(code, 200);
     assert_eq!(published.lines().count(), 20);
-    assert!(published.contains("198.51.100.20\n"));
+    assert!(published.contains("185.220.101.20\n"));
 
     let mut big = addresses(20, 1);
     big.extend(std::iter::repeat_n(b'#', 8 * 1024));
@@ -96,7 +96,7 @@ async fn faults_keep_the_last_good_list_and_are_counted_by_reason() {
         (
             "timeout",
             Behaviour::Drip {
-                chunk: b"198.51.100.1\n".to_vec(),
+                chunk: b"185.220.101.1\n".to_vec(),
                 every: Duration::from_millis(400),
                 chunks: 20,
             },
@@ -188,6 +188,6 @@ async fn faults_keep_the_last_good_list_and_are_counted_by_reason() {
     )
     .await;
     let (_, fresh) = d.get("/lists/tor-exits.txt").await;
-    assert!(fresh.contains("198.51.100.114\n"), "{fresh}");
+    assert!(fresh.contains("185.220.101.114\n"), "{fresh}");
     d.stop();
 }

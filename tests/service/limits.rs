@@ -159,7 +159,7 @@ async fn a_client_that_stops_reading_is_dropped() {
     let dir = tempfile::tempdir().unwrap();
     let list = dir.path().join("exits.txt");
     let many: String = (0..60_000u32)
-        .map(|i| format!("10.{}.{}.{}\n", i >> 16, (i >> 8) & 255, i & 255))
+        .map(|i| format!("185.{}.{}.{}\n", i >> 16, (i >> 8) & 255, i & 255))
         .collect();
     std::fs::write(&list, many).unwrap();
     let http = "http:\n  request_timeout: 1s\n";

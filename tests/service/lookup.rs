@@ -23,7 +23,7 @@ fn lookup(config: &std::path::Path, ip: &str, at: i64) -> (i32, String) {
 async fn lookup_before_during_and_after() {
     let up = Upstream::start().await;
     let mut with = addresses(10, 1);
-    with.extend(b"203.0.113.77\n");
+    with.extend(b"193.11.114.77\n");
     up.set(
         "/list",
         Behaviour::Ok {
@@ -45,7 +45,7 @@ async fn lookup_before_during_and_after() {
         .get("/lists/tor-exits.txt")
         .await
         .1
-        .contains("203.0.113.77\n"));
+        .contains("193.11.114.77\n"));
     up.set(
         "/list",
         Behaviour::Ok {
@@ -60,34 +60,34 @@ async fn lookup_before_during_and_after() {
         .get("/lists/tor-exits.txt")
         .await
         .1
-        .contains("203.0.113.77\n"));
+        .contains("193.11.114.77\n"));
     // The 1-day history window still has it.
     assert!(d
         .get("/lists/tor-exits-1d.txt")
         .await
         .1
-        .contains("203.0.113.77\n"));
+        .contains("193.11.114.77\n"));
     assert!(d
         .get("/lists/tor-exits.txt?window=1d")
         .await
         .1
-        .contains("203.0.113.77\n"));
+        .contains("193.11.114.77\n"));
     let after = chrono::Utc::now().timestamp();
     d.stop();
 
     let config = dir.path().join("torwatch.yaml");
-    let (code, out) = lookup(&config, "203.0.113.77", before);
+    let (code, out) = lookup(&config, "193.11.114.77", before);
     assert_eq!(code, 1, "before: {out}");
     assert!(out.contains("\"tor\":false"), "{out}");
-    let (code, out) = lookup(&config, "203.0.113.77", during);
+    let (code, out) = lookup(&config, "193.11.114.77", during);
     assert_eq!(code, 0, "during: {out}");
     assert!(
         out.contains("\"tor\":true") && out.contains("\"bulk\""),
         "{out}"
     );
-    let (code, out) = lookup(&config, "203.0.113.77", after);
+    let (code, out) = lookup(&config, "193.11.114.77", after);
     assert_eq!(code, 1, "after: {out}");
     // An address still listed is a Tor exit now.
-    let (code, _) = lookup(&config, "198.51.100.3", after);
+    let (code, _) = lookup(&config, "185.220.101.3", after);
     assert_eq!(code, 0);
 }

@@ -100,7 +100,7 @@ async fn reload_refuses_bad_config_and_applies_good_one() {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
         let (_, now) = d.get("/lists/tor-exits.txt").await;
-        if now.contains("198.51.100.56\n") {
+        if now.contains("185.220.101.56\n") {
             break;
         }
         assert!(

@@ -21,6 +21,8 @@ pub enum Behaviour {
     },
     /// Accept and never answer.
     Hang,
+    /// 200 with the body, after a pause.
+    Late { body: Vec<u8>, after: Duration },
     /// Headers at once, then the body one chunk at a time.
     Drip {
         chunk: Vec<u8>,
@@ -159,6 +161,10 @@ async fn handle(State(inner): State<Arc<Mutex<Inner>>>, req: Request) -> Respons
                 );
             }
             r
+        }
+        Some(Behaviour::Late { body, after }) => {
+            tokio::time::sleep(after).await;
+            body.into_response()
         }
         Some(Behaviour::Hang) => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
