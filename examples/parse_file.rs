@@ -1,9 +1,11 @@
 //! Parsing cost over the lines of a real log file, held in memory (so that reading is not measured): nanoseconds
-//! of CPU time per line on one thread for `peek` (the addresses only, what a scan reads of a line that is not Tor)
-//! and `parse` (the whole event), with the format fixed or detected from the first line. Line shapes vary as they
-//! do in the file, so branch prediction is as good or bad as it will be in a scan. Fails nothing.
+//! of CPU time per line on one thread for `peek` (the addresses only, what a scan reads of a line that is not Tor),
+//! `parse` (the whole event; of a document of flows, the first) and `each` (every event of every line, as the
+//! service and `scan` read them; events per second too), with the format fixed or detected from the first line.
+//! Line shapes vary as they do in the file, so branch prediction is as good or bad as it will be in a scan. Fails
+//! nothing.
 //!
-//! `cargo run --release --example parse_file FILE [max_lines] [rounds] [peek|parse]`
+//! `cargo run --release --example parse_file FILE [max_lines] [rounds] [peek|parse|each]`
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -12,7 +14,7 @@ use torwatch::parsers::{detect, trim_line};
 fn main() {
     let mut args = std::env::args().skip(1);
     let Some(path) = args.next() else {
-        eprintln!("usage: parse_file FILE [max_lines] [rounds]");
+        eprintln!("usage: parse_file FILE [max_lines] [rounds] [peek|parse|each]");
         std::process::exit(2);
     };
     let max: usize = args
@@ -41,7 +43,7 @@ fn main() {
         bytes as f64 / lines.len() as f64,
         format.as_str()
     );
-    let runs: [(&str, &dyn Fn() -> usize); 2] = [
+    let runs: [(&str, &dyn Fn() -> usize); 3] = [
         ("peek", &|| {
             lines
                 .iter()
@@ -54,6 +56,13 @@ fn main() {
                 .filter(|l| format.parse(black_box(l)).is_ok())
                 .count()
         }),
+        ("each", &|| {
+            let mut events = 0;
+            for l in &lines {
+                format.parse_each(black_box(l), &mut |r| events += usize::from(r.is_ok()));
+            }
+            events
+        }),
     ];
     for (name, run) in runs {
         if only.as_deref().is_some_and(|o| o != name) {
@@ -61,11 +70,15 @@ fn main() {
         }
         let (ns, ok) = best(rounds, run);
         let n = lines.len() as f64;
-        println!(
+        print!(
             "{name:<6} {:>6.1} ns/line {:>6.2} M lines/s  ({ok} ok)",
             ns / n,
             n / ns * 1e3
         );
+        if name == "each" {
+            print!("  {:.2} M events/s", ok as f64 / ns * 1e3);
+        }
+        println!();
     }
 }
 
