@@ -46,7 +46,7 @@ impl Context {
     /// Takes the field order of a VPC Flow Logs header line for the records that follow, unless the input fixed
     /// one. True when `line` is a header line.
     pub fn learn(&mut self, line: &[u8]) -> bool {
-        let Some(layout) = Layout::from_header(line.trim_ascii()) else {
+        let Some(layout) = Layout::from_header(vpcflow::record(line)) else {
             return false;
         };
         if !self.fixed_layout {
@@ -69,7 +69,7 @@ impl Context {
     fn fits_layout(&self, line: &[u8]) -> bool {
         self.layout
             .as_ref()
-            .is_some_and(|l| l.fits(line.trim_ascii()))
+            .is_some_and(|l| vpcflow::custom(l, line).is_some())
     }
 
     /// The event of a line of `format` (the first of a document of flows), read with this context.
@@ -144,6 +144,24 @@ mod tests {
         assert_eq!(
             events(&mut ctx, LogFormat::VpcFlow, default),
             ["time=1741083300 device=eni-1 src=198.51.100.3 sport=5555 dst=10.0.0.5 dport=22 proto=tcp action=allow"]
+        );
+    }
+
+    #[test]
+    fn a_header_and_records_over_syslog_read_alike() {
+        let mut ctx = Context::default();
+        let header = "<14>1 2025-03-04T10:15:30Z fwd flowlogs - - - srcaddr dstaddr dstport action";
+        assert_eq!(ctx.detect(header.as_bytes()), Some(LogFormat::VpcFlow));
+        assert_eq!(
+            events(&mut ctx, LogFormat::VpcFlow, header),
+            ["error=not_traffic"]
+        );
+        let record =
+            "<14>1 2025-03-04T10:15:31Z fwd flowlogs - - - 185.220.101.5 10.0.1.9 22 REJECT";
+        assert_eq!(ctx.detect(record.as_bytes()), Some(LogFormat::VpcFlow));
+        assert_eq!(
+            events(&mut ctx, LogFormat::VpcFlow, record),
+            ["src=185.220.101.5 dst=10.0.1.9 dport=22 action=drop"]
         );
     }
 
