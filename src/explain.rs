@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 use serde_json::{Map, Value};
 
-use crate::event::Event;
+use crate::event::{Event, Kind};
 use crate::parsers::{trim_line, Context, LogFormat, ParseError};
 
 /// How `explain` reads and prints.
@@ -191,7 +191,8 @@ fn rfc3339(secs: i64) -> Option<String> {
 }
 
 /// The aligned text line of one event:
-/// `netfilter  drop    tcp     203.0.113.5:51234 -> 198.51.100.7:22  dir=inbound  device=fw1  time=…`.
+/// `netfilter  drop    tcp     203.0.113.5:51234 -> 198.51.100.7:22  dir=inbound  device=fw1  time=…` (`kind=…`
+/// for an event that is not traffic).
 pub fn event_text<'e>(format: LogFormat, event: &'e Event<'e>) -> impl fmt::Display + 'e {
     TextLine(format, event)
 }
@@ -210,6 +211,9 @@ impl fmt::Display for TextLine<'_> {
             Endpoint(e.src_ip, e.src_port),
             Endpoint(e.dst_ip, e.dst_port)
         )?;
+        if e.kind != Kind::Traffic {
+            write!(f, "  kind={}", e.kind.as_str())?;
+        }
         if let Some(status) = e.http_status {
             write!(f, "  status={status}")?;
         }

@@ -225,8 +225,8 @@ fn json_output_of_the_fixture_matches_the_golden_file() {
         },
     );
     golden("expected.jsonl", &out);
-    assert_eq!(summary.lines, 15);
-    assert_eq!(summary.parsed, 11, "{summary}");
+    assert_eq!(summary.lines, 17);
+    assert_eq!(summary.parsed, 13, "{summary}");
 }
 
 #[test]
@@ -246,8 +246,8 @@ fn json_output_has_one_line_per_input_line_even_for_unterminated_input() {
             json: true,
         },
     );
-    assert_eq!(json_lines(&out).len(), 15);
-    assert_eq!(summary.lines, 15);
+    assert_eq!(json_lines(&out).len(), 17);
+    assert_eq!(summary.lines, 17);
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use proptest::prelude::*;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use torwatch::event::Event;
+use torwatch::event::{Event, Kind};
 use torwatch::parsers::{LogFormat, ParseError};
 
 const MINE: [LogFormat; 5] = [
@@ -27,6 +27,10 @@ fn render(result: Result<Event<'_>, ParseError>) -> String {
             let _ = write!(out, "{}{k}={v}", if out.is_empty() { "" } else { " " });
         }
     };
+    put(
+        "kind",
+        (e.kind != Kind::Traffic).then(|| e.kind.as_str().to_owned()),
+    );
     put("time", e.time.map(|t| t.to_string()));
     put("device", e.device.map(str::to_owned));
     put("src", e.src_ip.map(|a| a.to_string()));

@@ -1,13 +1,12 @@
 //! Web access logs in the nginx / Apache common and combined formats (`client - user [10/Oct/2000:13:55:36 -0700]
 //! "GET / HTTP/1.1" 200 …`), also with a leading virtual host (`vhost_combined`, `host:port client …`), a
 //! forwarded-for address list in front of the client, or a syslog header. The client becomes the source, the
-//! status `http_status`, the action `allow` (the server answered). nginx JSON access records are read too;
-//! Apache and nginx error-log lines are recognised and are `NotTraffic`. Pure byte scanning: no IO, no
-//! allocation, no panics.
+//! status `http_status`, the action `allow` (the server answered). nginx JSON access records are read too; error
+//! logs are [`super::weberror`]'s. Pure byte scanning: no IO, no allocation, no panics.
 
 use std::net::IpAddr;
 
-use memchr::{memchr, memchr_iter, memmem};
+use memchr::{memchr, memchr_iter};
 
 use super::civil;
 use super::syslog::{self, stamp};
@@ -16,24 +15,13 @@ use crate::event::{parse_ip, parse_port, Action, Event};
 
 mod json;
 
-/// True when the line has a `[dd/Mon/yyyy:HH:MM:SS ±zzzz]` time followed by a quoted request, is a JSON access
-/// record, or is an Apache / nginx error-log line.
+/// True when the line has a `[dd/Mon/yyyy:HH:MM:SS ±zzzz]` time followed by a quoted request, or is a JSON access
+/// record.
 pub fn sniff(line: &[u8]) -> bool {
     let line = line.trim_ascii();
     let quoted_request =
         |(_, close): (usize, usize)| line.get(close + 1..).is_some_and(|r| r.starts_with(b" \""));
-    find_time(line).is_some_and(quoted_request) || json::sniff(line) || is_error_log(line)
-}
-
-/// Apache (`[Thu Oct 13 …] [module:level] [pid …]`) and nginx (`2021/12/01 13:53:33 [error] 31#31: …`)
-/// error-log lines. They carry no response status, and the request they describe is in the access log.
-fn is_error_log(line: &[u8]) -> bool {
-    let apache = line.starts_with(b"[") && memmem::find(line, b"] [pid ").is_some();
-    let nginx = line.get(4) == Some(&b'/')
-        && line.get(19..21) == Some(b" [")
-        && line.first().is_some_and(u8::is_ascii_digit)
-        && memchr(b'#', line).is_some();
-    apache || nginx
+    find_time(line).is_some_and(quoted_request) || json::sniff(line)
 }
 
 /// Parses one access-log line. Source: among the addresses before the time (client, or a forwarded-for list
@@ -45,9 +33,6 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
     let (header, line) = syslog::split(line.trim_ascii());
     if json::sniff(line) {
         return json::parse(line);
-    }
-    if is_error_log(line) {
-        return Err(ParseError::NotTraffic);
     }
     let (open, close) = find_time(line).ok_or(ParseError::Malformed)?;
     let prefix = line.get(..open).unwrap_or_default();

@@ -1,17 +1,22 @@
-//! Cisco ASA / FTD syslog messages that carry traffic (deny, access-list, built/teardown, ICMP denies, FTD
-//! connection events): bytes in, one [`Event`] out; every other message id is `NotTraffic`. No allocation, no IO.
+//! Cisco ASA / FTD syslog messages that name a remote address: traffic verdicts (deny, access-list,
+//! built/teardown, ICMP denies, FTD connection, intrusion and file events), the traffic messages that are no verdict
+//! (NAT translations, routing failures, shunned and spoofed packets, botnet filter, SSL handshakes, local hosts,
+//! Snort proxy hand-overs) and, in [`vpn`], logins and remote access (AAA, management, AnyConnect, WebVPN, IKE).
+//! Bytes in, one [`Event`] out; a message that names no address is `NotTraffic`. No allocation, no IO.
 
 mod ftd;
+mod vpn;
 mod words;
 
 use super::{syslog, ParseError};
-use crate::event::{Action, Direction, Event, Proto};
+use crate::event::{Action, Direction, Event, Kind, Proto};
 use memchr::memmem;
 use words::{endpoint, Words};
 
-/// Cheap test: a `%ASA-`, `%FTD-`, `%PIX-` or `%NGIPS-` message tag.
+/// Cheap test: a `%ASA-`, `%FTD-`, `%PIX-` or `%NGIPS-` message tag, or an AnyConnect / WebVPN message body
+/// without its tag.
 pub fn sniff(line: &[u8]) -> bool {
-    tag(line).is_some()
+    tag(line).is_some() || vpn::untagged(syslog::message(line.trim_ascii()))
 }
 
 /// Position of the `%` opening the message tag.
@@ -48,29 +53,54 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
         return Err(ParseError::Empty);
     }
     let (header, msg) = syslog::split(line);
-    let (id, text) = message(msg).ok_or(ParseError::NotTraffic)?;
+    let (id, text) = message(msg)
+        .or_else(|| vpn::untagged(msg).then_some((0, msg.trim_ascii_start())))
+        .ok_or(ParseError::NotTraffic)?;
     let event = Event {
         time: header.time,
         device: header.host,
         ..Event::default()
     };
-    if matches!(id, 430002 | 430003) {
+    if matches!(id, 430001..=430005) {
         return ftd::parse(text, event);
+    }
+    if let Some(login) = vpn::parse(id, text, event) {
+        return login;
     }
     let w = Words::split(text);
     let flow = match id {
-        106001 | 106006 | 106007 | 106015 | 106017 | 106021 | 710003 => from_to(&w, b"from", b"to"),
-        106010 | 106014 | 106023 => from_to(&w, b"src", b"dst"),
+        106001 | 106006 | 106007 | 106012 | 106015 | 106016 | 106017 => from_to(&w, b"from", b"to"),
+        106020 | 106021 | 106022 | 108003 | 110002 | 110003 | 202010 => from_to(&w, b"from", b"to"),
+        305009..=305012 | 338001..=338008 | 400000..=400050 => from_to(&w, b"from", b"to"),
+        402117 | 402119 | 419002 | 500004 | 710001..=710006 => from_to(&w, b"from", b"to"),
+        852001 => from_to(&w, b"flow", b"to"),
+        106010 | 106014 | 106023 | 305005 | 305006 | 305013 | 313005 => from_to(&w, b"src", b"dst"),
+        106018 | 209004 | 209005 => from_to(&w, b"src", b"dest"),
+        304001 => url(&w),
+        304002 => from_to(&w, b"SRC", b"DEST"),
         106100 | 106102 | 106103 => access_list(&w),
         302013 | 302015 => built(&w, b"for", b"to"),
         302014 | 302016 | 313009 => from_to(&w, b"for", b"to"),
         302020 => built(&w, b"faddr", b"laddr"),
         302021 => from_to(&w, b"faddr", b"laddr"),
         313001 | 313004 | 313008 => icmp_denied(&w),
+        401004 => shunned(&w),
+        609001 | 609002 | 733102 | 733103 => host(&w),
+        725001..=725007 => handshake(&w),
         733100 => threat(text),
         _ => return Err(ParseError::NotTraffic),
     }?;
-    Ok(flow.into_event(event, action_of(id, &w), &w))
+    let mut event = flow.into_event(event, action_of(id, &w), &w);
+    match id {
+        304001 => event.kind = Kind::Web,
+        313005 => event.proto = Some(Proto::Icmp),
+        725001..=725007 => event.proto = Some(Proto::Tcp),
+        // Messages that name the protocol further in (`Routing failed to locate next hop for TCP from …`).
+        106001..=106023 | 302013..=302021 | 313001..=313009 | 710003 | 733100 => {}
+        _ if event.proto.is_none() => event.proto = w.proto(12),
+        _ => {}
+    }
+    Ok(event)
 }
 
 /// What a message said about the flow.
@@ -100,7 +130,9 @@ impl Flow {
 
 fn action_of(id: u32, w: &Words<'_>) -> Option<Action> {
     match id {
-        302013..=302021 => Some(Action::Allow),
+        302013..=302021 | 304001 | 305009..=305012 | 710002 => Some(Action::Allow),
+        338001..=338004 | 725001..=725005 | 725007 => Some(Action::Allow),
+        725006 => Some(Action::Reject),
         106100 | 106102 | 106103 => {
             if w.find(b"denied", 0).is_some() {
                 Some(Action::Drop)
@@ -108,6 +140,8 @@ fn action_of(id: u32, w: &Words<'_>) -> Option<Action> {
                 Some(Action::Allow)
             }
         }
+        // Bookkeeping of a host or a flow, IDS alarms (whose action the audit policy decides), access requested.
+        400000..=400050 | 609001 | 609002 | 710001 | 733103 | 852001 => None,
         _ => Some(Action::Drop),
     }
 }
@@ -119,10 +153,18 @@ fn addr(
     endpoint(word.ok_or(ParseError::MissingField(field))?).ok_or(ParseError::BadAddress(field))
 }
 
-/// `... <a> SRC ... <b> DST ...`: source after `a`, destination after the following `b`.
-fn from_to(w: &Words<'_>, a: &[u8], b: &[u8]) -> Result<Flow, ParseError> {
-    let (i, src) = w.after(a, 0).ok_or(ParseError::MissingField("source"))?;
-    let dst = w.after(b, i + 1).map(|(_, d)| d);
+/// `... <a> SRC ... <b> DST ...`: source after `a`, destination after the following `b` (each behind an `=` word
+/// when there is one: `src = A, dest = B`).
+fn from_to<'a>(w: &Words<'a>, a: &[u8], b: &[u8]) -> Result<Flow, ParseError> {
+    let value = |(i, word): (usize, &'a [u8])| match word {
+        b"=" => w.get(i + 1).map(|v| (i + 1, v)),
+        _ => Some((i, word)),
+    };
+    let (i, src) = w
+        .after(a, 0)
+        .and_then(value)
+        .ok_or(ParseError::MissingField("source"))?;
+    let dst = w.after(b, i + 1).and_then(value).map(|(_, d)| d);
     Ok(Flow {
         src: addr(Some(src), "source")?,
         dst: Some(addr(dst, "destination")?),
@@ -170,6 +212,56 @@ fn icmp_denied(w: &Words<'_>) -> Result<Flow, ParseError> {
     })
 }
 
+/// 304001 `[user@]A [(user)] Accessed URL B:/path`: a web request through the firewall.
+fn url(w: &Words<'_>) -> Result<Flow, ParseError> {
+    let src = w
+        .get(0)
+        .map(|s| s.rsplit(|&c| c == b'@').next().unwrap_or(s));
+    let (_, dst) = w
+        .after(b"URL", 0)
+        .ok_or(ParseError::MissingField("destination"))?;
+    Ok(Flow {
+        src: addr(src, "source")?,
+        dst: Some(addr(Some(dst), "destination")?),
+        direction: None,
+    })
+}
+
+/// 401004 `Shunned packet: A ==> B on interface X`.
+fn shunned(w: &Words<'_>) -> Result<Flow, ParseError> {
+    let arrow = w.find(b"==>", 0).ok_or(ParseError::MissingField("==>"))?;
+    Ok(Flow {
+        src: addr(arrow.checked_sub(1).and_then(|i| w.get(i)), "source")?,
+        dst: Some(addr(w.get(arrow + 1), "destination")?),
+        direction: None,
+    })
+}
+
+/// 609001 / 609002 `Built|Teardown local-host iface:A`, 733102 / 733103 `Threat-detection adds|removes host A to|from
+/// shun list`: the one host named.
+fn host(w: &Words<'_>) -> Result<Flow, ParseError> {
+    let (_, word) = w
+        .after(b"local-host", 0)
+        .or_else(|| w.after(b"host", 0))
+        .ok_or(ParseError::MissingField("host"))?;
+    Ok(Flow {
+        src: addr(Some(word), "host")?,
+        dst: None,
+        direction: None,
+    })
+}
+
+/// 725001–725007 `… SSL handshake with client iface:A/P …`, `SSL session with client iface:A/P terminated`: the
+/// client is the source. (With `server`, the firewall is the client of a server of its own: `NotTraffic`.)
+fn handshake(w: &Words<'_>) -> Result<Flow, ParseError> {
+    let (_, word) = w.after(b"client", 0).ok_or(ParseError::NotTraffic)?;
+    Ok(Flow {
+        src: addr(Some(word), "client")?,
+        dst: None,
+        direction: Some(Direction::Inbound),
+    })
+}
+
 /// `[ 192.0.2.1] drop rate-1 exceeded ...`: threat detection naming a host; other objects are not traffic.
 fn threat(text: &[u8]) -> Result<Flow, ParseError> {
     let open = memchr::memchr(b'[', text).ok_or(ParseError::NotTraffic)?;
@@ -188,3 +280,6 @@ fn threat(text: &[u8]) -> Result<Flow, ParseError> {
         direction: None,
     })
 }
+
+#[cfg(test)]
+mod tests;

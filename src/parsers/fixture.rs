@@ -1,11 +1,15 @@
 //! Golden-file checks for the log parsers: a fixture file holds raw lines, each followed by a `=> …` line with the
-//! expected event (or `=> error=<reason>`), rendered by [`render`]. Test-only; reads nothing at run time (fixtures
-//! are compiled in with `include_str!`).
+//! expected event (or `=> error=<reason>`), rendered by [`render`] (with `kind=` for events that are not traffic).
+//! Test-only; reads nothing at run time (fixtures are compiled in with `include_str!`).
 
 use std::fmt::Write;
 
+use proptest::prelude::*;
+use proptest::sample::Index;
+use proptest::test_runner::{TestCaseError, TestRunner};
+
 use super::{LogFormat, ParseError};
-use crate::event::Event;
+use crate::event::{written_in, Event, Kind};
 
 /// One-line rendering of a parse result: the kind unless it is traffic, then present fields in a fixed order; or
 /// `error=<reason>`.
@@ -18,7 +22,7 @@ pub fn render(result: Result<Event<'_>, ParseError>) -> String {
     let mut put = |k: &str, v: &dyn std::fmt::Display| {
         let _ = write!(out, "{}{k}={v}", if out.is_empty() { "" } else { " " });
     };
-    if e.kind != crate::event::Kind::Traffic {
+    if e.kind != Kind::Traffic {
         put("kind", &e.kind.as_str());
     }
     if let Some(v) = e.time {
@@ -123,77 +127,95 @@ pub fn check(format: LogFormat, fixture: &str) {
     );
 }
 
-/// Property: a fixture line of `format`, cut short, with bytes overwritten, removed or repeated, never makes the
-/// reader panic, and every address of every event it gives is written in the (mutated) line. Runs a few thousand
-/// mutations; panics with the first counter-example.
-pub fn check_mutations(format: LogFormat, fixture: &str) {
-    use proptest::prelude::*;
-    use proptest::test_runner::{Config, TestRunner};
-
-    let lines: Vec<&str> = fixture
+/// The raw lines of a fixture: neither comments, blank lines nor `=> ` expectations.
+pub fn raw_lines(fixture: &str) -> Vec<&str> {
+    fixture
         .lines()
         .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("=> "))
-        .collect();
+        .collect()
+}
+
+/// One edit of a line: `(what, where, byte)`; what (mod 4) 0 writes the byte over, 1 removes, 2 inserts it, 3
+/// repeats the eight bytes from there.
+pub type Edit = (u8, Index, u8);
+
+/// `line` cut at `cut` (anywhere from half to whole), then with each edit made.
+pub fn mutate(line: &str, cut: Index, edits: &[Edit]) -> Vec<u8> {
+    let mut line = line.as_bytes().to_vec();
+    line.truncate(cut.index(line.len() + 1).max(line.len() / 2));
+    for &(what, at, byte) in edits {
+        if line.is_empty() {
+            break;
+        }
+        let i = at.index(line.len());
+        match what % 4 {
+            0 => line[i] = byte,
+            1 => {
+                line.remove(i);
+            }
+            2 => line.insert(i, byte),
+            _ => {
+                let copy = line[i..(i + 8).min(line.len())].to_vec();
+                line.splice(i..i, copy);
+            }
+        }
+    }
+    line
+}
+
+/// Property over a fixture's lines cut short and edited: `format` never panics on them, and every address of every
+/// event it gives is written in the mutated line (a parser reads addresses, it never makes one up).
+pub fn check_mutations(format: LogFormat, fixture: &str) {
+    let lines = raw_lines(fixture);
     assert!(!lines.is_empty(), "empty fixture");
-    // Bytes that make or break addresses are drawn more often than others.
+    // Bytes that make or break addresses are drawn as often as all others.
     let byte = prop_oneof![
         any::<u8>(),
-        prop::sample::select(b"0123456789.:,[]{}\"\\ =-".to_vec()),
+        proptest::sample::select(b"0123456789.:,[]{}\"\\ =-".to_vec()),
     ];
-    let edit = (0u8..4, any::<prop::sample::Index>(), byte);
-    let strategy = (
-        any::<prop::sample::Index>(),
-        any::<prop::sample::Index>(),
-        prop::collection::vec(edit, 0..8),
+    let edits = proptest::collection::vec((any::<u8>(), any::<Index>(), byte), 0..8);
+    run(
+        format,
+        (any::<Index>(), any::<Index>(), edits),
+        |(pick, cut, edits)| mutate(lines[pick.index(lines.len())], cut, &edits),
     );
-    let config = Config {
-        cases: 1024,
-        failure_persistence: None,
-        ..Config::default()
-    };
-    let mut runner = TestRunner::new(config);
-    let result = runner.run(&strategy, |(pick, cut, edits)| {
-        let mut line = lines[pick.index(lines.len())].as_bytes().to_vec();
-        line.truncate(cut.index(line.len() + 1).max(line.len() / 2));
-        for (op, at, byte) in edits {
-            if line.is_empty() {
-                break;
-            }
-            let i = at.index(line.len());
-            match op {
-                0 => line[i] = byte,
-                1 => {
-                    line.remove(i);
-                }
-                2 => line.insert(i, byte),
-                _ => {
-                    let end = (i + 8).min(line.len());
-                    let copy = line[i..end].to_vec();
-                    line.splice(i..i, copy);
-                }
-            }
-        }
-        let mut found = Vec::new();
-        format.parse_each(&line, &mut |r| {
-            if let Ok(e) = r {
-                found.extend(e.src_ip);
-                found.extend(e.dst_ip);
-            }
-        });
-        let _ = format.sniff(&line);
-        let _ = super::parse_auto(&line);
-        for ip in found {
-            prop_assert!(
-                crate::event::written_in(&line, ip),
-                "{ip} is not in {:?}",
-                String::from_utf8_lossy(&line)
-            );
-        }
-        Ok(())
-    });
-    if let Err(e) = result {
+}
+
+/// Property over lines made of `pieces` (a format's words and near misses) and over random bytes: `format` never
+/// panics on them, and every address of an event it gives is written in the line.
+pub fn check_pieces(format: LogFormat, pieces: &[&'static str]) {
+    let words = proptest::collection::vec(proptest::sample::select(pieces.to_vec()), 0..14);
+    run(format, words, |w| w.concat().into_bytes());
+    run(
+        format,
+        proptest::collection::vec(any::<u8>(), 0..300),
+        |b| b,
+    );
+}
+
+/// Runs 512 cases of `strategy`, each made into a line by `line`, through [`invents_no_address`].
+fn run<S: Strategy>(format: LogFormat, strategy: S, line: impl Fn(S::Value) -> Vec<u8>) {
+    let mut runner = TestRunner::new(ProptestConfig::with_cases(512));
+    if let Err(e) = runner.run(&strategy, |v| invents_no_address(format, &line(v))) {
         panic!("{}: {e}", format.as_str());
     }
+}
+
+/// `format` on `line`: no panic, and every address of every event is written in the line.
+fn invents_no_address(format: LogFormat, line: &[u8]) -> Result<(), TestCaseError> {
+    let _ = format.sniff(line);
+    let _ = format.parse(line);
+    let mut found = Vec::new();
+    format.parse_each(line, &mut |r| {
+        if let Ok(e) = r {
+            found.extend([e.src_ip, e.dst_ip].into_iter().flatten());
+        }
+    });
+    for ip in found {
+        let shown = String::from_utf8_lossy(line);
+        prop_assert!(written_in(line, ip), "{} not in {:?}", ip, shown);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -202,12 +224,14 @@ mod tests {
 
     use super::super::{parse_auto, LogFormat};
 
-    const FIXTURES: [&str; 12] = [
+    const FIXTURES: [&str; 14] = [
         include_str!("../../tests/fixtures/logs/panos.txt"),
         include_str!("../../tests/fixtures/logs/fortigate.txt"),
         include_str!("../../tests/fixtures/logs/vpcflow.txt"),
         include_str!("../../tests/fixtures/logs/cef.txt"),
         include_str!("../../tests/fixtures/logs/access.txt"),
+        include_str!("../../tests/fixtures/logs/sshd.txt"),
+        include_str!("../../tests/fixtures/logs/weberror.txt"),
         include_str!("../../tests/fixtures/logs/sophos.txt"),
         include_str!("../../tests/fixtures/logs/sonicwall.txt"),
         include_str!("../../tests/fixtures/logs/watchguard.txt"),
@@ -218,11 +242,7 @@ mod tests {
     ];
 
     fn raw_lines() -> Vec<&'static str> {
-        FIXTURES
-            .iter()
-            .flat_map(|f| f.lines())
-            .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("=> "))
-            .collect()
+        FIXTURES.iter().flat_map(|f| super::raw_lines(f)).collect()
     }
 
     /// A line read with its `\r\n` (or surrounding blanks) parses as the bare line does.
@@ -234,6 +254,8 @@ mod tests {
             LogFormat::VpcFlow,
             LogFormat::Cef,
             LogFormat::Access,
+            LogFormat::Sshd,
+            LogFormat::WebError,
             LogFormat::Sophos,
             LogFormat::SonicWall,
             LogFormat::WatchGuard,
@@ -243,10 +265,7 @@ mod tests {
             LogFormat::Gcp,
         ];
         for (format, fixture) in formats.into_iter().zip(FIXTURES) {
-            let lines = fixture
-                .lines()
-                .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("=> "));
-            for line in lines {
+            for line in super::raw_lines(fixture) {
                 let padded = format!(" {line}\r\n");
                 assert_eq!(
                     super::render(format.parse(padded.as_bytes())),
@@ -263,26 +282,20 @@ mod tests {
     }
 
     proptest! {
-        /// Real lines cut short and with bytes overwritten never make any parser panic.
+        /// Real lines cut short and edited never make any parser panic.
         #[test]
         fn mangled_fixture_lines_never_panic(
             pick in any::<prop::sample::Index>(),
             cut in any::<prop::sample::Index>(),
-            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..6),
+            edits in proptest::collection::vec((any::<u8>(), any::<prop::sample::Index>(), any::<u8>()), 0..6),
         ) {
             let lines = raw_lines();
-            let mut line = lines[pick.index(lines.len())].as_bytes().to_vec();
-            line.truncate(cut.index(line.len() + 1));
-            for (at, byte) in edits {
-                if !line.is_empty() {
-                    let i = at.index(line.len());
-                    line[i] = byte;
-                }
-            }
+            let line = super::mutate(lines[pick.index(lines.len())], cut, &edits);
             let _ = parse_auto(&line);
             for format in LogFormat::ALL {
                 let _ = format.sniff(&line);
                 let _ = format.parse(&line);
+                format.parse_each(&line, &mut |_| {});
             }
         }
     }

@@ -24,9 +24,11 @@ pub mod panos;
 pub mod sonicwall;
 pub mod sophos;
 pub mod srx;
+pub mod sshd;
 pub mod syslog;
 pub mod vpcflow;
 pub mod watchguard;
+pub mod weberror;
 pub mod winfw;
 
 pub use context::Context;
@@ -65,6 +67,10 @@ pub enum LogFormat {
     WinFirewall,
     /// nginx / Apache combined access log.
     Access,
+    /// nginx / Apache error log (ModSecurity included).
+    WebError,
+    /// OpenSSH server logins and refusals.
+    Sshd,
     /// Sophos SFOS (XG, XGS) and UTM (SG) logs.
     Sophos,
     /// SonicWall SonicOS native syslog (`id=firewall …`).
@@ -83,7 +89,7 @@ pub enum LogFormat {
 
 impl LogFormat {
     /// Every format, in the order auto-detection tries them.
-    pub const ALL: [LogFormat; 17] = [
+    pub const ALL: [LogFormat; 19] = [
         LogFormat::Netfilter,
         LogFormat::Filterlog,
         LogFormat::Panos,
@@ -94,6 +100,8 @@ impl LogFormat {
         LogFormat::WinFirewall,
         LogFormat::VpcFlow,
         LogFormat::Access,
+        LogFormat::WebError,
+        LogFormat::Sshd,
         LogFormat::Sophos,
         LogFormat::SonicWall,
         LogFormat::WatchGuard,
@@ -116,6 +124,8 @@ impl LogFormat {
             LogFormat::Cef => "cef",
             LogFormat::WinFirewall => "winfw",
             LogFormat::Access => "access",
+            LogFormat::WebError => "weberror",
+            LogFormat::Sshd => "sshd",
             LogFormat::Sophos => "sophos",
             LogFormat::SonicWall => "sonicwall",
             LogFormat::WatchGuard => "watchguard",
@@ -143,6 +153,8 @@ impl LogFormat {
             LogFormat::Cef => cef::sniff(line),
             LogFormat::WinFirewall => winfw::sniff(line),
             LogFormat::Access => access::sniff(line),
+            LogFormat::WebError => weberror::sniff(line),
+            LogFormat::Sshd => sshd::sniff(line),
             LogFormat::Sophos => sophos::sniff(line),
             LogFormat::SonicWall => sonicwall::sniff(line),
             LogFormat::WatchGuard => watchguard::sniff(line),
@@ -205,6 +217,8 @@ impl LogFormat {
             LogFormat::Cef => cef::parse(line),
             LogFormat::WinFirewall => winfw::parse(line),
             LogFormat::Access => access::parse(line),
+            LogFormat::WebError => weberror::parse(line),
+            LogFormat::Sshd => sshd::parse(line),
             LogFormat::Sophos => sophos::parse(line),
             LogFormat::SonicWall => sonicwall::parse(line),
             LogFormat::WatchGuard => watchguard::parse(line),

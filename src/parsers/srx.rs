@@ -1,5 +1,8 @@
 //! Juniper SRX `RT_FLOW_SESSION_CREATE` / `_CLOSE` / `_DENY` (and their `_LS` variants) in the structured-data and
-//! the plain-text forms: bytes in, one [`Event`] out. No allocation, no IO.
+//! the plain-text forms: bytes in, one [`Event`] out; the other Junos events that name a remote address (screens,
+//! IDP, application tracking, management logins) are [`junos`]'s. No allocation, no IO.
+
+mod junos;
 
 use super::{syslog, ParseError};
 use crate::event::{parse_ip, parse_port, parse_u64, Action, Event, Proto};
@@ -10,9 +13,9 @@ use std::sync::LazyLock;
 const TAG: &[u8] = b"RT_FLOW_SESSION_";
 static FIND_TAG: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(TAG));
 
-/// Cheap test: an `RT_FLOW_SESSION_` event name.
+/// Cheap test: an `RT_FLOW_SESSION_` event name, or another Junos event [`junos`] reads.
 pub fn sniff(line: &[u8]) -> bool {
-    FIND_TAG.find(line).is_some()
+    FIND_TAG.find(line).is_some() || junos::sniff(line)
 }
 
 /// Parses one SRX flow-session line, with or without its syslog header.
@@ -21,7 +24,9 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
     if line.is_empty() {
         return Err(ParseError::Empty);
     }
-    let at = FIND_TAG.find(line).ok_or(ParseError::NotTraffic)?;
+    let Some(at) = FIND_TAG.find(line) else {
+        return junos::parse(line);
+    };
     let rest = line.get(at + TAG.len()..).unwrap_or_default();
     let kind_len = rest
         .iter()
@@ -154,3 +159,6 @@ fn plain(body: &[u8]) -> Result<Flow, ParseError> {
         proto,
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -59,9 +59,17 @@ impl<'a> Words<'a> {
 }
 
 /// An address with an optional port, as ASA writes it. Trailing user or group annotations in parentheses,
-/// interface names before `:` or `/`, and a `:text` suffix are ignored.
+/// interface names before `:` or `/`, a `:text` suffix, a final `,` or `.` and enclosing parentheses are ignored.
 pub fn endpoint(word: &[u8]) -> Option<(IpAddr, Option<u16>)> {
-    let word = word.strip_suffix(b",").unwrap_or(word);
+    let word = word
+        .strip_suffix(b",")
+        .or_else(|| word.strip_suffix(b"."))
+        .unwrap_or(word);
+    // `(A)`: 106016 writes the spoofed source in parentheses.
+    let word = word
+        .strip_prefix(b"(")
+        .and_then(|w| w.strip_suffix(b")"))
+        .unwrap_or(word);
     let (head, paren) = match memchr::memchr(b'(', word) {
         Some(i) => (word.get(..i)?, word.get(i + 1..)),
         None => (word, None),

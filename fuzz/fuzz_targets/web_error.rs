@@ -1,0 +1,16 @@
+//! The nginx / Apache error-log parser on any line: never a panic, and every address of an event it gives is written in the line.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use torwatch::event::written_in;
+use torwatch::parsers::LogFormat;
+
+fuzz_target!(|line: &[u8]| {
+    let format = LogFormat::WebError;
+    let _ = format.sniff(line);
+    if let Ok(event) = format.parse(line) {
+        for ip in [event.src_ip, event.dst_ip].into_iter().flatten() {
+            assert!(written_in(line, ip), "{ip} is not in the line");
+        }
+    }
+});
