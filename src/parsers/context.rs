@@ -49,8 +49,9 @@ impl Context {
         let Some(layout) = Layout::from_header(vpcflow::record(line)) else {
             return false;
         };
+        // The default orders need no layout: their records are read as they are.
         if !self.fixed_layout {
-            self.layout = Some(layout);
+            self.layout = (layout != Layout::DEFAULT && layout != Layout::V5_ALL).then_some(layout);
         }
         true
     }
@@ -163,6 +164,20 @@ mod tests {
             events(&mut ctx, LogFormat::VpcFlow, record),
             ["src=185.220.101.5 dst=10.0.1.9 dport=22 action=drop"]
         );
+    }
+
+    #[test]
+    fn a_default_header_takes_no_layout_so_other_lines_are_not_taken_for_records() {
+        let mut ctx = Context::default();
+        let custom = "srcaddr dstaddr action";
+        assert!(ctx.learn(custom.as_bytes()));
+        assert!(ctx.layout().is_some());
+        let default = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes \
+                       start end action log-status";
+        assert!(ctx.learn(default.as_bytes()));
+        assert_eq!(ctx.layout(), None);
+        let other = "a b c 192.0.2.1 192.0.2.2 f g h i j k l m n";
+        assert_eq!(ctx.detect(other.as_bytes()), None);
     }
 
     #[test]
