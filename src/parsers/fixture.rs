@@ -1,5 +1,5 @@
 //! Golden-file checks for the log parsers: a fixture file holds raw lines, each followed by a `=> …` line with the
-//! expected event (or `=> error=<reason>`), rendered by [`render`] (with `kind=` for events that are not traffic).
+//! expected event (or `=> error=<reason>`), rendered by [`render`] (with `kind=` for events that are not traffic, `service=` for logins that name one).
 //! Test-only; reads nothing at run time (fixtures are compiled in with `include_str!`).
 
 use std::fmt::Write;
@@ -23,6 +23,9 @@ pub fn render(result: Result<Event<'_>, ParseError>) -> String {
     };
     if e.kind != Kind::Traffic {
         put("kind", &e.kind.as_str());
+    }
+    if let Some(v) = e.service {
+        put("service", &v.as_str());
     }
     if let Some(v) = e.time {
         put("time", &v);

@@ -134,6 +134,7 @@ impl<'a> Found<'a> {
                 .and_then(direction)
                 .or_else(|| self.crossing()),
             http_status: None,
+            service: None,
         })
     }
 

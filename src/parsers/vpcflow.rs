@@ -161,6 +161,7 @@ impl<'a> Record<'a> {
             action,
             direction,
             http_status: None,
+            service: None,
         })
     }
 }

@@ -17,7 +17,7 @@ use memchr::memmem;
 
 use super::syslog;
 use super::{civil, ParseError};
-use crate::event::{parse_ip, parse_port, Action, Event, Kind};
+use crate::event::{parse_ip, parse_port, Action, Event, Kind, Service};
 
 /// True for an Apache or nginx error-log line, behind a syslog header or not.
 pub fn sniff(line: &[u8]) -> bool {
@@ -64,6 +64,7 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
         src_port,
         action: verdict.action,
         http_status: verdict.status,
+        service: (verdict.kind == Kind::Auth).then_some(Service::Web),
         ..Event::default()
     })
 }

@@ -13,7 +13,7 @@ use std::net::IpAddr;
 use memchr::memmem;
 
 use super::words::{endpoint, Words};
-use crate::event::{parse_ip, Action, Direction, Event, Kind, Proto};
+use crate::event::{parse_ip, Action, Direction, Event, Kind, Proto, Service};
 use crate::parsers::ParseError;
 
 /// Reads the messages this module knows (`None` for the others). `id` 0 is a message body without its tag.
@@ -42,11 +42,13 @@ struct Login {
     dst: Option<(IpAddr, Option<u16>)>,
     action: Option<Action>,
     proto: Option<Proto>,
+    service: Option<Service>,
 }
 
 impl Login {
     fn into_event(self, mut e: Event<'_>) -> Event<'_> {
         e.kind = Kind::Auth;
+        e.service = self.service;
         e.src_ip = self.src.map(|s| s.0);
         e.src_port = self.src.and_then(|s| s.1);
         e.dst_ip = self.dst.map(|d| d.0);
@@ -84,6 +86,7 @@ fn aaa(text: &[u8], id: u32) -> Result<Login, ParseError> {
             Action::Fail
         }),
         proto: None,
+        service: Some(Service::Vpn),
     };
     if login.src.is_none() && login.dst.is_none() {
         return Err(ParseError::NotTraffic);
@@ -105,6 +108,7 @@ fn login(text: &[u8], id: u32) -> Result<Login, ParseError> {
             Action::Fail
         }),
         proto: Some(Proto::Tcp),
+        service: Some(Service::Admin),
     })
 }
 
@@ -118,6 +122,7 @@ fn user_authentication(text: &[u8], id: u32) -> Result<Login, ParseError> {
         } else {
             Action::Fail
         }),
+        service: Some(Service::Admin),
         ..Login::default()
     })
 }
@@ -136,7 +141,7 @@ fn cut_through(text: &[u8], id: u32) -> Result<Login, ParseError> {
             109006 | 109008 => Some(Action::Fail),
             _ => None,
         },
-        proto: None,
+        ..Login::default()
     })
 }
 
@@ -154,6 +159,7 @@ fn configuration(text: &[u8], id: u32) -> Result<Login, ParseError> {
     Ok(Login {
         src: Some((src.ok_or(ParseError::NotTraffic)?, None)),
         proto: http.then_some(Proto::Tcp),
+        service: Some(Service::Admin),
         ..Login::default()
     })
 }
@@ -165,6 +171,7 @@ fn ikev1(text: &[u8], id: u32) -> Result<Login, ParseError> {
     Ok(Login {
         src: Some((src, None)),
         proto: (id != 113019).then_some(Proto::Udp),
+        service: Some(Service::Vpn),
         ..Login::default()
     })
 }
@@ -184,6 +191,7 @@ fn ikev2(text: &[u8], id: u32) -> Result<Login, ParseError> {
         dst: peer(text, b"Local:"),
         action,
         proto: Some(Proto::Udp),
+        service: Some(Service::Vpn),
     })
 }
 
@@ -205,6 +213,7 @@ fn dap(text: &[u8]) -> Result<Login, ParseError> {
     let src = address_after(text, b", Addr ").ok_or(ParseError::NotTraffic)?;
     Ok(Login {
         src: Some((src, None)),
+        service: Some(Service::Vpn),
         ..Login::default()
     })
 }
@@ -215,6 +224,7 @@ fn ssh_session(text: &[u8]) -> Result<Login, ParseError> {
     Ok(Login {
         src: Some((src, None)),
         proto: Some(Proto::Tcp),
+        service: Some(Service::Admin),
         ..Login::default()
     })
 }
@@ -244,6 +254,7 @@ fn group(text: &[u8], id: Option<u32>) -> Option<Result<Login, ParseError>> {
     Some(Ok(Login {
         src: Some((src, None)),
         action,
+        service: Some(Service::Vpn),
         ..Login::default()
     }))
 }

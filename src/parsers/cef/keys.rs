@@ -124,6 +124,7 @@ impl<'a> Found<'a> {
             action: self.action.or(fallback),
             direction: self.direction.and_then(direction),
             http_status: None,
+            service: None,
         })
     }
 }
