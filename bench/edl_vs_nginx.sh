@@ -57,6 +57,7 @@ state_dir: $work/state
 sources:
   - name: bench
     type: plain
+    list: tor-exits
     url: $work/exits.txt
     interval: 1h
 inputs: []

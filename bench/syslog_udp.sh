@@ -50,6 +50,7 @@ state_dir: $tmp/state
 sources:
   - name: bench
     type: plain
+    list: tor-exits
     url: $tmp/exits.txt
     interval: 1h
 inputs:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Writes the Grafana dashboards in this directory: tor-traffic.json and torwatch-health.json.
+"""Writes the Grafana dashboards in this directory: tor-traffic.json, torwatch-health.json and tor-fleet.json.
 
-Edit this file, run `python3 dashboards/generate.py [OUT_DIR]`, copy both into helm/torwatch/files/dashboards/,
+Edit this file, run `python3 dashboards/generate.py [OUT_DIR]`, copy them into helm/torwatch/files/dashboards/,
 commit. tests/ops/dashboards.sh fails when the JSON files differ from what this script writes, tests/ops/helm.sh
 when the chart's copies differ. Metric names and labels: METRICS.md. Standard library only.
 """
@@ -301,9 +301,62 @@ def health():
                      p, ["torwatch"], "now-6h")
 
 
+def fleet():
+    """Tor traffic of the whole fleet (rules/torwatch.fleet.rules.yml): no job or instance to pick, the last 24 h."""
+    lay = Layout()
+    hits = "kind:torwatch_tor_hits:increase24h"
+    p = [
+        stat(lay, "Distinct exits, fleet (24 h)", [target("fleet:torwatch_tor_distinct_exits:count24h", "exits")],
+             desc="Distinct Tor exit addresses seen by any instance in the last 24 hours; an exit seen by two "
+                  "instances counts once."),
+        stat(lay, "Inbound Tor hits, fleet (24 h)", [target(f'sum({hits}{{direction="inbound"}})', "hits")],
+             unit="short"),
+        stat(lay, "Outbound to Tor relays, fleet (24 h)", [target(f'sum({hits}{{direction="outbound"}})',
+                                                                  "connections")], unit="short"),
+        stat(lay, "Instances", [target("fleet:torwatch_instances:count", "instances")],
+             desc="torwatch instances Prometheus scrapes (leader, followers, standalone)."),
+        table(lay, "Top exit nodes, fleet (24 h)",
+              [target("topk(20, exit:torwatch_tor_hits_by_exit:increase24h)", "{{exit}}", instant=True,
+                      fmt="table")],
+              rename="Hits", desc="The 20 exit addresses with the most inbound matched events, all instances summed."),
+        bars(lay, "Top countries, fleet (24 h)",
+             [target("topk(20, country:torwatch_tor_hits_by_country:increase24h)", "{{country}}", instant=True)],
+             unit="short"),
+        bars(lay, "Probed destination ports, fleet (24 h)",
+             [target("topk(20, sum by (port) "
+                     '(direction_port:torwatch_tor_hits_by_port:increase24h{direction="inbound"}))', "{{port}}",
+                     instant=True)], unit="short"),
+        bars(lay, "HTTP errors served to Tor clients, fleet (24 h)",
+             [target("sum by (code) "
+                     '(code:torwatch_tor_http_responses:increase24h{code_class=~"4xx|5xx"})', "{{code}}",
+                     instant=True)], unit="short"),
+        series(lay, "Tor hits by kind, direction and action, fleet (24 h)",
+               [target(f"sum by (kind, direction, action) ({hits})", "{{kind}} {{direction}} {{action}}")],
+               unit="short", desc="Each point: the events of the 24 hours before it."),
+        series(lay, "Distinct exits: fleet and per instance (24 h)", [
+            target("fleet:torwatch_tor_distinct_exits:count24h", "fleet"),
+            target("max by (instance) (torwatch_tor_distinct_exits_24h)", "{{instance}}", ref="B")],
+               unit="short", desc="The fleet's count is at most the sum of the instances' counts: exits seen by "
+                                  "several instances count once."),
+        series(lay, "tor-exits entries per instance",
+               [target('sum by (instance) (torwatch_list_entries{list="tor-exits"})', "{{instance}}")],
+               unit="short", desc="Followers serve the leader's list: their lines lie on the leader's."),
+        series(lay, "tor-exits age per instance",
+               [target('max by (instance) (time() - torwatch_list_updated_timestamp_seconds{list="tor-exits"})',
+                       "{{instance}}")], unit="s",
+               desc="Time since each instance's list was last confirmed (a follower: by its leader)."),
+    ]
+    board = dashboard("torwatch-fleet", "Tor traffic: fleet",
+                      "The five questions for every torwatch instance together, from the fleet's recording rules "
+                      "(rules/torwatch.fleet.rules.yml).", p, ["torwatch", "tor", "fleet"], "now-24h")
+    board["templating"] = {"list": [v for v in templating()["list"] if v["name"] == "datasource"]}
+    return board
+
+
 def main():
     here = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else pathlib.Path(__file__).resolve().parent)
-    for name, board in (("tor-traffic.json", tor_traffic()), ("torwatch-health.json", health())):
+    for name, board in (("tor-traffic.json", tor_traffic()), ("torwatch-health.json", health()),
+                        ("tor-fleet.json", fleet())):
         (here / name).write_text(json.dumps(board, indent=2) + "\n")
 
 

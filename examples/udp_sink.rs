@@ -37,7 +37,13 @@ async fn main() -> anyhow::Result<()> {
     let counters = InputMetrics::default().input("bench");
     let (tx, mut rx) = tokio::sync::mpsc::channel(queue);
     let shutdown = CancellationToken::new();
-    let input = tokio::spawn(bound.run(0, tx, counters.clone(), shutdown.clone()));
+    let input = tokio::spawn(bound.run(
+        0,
+        tx,
+        counters.clone(),
+        std::sync::Arc::default(),
+        shutdown.clone(),
+    ));
     let received = Arc::new(AtomicU64::new(0));
     let seen = Arc::clone(&received);
     let consumer = tokio::spawn(async move {

@@ -155,27 +155,41 @@ fn init_tracing() {
 fn load(path: &std::path::Path) -> Result<Config, ExitCode> {
     Config::load(path).map_err(|errors| {
         eprintln!("{}: {} problem(s)", path.display(), errors.0.len());
-        for e in &errors.0 {
-            eprintln!("{e}");
-        }
+        eprintln!("{errors}");
         ExitCode::from(2)
     })
 }
 
+/// Refuses what `run` refuses (the same checks: [`crate::service::open`]) and warns about what would quietly
+/// lose everything. Exit status 0 with or without warnings, 2 on any problem.
 fn check_config(path: &std::path::Path) -> ExitCode {
-    match load(path) {
-        Ok(c) => {
-            println!(
-                "{}: ok ({} sources, {} inputs, {} publish files)",
-                path.display(),
-                c.sources.len(),
-                c.inputs.len(),
-                c.publish.len()
-            );
-            ExitCode::SUCCESS
+    let c = match load(path) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let opened = match crate::service::open(&c) {
+        Ok(opened) => opened,
+        Err(errors) => {
+            eprintln!("{}: {} problem(s)", path.display(), errors.0.len());
+            eprintln!("{errors}");
+            return ExitCode::from(2);
         }
-        Err(code) => code,
+    };
+    for w in &opened.warnings {
+        eprintln!("warning: {w}");
     }
+    println!(
+        "{}: ok ({} sources, {} inputs, {} publish files{})",
+        path.display(),
+        c.sources.len(),
+        c.inputs.len(),
+        c.publish.len(),
+        match opened.warnings.len() {
+            0 => String::new(),
+            n => format!(", {n} warning(s)"),
+        }
+    );
+    ExitCode::SUCCESS
 }
 
 fn run(path: &std::path::Path) -> anyhow::Result<ExitCode> {

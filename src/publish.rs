@@ -11,8 +11,10 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use nix::sys::signal::Signal;
 use tokio::io::AsyncReadExt as _;
 use tokio::process::{ChildStderr, Command};
+use tokio_util::sync::CancellationToken;
 
 use crate::formats::{ListFormat, RenderOptions};
 
@@ -21,6 +23,9 @@ const STDERR_TAIL: usize = 1024;
 
 /// How long to wait for the rest of stderr once a failed command has exited.
 const STDERR_GRACE: Duration = Duration::from_millis(500);
+
+/// On shutdown, how long a running apply command's process group has between SIGTERM and SIGKILL.
+pub const STOP_GRACE: Duration = Duration::from_secs(2);
 
 /// One configured output file: which list, rendered how, written where, applied how.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,14 +50,29 @@ pub enum ApplyError {
     /// It ran past `apply_timeout`; its process group was killed.
     #[error("apply command timed out and was killed")]
     Timeout,
+    /// torwatch stopped (or reloaded) while it ran: its process group got SIGTERM, then SIGKILL after
+    /// [`STOP_GRACE`].
+    #[error("apply command stopped by shutdown")]
+    Stopped,
 }
 
 impl ApplyError {
     /// The `result` label of `torwatch_publish_applies_total`.
     pub fn result_label(&self) -> &'static str {
         match self {
-            ApplyError::Spawn(_) | ApplyError::Exit(..) => "error",
+            ApplyError::Spawn(_) | ApplyError::Exit(..) | ApplyError::Stopped => "error",
             ApplyError::Timeout => "timeout",
+        }
+    }
+
+    /// The failure as unauthenticated pages may show it: without the command's error output, which can hold
+    /// anything the command printed (the log has it).
+    pub fn summary(&self) -> String {
+        match self {
+            ApplyError::Exit(code, _) => {
+                format!("apply command exited with code {code} (its error output is in the log)")
+            }
+            other => other.to_string(),
         }
     }
 }
@@ -71,8 +91,9 @@ impl Outcome {
     }
 }
 
-/// Writes `bytes` to `spec.path` atomically, then runs the apply command if one is configured.
-pub async fn publish(spec: &FileSpec, bytes: &[u8]) -> Outcome {
+/// Writes `bytes` to `spec.path` atomically, then runs the apply command if one is configured; `stop` ends a
+/// running command (see [`ApplyError::Stopped`]).
+pub async fn publish(spec: &FileSpec, bytes: &[u8], stop: &CancellationToken) -> Outcome {
     if let Err(e) = write_atomic(&spec.path, bytes).await {
         return Outcome {
             write: Err(format!("write {}: {e}", spec.path.display())),
@@ -80,7 +101,7 @@ pub async fn publish(spec: &FileSpec, bytes: &[u8]) -> Outcome {
         };
     }
     let apply = match &spec.apply {
-        Some(argv) => Some(run_apply(argv, spec.apply_timeout).await),
+        Some(argv) => Some(run_apply(argv, spec.apply_timeout, stop).await),
         None => None,
     };
     Outcome {
@@ -138,8 +159,13 @@ fn write_then_rename(tmp: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
 }
 
 /// Runs `argv` (no shell) in its own process group; on timeout the whole group is killed, so a wrapper script
-/// cannot leave its children running.
-async fn run_apply(argv: &[String], timeout: Duration) -> Result<(), ApplyError> {
+/// cannot leave its children running. When `stop` is cancelled first, the group gets SIGTERM, and SIGKILL if it
+/// has not ended [`STOP_GRACE`] later: nothing it started outlives torwatch.
+async fn run_apply(
+    argv: &[String],
+    timeout: Duration,
+    stop: &CancellationToken,
+) -> Result<(), ApplyError> {
     let (program, args) = argv
         .split_first()
         .ok_or_else(|| ApplyError::Spawn("empty command".to_owned()))?;
@@ -157,12 +183,29 @@ async fn run_apply(argv: &[String], timeout: Duration) -> Result<(), ApplyError>
         .and_then(|id| i32::try_from(id).ok())
         .map(nix::unistd::Pid::from_raw);
     let stderr = tokio::spawn(read_tail(child.stderr.take()));
-    let kill_group = || {
+    let signal_group = |signal| {
         if let Some(pid) = group {
-            let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::signal::killpg(pid, signal);
         }
     };
-    match tokio::time::timeout(timeout, child.wait()).await {
+    let kill_group = || signal_group(Signal::SIGKILL);
+    let waited = tokio::select! {
+        waited = tokio::time::timeout(timeout, child.wait()) => waited,
+        () = stop.cancelled() => {
+            signal_group(Signal::SIGTERM);
+            // The group, not only the command: a child it started may outlive it.
+            let deadline = tokio::time::Instant::now() + STOP_GRACE;
+            while group.is_some_and(group_alive) && tokio::time::Instant::now() < deadline {
+                let _ = child.try_wait();
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            kill_group();
+            let _ = child.kill().await;
+            stderr.abort();
+            return Err(ApplyError::Stopped);
+        }
+    };
+    match waited {
         Ok(Ok(status)) if status.success() => {
             stderr.abort();
             Ok(())
@@ -186,6 +229,11 @@ async fn run_apply(argv: &[String], timeout: Duration) -> Result<(), ApplyError>
             Err(ApplyError::Timeout)
         }
     }
+}
+
+/// Whether any process of group `pid` is still there (or a zombie of it not reaped yet).
+fn group_alive(pid: nix::unistd::Pid) -> bool {
+    nix::sys::signal::killpg(pid, None).is_ok()
 }
 
 fn exit_code(status: ExitStatus) -> i32 {
@@ -259,12 +307,13 @@ mod tests {
     #[tokio::test]
     async fn apply_success_and_spawn_failure() {
         assert_eq!(
-            run_apply(&argv(&["true"]), Duration::from_secs(5)).await,
+            run_apply(&argv(&["true"]), Duration::from_secs(5), &never()).await,
             Ok(())
         );
         let err = run_apply(
             &argv(&["/nonexistent/torwatch-apply"]),
             Duration::from_secs(5),
+            &never(),
         )
         .await;
         assert!(
@@ -272,7 +321,7 @@ mod tests {
             "{err:?}"
         );
         assert!(matches!(
-            run_apply(&[], Duration::from_secs(1)).await,
+            run_apply(&[], Duration::from_secs(1), &never()).await,
             Err(ApplyError::Spawn(_))
         ));
     }
@@ -280,7 +329,12 @@ mod tests {
     #[tokio::test]
     async fn apply_failure_keeps_exit_code_and_stderr_tail() {
         let script = "head -c 5000 /dev/zero | tr '\\0' x >&2; echo; echo 'Error: conflicting intervals' >&2; exit 3";
-        let err = run_apply(&argv(&["sh", "-c", script]), Duration::from_secs(5)).await;
+        let err = run_apply(
+            &argv(&["sh", "-c", script]),
+            Duration::from_secs(5),
+            &never(),
+        )
+        .await;
         let Err(ApplyError::Exit(code, tail)) = err else {
             panic!("expected exit error, got {err:?}");
         };
@@ -296,7 +350,12 @@ mod tests {
         let script = format!("sleep 30 & echo $! > {}; wait", pidfile.display());
         let started = Instant::now();
         // Two seconds give `sh` time to write the pid file before the timeout, even on a slow machine.
-        let err = run_apply(&argv(&["sh", "-c", &script]), Duration::from_secs(2)).await;
+        let err = run_apply(
+            &argv(&["sh", "-c", &script]),
+            Duration::from_secs(2),
+            &never(),
+        )
+        .await;
         assert_eq!(err, Err(ApplyError::Timeout));
         assert!(
             started.elapsed() < Duration::from_secs(25),
@@ -319,6 +378,68 @@ mod tests {
         );
     }
 
+    fn never() -> CancellationToken {
+        CancellationToken::new()
+    }
+
+    /// Waits until process `pid` is gone (or a zombie), for at most `within`.
+    async fn gone(pid: &str, within: Duration) -> bool {
+        let proc = PathBuf::from(format!("/proc/{pid}"));
+        let deadline = Instant::now() + within;
+        while proc.exists() && !is_zombie(&proc) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        !proc.exists() || is_zombie(&proc)
+    }
+
+    #[tokio::test]
+    async fn on_stop_the_group_gets_term_then_kill() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // A child that ends on SIGTERM and one that ignores it: the first goes at once, the second at SIGKILL.
+        let polite = dir.path().join("polite");
+        let stubborn = dir.path().join("stubborn");
+        let script = format!(
+            "sleep 60 & echo $! > {}; sh -c 'trap \"\" TERM; echo $$ > {}; while :; do sleep 1; done' & wait",
+            polite.display(),
+            stubborn.display()
+        );
+        let stop = CancellationToken::new();
+        let run = tokio::spawn({
+            let stop = stop.clone();
+            async move {
+                run_apply(
+                    &argv(&["sh", "-c", &script]),
+                    Duration::from_secs(60),
+                    &stop,
+                )
+                .await
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !(polite.exists() && stubborn.exists()) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let read = |p: &Path| fs::read_to_string(p).expect("pid file").trim().to_owned();
+        let (polite, stubborn) = (read(&polite), read(&stubborn));
+        let started = Instant::now();
+        stop.cancel();
+        assert_eq!(run.await.expect("join"), Err(ApplyError::Stopped));
+        let took = started.elapsed();
+        assert!(
+            gone(&polite, Duration::from_secs(2)).await,
+            "sleep {polite} outlived the stop"
+        );
+        assert!(
+            gone(&stubborn, Duration::from_secs(2)).await,
+            "{stubborn} ignored TERM and outlived the stop"
+        );
+        // The stubborn one held the group for the grace period, not for the 60 s timeout.
+        assert!(
+            took >= STOP_GRACE && took < Duration::from_secs(30),
+            "{took:?}"
+        );
+    }
+
     fn is_zombie(proc: &Path) -> bool {
         fs::read_to_string(proc.join("stat"))
             .is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| r.starts_with(" Z")))
@@ -336,7 +457,7 @@ mod tests {
             apply: Some(argv(&["grep", "-qx", "192.0.2.1", &path.to_string_lossy()])),
             apply_timeout: Duration::from_secs(5),
         };
-        let ok = publish(&spec, b"192.0.2.1\n").await;
+        let ok = publish(&spec, b"192.0.2.1\n", &never()).await;
         assert_eq!(
             ok,
             Outcome {
@@ -344,14 +465,14 @@ mod tests {
                 apply: Some(Ok(()))
             }
         );
-        let failed = publish(&spec, b"192.0.2.2\n").await;
+        let failed = publish(&spec, b"192.0.2.2\n", &never()).await;
         assert!(
             matches!(failed.apply, Some(Err(ApplyError::Exit(1, _)))),
             "{failed:?}"
         );
         assert!(!failed.is_ok());
         spec.path = dir.path().join("missing/tor-exits.txt");
-        let unwritable = publish(&spec, b"192.0.2.1\n").await;
+        let unwritable = publish(&spec, b"192.0.2.1\n", &never()).await;
         assert!(
             unwritable
                 .write

@@ -2,7 +2,8 @@
 //! write or apply failed) and runs its apply command. A list that was never loaded is never written. Outcomes are
 //! counted (`torwatch_publish_*`) and failures listed on `/readyz`.
 
-use crate::publish::{self, FileSpec};
+use crate::problems::Problems;
+use crate::publish::{self, ApplyError, FileSpec};
 use crate::snapshot::Shared;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -56,6 +57,12 @@ impl PublishMetrics {
     }
 }
 
+/// The publisher's name in [`Problems`].
+const OWNER: &str = "publish";
+
+/// An apply command was stopped by shutdown.
+struct Stopped;
+
 /// What was last done for one file.
 #[derive(Default)]
 struct Last {
@@ -69,7 +76,7 @@ pub struct Publisher {
     pub shared: Shared,
     pub metrics: Arc<PublishMetrics>,
     /// Current problems, shown on `/readyz`.
-    pub problems: Arc<arc_swap::ArcSwap<Vec<String>>>,
+    pub problems: Arc<Problems>,
 }
 
 impl Publisher {
@@ -93,7 +100,9 @@ impl Publisher {
             }
         }
         loop {
-            self.publish_all(&mut last).await;
+            if self.publish_all(&mut last, &shutdown).await.is_err() {
+                return;
+            }
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 r = changed.changed() => if r.is_err() { return },
@@ -101,7 +110,12 @@ impl Publisher {
         }
     }
 
-    async fn publish_all(&self, last: &mut [Last]) {
+    /// Publishes every file whose rendering changed; `Err` when `shutdown` stopped an apply command.
+    async fn publish_all(
+        &self,
+        last: &mut [Last],
+        shutdown: &CancellationToken,
+    ) -> Result<(), Stopped> {
         let snapshot = self.shared.load_full();
         for (spec, last) in self.files.iter().zip(last.iter_mut()) {
             let Some(renders) = snapshot.renders.get(&spec.list) else {
@@ -111,7 +125,11 @@ impl Publisher {
             if last.ok && last.etag.as_deref() == Some(rendered.etag.as_str()) {
                 continue;
             }
-            let outcome = publish::publish(spec, &rendered.body).await;
+            let outcome = publish::publish(spec, &rendered.body, shutdown).await;
+            if outcome.apply == Some(Err(ApplyError::Stopped)) {
+                tracing::info!(file = %spec.path.display(), "apply command stopped by shutdown");
+                return Err(Stopped);
+            }
             let file = spec.path.display().to_string();
             let write = if outcome.write.is_ok() { "ok" } else { "error" };
             self.metrics
@@ -138,7 +156,7 @@ impl Publisher {
             last.etag = Some(rendered.etag.clone());
             last.problem = match (&outcome.write, &outcome.apply) {
                 (Err(e), _) => Some(e.clone()),
-                (Ok(()), Some(Err(e))) => Some(format!("{file}: {e}")),
+                (Ok(()), Some(Err(e))) => Some(format!("{file}: {}", e.summary())),
                 _ => None,
             };
             if last.ok {
@@ -147,11 +165,17 @@ impl Publisher {
                     .last_success
                     .get_or_create(&FileLabels { file })
                     .set(crate::keeper::now());
-            } else if let Some(p) = &last.problem {
-                tracing::error!("publishing {file} failed (retried on the next change): {p}");
+            } else {
+                let error = match (&outcome.write, &outcome.apply) {
+                    (Err(e), _) => e.clone(),
+                    (Ok(()), Some(Err(e))) => e.to_string(),
+                    _ => String::new(),
+                };
+                tracing::error!("publishing {file} failed (retried on the next change): {error}");
             }
         }
         let problems: Vec<String> = last.iter().filter_map(|l| l.problem.clone()).collect();
-        self.problems.store(Arc::new(problems));
+        self.problems.set(OWNER, problems);
+        Ok(())
     }
 }

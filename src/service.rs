@@ -1,18 +1,24 @@
 //! `torwatch run`: composes the subsystems. Load and validate the config before binding anything, bind
 //! everything, load the last good state and publish it, run, and on a signal drain with a grace timeout.
 //!
-//! Reload (SIGHUP, or `POST /-/reload` when enabled) re-reads the config file; an invalid one is refused, logged
-//! and counted, and the running generation keeps going. A valid one stops the current generation (pollers,
-//! publisher) and starts the next with the new config, keeping the lists, history and HTTP listener.
+//! Reload (SIGHUP, or `POST /-/reload` when enabled) is all or nothing: the config file is read and checked like
+//! at startup ([`open`]) and the next generation's inputs are bound (taking over the sockets whose address did
+//! not change) while the running generation keeps going. Only when all of that succeeded does the running
+//! generation stop and the next start with the new config, keeping the lists, history and HTTP listener; any
+//! failure refuses the whole reload, changes nothing and is logged and counted (`result="error"`).
+//!
+//! Shutdown and reload stop a generation within [`DRAIN`]: every task hears the token, pollers never block on a
+//! full report queue, and a running apply command's process group gets SIGTERM, then SIGKILL.
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError, ConfigErrors};
 use crate::http::{self, AppState, HttpMetrics, ReloadRequest};
-use crate::inputs::{self, InputMetrics};
+use crate::inputs::{self, BoundInput, InputMetrics, Sockets};
 use crate::keeper::metrics::KeeperMetrics;
 use crate::keeper::Keeper;
 use crate::matcher::geoip::Geoip;
 use crate::matcher::metrics::TrafficMetrics;
 use crate::pipeline::{Counting, ParseMetrics, Pipeline};
+use crate::problems::Problems;
 use crate::publisher::{PublishMetrics, Publisher};
 use crate::recent::saved::Saved;
 use crate::recent::Recent;
@@ -57,7 +63,7 @@ struct Shell {
     /// The last 24 h of traffic in `state_dir`.
     saved: Arc<Saved>,
     reloads: Family<ReloadLabels, Counter>,
-    problems: Arc<ArcSwap<Vec<String>>>,
+    problems: Arc<Problems>,
     /// `stale_after` in seconds, for the alert rule.
     stale_after: Gauge,
 }
@@ -113,6 +119,111 @@ impl Shell {
             stale_after,
         }
     }
+
+    fn count_reload(&self, result: &'static str) {
+        self.reloads.get_or_create(&ReloadLabels { result }).inc();
+    }
+}
+
+/// What a config opens before anything is bound or changed: its TLS certificates and country database.
+pub struct Opened {
+    pub tls: Option<TlsAcceptor>,
+    pub geoip: Option<Arc<Geoip>>,
+    /// Valid settings that would quietly lose everything: the config's own, and paths that match no file.
+    pub warnings: Vec<ConfigError>,
+}
+
+/// Checks what `run` would refuse about a config that parsed, without binding or writing anything, and opens the
+/// files it names. `check-config`, the start and every reload run exactly this, so `check-config` refuses what
+/// `run` refuses. (Ports that another program holds are found only by binding them: at the start, or a reload.)
+pub fn open(config: &Config) -> Result<Opened, ConfigErrors> {
+    let mut errors = Vec::new();
+    let mut error = |path: String, problem: String| errors.push(ConfigError { path, problem });
+    if let Some(problem) = state_dir_problem(&config.state_dir) {
+        error("state_dir".into(), problem);
+    }
+    for (i, source) in config.sources.iter().enumerate() {
+        if let crate::config::SourceLocation::File(path) = &source.location {
+            if std::fs::metadata(path).is_err() {
+                let shown = crate::sources::fetch::redact_text(&path.to_string_lossy());
+                error(
+                    format!("sources[{i}].url"),
+                    format!("{shown:?} is no file (a URL starts with http:// or https://)"),
+                );
+            }
+        }
+    }
+    let known = crate::keeper::known_lists(config);
+    for (i, file) in config.publish.iter().enumerate() {
+        if !known.contains(&file.list) {
+            let names: Vec<&str> = known.iter().map(String::as_str).collect();
+            error(
+                format!("publish[{i}].list"),
+                format!(
+                    "{:?} is no list of this config ({})",
+                    file.list,
+                    names.join(", ")
+                ),
+            );
+        }
+    }
+    let tls = match config.http.tls.as_ref().map(http::server::tls_acceptor) {
+        Some(Ok(acceptor)) => Some(acceptor),
+        Some(Err(e)) => {
+            error(String::new(), format!("{e:#}"));
+            None
+        }
+        None => None,
+    };
+    let geoip = match config.matcher.geoip.as_deref().map(Geoip::open) {
+        Some(Ok(db)) => Some(Arc::new(db)),
+        Some(Err(e)) => {
+            error("matcher.geoip".into(), e.to_string());
+            None
+        }
+        None => None,
+    };
+    if !errors.is_empty() {
+        return Err(ConfigErrors(errors));
+    }
+    let mut warnings = config.warnings.clone();
+    for (i, input) in config.inputs.iter().enumerate() {
+        if let crate::config::InputKind::File { paths, .. } = &input.kind {
+            for (j, pattern) in paths.iter().enumerate() {
+                if let Some(problem) = inputs::file::pattern_problem(pattern) {
+                    warnings.push(ConfigError {
+                        path: format!("inputs[{i}].paths[{j}]"),
+                        problem: format!("{problem}: this path gives no lines for now"),
+                    });
+                }
+            }
+        }
+    }
+    Ok(Opened {
+        tls,
+        geoip,
+        warnings,
+    })
+}
+
+/// Why `state_dir` cannot be used: it is not a directory, or the nearest existing ancestor is not one.
+fn state_dir_problem(dir: &Path) -> Option<String> {
+    let mut at = Some(dir);
+    while let Some(path) = at {
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => return None,
+            Ok(_) if path == dir => return Some(format!("{} is not a directory", dir.display())),
+            Ok(_) => {
+                return Some(format!(
+                    "{} cannot be created: {} is not a directory",
+                    dir.display(),
+                    path.display()
+                ))
+            }
+            Err(_) => at = path.parent().filter(|p| !p.as_os_str().is_empty()),
+        }
+    }
+    None
 }
 
 /// The tasks that run with one config.
@@ -122,52 +233,63 @@ struct Generation {
     keeper: tokio::task::JoinHandle<Keeper>,
 }
 
+/// What the next generation needs, all of it opened and bound while the running one still runs.
+struct Next {
+    config: Config,
+    opened: Opened,
+    inputs: Vec<BoundInput>,
+    sockets: Sockets,
+}
+
+impl Next {
+    /// Opens what `config` names and binds its inputs, taking over the sockets in `running`. Nothing running
+    /// changes: on error the new sockets are closed and the running ones kept.
+    async fn prepare(config: Config, running: &Sockets) -> anyhow::Result<Next> {
+        let opened = open(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let specs = config
+            .inputs
+            .iter()
+            .map(|i| i.spec(&config.state_dir))
+            .collect();
+        let (inputs, sockets) = inputs::bind_all(specs, running).await?;
+        Ok(Next {
+            config,
+            opened,
+            inputs,
+            sockets,
+        })
+    }
+}
+
 impl Generation {
-    /// Binds the inputs and starts the generation's tasks. With `strict`, an input that cannot bind is an error
-    /// (at startup); otherwise (on reload) it is logged and left out.
-    async fn start(
+    /// Starts the generation's tasks on inputs already bound.
+    fn start(
         config: &Arc<Config>,
         keeper: Keeper,
         shell: &Shell,
         shutdown: &CancellationToken,
-        strict: bool,
-    ) -> anyhow::Result<Generation> {
+        bound: Vec<BoundInput>,
+        geoip: Option<Arc<Geoip>>,
+    ) -> Generation {
         let token = shutdown.child_token();
         let tracker = TaskTracker::new();
         let mut queues = Vec::with_capacity(config.inputs.len());
-        for (index, input) in config.inputs.iter().enumerate() {
+        for (index, (input, bound)) in config.inputs.iter().zip(bound).enumerate() {
             let (tx, rx) = mpsc::channel(input.queue.max(1));
             queues.push(rx);
-            let bound = match inputs::bind(input.spec(&config.state_dir)).await {
-                Ok(b) => b,
-                Err(e) if strict => {
-                    return Err(e.context(format!("inputs[{index}] ({})", input.name)))
-                }
-                Err(e) => {
-                    tracing::error!(input = %input.name, "input left out: {e:#}");
-                    continue;
-                }
-            };
             if let Some(addr) = bound.local_addr() {
                 tracing::info!(input = %input.name, "listening on {addr}");
             }
             let counters = shell.input_metrics.input(&input.name);
             let (token, name) = (token.clone(), input.name.clone());
+            let problems = shell.problems.clone();
             let index = u16::try_from(index).unwrap_or(u16::MAX);
             tracker.spawn(async move {
-                if let Err(e) = bound.run(index, tx, counters, token).await {
+                if let Err(e) = bound.run(index, tx, counters, problems, token).await {
                     tracing::error!(input = %name, "input stopped: {e:#}");
                 }
             });
         }
-        let geoip = match &config.matcher.geoip {
-            Some(path) => {
-                Some(Arc::new(Geoip::open(path).with_context(|| {
-                    format!("matcher.geoip: {}", path.display())
-                })?))
-            }
-            None => None,
-        };
         let counting = Counting {
             parse: &shell.parse_metrics,
             inputs: &shell.input_metrics,
@@ -185,11 +307,11 @@ impl Generation {
         tracker.spawn(publisher.run(keeper.subscribe(), token.clone()));
         let keeper = tokio::spawn(keeper.run(token.clone()));
         tracker.close();
-        Ok(Generation {
+        Generation {
             token,
             tracker,
             keeper,
-        })
+        }
     }
 
     /// Stops every task of the generation and returns the keeper (with its state saved).
@@ -238,8 +360,9 @@ impl Signals {
     }
 }
 
-/// Reads the config file again (and the TLS certificates it names); settings that need a restart must not change.
-fn reread(path: &Path, running: &Config) -> Result<(Config, Option<TlsAcceptor>), String> {
+/// Reads the config file again and prepares the next generation from it; settings that need a restart must not
+/// change.
+async fn reread(path: &Path, running: &Config, sockets: &Sockets) -> Result<Next, String> {
     let new = Config::load(path).map_err(|e| e.to_string())?;
     if new.listen != running.listen {
         return Err(format!(
@@ -250,17 +373,15 @@ fn reread(path: &Path, running: &Config) -> Result<(Config, Option<TlsAcceptor>)
     if new.state_dir != running.state_dir {
         return Err("state_dir: changing it needs a restart".into());
     }
-    if let Some(path) = &new.matcher.geoip {
-        Geoip::open(path).map_err(|e| format!("matcher.geoip: {}: {e}", path.display()))?;
+    Next::prepare(new, sockets)
+        .await
+        .map_err(|e| format!("{e:#}"))
+}
+
+fn log_warnings(warnings: &[ConfigError]) {
+    for w in warnings {
+        tracing::warn!("config: {w}");
     }
-    let tls = new
-        .http
-        .tls
-        .as_ref()
-        .map(http::server::tls_acceptor)
-        .transpose()
-        .map_err(|e| format!("{e:#}"))?;
-    Ok((new, tls))
 }
 
 /// While a scraper keeps scraping, waits for the scrapes that show every hit counted (two scrape intervals at most,
@@ -282,6 +403,8 @@ async fn last_scrapes(traffic: &TrafficMetrics) {
 
 /// Runs the service until SIGINT or SIGTERM.
 pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
+    let opened = open(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
+    log_warnings(&opened.warnings);
     let mut config = Arc::new(config);
     std::fs::create_dir_all(&config.state_dir)
         .with_context(|| format!("state_dir: cannot create {}", config.state_dir.display()))?;
@@ -290,6 +413,12 @@ pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listen: cannot bind {}", config.listen))?;
     tracing::info!("listening on {}", listener.local_addr()?);
+    let specs = config
+        .inputs
+        .iter()
+        .map(|i| i.spec(&config.state_dir))
+        .collect();
+    let (mut inputs, mut sockets) = inputs::bind_all(specs, &Sockets::default()).await?;
 
     let mut registry = Registry::default();
     let shell = Shell::new(&mut registry, &config);
@@ -323,17 +452,16 @@ pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
     }));
     let router = http::router(state.clone()).layer(axum::Extension(traffic));
     let endpoints = http::Endpoints::new(state, router);
-    let server = http::server::Server::new(listener, endpoints, &config.http)?;
+    let server = http::server::Server::new(listener, endpoints, &config.http, opened.tls);
     let tls = server.tls.clone();
     let shutdown = CancellationToken::new();
     let server_task = tokio::spawn(server.run(shutdown.clone()));
     tokio::spawn(shell.saved.clone().run(shutdown.clone()));
 
-    let mut strict = true;
+    let mut geoip = opened.geoip;
     loop {
-        let generation = Generation::start(&config, keeper, &shell, &shutdown, strict).await?;
-        strict = false;
-        let (new, done) = loop {
+        let generation = Generation::start(&config, keeper, &shell, &shutdown, inputs, geoip);
+        let (next, done) = loop {
             match signals.next(&mut reload_rx).await {
                 Event::Stop => {
                     tracing::info!("shutting down");
@@ -344,17 +472,11 @@ pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
                     let _ = tokio::time::timeout(DRAIN, server_task).await;
                     return Ok(());
                 }
-                Event::Reload(done) => match reread(&path, &config) {
-                    Ok((new, acceptor)) => {
-                        tls.store(acceptor.map(Arc::new));
-                        break (new, done);
-                    }
+                Event::Reload(done) => match reread(&path, &config, &sockets).await {
+                    Ok(next) => break (next, done),
                     Err(e) => {
                         tracing::error!("reload refused, keeping the running config: {e}");
-                        shell
-                            .reloads
-                            .get_or_create(&ReloadLabels { result: "error" })
-                            .inc();
+                        shell.count_reload("error");
                         if let Some(done) = done {
                             let _ = done.send(Err(e));
                         }
@@ -362,17 +484,18 @@ pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
                 },
             }
         };
+        // From here nothing can fail: the next generation's files are open and its sockets bound.
+        log_warnings(&next.opened.warnings);
+        tls.store(next.opened.tls.map(Arc::new));
         keeper = generation.stop().await?;
-        config = Arc::new(new);
+        config = Arc::new(next.config);
+        (inputs, sockets, geoip) = (next.inputs, next.sockets, next.opened.geoip);
         shell
             .stale_after
             .set(crate::status::secs(config.stale_after));
         keeper.reconfigure(config.clone());
         current.store(config.clone());
-        shell
-            .reloads
-            .get_or_create(&ReloadLabels { result: "ok" })
-            .inc();
+        shell.count_reload("ok");
         tracing::info!("config reloaded from {}", path.display());
         if let Some(done) = done {
             let _ = done.send(Ok(()));

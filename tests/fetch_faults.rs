@@ -182,6 +182,7 @@ impl<'a> Call<'a> {
             max_body: MAX_BODY,
             etag: self.etag,
             last_modified: self.last_modified,
+            bearer: None,
         };
         fetch::fetch(&client, &request).await
     }

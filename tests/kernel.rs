@@ -406,13 +406,13 @@ fn publish_writes_the_file_and_applies_it_with_nft() {
         .expect("runtime");
     let nets = ["192.0.2.1", "2001:db8::1"];
     let bytes = render(ListFormat::Nft, &list("tor-exits", 1, &nets), &spec.options);
-    let outcome = runtime.block_on(publish(&spec, &bytes));
+    let outcome = runtime.block_on(publish(&spec, &bytes, &Default::default()));
     assert!(outcome.is_ok(), "{outcome:?}");
     assert_eq!(nft_elements(&ns, "tor_exit_v4"), set(&nets[..1]));
     // A file nft refuses: the write succeeds, the apply reports nft's exit code and error, the set is unchanged.
     let mut bad = bytes.clone();
     bad.extend_from_slice(b"add element inet torwatch tor_exit_v4 { 10.0.0.0/8, 10.1.0.0/16 }\n");
-    let outcome = runtime.block_on(publish(&spec, &bad));
+    let outcome = runtime.block_on(publish(&spec, &bad, &Default::default()));
     assert_eq!(outcome.write, Ok(()));
     match outcome.apply {
         Some(Err(ApplyError::Exit(1, tail))) => {

@@ -1,5 +1,6 @@
-//! The syslog inputs' limits on real loopback sockets: the TCP connection cap, oversize messages on both
-//! transports, a full queue on UDP (dropped and counted, never blocking), and shutdown.
+//! The syslog inputs' limits on real loopback sockets: the TCP connection cap (busy connections keep their slots,
+//! idle ones give them up), the idle timeout, oversize messages on both transports, a full queue on UDP (dropped
+//! and counted, never blocking), and shutdown.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -31,7 +32,8 @@ async fn start(kind: InputKind, max_message: usize, queue: usize) -> Server {
     let mut registry = Registry::default();
     let metrics = InputMetrics::register(&mut registry);
     let shutdown = CancellationToken::new();
-    let task = tokio::spawn(bound.run(0, tx, metrics.input("edge"), shutdown.clone()));
+    let problems = std::sync::Arc::default();
+    let task = tokio::spawn(bound.run(0, tx, metrics.input("edge"), problems, shutdown.clone()));
     Server {
         addr,
         rx,
@@ -97,6 +99,77 @@ fn udp() -> InputKind {
     })
 }
 
+/// Whether the server closed `conn` within five seconds.
+async fn closed(conn: &mut TcpStream) -> bool {
+    let mut buf = [0u8; 8];
+    let read = tokio::time::timeout(Duration::from_secs(5), conn.read(&mut buf)).await;
+    matches!(read, Ok(Ok(0) | Err(_)))
+}
+
+#[tokio::test]
+async fn at_the_cap_a_silent_connection_gives_its_slot_to_a_new_one() {
+    let mut server = start(tcp(2), 1024, 16).await;
+    let mut polite = TcpStream::connect(server.addr).await.expect("connect");
+    polite.write_all(b"<13>hello\n").await.expect("write");
+    assert_eq!(server.messages(1).await, ["<13>hello"]);
+    let mut silent = TcpStream::connect(server.addr).await.expect("connect");
+    // Both idle for more than the minimum: the one that never sent a message goes, though it is the younger.
+    tokio::time::sleep(inputs::tcp::MIN_IDLE + Duration::from_millis(200)).await;
+    let mut newcomer = TcpStream::connect(server.addr).await.expect("connect");
+    assert!(closed(&mut silent).await, "the silent connection is closed");
+    newcomer.write_all(b"<13>new\n").await.expect("write");
+    polite.write_all(b"<13>again\n").await.expect("write");
+    let mut got = server.messages(2).await;
+    got.sort();
+    assert_eq!(got, ["<13>again", "<13>new"]);
+    assert_eq!(
+        server.sample("torwatch_input_connections_evicted_total{"),
+        1
+    );
+    assert_eq!(
+        server.sample("torwatch_input_connections_refused_total{"),
+        0
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_connection_that_delivers_no_message_is_closed_after_the_idle_timeout() {
+    let listen = "127.0.0.1:0".parse().expect("address");
+    let kind = InputKind::SyslogTcp(TcpSpec {
+        listen,
+        max_connections: 4,
+        idle_timeout: Some(Duration::from_millis(600)),
+    });
+    let mut server = start(kind, 1024, 16).await;
+    let mut drip = TcpStream::connect(server.addr).await.expect("connect");
+    // A byte every 100 ms never ends a message: the bytes do not keep the connection open.
+    let started = std::time::Instant::now();
+    let mut open = true;
+    while open && started.elapsed() < Duration::from_secs(5) {
+        open = drip.write_all(b"x").await.is_ok();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut buf = [0u8; 1];
+        if let Ok(Ok(0) | Err(_)) =
+            tokio::time::timeout(Duration::from_millis(1), drip.read(&mut buf)).await
+        {
+            open = false;
+        }
+    }
+    assert!(!open, "closed while dripping");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let mut talker = TcpStream::connect(server.addr).await.expect("connect");
+    for i in 0..5 {
+        talker
+            .write_all(format!("<13>line {i}\n").as_bytes())
+            .await
+            .expect("write");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert_eq!(server.messages(5).await.len(), 5, "messages keep it open");
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn connections_beyond_the_cap_are_closed_and_counted() {
     let mut server = start(tcp(2), 1024, 16).await;
@@ -105,15 +178,9 @@ async fn connections_beyond_the_cap_are_closed_and_counted() {
     first.write_all(b"<13>one\n").await.expect("write");
     second.write_all(b"<13>two\n").await.expect("write");
     assert_eq!(server.messages(2).await.len(), 2);
+    // Both delivered a message just now (well within the minimum idle time): the newcomer is refused.
     let mut third = TcpStream::connect(server.addr).await.expect("connect");
-    let mut buf = [0u8; 8];
-    let read = tokio::time::timeout(Duration::from_secs(5), third.read(&mut buf))
-        .await
-        .expect("closed in time");
-    assert!(
-        matches!(read, Ok(0) | Err(_)),
-        "the third connection is closed: {read:?}"
-    );
+    assert!(closed(&mut third).await, "the third connection is closed");
     assert_eq!(
         server.sample("torwatch_input_connections_refused_total{"),
         1

@@ -34,7 +34,13 @@ async fn start(kind: InputKind) -> Server {
     let mut registry = Registry::default();
     let metrics = InputMetrics::register(&mut registry);
     let shutdown = CancellationToken::new();
-    tokio::spawn(bound.run(0, tx, metrics.input("peer"), shutdown.clone()));
+    tokio::spawn(bound.run(
+        0,
+        tx,
+        metrics.input("peer"),
+        std::sync::Arc::default(),
+        shutdown.clone(),
+    ));
     Server {
         addr,
         rx,

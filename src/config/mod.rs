@@ -3,6 +3,7 @@
 //! problems of a file are reported together. Nothing downstream re-validates a string.
 
 pub mod files;
+mod nesting;
 pub mod raw;
 pub mod scalar;
 mod sections;
@@ -37,13 +38,24 @@ impl fmt::Display for ConfigError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct ConfigErrors(pub Vec<ConfigError>);
 
+/// Problems printed (or logged) of one file at most; the count of the rest follows them.
+pub const SHOWN_ERRORS: usize = 50;
+
+/// Deepest nesting of flow collections a config may have.
+pub const MAX_FLOW_DEPTH: usize = 64;
+
 impl fmt::Display for ConfigErrors {
+    /// One problem a line, at most [`SHOWN_ERRORS`] of them (a file of 200,000 aliases to one bad entry has as
+    /// many problems), then how many more there are.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, e) in self.0.iter().enumerate() {
+        for (i, e) in self.0.iter().take(SHOWN_ERRORS).enumerate() {
             if i > 0 {
                 writeln!(f)?;
             }
             write!(f, "{e}")?;
+        }
+        if let Some(more) = self.0.len().checked_sub(SHOWN_ERRORS).filter(|n| *n > 0) {
+            write!(f, "\n… and {more} more problem(s)")?;
         }
         Ok(())
     }
@@ -68,15 +80,17 @@ pub struct Config {
     pub http: HttpConfig,
     pub matcher: MatcherConfig,
     pub netfilter_actions: Vec<(String, crate::event::Action)>,
+    /// Valid settings that would quietly lose everything; `check-config` prints them, `run` logs them.
+    pub warnings: Vec<ConfigError>,
 }
 
 impl Config {
     /// Reads and validates a config file. Relative paths inside it are taken relative to the current directory.
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let text = files::read_text(path, files::CONFIG_MAX).map_err(|problem| {
             ConfigErrors(vec![ConfigError {
                 path: String::new(),
-                problem: format!("cannot read {}: {e}", path.display()),
+                problem,
             }])
         })?;
         Config::parse(&text)
@@ -84,14 +98,23 @@ impl Config {
 
     /// Parses and validates config text.
     pub fn parse(text: &str) -> Result<Config, ConfigErrors> {
+        if nesting::flow_depth(text, MAX_FLOW_DEPTH) > MAX_FLOW_DEPTH {
+            return Err(ConfigErrors(vec![ConfigError {
+                path: String::new(),
+                problem: format!(
+                    "brackets ([ ] or {{ }}) nest deeper than {MAX_FLOW_DEPTH} levels"
+                ),
+            }]));
+        }
         let raw: raw::RawConfig = if text.trim().is_empty() {
             raw::RawConfig::default()
         } else {
             serde_yaml_ng::from_str(text).map_err(|e| ConfigErrors(vec![yaml_error(&e)]))?
         };
         let mut check = Check::default();
-        let config = sections::build(raw, &mut check);
+        let mut config = sections::build(raw, &mut check);
         if check.errors.is_empty() {
+            config.warnings = check.warnings;
             Ok(config)
         } else {
             Err(ConfigErrors(check.errors))
@@ -121,6 +144,8 @@ fn yaml_error(e: &serde_yaml_ng::Error) -> ConfigError {
 #[derive(Default)]
 pub struct Check {
     pub errors: Vec<ConfigError>,
+    /// Settings that are valid but would quietly lose everything (every line, every address).
+    pub warnings: Vec<ConfigError>,
 }
 
 impl Check {
@@ -129,6 +154,20 @@ impl Check {
             path: path.into(),
             problem: problem.into(),
         });
+    }
+
+    pub fn warn(&mut self, path: impl Into<String>, problem: impl Into<String>) {
+        self.warnings.push(ConfigError {
+            path: path.into(),
+            problem: problem.into(),
+        });
+    }
+
+    /// Records a problem when a count, size or time that must be positive is zero.
+    pub fn positive<T: PartialEq + Default>(&mut self, path: impl Into<String>, value: &T) {
+        if *value == T::default() {
+            self.error(path, "must be more than 0");
+        }
     }
 
     /// Applies a scalar parser to an optional value, recording a problem and returning `default` on error.

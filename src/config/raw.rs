@@ -48,6 +48,10 @@ pub struct RawSource {
     pub list: Option<String>,
     pub min_prefix: Option<RawPrefixes>,
     pub max_cover: Option<RawPrefixes>,
+    pub max_retry_wait: Option<String>,
+    /// A bearer token sent with every request (e.g. to a leader whose lists need one).
+    pub token: Option<String>,
+    pub token_file: Option<String>,
 }
 
 /// A prefix length per family: `{ ipv4: 24, ipv6: 48 }` (a length may be written `/24`).
@@ -84,9 +88,11 @@ pub struct RawInput {
     pub paths: Vec<String>,
     pub start_at: Option<String>,
     pub poll: Option<String>,
+    pub max_files: Option<u64>,
     pub listen: Option<String>,
     pub max_message: Option<RawSize>,
     pub max_connections: Option<u64>,
+    pub idle_timeout: Option<String>,
     pub recv_buffer: Option<RawSize>,
     pub queue: Option<u64>,
     pub fields: Option<RawFields>,

@@ -15,13 +15,19 @@ use crate::publish::FileSpec;
 use ipnet::IpNet;
 use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The provider's hard minimum between two fetches of dan.me.uk.
 pub const DANME_MIN_INTERVAL: Duration = Duration::from_secs(30 * 60);
 /// No source is polled more often than this.
 pub const MIN_INTERVAL: Duration = Duration::from_secs(1);
+/// Default `max_retry_wait` of a source (raised to its interval when that is longer).
+pub const DEFAULT_MAX_RETRY_WAIT: Duration = Duration::from_secs(6 * 3600);
+/// A syslog TCP connection that delivers no message for this long is closed (`idle_timeout`).
+pub const DEFAULT_TCP_IDLE: Duration = Duration::from_secs(600);
+/// The shortest message every syslog receiver must take (RFC 5424, 6.1): a smaller `max_message` loses lines.
+const MIN_SYSLOG_MESSAGE: usize = 480;
 
 /// Where a source's list comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +52,11 @@ pub struct SourceConfig {
     pub list: String,
     /// What the list guard lets through (`min_prefix`, `max_cover`).
     pub guard: guard::Rules,
+    /// Longest wait before retrying a failed fetch, whatever the server's `Retry-After` says: never below the
+    /// interval.
+    pub max_retry_wait: Duration,
+    /// Sent as `Authorization: Bearer` with every request (`token` or `token_file`).
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +71,8 @@ pub enum InputKind {
         paths: Vec<String>,
         start_at: StartAt,
         poll: Duration,
+        /// Most files followed at once.
+        max_files: usize,
     },
     SyslogUdp {
         listen: SocketAddr,
@@ -68,6 +81,8 @@ pub enum InputKind {
     SyslogTcp {
         listen: SocketAddr,
         max_connections: usize,
+        /// A connection that delivers no message for this long is closed.
+        idle_timeout: Duration,
     },
     Stdin,
 }
@@ -186,7 +201,7 @@ pub(super) fn build(raw: RawConfig, check: &mut Check) -> Config {
     if history < retention {
         check.error("history", "must be at least as long as retention");
     }
-    let exclude = raw
+    let exclude: Vec<IpNet> = raw
         .exclude
         .iter()
         .enumerate()
@@ -211,7 +226,23 @@ pub(super) fn build(raw: RawConfig, check: &mut Check) -> Config {
         .map(|(i, p)| publish(i, p, check))
         .collect();
     let http = http(raw.http, check);
+    ports_in_use(listen, &inputs, check);
     let matcher = matcher(raw.matcher, check);
+    for (i, net) in exclude.iter().enumerate() {
+        if net.prefix_len() == 0 {
+            check.warn(
+                format!("exclude[{i}]"),
+                format!("{net} removes every address of its family from every list"),
+            );
+        }
+    }
+    if !sources.iter().any(|s| s.enabled && s.list == "tor-exits") {
+        check.warn(
+            "sources",
+            "no enabled source feeds tor-exits: the exit list is never loaded (HTTP 503, no files written, no \
+             Tor traffic counted)",
+        );
+    }
     let netfilter_actions = raw
         .netfilter_actions
         .into_iter()
@@ -241,6 +272,34 @@ pub(super) fn build(raw: RawConfig, check: &mut Check) -> Config {
         http,
         matcher,
         netfilter_actions,
+        warnings: Vec::new(),
+    }
+}
+
+/// Two sockets of one protocol cannot listen on the same port of the same address (or of the wildcard address).
+fn ports_in_use(http: SocketAddr, inputs: &[InputConfig], check: &mut Check) {
+    let mut taken: Vec<(&str, SocketAddr, String)> = vec![("tcp", http, "listen".into())];
+    for (i, input) in inputs.iter().enumerate() {
+        let (proto, addr) = match &input.kind {
+            InputKind::SyslogUdp { listen, .. } => ("udp", *listen),
+            InputKind::SyslogTcp { listen, .. } => ("tcp", *listen),
+            InputKind::File { .. } | InputKind::Stdin => continue,
+        };
+        let clash = taken.iter().find(|(p, other, _)| {
+            *p == proto
+                && addr.port() != 0
+                && other.port() == addr.port()
+                && (other.ip() == addr.ip()
+                    || other.ip().is_unspecified()
+                    || addr.ip().is_unspecified())
+        });
+        match clash {
+            Some((_, _, owner)) => check.error(
+                format!("inputs[{i}].listen"),
+                format!("{proto} {addr} is already taken by {owner}"),
+            ),
+            None => taken.push((proto, addr, format!("inputs[{i}] ({})", input.name))),
+        }
     }
 }
 
@@ -266,7 +325,8 @@ fn size(check: &mut Check, path: String, value: Option<&RawSize>, default: u64) 
 }
 
 /// Names are metric label values and file names: keep them to `[a-z0-9_-]`.
-fn valid_name(name: &str) -> bool {
+/// A name torwatch accepts for a source, input or list: 1-64 characters of a-z, 0-9, - and _.
+pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
         && name
@@ -300,14 +360,16 @@ fn sources(raw: Vec<RawSource>, check: &mut Check) -> Vec<SourceConfig> {
             None => {
                 check.error(
                     format!("{path}.type"),
-                    "is required (tordnsel, bulk, onionoo, danme, plain)",
+                    "is required (tordnsel, bulk, onionoo, danme, plain, torwatch)",
                 );
                 FeedKind::Plain
             }
             Some(k) => FeedKind::from_name(k).unwrap_or_else(|| {
                 check.error(
                     format!("{path}.type"),
-                    format!("{k:?} is not a source type (tordnsel, bulk, onionoo, danme, plain)"),
+                    format!(
+                        "{k:?} is not a source type (tordnsel, bulk, onionoo, danme, plain, torwatch)"
+                    ),
                 );
                 FeedKind::Plain
             }),
@@ -319,10 +381,11 @@ fn sources(raw: Vec<RawSource>, check: &mut Check) -> Vec<SourceConfig> {
             }
             Some(u) => location(check, &format!("{path}.url"), u, kind),
         };
-        let default_interval = if kind == FeedKind::Onionoo {
-            hours(1)
-        } else {
-            Duration::from_secs(1800)
+        let default_interval = match kind {
+            FeedKind::Onionoo => hours(1),
+            // Another torwatch instance: a conditional GET, answered 304 while its list is unchanged.
+            FeedKind::Torwatch => Duration::from_secs(60),
+            _ => Duration::from_secs(1800),
         };
         let mut interval = check.parse(
             format!("{path}.interval"),
@@ -345,12 +408,14 @@ fn sources(raw: Vec<RawSource>, check: &mut Check) -> Vec<SourceConfig> {
             Duration::from_secs(60),
             scalar::duration,
         );
+        check.positive(format!("{path}.timeout"), &timeout);
         let max_body = size(
             check,
             format!("{path}.max_body"),
             s.max_body.as_ref(),
             16 << 20,
         );
+        check.positive(format!("{path}.max_body"), &max_body);
         let max_shrink = s.max_shrink.unwrap_or(0.5);
         if !(0.0..=1.0).contains(&max_shrink) {
             check.error(
@@ -366,7 +431,10 @@ fn sources(raw: Vec<RawSource>, check: &mut Check) -> Vec<SourceConfig> {
                 "tor-exits".into()
             }
         });
-        let defaults = if kind == FeedKind::Plain {
+        // A follower of another instance's Tor lists is held to the Tor sources' rules; of any other list, to
+        // the plain sources'.
+        let tor_list = list == "tor-exits" || list == "tor-relays";
+        let defaults = if kind == FeedKind::Plain || (kind == FeedKind::Torwatch && !tor_list) {
             guard::Rules::PLAIN
         } else {
             guard::Rules::TOR
@@ -390,12 +458,42 @@ fn sources(raw: Vec<RawSource>, check: &mut Check) -> Vec<SourceConfig> {
                 format!("{path}.list"),
                 format!("{list:?} must be 1-64 characters of a-z, 0-9, - and _"),
             );
-        } else if kind != FeedKind::Plain && list != "tor-exits" {
+        } else if kind != FeedKind::Plain && kind != FeedKind::Torwatch && list != "tor-exits" {
             check.error(
                 format!("{path}.list"),
-                "only plain sources can feed another list than tor-exits",
+                "only plain and torwatch sources can feed another list than tor-exits",
             );
         }
+        let max_retry_wait = check.parse(
+            format!("{path}.max_retry_wait"),
+            s.max_retry_wait.as_deref(),
+            DEFAULT_MAX_RETRY_WAIT,
+            scalar::duration,
+        );
+        if s.max_retry_wait.is_some() && max_retry_wait < interval {
+            check.error(
+                format!("{path}.max_retry_wait"),
+                format!(
+                    "must be at least the interval ({})",
+                    humantime::format_duration(interval)
+                ),
+            );
+        }
+        let location = match (kind, location) {
+            (FeedKind::Torwatch, SourceLocation::Url(u)) => {
+                SourceLocation::Url(leader_url(u, &list))
+            }
+            (_, l) => l,
+        };
+        let token = match (s.token, s.token_file) {
+            (None, None) => None,
+            (token, file) => {
+                if !matches!(location, SourceLocation::Url(_)) {
+                    check.error(format!("{path}.token"), "needs an http(s) url");
+                }
+                Some(secret(check, &path, "token", token, file))
+            }
+        };
         out.push(SourceConfig {
             name,
             kind,
@@ -408,9 +506,22 @@ fn sources(raw: Vec<RawSource>, check: &mut Check) -> Vec<SourceConfig> {
             enabled: s.enabled.unwrap_or(true),
             list,
             guard,
+            max_retry_wait: max_retry_wait.max(interval),
+            token,
         });
     }
     out
+}
+
+/// A `torwatch` source's URL: the instance's base URL (`http://leader:9797`) names its `/lists/LIST.json`; a URL
+/// with a path is taken as it is.
+fn leader_url(url: String, list: &str) -> String {
+    match reqwest::Url::parse(&url) {
+        Ok(u) if u.path() == "/" && u.query().is_none() => {
+            format!("{}/lists/{list}.json", url.trim_end_matches('/'))
+        }
+        _ => url,
+    }
 }
 
 /// `{ ipv4: N, ipv6: M }`, each a prefix length (`16` or `/16`) within its family, the other keeping `default`.
@@ -452,7 +563,13 @@ fn prefixes(
 fn location(check: &mut Check, path: &str, url: String, kind: FeedKind) -> SourceLocation {
     if url.starts_with("http://") || url.starts_with("https://") {
         if reqwest::Url::parse(&url).is_err() {
-            check.error(path, format!("{url:?} is not a valid URL"));
+            check.error(
+                path,
+                format!(
+                    "{:?} is not a valid URL",
+                    crate::sources::fetch::redact_text(&url)
+                ),
+            );
         }
         return SourceLocation::Url(url);
     }
@@ -462,12 +579,16 @@ fn location(check: &mut Check, path: &str, url: String, kind: FeedKind) -> Sourc
     if url.contains("://") {
         check.error(
             path,
-            format!("{url:?}: only http, https and file URLs are supported"),
+            format!(
+                "{:?}: only http, https and file URLs are supported",
+                crate::sources::fetch::redact_text(&url)
+            ),
         );
     } else if kind != FeedKind::Plain
         && kind != FeedKind::Tordnsel
         && kind != FeedKind::Bulk
         && kind != FeedKind::Onionoo
+        && kind != FeedKind::Torwatch
     {
         check.error(
             path,
@@ -500,6 +621,18 @@ fn inputs(raw: Vec<RawInput>, check: &mut Check) -> Vec<InputConfig> {
             r.max_message.as_ref(),
             64 << 10,
         ) as usize;
+        check.positive(format!("{path}.max_message"), &max_message);
+        if (1..MIN_SYSLOG_MESSAGE).contains(&max_message) {
+            check.warn(
+                format!("{path}.max_message"),
+                format!(
+                    "{max_message} bytes: most log lines are longer and would be skipped (syslog receivers \
+                     take at least {MIN_SYSLOG_MESSAGE})"
+                ),
+            );
+        }
+        let queue = r.queue.unwrap_or(64) as usize;
+        check.positive(format!("{path}.queue"), &queue);
         let kind = input_kind(check, &path, &r);
         let fields = r
             .fields
@@ -511,7 +644,7 @@ fn inputs(raw: Vec<RawInput>, check: &mut Check) -> Vec<InputConfig> {
             format,
             fields,
             max_message,
-            queue: r.queue.unwrap_or(64) as usize,
+            queue,
         });
     }
     out
@@ -558,6 +691,14 @@ fn input_kind(check: &mut Check, path: &str, r: &RawInput) -> InputKind {
             if r.paths.is_empty() {
                 check.error(format!("{path}.paths"), "needs at least one path or glob");
             }
+            for (i, pattern) in r.paths.iter().enumerate() {
+                if let Err(e) = glob::Pattern::new(pattern) {
+                    check.error(
+                        format!("{path}.paths[{i}]"),
+                        format!("{pattern:?} is not a valid glob: {e}"),
+                    );
+                }
+            }
             let start_at = match r.start_at.as_deref() {
                 None | Some("end") => StartAt::End,
                 Some("beginning") => StartAt::Beginning,
@@ -575,10 +716,16 @@ fn input_kind(check: &mut Check, path: &str, r: &RawInput) -> InputKind {
                 Duration::from_millis(250),
                 scalar::duration,
             );
+            check.positive(format!("{path}.poll"), &poll);
+            let max_files = r
+                .max_files
+                .map_or(crate::inputs::FileSpec::DEFAULT_MAX_FILES, |n| n as usize);
+            check.positive(format!("{path}.max_files"), &max_files);
             InputKind::File {
                 paths: r.paths.clone(),
                 start_at,
                 poll,
+                max_files,
             }
         }
         Some("syslog_udp") => InputKind::SyslogUdp {
@@ -590,10 +737,22 @@ fn input_kind(check: &mut Check, path: &str, r: &RawInput) -> InputKind {
                 32 << 20,
             ) as usize,
         },
-        Some("syslog_tcp") => InputKind::SyslogTcp {
-            listen: listen(check),
-            max_connections: r.max_connections.unwrap_or(256) as usize,
-        },
+        Some("syslog_tcp") => {
+            let max_connections = r.max_connections.unwrap_or(256) as usize;
+            check.positive(format!("{path}.max_connections"), &max_connections);
+            let idle_timeout = check.parse(
+                format!("{path}.idle_timeout"),
+                r.idle_timeout.as_deref(),
+                DEFAULT_TCP_IDLE,
+                scalar::duration,
+            );
+            check.positive(format!("{path}.idle_timeout"), &idle_timeout);
+            InputKind::SyslogTcp {
+                listen: listen(check),
+                max_connections,
+                idle_timeout,
+            }
+        }
         Some("stdin") => InputKind::Stdin,
         other => {
             let problem = match other {
@@ -658,12 +817,16 @@ fn publish(i: usize, p: RawPublish, check: &mut Check) -> FileSpec {
             enrich: p.enrich,
         },
         apply: p.apply,
-        apply_timeout: check.parse(
-            format!("{path}.apply_timeout"),
-            p.apply_timeout.as_deref(),
-            Duration::from_secs(30),
-            scalar::duration,
-        ),
+        apply_timeout: {
+            let timeout = check.parse(
+                format!("{path}.apply_timeout"),
+                p.apply_timeout.as_deref(),
+                Duration::from_secs(30),
+                scalar::duration,
+            );
+            check.positive(format!("{path}.apply_timeout"), &timeout);
+            timeout
+        },
     }
 }
 
@@ -684,7 +847,7 @@ fn http(raw: super::raw::RawHttp, check: &mut Check) -> HttpConfig {
             client_ca: t.client_ca.map(PathBuf::from),
         }
     });
-    HttpConfig {
+    let config = HttpConfig {
         lists: access(check, "http.lists", raw.lists),
         metrics: access(check, "http.metrics", raw.metrics),
         status: access(check, "http.status", raw.status),
@@ -709,7 +872,12 @@ fn http(raw: super::raw::RawHttp, check: &mut Check) -> HttpConfig {
             raw.max_header_bytes.as_ref(),
             16 << 10,
         ) as usize,
-    }
+    };
+    check.positive("http.request_timeout", &config.request_timeout);
+    check.positive("http.header_timeout", &config.header_timeout);
+    check.positive("http.max_connections", &config.max_connections);
+    check.positive("http.max_header_bytes", &config.max_header_bytes);
+    config
 }
 
 fn access(check: &mut Check, path: &str, raw: Option<RawAccess>) -> Access {
@@ -743,7 +911,7 @@ fn secret(
 ) -> String {
     match (inline, file) {
         (Some(v), None) if !v.is_empty() => v,
-        (None, Some(f)) => match std::fs::read_to_string(&f) {
+        (None, Some(f)) => match super::files::read_text(Path::new(&f), super::files::SECRET_MAX) {
             Ok(v) if !v.trim_end_matches(['\n', '\r']).is_empty() => {
                 v.trim_end_matches(['\n', '\r']).to_string()
             }
@@ -751,11 +919,8 @@ fn secret(
                 check.error(format!("{path}.{key}_file"), format!("{f:?} is empty"));
                 String::new()
             }
-            Err(e) => {
-                check.error(
-                    format!("{path}.{key}_file"),
-                    format!("cannot read {f:?}: {e}"),
-                );
+            Err(problem) => {
+                check.error(format!("{path}.{key}_file"), problem);
                 String::new()
             }
         },
@@ -818,6 +983,8 @@ fn matcher(raw: super::raw::RawMatcher, check: &mut Check) -> MatcherConfig {
             })
             .collect(),
     };
+    let queue = raw.queue.unwrap_or(4096) as usize;
+    check.positive("matcher.queue", &queue);
     MatcherConfig {
         ports,
         top_ports: raw.top_ports.unwrap_or(20) as usize,
@@ -829,7 +996,7 @@ fn matcher(raw: super::raw::RawMatcher, check: &mut Check) -> MatcherConfig {
             scalar::duration,
         ),
         geoip: raw.geoip.map(PathBuf::from),
-        queue: raw.queue.unwrap_or(4096) as usize,
+        queue,
     }
 }
 
@@ -842,6 +1009,7 @@ impl InputConfig {
                 paths,
                 start_at,
                 poll,
+                max_files,
             } => {
                 let mut spec = i::FileSpec::new(paths.clone(), state_dir.join("checkpoints"));
                 spec.start_at = match start_at {
@@ -849,6 +1017,7 @@ impl InputConfig {
                     StartAt::End => i::StartAt::End,
                 };
                 spec.poll = *poll;
+                spec.max_files = *max_files;
                 i::InputKind::File(spec)
             }
             InputKind::SyslogUdp {
@@ -861,10 +1030,11 @@ impl InputConfig {
             InputKind::SyslogTcp {
                 listen,
                 max_connections,
+                idle_timeout,
             } => i::InputKind::SyslogTcp(i::TcpSpec {
                 listen: *listen,
                 max_connections: *max_connections,
-                idle_timeout: None,
+                idle_timeout: Some(*idle_timeout),
             }),
             InputKind::Stdin => i::InputKind::Stdin,
         };
@@ -873,5 +1043,39 @@ impl InputConfig {
             kind,
             max_message: self.max_message,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn a_torwatch_source_names_its_leaders_list_and_is_held_to_the_tor_rules() {
+        let config = Config::parse(
+            "sources:\n  - { name: leader, type: torwatch, url: \"http://leader:9797/\", token: t0k }\n  - { name: relays, type: torwatch, url: \"http://leader:9797\", list: tor-relays }\n  - { name: deny, type: torwatch, url: \"https://leader:8443/lists/deny.json\", list: deny }\n",
+        )
+        .unwrap();
+        let s = &config.sources;
+        let urls: Vec<_> = s.iter().map(|s| s.location.clone()).collect();
+        assert_eq!(
+            urls,
+            [
+                SourceLocation::Url("http://leader:9797/lists/tor-exits.json".into()),
+                SourceLocation::Url("http://leader:9797/lists/tor-relays.json".into()),
+                SourceLocation::Url("https://leader:8443/lists/deny.json".into()),
+            ]
+        );
+        assert_eq!(
+            (s[0].interval, s[0].token.as_deref()),
+            (Duration::from_secs(60), Some("t0k"))
+        );
+        assert_eq!(
+            (s[0].guard, s[1].guard),
+            (guard::Rules::TOR, guard::Rules::TOR)
+        );
+        // following another instance's own (non-Tor) list: the plain sources' rules
+        assert_eq!(s[2].guard, guard::Rules::PLAIN);
     }
 }

@@ -153,7 +153,7 @@ fn contains_ignore_case(haystack: &[u8], needle: &[u8]) -> bool {
         .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
-fn excerpt(text: &[u8]) -> String {
+pub(crate) fn excerpt(text: &[u8]) -> String {
     let cut = String::from_utf8_lossy(text.get(..EXCERPT_LEN).unwrap_or(text)).into_owned();
     if text.len() > EXCERPT_LEN {
         cut + "…"

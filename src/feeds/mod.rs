@@ -11,6 +11,7 @@ pub mod guard;
 pub mod onionoo;
 pub mod plain;
 pub mod tordnsel;
+pub mod torwatch;
 pub mod validate;
 
 /// The kinds of exit-list source. Closed set; config names them in lower case.
@@ -26,6 +27,8 @@ pub enum FeedKind {
     Danme,
     /// Any list of one IP or CIDR per line, `#` comments.
     Plain,
+    /// Another torwatch instance's list as JSON (`/lists/NAME.json`), provenance and all: a fleet's follower.
+    Torwatch,
 }
 
 impl FeedKind {
@@ -36,6 +39,7 @@ impl FeedKind {
             FeedKind::Onionoo => "onionoo",
             FeedKind::Danme => "danme",
             FeedKind::Plain => "plain",
+            FeedKind::Torwatch => "torwatch",
         }
     }
 
@@ -46,6 +50,7 @@ impl FeedKind {
             Self::Onionoo,
             Self::Danme,
             Self::Plain,
+            Self::Torwatch,
         ]
         .into_iter()
         .find(|k| k.as_str() == name)
@@ -105,6 +110,33 @@ pub struct Feed {
     /// Relays named by `FeedAddr::relay`.
     #[serde(default)]
     pub relays: Vec<RelayInfo>,
+    /// What another torwatch instance said of each address (`torwatch` sources only), sorted by network.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub origins: Vec<Origin>,
+}
+
+/// An address as another torwatch instance (a leader) lists it: which of its sources list it and since when (its
+/// last sighting is the address's `FeedAddr::seen`), and every relay it knows behind it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Origin {
+    pub net: IpNet,
+    /// The leader's source names, sorted.
+    pub sources: Vec<String>,
+    /// Unix seconds of the leader's first sighting.
+    pub first_seen: i64,
+    /// Indexes into [`Feed::relays`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub relays: Vec<u32>,
+}
+
+impl Feed {
+    /// What the leader said of `net` (a `torwatch` source's feed).
+    pub fn origin(&self, net: &IpNet) -> Option<&Origin> {
+        self.origins
+            .binary_search_by(|o| o.net.cmp(net))
+            .ok()
+            .and_then(|i| self.origins.get(i))
+    }
 }
 
 /// Why a body was not accepted. `reason()` values are metric labels.
@@ -158,5 +190,6 @@ pub fn parse(kind: FeedKind, body: &[u8]) -> Result<Feed, FeedError> {
         FeedKind::Bulk => bulk::parse(body),
         FeedKind::Onionoo => onionoo::parse(body),
         FeedKind::Danme | FeedKind::Plain => plain::parse(body),
+        FeedKind::Torwatch => torwatch::parse(body),
     }
 }

@@ -5,7 +5,6 @@ pub mod access;
 mod exposition;
 pub mod lists;
 pub mod server;
-mod slots;
 
 use crate::config::{Access, Config};
 use crate::snapshot::Shared;
@@ -90,8 +89,8 @@ pub struct AppState {
     pub reload: Option<tokio::sync::mpsc::Sender<ReloadRequest>>,
     pub registry: Arc<Registry>,
     pub metrics: Arc<HttpMetrics>,
-    /// Extra detail for `/readyz` (publish and apply failures), written by the publisher.
-    pub problems: Arc<arc_swap::ArcSwap<Vec<String>>>,
+    /// Extra detail for `/readyz`: publish and apply failures, inputs whose paths yield nothing.
+    pub problems: Arc<crate::problems::Problems>,
     /// Told when a scrape of `/metrics` begins and ends.
     pub scrapes: Option<Arc<dyn ScrapeWatch>>,
 }
@@ -301,10 +300,10 @@ async fn healthz() -> &'static str {
 /// and what is failing, stale lists included.
 async fn readyz(State(state): State<AppState>) -> Response {
     let snapshot = state.shared.load();
-    let published = state.problems.load();
+    let listed = state.problems.list();
     let stale_after = crate::status::secs(state.config.load().stale_after);
     let stale = snapshot.stale(stale_after, crate::keeper::now());
-    let problems: Vec<&String> = published
+    let problems: Vec<&String> = listed
         .iter()
         .chain(&snapshot.state_error)
         .chain(&stale)

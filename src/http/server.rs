@@ -3,9 +3,9 @@
 //! connection with HTTP/1.1 under header and request timeouts; a client that stops reading its response loses the
 //! connection after the request timeout. Knows nothing of routes.
 
-use super::slots::{Activity, Slots};
 use super::Endpoints;
 use crate::config::{files, HttpConfig, TlsConfig};
+use crate::slots::{Activity, Slots};
 use anyhow::Context;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -45,13 +45,14 @@ pub struct Server {
 }
 
 impl Server {
+    /// A server on `listener`, over TLS with `tls` (built by [`tls_acceptor`] from `config.tls`).
     pub fn new(
         listener: TcpListener,
         endpoints: Endpoints,
         config: &HttpConfig,
-    ) -> anyhow::Result<Server> {
-        let tls = config.tls.as_ref().map(tls_acceptor).transpose()?;
-        Ok(Server {
+        tls: Option<TlsAcceptor>,
+    ) -> Server {
+        Server {
             listener,
             endpoints,
             tls: Arc::new(arc_swap::ArcSwapOption::from(tls.map(Arc::new))),
@@ -59,7 +60,7 @@ impl Server {
             max_connections: config.max_connections,
             max_header_bytes: config.max_header_bytes,
             write_timeout: config.request_timeout,
-        })
+        }
     }
 
     /// Serves until `shutdown`, then lets open connections finish for a grace period.
@@ -325,7 +326,7 @@ impl AsyncWrite for Stall {
 /// Builds the rustls acceptor from PEM files; with `client_ca`, clients must present a certificate it signed.
 pub fn tls_acceptor(config: &TlsConfig) -> anyhow::Result<TlsAcceptor> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let certs = read_certs(&config.cert)?;
+    let certs = read_certs(&config.cert).context("http.tls.cert")?;
     let key = {
         let pem = files::read(&config.key, files::TLS_MAX)
             .map_err(|e| anyhow::anyhow!("http.tls.key: {e}"))?;
@@ -342,7 +343,7 @@ pub fn tls_acceptor(config: &TlsConfig) -> anyhow::Result<TlsAcceptor> {
         None => builder.with_no_client_auth(),
         Some(ca) => {
             let mut roots = rustls::RootCertStore::empty();
-            for cert in read_certs(ca)? {
+            for cert in read_certs(ca).context("http.tls.client_ca")? {
                 roots.add(cert).with_context(|| {
                     format!("http.tls.client_ca: bad certificate in {}", ca.display())
                 })?;

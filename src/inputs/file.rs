@@ -11,13 +11,26 @@
 //! - After a rename, the old inode is drained to its end (and followed for `rotate_grace` while it still grows)
 //!   before it is closed; the new file at the path is read from 0. A checkpointed file renamed while torwatch was
 //!   down is found again in its directory by inode and fingerprint, and finished.
+//! - A truncation in place (copytruncate) is found at the next poll when the file is shorter than what was read,
+//!   or its first bytes or the bytes just before the read position changed (so also when it grew past the old
+//!   position again within one poll); the file is then read from 0 and the truncation counted
+//!   (`torwatch_input_truncations_total`).
 //! - The checkpoint records only what the consumer committed (see [`super::checkpoint`]): a restart, even after
 //!   the task was aborted or the process killed, neither skips nor repeats lines. Remaining windows:
 //!   - power loss repeats the lines committed since the last fsync (at most about a second);
-//!   - lines written after the last read and before a copytruncate are lost (they live only in the copy);
+//!   - lines written after the last read and before a copytruncate are lost (they live only in the copy): at
+//!     most one poll interval of lines, each time a truncation is counted;
+//!   - a file truncated and refilled within one poll with the same first 256 bytes and the same 64 bytes before
+//!     the read position is taken for the same file: the lines between are lost (so are they when this happens
+//!     while torwatch is down, where only the first bytes are compared);
 //!   - lines not yet read from a file deleted after the last poll before a stop, or while torwatch was down, are
 //!     lost; so is a file rotated away before torwatch ever saw it, or before it held a first byte;
 //!   - a file that is rotated away while torwatch is down is found again only in its own directory.
+//!
+//! Paths that yield nothing — a path that does not exist or a glob that matches no file, a directory, a file that
+//! cannot be opened, files beyond `max_files` — are counted (`torwatch_input_path_problems`), listed on
+//! `/readyz`, and logged when they appear and when they clear. At most `max_files` files are followed (each holds
+//! a descriptor): beyond it, the most recently modified are.
 //!
 //! Reads are plain blocking reads of at most 128 KiB on the runtime thread: regular files in the page cache.
 
@@ -33,8 +46,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::batch::{Outbox, Stopped};
 use super::checkpoint::{Entry, Store};
+use super::metrics::PathProblem;
 use super::tailed::{Identity, Read, Tailed};
 use super::{FileSpec, StartAt};
+use crate::problems::Problems;
 
 /// Bytes read from one file per poll before the others get their turn.
 const READ_BUDGET: usize = 8 << 20;
@@ -51,7 +66,11 @@ pub struct Tailer {
     first_poll: bool,
     files: Vec<Tailed>,
     next_id: u64,
-    warned: HashSet<PathBuf>,
+    name: String,
+    /// The paths that yield nothing, as last reported.
+    reported: Vec<(PathProblem, String)>,
+    /// Where the problems are listed for `/readyz`.
+    problems: Option<Arc<Problems>>,
     out: Outbox,
 }
 
@@ -88,10 +107,22 @@ impl Tailer {
             first_poll: true,
             files: Vec::new(),
             next_id: 0,
-            warned: HashSet::new(),
+            name: name.to_owned(),
+            reported: Vec::new(),
+            problems: None,
             out,
         };
         Ok(tailer)
+    }
+
+    /// Lists the paths that yield nothing in `problems` (for `/readyz`) from the next poll on.
+    pub fn report_to(&mut self, problems: Arc<Problems>) {
+        self.problems = Some(problems);
+    }
+
+    /// The paths that yield nothing, as last found.
+    pub fn path_problems(&self) -> &[(PathProblem, String)] {
+        &self.reported
     }
 
     /// One pass: finds files, reads each (drained files first) and sends their lines. Returns true when a file
@@ -106,7 +137,10 @@ impl Tailer {
                 break;
             };
             match file.check_truncation(&self.store) {
-                Ok(_) => {}
+                Ok(true) => {
+                    self.out.counters.truncations.inc();
+                }
+                Ok(false) => {}
                 Err(e) => tracing::warn!(path = %file.path, error = %e, "cannot check file"),
             }
             match file
@@ -135,17 +169,24 @@ impl Tailer {
         self.store.flush()
     }
 
-    /// Matches the globs against the followed files: new files are opened, files gone from the globs start draining.
+    /// Matches the globs against the followed files: new files are opened (up to `max_files`), files gone from
+    /// the globs start draining, and the paths that yield nothing are reported.
     fn discover(&mut self) {
+        let mut found = Vec::new();
+        let mut problems = Vec::new();
+        for pattern in &self.spec.paths {
+            if let Some(problem) = scan(pattern, &mut found) {
+                problems.push(problem);
+            }
+        }
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        found.dedup_by(|a, b| a.0 == b.0);
         let mut seen = HashSet::new();
-        for path in self.expand() {
-            let Ok(meta) = fs::metadata(&path) else {
-                continue;
-            };
-            if !meta.is_file() {
+        let mut fresh = Vec::new();
+        for (path, meta) in found {
+            if !seen.insert((meta.dev(), meta.ino())) {
                 continue;
             }
-            seen.insert((meta.dev(), meta.ino()));
             if let Some(file) = self
                 .files
                 .iter_mut()
@@ -161,10 +202,29 @@ impl Tailer {
                 }
                 continue;
             }
+            fresh.push((path, meta));
+        }
+        let room = self.spec.max_files.saturating_sub(self.files.len());
+        if fresh.len() > room {
+            // The most recently written files are the ones being logged to.
+            fresh.sort_by_key(|(_, meta)| std::cmp::Reverse(meta.modified().ok()));
+            problems.push((
+                PathProblem::OverCap,
+                format!(
+                    "{} more files match, not followed: {} are (max_files: {})",
+                    fresh.len() - room,
+                    self.files.len() + room,
+                    self.spec.max_files
+                ),
+            ));
+            fresh.truncate(room);
+        }
+        for (path, _) in fresh {
             if let Err(e) = self.follow(&path) {
-                if self.warned.insert(path.clone()) {
-                    tracing::warn!(path = %path.display(), error = %e, "cannot follow file");
-                }
+                problems.push((
+                    PathProblem::Unreadable,
+                    format!("{} cannot be read: {e}", path.display()),
+                ));
             }
         }
         let now = Instant::now();
@@ -178,19 +238,45 @@ impl Tailer {
             self.first_poll = false;
             self.find_rotated();
         }
+        self.out.counters.files.set(self.files.len() as i64);
+        self.report(problems);
     }
 
-    fn expand(&self) -> Vec<PathBuf> {
-        let mut paths: Vec<PathBuf> = self
-            .spec
-            .paths
-            .iter()
-            .filter_map(|p| glob::glob(p).ok())
-            .flat_map(|paths| paths.filter_map(Result::ok))
-            .collect();
-        paths.sort();
-        paths.dedup();
-        paths
+    /// Counts the problems by kind and, when they changed, lists them for `/readyz` and logs the change.
+    fn report(&mut self, mut problems: Vec<(PathProblem, String)>) {
+        problems.sort();
+        if problems == self.reported {
+            return;
+        }
+        for problem in PathProblem::ALL {
+            let n = problems.iter().filter(|(p, _)| *p == problem).count();
+            self.out.counters.path_problem(problem).set(n as i64);
+        }
+        for (_, text) in problems.iter().filter(|p| !self.reported.contains(p)) {
+            tracing::warn!(input = %self.name, "{text}: no lines from it");
+        }
+        for (_, text) in self.reported.iter().filter(|p| !problems.contains(p)) {
+            tracing::info!(input = %self.name, "resolved: {text}");
+        }
+        self.reported = problems;
+        self.publish_problems();
+    }
+
+    fn publish_problems(&self) {
+        if let Some(list) = &self.problems {
+            let texts = self
+                .reported
+                .iter()
+                .map(|(_, text)| format!("input {}: {text}", self.name))
+                .collect();
+            list.set(&format!("input:{}", self.name), texts);
+        }
+    }
+
+    /// Takes the input's problems off `/readyz` and its gauges (the input stops).
+    fn clear_problems(&mut self) {
+        self.report(Vec::new());
+        self.out.counters.files.set(0);
     }
 
     /// Starts following the file at `path`, at its checkpointed offset, its start or its end.
@@ -235,7 +321,6 @@ impl Tailer {
         let mut tailed = Tailed::new(id, path, file, offset, self.max_message)?;
         tailed.gone_since = gone;
         self.store.track(id, tailed.entry(offset))?;
-        self.warned.remove(path);
         self.files.push(tailed);
         Ok(())
     }
@@ -274,6 +359,83 @@ impl Tailer {
     }
 }
 
+/// Adds the regular files `pattern` names to `found`, or says why it names none: a literal path that does not
+/// exist, is no regular file or cannot be looked up; a glob that matches no regular file (directories it matches
+/// are passed over) or whose directories cannot be listed.
+fn scan(pattern: &str, found: &mut Vec<(PathBuf, fs::Metadata)>) -> Option<(PathProblem, String)> {
+    if !pattern.contains(['*', '?', '[']) {
+        return match fs::metadata(pattern) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                Some((PathProblem::Missing, format!("{pattern} does not exist")))
+            }
+            Err(e) => Some((
+                PathProblem::Unreadable,
+                format!("{pattern} cannot be read: {e}"),
+            )),
+            Ok(meta) if meta.is_dir() => Some((
+                PathProblem::NotAFile,
+                format!("{pattern} is a directory, not a file (a glob such as {pattern}/*.log reads its files)"),
+            )),
+            Ok(meta) if !meta.is_file() => Some((
+                PathProblem::NotAFile,
+                format!("{pattern} is not a regular file"),
+            )),
+            Ok(meta) => {
+                found.push((PathBuf::from(pattern), meta));
+                None
+            }
+        };
+    }
+    let paths = match glob::glob(pattern) {
+        Ok(paths) => paths,
+        Err(e) => {
+            return Some((
+                PathProblem::Missing,
+                format!("{pattern} is not a valid glob: {e}"),
+            ))
+        }
+    };
+    let before = found.len();
+    let mut unlisted = None;
+    for entry in paths {
+        match entry {
+            Ok(path) => {
+                if let Some(meta) = fs::metadata(&path).ok().filter(|m| m.is_file()) {
+                    found.push((path, meta));
+                }
+            }
+            Err(e) => {
+                unlisted.get_or_insert_with(|| {
+                    format!("{} cannot be listed: {}", e.path().display(), e.error())
+                });
+            }
+        }
+    }
+    match unlisted {
+        _ if found.len() > before => None,
+        Some(text) => Some((PathProblem::Unreadable, text)),
+        None => Some((PathProblem::Missing, format!("{pattern} matches no file"))),
+    }
+}
+
+/// Why a configured path or glob yields no lines right now (`None`: it names at least one readable file).
+pub fn pattern_problem(pattern: &str) -> Option<String> {
+    let mut found = Vec::new();
+    if let Some((_, text)) = scan(pattern, &mut found) {
+        return Some(text);
+    }
+    let unreadable: Vec<_> = found
+        .iter()
+        .filter_map(|(path, _)| File::open(path).err().map(|e| (path, e)))
+        .collect();
+    match unreadable.first() {
+        Some((path, e)) if unreadable.len() == found.len() => {
+            Some(format!("{} cannot be read: {e}", path.display()))
+        }
+        _ => None,
+    }
+}
+
 /// Offset just after the last newline among the last `max_message` bytes before `size` (or `size`).
 fn end_of_last_line(file: &File, size: u64, max_message: usize) -> io::Result<u64> {
     use std::os::unix::fs::FileExt;
@@ -290,16 +452,18 @@ fn end_of_last_line(file: &File, size: u64, max_message: usize) -> io::Result<u6
 }
 
 /// Runs the tailer until shutdown, polling every `spec.poll`; the checkpoint is fsynced at least every second while
-/// lines flow, and at the end.
+/// lines flow, and at the end. Its paths that yield nothing are listed in `problems` while it runs.
 pub async fn run(
     name: &str,
     spec: FileSpec,
     max_message: usize,
     out: Outbox,
+    problems: Arc<Problems>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let poll = spec.poll;
     let mut tailer = Tailer::open(name, spec, max_message, out)?;
+    tailer.report_to(problems);
     let mut synced = Instant::now();
     loop {
         let more = match tailer.poll(&shutdown).await {
@@ -321,6 +485,7 @@ pub async fn run(
             }
         }
     }
+    tailer.clear_problems();
     tailer
         .flush()
         .map_err(|e| anyhow::anyhow!("cannot write checkpoint of input {name}: {e}"))

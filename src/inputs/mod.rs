@@ -17,6 +17,7 @@ mod tailed;
 pub mod tcp;
 pub mod udp;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -27,7 +28,9 @@ use tokio_util::sync::CancellationToken;
 
 pub use batch::{Batch, Outbox, Stopped};
 pub use checkpoint::Ack;
-pub use metrics::{InputCounters, InputMetrics};
+pub use metrics::{InputCounters, InputMetrics, PathProblem};
+
+use crate::problems::Problems;
 
 /// Default longest message: longer ones are skipped and counted.
 pub const DEFAULT_MAX_MESSAGE: usize = 64 * 1024;
@@ -71,6 +74,8 @@ pub struct FileSpec {
     pub checkpoint_dir: PathBuf,
     /// How long a rotated-away file is still followed while it grows (writers that reopen late).
     pub rotate_grace: Duration,
+    /// Most files followed at once; beyond it the most recently modified are followed, the rest counted.
+    pub max_files: usize,
 }
 
 /// Syslog over UDP: one datagram is one message.
@@ -92,7 +97,10 @@ pub struct TcpSpec {
 }
 
 impl FileSpec {
-    /// Defaults: start at end, poll every 250 ms, follow rotated files for 5 s.
+    /// Default `max_files`.
+    pub const DEFAULT_MAX_FILES: usize = 256;
+
+    /// Defaults: start at end, poll every 250 ms, follow rotated files for 5 s, at most 256 files.
     pub fn new(paths: Vec<String>, checkpoint_dir: PathBuf) -> Self {
         FileSpec {
             paths,
@@ -100,6 +108,7 @@ impl FileSpec {
             poll: Duration::from_millis(250),
             checkpoint_dir,
             rotate_grace: Duration::from_secs(5),
+            max_files: FileSpec::DEFAULT_MAX_FILES,
         }
     }
 }
@@ -127,8 +136,40 @@ pub enum BoundInput {
     },
 }
 
-/// Binds the input's socket, if it has one.
-pub async fn bind(spec: InputSpec) -> anyhow::Result<BoundInput> {
+/// The listening sockets of the running inputs, by protocol and configured address. A reload binds the next
+/// generation's inputs with [`bind_all`] before the running generation stops, taking over every socket whose
+/// address did not change (so no port is released and bound again, and the datagrams and connections waiting in
+/// it are not lost); any socket that cannot be bound fails the whole reload while the running inputs keep theirs.
+#[derive(Default)]
+pub struct Sockets {
+    udp: HashMap<SocketAddr, Arc<udp::Socket>>,
+    tcp: HashMap<SocketAddr, Arc<tokio::net::TcpListener>>,
+}
+
+/// Binds every input of `specs` (in order), taking over the sockets of `running` whose configured address is
+/// unchanged. All or nothing: on the first failure the sockets bound so far are closed and the error names the
+/// input (`inputs[2] (firewalls): cannot listen on tcp …`).
+pub async fn bind_all(
+    specs: Vec<InputSpec>,
+    running: &Sockets,
+) -> anyhow::Result<(Vec<BoundInput>, Sockets)> {
+    let mut bound = Vec::with_capacity(specs.len());
+    let mut sockets = Sockets::default();
+    for (index, spec) in specs.into_iter().enumerate() {
+        let name = spec.name.clone();
+        let input = bind_one(spec, running, &mut sockets)
+            .await
+            .map_err(|e| e.context(format!("inputs[{index}] ({name})")))?;
+        bound.push(input);
+    }
+    Ok((bound, sockets))
+}
+
+async fn bind_one(
+    spec: InputSpec,
+    running: &Sockets,
+    sockets: &mut Sockets,
+) -> anyhow::Result<BoundInput> {
     let InputSpec {
         name,
         kind,
@@ -140,12 +181,29 @@ pub async fn bind(spec: InputSpec) -> anyhow::Result<BoundInput> {
             spec,
             max_message,
         },
-        InputKind::SyslogUdp(spec) => BoundInput::Udp(udp::UdpInput::bind(&spec, max_message)?),
+        InputKind::SyslogUdp(spec) => {
+            let socket = match running.udp.get(&spec.listen) {
+                Some(socket) => socket.clone(),
+                None => Arc::new(udp::Socket::bind(spec.listen, spec.recv_buffer)?),
+            };
+            sockets.udp.insert(spec.listen, socket.clone());
+            BoundInput::Udp(udp::UdpInput::on(socket, &spec, max_message))
+        }
         InputKind::SyslogTcp(spec) => {
-            BoundInput::Tcp(tcp::TcpInput::bind(&spec, max_message).await?)
+            let listener = match running.tcp.get(&spec.listen) {
+                Some(listener) => listener.clone(),
+                None => Arc::new(tcp::bind_listener(spec.listen).await?),
+            };
+            sockets.tcp.insert(spec.listen, listener.clone());
+            BoundInput::Tcp(tcp::TcpInput::on(listener, &spec, max_message))
         }
         InputKind::Stdin => BoundInput::Stdin { max_message },
     })
+}
+
+/// Binds the input's socket, if it has one.
+pub async fn bind(spec: InputSpec) -> anyhow::Result<BoundInput> {
+    bind_one(spec, &Sockets::default(), &mut Sockets::default()).await
 }
 
 impl BoundInput {
@@ -158,12 +216,14 @@ impl BoundInput {
         }
     }
 
-    /// Runs until shutdown (or, for stdin, end of input), sending batches tagged with `index`.
+    /// Runs until shutdown (or, for stdin, end of input), sending batches tagged with `index`. A file input lists
+    /// its paths that yield nothing in `problems` (for `/readyz`) while it runs.
     pub async fn run(
         self,
         index: u16,
         tx: Sender<Batch>,
         counters: InputCounters,
+        problems: Arc<Problems>,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
         let out = Outbox::new(index, tx, counters);
@@ -172,7 +232,7 @@ impl BoundInput {
                 name,
                 spec,
                 max_message,
-            } => file::run(&name, spec, max_message, out, shutdown).await,
+            } => file::run(&name, spec, max_message, out, problems, shutdown).await,
             BoundInput::Udp(input) => input.run(out, shutdown).await,
             BoundInput::Tcp(input) => input.run(out, shutdown).await,
             BoundInput::Stdin { max_message } => stdin::run(max_message, out, shutdown).await,
@@ -189,5 +249,9 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let counters = metrics.input(&spec.name);
-    bind(spec).await?.run(index, tx, counters, shutdown).await
+    let problems = Arc::default();
+    bind(spec)
+        .await?
+        .run(index, tx, counters, problems, shutdown)
+        .await
 }

@@ -17,8 +17,8 @@ pub async fn run(
         max_message,
         idle_timeout: None,
     };
-    match pump(&mut tokio::io::stdin(), spec, &mut out, &shutdown).await {
-        Ended::Eof | Ended::Idle | Ended::Stopped(Stopped::Shutdown) => Ok(()),
+    match pump(&mut tokio::io::stdin(), spec, &mut out, &shutdown, None).await {
+        Ended::Eof | Ended::Idle | Ended::Evicted | Ended::Stopped(Stopped::Shutdown) => Ok(()),
         Ended::Stopped(Stopped::Closed) => Err(anyhow::anyhow!(
             "the line queue closed while reading standard input"
         )),

@@ -5,10 +5,12 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::batch::{Outbox, Stopped};
 use super::framing::{Decoder, Frame, Framing};
+use crate::slots::Activity;
 
 const READ_CHUNK: usize = 64 * 1024;
 
@@ -17,7 +19,8 @@ const READ_CHUNK: usize = 64 * 1024;
 pub struct StreamSpec {
     pub framing: Framing,
     pub max_message: usize,
-    /// The stream is closed after this long without data.
+    /// The stream is closed when it delivers no whole message for this long (bytes that never end a message,
+    /// one at a time, do not keep it open).
     pub idle_timeout: Option<Duration>,
 }
 
@@ -26,19 +29,32 @@ pub struct StreamSpec {
 pub enum Ended {
     Eof,
     Idle,
+    /// Its slot was given to a new connection (see [`crate::slots`]).
+    Evicted,
     Error(std::io::Error),
     Stopped(Stopped),
 }
 
 /// Reads `reader` to its end, sending every message; a last message without terminator is delivered at the end.
+/// With `activity` (a connection under a cap), each read that yields messages is reported as work in progress
+/// until they are sent, and an eviction ends the stream between reads, never during a send.
 pub async fn pump<R: AsyncRead + Unpin>(
     reader: &mut R,
     spec: StreamSpec,
     out: &mut Outbox,
     shutdown: &CancellationToken,
+    activity: Option<&Activity>,
 ) -> Ended {
     let mut decoder = Decoder::new(spec.framing, spec.max_message);
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
+    let mut deadline = spec.idle_timeout.map(|idle| Instant::now() + idle);
+    let evicted = async {
+        match activity {
+            Some(a) => a.evict.cancelled().await,
+            None => std::future::pending().await,
+        }
+    };
+    let mut evicted = std::pin::pin!(evicted);
     loop {
         if buf.capacity() - buf.len() < READ_CHUNK / 4 {
             buf.reserve(READ_CHUNK);
@@ -46,7 +62,8 @@ pub async fn pump<R: AsyncRead + Unpin>(
         let read = tokio::select! {
             biased;
             () = shutdown.cancelled() => return Ended::Stopped(Stopped::Shutdown),
-            read = read_some(reader, &mut buf, spec.idle_timeout) => read,
+            () = evicted.as_mut() => return Ended::Evicted,
+            read = read_some(reader, &mut buf, deadline) => read,
         };
         let eof = match read {
             Some(Ok(0)) => true,
@@ -54,11 +71,17 @@ pub async fn pump<R: AsyncRead + Unpin>(
             Some(Err(e)) => return Ended::Error(e),
             None => return Ended::Idle,
         };
+        let mut working = false;
         while let Some(frame) = if eof {
             decoder.decode_eof(&mut buf)
         } else {
             decoder.decode(&mut buf)
         } {
+            if !working {
+                working = true;
+                activity.inspect(|a| a.started());
+                deadline = spec.idle_timeout.map(|idle| Instant::now() + idle);
+            }
             let full = match frame {
                 Frame::Message(line) => out.push(line),
                 Frame::Oversize => {
@@ -75,20 +98,23 @@ pub async fn pump<R: AsyncRead + Unpin>(
         if let Err(stopped) = out.send(None, shutdown).await {
             return Ended::Stopped(stopped);
         }
+        if working {
+            activity.inspect(|a| a.finished());
+        }
         if eof {
             return Ended::Eof;
         }
     }
 }
 
-/// One read into `buf`; `None` when the idle timeout passed first.
+/// One read into `buf`; `None` when the deadline passed first.
 async fn read_some<R: AsyncRead + Unpin>(
     reader: &mut R,
     buf: &mut BytesMut,
-    idle: Option<Duration>,
+    deadline: Option<Instant>,
 ) -> Option<std::io::Result<usize>> {
-    match idle {
-        Some(idle) => tokio::time::timeout(idle, reader.read_buf(buf)).await.ok(),
+    match deadline {
+        Some(at) => tokio::time::timeout_at(at, reader.read_buf(buf)).await.ok(),
         None => Some(reader.read_buf(buf).await),
     }
 }

@@ -1,5 +1,6 @@
 //! One followed file: its open descriptor, identity (device, inode, fingerprint), read position and the lines not
-//! yet cut. Owns reading it and spotting truncation; discovery and rotation are the tailer's.
+//! yet cut. Owns reading it and spotting truncation; discovery and rotation are the tailer's. A file at its end
+//! holds no read buffer (the tailer may follow hundreds).
 
 use std::fs::File;
 use std::io;
@@ -17,6 +18,8 @@ use super::framing::{Decoder, Frame, Framing};
 
 /// Bytes fingerprinted at the head of a file.
 pub const FINGERPRINT_LEN: usize = 256;
+/// Bytes fingerprinted just before the read position, to see a file truncated and refilled past it.
+pub const TAIL_LEN: usize = 64;
 /// Bytes asked of the kernel per read.
 const CHUNK: usize = 128 * 1024;
 
@@ -91,6 +94,10 @@ pub struct Tailed {
     /// Set when the file left the glob (rotated or deleted): it is drained, then closed.
     pub gone_since: Option<Instant>,
     pub last_growth: Instant,
+    /// Fingerprint of the (up to) [`TAIL_LEN`] bytes before `read_pos`, taken after each read that moved it.
+    tail: Option<(u64, u32, u64)>,
+    /// The file's size when last looked at.
+    size_seen: u64,
 }
 
 /// What a read pass found.
@@ -125,6 +132,8 @@ impl Tailed {
             decoder: Decoder::new(Framing::Newline, max_message),
             gone_since: None,
             last_growth: Instant::now(),
+            tail: None,
+            size_seen: identity.size,
         })
     }
 
@@ -147,14 +156,26 @@ impl Tailed {
         }
     }
 
-    /// Detects a truncation (size below what was read, or a changed head) and restarts from 0 if so; otherwise
-    /// widens the fingerprint as the file grows. Returns true on truncation.
+    /// Detects a truncation (size below what was read, a changed head, or changed bytes before the read position:
+    /// truncated and refilled past it) and restarts from 0 if so; otherwise widens the fingerprint as the file
+    /// grows. Returns true on truncation.
     pub fn check_truncation(&mut self, store: &Store) -> io::Result<bool> {
         let now = Identity::of(&self.file)?;
+        self.size_seen = now.size;
         let old = self.identity;
         let same_head =
             now.fp_len >= old.fp_len && Identity::head_matches(&self.file, old.fp_len, old.fp)?;
-        if now.size >= self.read_pos && same_head {
+        let same_tail = match self.tail {
+            Some((end, len, fp)) if end == self.read_pos && now.size >= end => {
+                let len = usize::try_from(len).unwrap_or(0).min(TAIL_LEN);
+                let mut bytes = [0u8; TAIL_LEN];
+                let buf = bytes.get_mut(..len).unwrap_or_default();
+                let got = read_full_at(&self.file, buf, end - len as u64)?;
+                got == len && fingerprint(buf) == fp
+            }
+            _ => true,
+        };
+        if now.size >= self.read_pos && same_head && same_tail {
             if now.fp_len != old.fp_len {
                 self.identity = now;
                 store.update(self.id, &self.path, now.fp_len, now.fp)?;
@@ -168,8 +189,20 @@ impl Tailed {
         self.sent_end = 0;
         self.buf.clear();
         self.decoder.reset();
+        self.tail = None;
         self.generation = store.restart(self.id, self.entry(0))?;
         Ok(true)
+    }
+
+    /// Fingerprints the bytes before the read position (after a read moved it).
+    fn remember_tail(&mut self) -> io::Result<()> {
+        let len = TAIL_LEN.min(usize::try_from(self.read_pos).unwrap_or(TAIL_LEN));
+        let mut bytes = [0u8; TAIL_LEN];
+        let buf = bytes.get_mut(..len).unwrap_or_default();
+        let got = read_full_at(&self.file, buf, self.read_pos - len as u64)?;
+        let buf = buf.get(..got).unwrap_or_default();
+        self.tail = Some((self.read_pos, got as u32, fingerprint(buf)));
+        Ok(())
     }
 
     /// Reads up to `budget` bytes, sending full batches as they fill and the rest at the end, each with its ack.
@@ -181,6 +214,10 @@ impl Tailed {
         shutdown: &CancellationToken,
     ) -> Result<io::Result<Read>, Stopped> {
         let mut taken = 0usize;
+        if self.read_pos >= self.size_seen && self.gone_since.is_none() {
+            // Nothing new since the size was looked at (just before): no read, no buffer.
+            return Ok(Ok(Read::Eof { grew: false }));
+        }
         let result = loop {
             if taken >= budget {
                 break Ok(Read::Budget);
@@ -208,8 +245,14 @@ impl Tailed {
         };
         if taken > 0 {
             self.last_growth = Instant::now();
+            if let Err(e) = self.remember_tail() {
+                return Ok(Err(e));
+            }
         }
         self.send(out, store, shutdown).await?;
+        if self.buf.is_empty() && matches!(result, Ok(Read::Eof { .. })) {
+            self.buf = BytesMut::new();
+        }
         Ok(result)
     }
 

@@ -4,11 +4,13 @@
 
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
 use nix::sys::socket::{recvmmsg, setsockopt, sockopt, MsgFlags, MultiHeaders, SockaddrStorage};
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::{Domain, Protocol, Type};
 use std::io::IoSliceMut;
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
@@ -30,32 +32,33 @@ const FLUSH_AFTER: Duration = Duration::from_millis(5);
 /// How often the kernel's drop counter is read.
 const DROPS_EVERY: Duration = Duration::from_secs(1);
 
-/// A bound UDP syslog socket.
-pub struct UdpInput {
+/// A bound UDP socket, shared across reloads while its address stays (see [`super::Sockets`]).
+pub struct Socket {
     socket: UdpSocket,
-    max_message: usize,
     inode: Option<u64>,
+    /// The kernel's drop count already counted, so a socket taken over by a reload is not counted twice.
+    counted_drops: AtomicU64,
 }
 
-impl UdpInput {
-    /// Binds `spec.listen` with the requested receive buffer.
-    pub fn bind(spec: &UdpSpec, max_message: usize) -> anyhow::Result<UdpInput> {
-        let err = |e: std::io::Error| anyhow::anyhow!("cannot listen on udp {}: {e}", spec.listen);
-        let socket = Socket::new(
-            Domain::for_address(spec.listen),
+impl Socket {
+    /// Binds `listen` with the requested receive buffer.
+    pub fn bind(listen: SocketAddr, recv_buffer: usize) -> anyhow::Result<Socket> {
+        let err = |e: std::io::Error| anyhow::anyhow!("cannot listen on udp {listen}: {e}");
+        let socket = socket2::Socket::new(
+            Domain::for_address(listen),
             Type::DGRAM,
             Some(Protocol::UDP),
         )
         .map_err(err)?;
-        set_recv_buffer(&socket, spec.recv_buffer);
+        set_recv_buffer(&socket, recv_buffer);
         socket.set_nonblocking(true).map_err(err)?;
-        socket.bind(&spec.listen.into()).map_err(err)?;
+        socket.bind(&listen.into()).map_err(err)?;
         let socket = UdpSocket::from_std(socket.into()).map_err(err)?;
         let inode = socket_drops::socket_inode(socket.as_raw_fd()).ok();
-        Ok(UdpInput {
+        Ok(Socket {
             socket,
-            max_message: max_message.max(1),
             inode,
+            counted_drops: AtomicU64::new(0),
         })
     }
 
@@ -64,6 +67,38 @@ impl UdpInput {
             .local_addr()
             .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
     }
+}
+
+/// A UDP syslog input on its socket.
+pub struct UdpInput {
+    socket: Arc<Socket>,
+    max_message: usize,
+}
+
+impl UdpInput {
+    /// Binds `spec.listen` with the requested receive buffer.
+    pub fn bind(spec: &UdpSpec, max_message: usize) -> anyhow::Result<UdpInput> {
+        let socket = Arc::new(Socket::bind(spec.listen, spec.recv_buffer)?);
+        Ok(UdpInput::on(socket, spec, max_message))
+    }
+
+    /// An input on a socket that is already bound (one a reload took over): the receive buffer is asked again.
+    pub fn on(socket: Arc<Socket>, spec: &UdpSpec, max_message: usize) -> UdpInput {
+        set_recv_buffer(&socket2::SockRef::from(&socket.socket), spec.recv_buffer);
+        UdpInput {
+            socket,
+            max_message: max_message.max(1),
+        }
+    }
+
+    /// The socket, to be taken over by the next generation.
+    pub fn socket(&self) -> &Arc<Socket> {
+        &self.socket
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.socket.local_addr()
+    }
 
     /// Receives until shutdown. A batch leaves when full or `FLUSH_AFTER` after its first message, whichever is
     /// first: few, large batches keep the queue's slots for bursts.
@@ -71,7 +106,6 @@ impl UdpInput {
         let mut arena = BytesMut::with_capacity(ARENA);
         let mut scratch = vec![0u8; RECV_BATCH * (self.max_message + 1)];
         let mut drops_tick = tokio::time::interval(DROPS_EVERY);
-        let mut kernel_drops = 0u64;
         let mut flush_at = Instant::now();
         loop {
             let was_empty = out.is_empty();
@@ -81,13 +115,13 @@ impl UdpInput {
                     let _ = out.try_send();
                     return Ok(());
                 }
-                _ = drops_tick.tick() => self.count_kernel_drops(&out, &mut kernel_drops),
+                _ = drops_tick.tick() => self.count_kernel_drops(&out),
                 () = tokio::time::sleep_until(flush_at), if !was_empty => {
                     if out.try_send().is_err() {
                         return Ok(());
                     }
                 }
-                ready = self.socket.readable() => {
+                ready = self.socket.socket.readable() => {
                     ready.map_err(|e| anyhow::anyhow!("udp socket failed: {e}"))?;
                     if self.drain(&mut arena, &mut out, &mut scratch).is_err() {
                         return Ok(());
@@ -117,13 +151,14 @@ impl UdpInput {
         let mut lengths = [0usize; RECV_BATCH];
         let mut taken = 0;
         while taken < BURST {
-            let received = self.socket.try_io(Interest::READABLE, || {
+            let socket = &self.socket.socket;
+            let received = socket.try_io(Interest::READABLE, || {
                 // One slice per slot, on the stack: no allocation per call.
                 let mut chunks = scratch.chunks_mut(slot);
                 let mut slices: [[IoSliceMut<'_>; 1]; RECV_BATCH] =
                     std::array::from_fn(|_| [IoSliceMut::new(chunks.next().unwrap_or(&mut []))]);
                 let results = recvmmsg(
-                    self.socket.as_raw_fd(),
+                    socket.as_raw_fd(),
                     &mut headers,
                     slices.iter_mut(),
                     MsgFlags::MSG_DONTWAIT,
@@ -174,16 +209,16 @@ impl UdpInput {
         Ok(())
     }
 
-    fn count_kernel_drops(&self, out: &Outbox, last: &mut u64) {
-        if let Some(now) = self.inode.and_then(socket_drops::read) {
-            out.counters.socket_drops.inc_by(now.saturating_sub(*last));
-            *last = now;
+    fn count_kernel_drops(&self, out: &Outbox) {
+        if let Some(now) = self.socket.inode.and_then(socket_drops::read) {
+            let last = self.socket.counted_drops.swap(now, Ordering::Relaxed);
+            out.counters.socket_drops.inc_by(now.saturating_sub(last));
         }
     }
 }
 
 /// Asks for `size` bytes of receive buffer, forcing past `net.core.rmem_max` when allowed (CAP_NET_ADMIN).
-fn set_recv_buffer(socket: &Socket, size: usize) {
+fn set_recv_buffer(socket: &socket2::Socket, size: usize) {
     if setsockopt(socket, sockopt::RcvBufForce, &size).is_err() {
         if let Err(e) = socket.set_recv_buffer_size(size) {
             tracing::warn!(size, error = %e, "cannot set udp receive buffer");

@@ -95,6 +95,15 @@ pub struct Sighting<'a> {
     pub approximate: bool,
 }
 
+/// An address as another torwatch instance lists it: its sources saw it from `first` to `last`.
+pub struct Imported<'a> {
+    pub net: IpNet,
+    pub relays: Vec<&'a RelayInfo>,
+    pub approximate: bool,
+    pub first: i64,
+    pub last: i64,
+}
+
 /// All lists' membership history.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct History {
@@ -141,6 +150,33 @@ impl History {
             }
             record.info.approximate = s.approximate && record.sources.len() == 1;
         }
+    }
+
+    /// Records what another torwatch instance says of an address: each of `sources` (its source names) listed it
+    /// from `first` to `last`. The first record of a source takes that span whole; later ones extend its last span,
+    /// or start a new one at `last` when more than `gap` passed since that span ended (the address left the other
+    /// instance's list and came back).
+    pub fn import(&mut self, list: &str, sources: &[String], item: Imported<'_>, gap: i64) {
+        let record = self
+            .lists
+            .entry(list.to_string())
+            .or_default()
+            .entry(item.net.trunc())
+            .or_default();
+        let (first, last) = (item.first.min(item.last), item.last);
+        for source in sources {
+            let spans = record.sources.entry(source.clone()).or_default();
+            match spans.last_mut() {
+                None => spans.push(Span(first, last)),
+                Some(s) if last <= s.1 => {}
+                Some(s) if last - s.1 <= gap => s.1 = last,
+                Some(_) => spans.push(Span(last, last)),
+            }
+        }
+        for relay in item.relays {
+            record.info.absorb(relay);
+        }
+        record.info.approximate = item.approximate;
     }
 
     /// The current members of a list, with their provenance.
@@ -273,6 +309,30 @@ mod tests {
             approximate: false,
         });
         h.observe("tor-exits", source, sightings, now, 24 * H);
+    }
+
+    #[test]
+    fn imported_spans_start_whole_then_follow_the_last_sighting() {
+        let mut h = History::default();
+        let sources = ["bulk".to_string(), "tordnsel".to_string()];
+        let item = |first, last| Imported {
+            net: net("185.220.101.7"),
+            relays: Vec::new(),
+            approximate: false,
+            first,
+            last,
+        };
+        h.import("tor-exits", &sources, item(0, 5 * H), 24 * H);
+        h.import("tor-exits", &sources, item(0, 5 * H), 24 * H); // unchanged: nothing moves
+        h.import("tor-exits", &sources[..1], item(0, 6 * H), 24 * H);
+        // gone from the other instance's list for two days, then back
+        h.import("tor-exits", &sources[..1], item(0, 54 * H), 24 * H);
+        let r = &h.lists["tor-exits"][&net("185.220.101.7")];
+        assert_eq!(
+            r.sources["bulk"],
+            vec![Span(0, 6 * H), Span(54 * H, 54 * H)]
+        );
+        assert_eq!(r.sources["tordnsel"], vec![Span(0, 5 * H)]);
     }
 
     #[test]

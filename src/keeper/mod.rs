@@ -12,7 +12,7 @@ use crate::feeds::{validate, Feed, FeedKind, RelayInfo};
 use crate::lists::{Family, List, ListEntry, Provenance};
 use crate::rendered::Renders;
 use crate::snapshot::{Shared, Snapshot, SourceStatus};
-use history::{Currency, History, Sighting};
+use history::{Currency, History, Imported, Sighting};
 use ipnet::IpNet;
 use metrics::{DropLabels, KeeperMetrics, ListFamilyLabels, ListLabels, ResultLabels, WriteLabels};
 use poll::{Outcome, Poller, Report};
@@ -162,7 +162,10 @@ impl Keeper {
         } else {
             0
         };
-        let due = due.max(st.last_attempt + min_gap);
+        // A failing source waits out its backoff and Retry-After across a restart, never longer than its
+        // max_retry_wait (or the provider's minimum) from now.
+        let cap = now + (source.max_retry_wait.as_secs() as i64).max(min_gap);
+        let due = due.max(st.last_attempt + min_gap).max(st.retry_at.min(cap));
         Poller {
             index,
             config: source.clone(),
@@ -222,6 +225,7 @@ impl Keeper {
             .map(|(r, n)| (r.as_str().to_string(), *n))
             .collect();
         st.last_result = result.to_string();
+        st.retry_at = report.retry_at;
         match report.outcome {
             Outcome::Failed { reason, message } => {
                 tracing::warn!(source = %name, reason, "fetch failed, keeping the last good list: {message}");
@@ -371,6 +375,9 @@ fn confirmed_at(config: &Config, state: &State, list: &str) -> i64 {
 }
 
 fn observe(history: &mut History, source: &SourceConfig, feed: &Feed, at: i64, gap: i64) {
+    if source.kind == FeedKind::Torwatch {
+        return follow(history, source, feed, at, gap);
+    }
     let sightings = |addrs: &'_ [crate::feeds::FeedAddr]| -> Vec<(IpNet, Option<usize>, bool)> {
         addrs
             .iter()
@@ -406,6 +413,37 @@ fn observe(history: &mut History, source: &SourceConfig, feed: &Feed, at: i64, g
     }
 }
 
+/// A `torwatch` source's feed: each address goes into the history under the other instance's source names, with
+/// its times (never later than this fetch), so that lookups, windows and `scan` answer as that instance does.
+fn follow(history: &mut History, source: &SourceConfig, feed: &Feed, at: i64, gap: i64) {
+    for a in &feed.exits {
+        let relay = |i: &u32| feed.relays.get(*i as usize);
+        match feed.origin(&a.net) {
+            Some(o) => {
+                let item = Imported {
+                    net: a.net,
+                    relays: o.relays.iter().filter_map(relay).collect(),
+                    approximate: a.approximate,
+                    first: o.first_seen,
+                    last: a.seen.unwrap_or(at).min(at),
+                };
+                history.import(&source.list, &o.sources, item, gap);
+            }
+            None => history.observe(
+                &source.list,
+                &source.name,
+                [Sighting {
+                    net: a.net,
+                    relay: a.relay.as_ref().and_then(relay),
+                    approximate: a.approximate,
+                }],
+                at,
+                gap,
+            ),
+        }
+    }
+}
+
 /// Every list the configuration defines.
 pub fn known_lists(config: &Config) -> BTreeSet<String> {
     let mut known = BTreeSet::from([EXITS.to_string()]);
@@ -421,14 +459,39 @@ pub fn known_lists(config: &Config) -> BTreeSet<String> {
     known
 }
 
-/// When each source with a last good list last succeeded.
-fn last_successes(state: &State) -> BTreeMap<String, i64> {
-    state
+/// When each source with a last good list last succeeded. The sources of another instance that a `torwatch`
+/// source follows (the names its last good feed gives) succeeded, as far as this instance knows, at their latest
+/// sighting: so a follower keeps its leader's last list as long as the leader does, also while the leader cannot be
+/// reached. Used by the service, `lookup` and `scan`, so that they agree.
+pub fn last_successes(state: &State) -> BTreeMap<String, i64> {
+    let mut out: BTreeMap<String, i64> = state
         .sources
         .iter()
         .filter(|(_, st)| st.feed.is_some())
         .map(|(n, st)| (n.clone(), st.last_success))
-        .collect()
+        .collect();
+    let followed: BTreeSet<&str> = state
+        .sources
+        .values()
+        .filter_map(|st| st.feed.as_ref())
+        .flat_map(|f| &f.origins)
+        .flat_map(|o| &o.sources)
+        .map(String::as_str)
+        .filter(|name| !state.sources.contains_key(*name))
+        .collect();
+    if followed.is_empty() {
+        return out;
+    }
+    for record in state.history.lists.values().flat_map(BTreeMap::values) {
+        for (name, spans) in &record.sources {
+            let Some(last) = spans.last().filter(|_| followed.contains(name.as_str())) else {
+                continue;
+            };
+            let at = out.entry(name.clone()).or_insert(last.1);
+            *at = (*at).max(last.1);
+        }
+    }
+    out
 }
 
 /// Builds the snapshot for `now` from the state, bumping list versions whose contents changed.

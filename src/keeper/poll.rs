@@ -48,6 +48,9 @@ pub struct Report {
     pub at: i64,
     pub duration: Duration,
     pub outcome: Outcome,
+    /// Unix seconds before which the source is not fetched again after a failure (backoff, `Retry-After`, the
+    /// provider's minimum); 0 after a success. Kept in the state, so a restart waits as long.
+    pub retry_at: i64,
     /// Entries the list guard dropped from this fetch (whatever its outcome).
     pub dropped: Drops,
 }
@@ -73,7 +76,7 @@ impl Poller {
         match &self.config.location {
             SourceLocation::Url(u) => reqwest::Url::parse(u)
                 .map(Location::Url)
-                .map_err(|e| format!("{u:?}: {e}")),
+                .map_err(|e| format!("{:?}: {e}", fetch::redact_text(u))),
             SourceLocation::File(p) => Ok(Location::File(p.clone())),
         }
     }
@@ -102,15 +105,13 @@ impl Poller {
                 r = self.fetch_once(&mut last_body, &mut dropped) => r,
             };
             let duration = started.elapsed();
+            let mut retry_at = 0;
             delay = match &outcome {
                 Outcome::Failed { .. } => {
                     self.failures = self.failures.saturating_add(1);
-                    let backoff = Backoff {
-                        base: Duration::from_secs(10).min(self.config.interval),
-                        max: self.config.interval,
-                    };
-                    let jitter = crate::sources::jitter();
-                    backoff.wait(self.failures, jitter, retry_after, self.min_gap())
+                    let wait = self.retry_wait(retry_after);
+                    retry_at = at.saturating_add(i64::try_from(wait.as_secs()).unwrap_or(i64::MAX));
+                    wait
                 }
                 _ => {
                     self.failures = 0;
@@ -122,12 +123,41 @@ impl Poller {
                 at,
                 duration,
                 outcome,
+                retry_at,
                 dropped,
             };
-            if tx.send(report).await.is_err() {
-                return;
+            // The keeper stops reading when it stops: a full queue must not hold this task past shutdown.
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                sent = tx.send(report) => if sent.is_err() { return },
             }
         }
+    }
+
+    /// The wait after a failure: the jittered backoff, lengthened by the server's `Retry-After` and the provider's
+    /// minimum, but never longer than the source's `max_retry_wait` (or that minimum): a `Retry-After` of years
+    /// would otherwise disable the source until a restart.
+    fn retry_wait(&self, retry_after: Option<Duration>) -> Duration {
+        let backoff = Backoff {
+            base: Duration::from_secs(10).min(self.config.interval),
+            max: self.config.interval,
+        };
+        let wait = backoff.wait(
+            self.failures,
+            crate::sources::jitter(),
+            retry_after,
+            self.min_gap(),
+        );
+        let cap = self.config.max_retry_wait.max(self.min_gap());
+        if wait > cap {
+            tracing::warn!(
+                source = %self.config.name,
+                "Retry-After of {}s capped at max_retry_wait ({})",
+                retry_after.unwrap_or_default().as_secs(),
+                humantime::format_duration(cap)
+            );
+        }
+        wait.min(cap)
     }
 
     async fn fetch_once(
@@ -153,6 +183,7 @@ impl Poller {
             max_body: self.config.max_body,
             etag: self.etag.as_deref(),
             last_modified: self.last_modified.as_deref(),
+            bearer: self.config.token.as_deref(),
         };
         let (body, etag, last_modified) = match fetch::fetch(&self.client, &request).await {
             Ok(Fetched::NotModified) => return (Outcome::Unchanged, None),

@@ -37,6 +37,13 @@ pub struct SourceState {
     /// Entries the list guard dropped from the last fetch, by reason.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub last_dropped: BTreeMap<String, usize>,
+    /// Unix seconds before which a failing source is not fetched again (backoff and `Retry-After`); 0: no wait.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub retry_at: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 /// Version and change time of a published list, so ETags survive a restart.

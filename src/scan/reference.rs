@@ -10,7 +10,6 @@ use crate::keeper::{EXITS, RELAYS};
 use crate::lists::{List, ListEntry, Provenance};
 use crate::matcher::{Geoip, Side};
 use anyhow::Context;
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -131,12 +130,7 @@ impl Reference {
     ) -> anyhow::Result<Reference> {
         let state =
             State::load(dir)?.with_context(|| format!("no torwatch state in {}", dir.display()))?;
-        let last_success: BTreeMap<String, i64> = state
-            .sources
-            .iter()
-            .filter(|(_, s)| s.feed.is_some())
-            .map(|(n, s)| (n.clone(), s.last_success))
-            .collect();
+        let last_success = crate::keeper::last_successes(&state);
         let currency = Currency {
             last_success: &last_success,
             retention: RETENTION,

@@ -3,13 +3,17 @@
 //!
 //! It returns bytes and never interprets them: deciding whether a body is a list, an HTML page or a rate-limit
 //! message is the feed parsers' job. It keeps no state; the caller stores validators and schedules retries.
+//!
+//! A source URL may carry a credential (`?apikey=…`, `https://user:pass@host/`): errors and logs show it through
+//! [`redact`], which keeps scheme, host, port and path only.
 
 use std::error::Error as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use reqwest::header::{
-    HeaderMap, HeaderValue, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,
+    HeaderMap, HeaderValue, AUTHORIZATION, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
+    RETRY_AFTER,
 };
 use reqwest::{redirect, StatusCode};
 use tokio::io::AsyncReadExt;
@@ -41,6 +45,8 @@ pub struct Request<'a> {
     pub max_body: u64,
     pub etag: Option<&'a str>,
     pub last_modified: Option<&'a str>,
+    /// Sent as `Authorization: Bearer TOKEN` (HTTP only).
+    pub bearer: Option<&'a str>,
 }
 
 /// A successful fetch.
@@ -126,7 +132,10 @@ pub fn client(user_agent: &str) -> reqwest::Client {
         if attempt.previous().len() > MAX_REDIRECTS {
             attempt.error("too many redirects")
         } else if !scheme_kept {
-            let message = format!("refused redirect to another scheme: {}", attempt.url());
+            let message = format!(
+                "refused redirect to another scheme: {}",
+                redact(attempt.url())
+            );
             attempt.error(message)
         } else {
             attempt.follow()
@@ -168,6 +177,13 @@ async fn http(
         .and_then(|v| HeaderValue::from_str(v).ok())
     {
         headers.insert(IF_MODIFIED_SINCE, value);
+    }
+    if let Some(mut value) = req
+        .bearer
+        .and_then(|t| HeaderValue::from_str(&format!("Bearer {t}")).ok())
+    {
+        value.set_sensitive(true);
+        headers.insert(AUTHORIZATION, value);
     }
     let mut response = client
         .get(url.clone())
@@ -251,6 +267,8 @@ fn request_error(error: reqwest::Error) -> FetchError {
     if error.is_timeout() {
         return FetchError::Timeout;
     }
+    // reqwest names the URL in its message, query and all: the source's name says which one it was.
+    let error = error.without_url();
     let mut message = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
@@ -268,13 +286,12 @@ fn request_error(error: reqwest::Error) -> FetchError {
 /// A local file. Its validators are an ETag made of size and mtime, and the mtime as an HTTP-date; a request
 /// whose ETag matches (or, without an ETag, whose Last-Modified matches) is [`Fetched::NotModified`].
 async fn file(path: &Path, req: &Request<'_>) -> Result<Fetched, FetchError> {
-    let io = |e: std::io::Error| FetchError::Io(format!("{}: {e}", path.display()));
+    // A path is shown like a URL: a mistyped URL taken for a path must not show its query either.
+    let shown = redact_text(&path.to_string_lossy());
+    let io = |e: std::io::Error| FetchError::Io(format!("{shown}: {e}"));
     let meta = tokio::fs::metadata(path).await.map_err(io)?;
     if !meta.is_file() {
-        return Err(FetchError::Io(format!(
-            "{}: not a regular file",
-            path.display()
-        )));
+        return Err(FetchError::Io(format!("{shown}: not a regular file")));
     }
     let mtime = meta.modified().ok();
     let etag = file_etag(meta.len(), mtime);
@@ -308,6 +325,48 @@ async fn file(path: &Path, req: &Request<'_>) -> Result<Fetched, FetchError> {
         etag: Some(etag),
         last_modified,
     })
+}
+
+/// A URL as errors, logs and pages show it: scheme, host, port and path, with `?…` where a query was. Its user,
+/// password, query and fragment (where API keys travel) are never shown.
+pub fn redact(url: &reqwest::Url) -> String {
+    let mut shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
+    if let Some(port) = url.port() {
+        shown.push_str(&format!(":{port}"));
+    }
+    shown.push_str(url.path());
+    if url.query().is_some() || url.fragment().is_some() {
+        shown.push_str("?…");
+    }
+    shown
+}
+
+/// [`redact`] for text that may not parse as a URL (a config value, a path): a URL is redacted as one; other text
+/// loses everything from its first `?` or `#`, and any `user:password@` after `://`.
+pub fn redact_text(text: &str) -> String {
+    if let Ok(url) = reqwest::Url::parse(text) {
+        if url.has_host() {
+            return redact(&url);
+        }
+    }
+    let (kept, cut) = match text.find(['?', '#']) {
+        Some(at) => (text.get(..at).unwrap_or_default(), true),
+        None => (text, false),
+    };
+    let mut shown = match kept.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority
+                .rsplit_once('@')
+                .map_or(authority, |(_, host)| host);
+            format!("{scheme}://{host}{path}")
+        }
+        None => kept.to_owned(),
+    };
+    if cut {
+        shown.push_str("?…");
+    }
+    shown
 }
 
 fn file_etag(len: u64, mtime: Option<SystemTime>) -> String {
@@ -352,6 +411,55 @@ mod tests {
         assert_eq!(status(503, None).reason(), "http_error");
         assert_eq!(status(403, None).reason(), "http_error");
         assert_eq!(FetchError::Timeout.reason(), "timeout");
+    }
+
+    #[test]
+    fn redaction_keeps_host_and_path_only() {
+        let url = reqwest::Url::parse(
+            "https://user:hunter2@feeds.example:8443/tor/list.txt?apikey=s3cret#x",
+        )
+        .unwrap();
+        assert_eq!(redact(&url), "https://feeds.example:8443/tor/list.txt?…");
+        let plain = reqwest::Url::parse("https://check.torproject.org/exit-addresses").unwrap();
+        assert_eq!(
+            redact(&plain),
+            "https://check.torproject.org/exit-addresses"
+        );
+        assert_eq!(
+            redact_text("htps//check.torproject.org/list?apikey=s3cret"),
+            "htps//check.torproject.org/list?…"
+        );
+        assert_eq!(
+            redact_text("gopher://me:s3cret@host/list?key=s3cret"),
+            "gopher://host/list?…"
+        );
+        assert_eq!(redact_text("http://[::1:80/?k=s3cret"), "http://[::1:80/?…");
+        assert_eq!(redact_text("/srv/lists/tor.txt"), "/srv/lists/tor.txt");
+    }
+
+    #[tokio::test]
+    async fn fetch_errors_do_not_name_the_query() {
+        // Nothing listens on port 9 of localhost: a connect error, which reqwest reports with the URL.
+        let url = reqwest::Url::parse("http://127.0.0.1:9/list?apikey=s3cret").unwrap();
+        let location = Location::Url(url);
+        let request = Request {
+            location: &location,
+            timeout: Duration::from_secs(5),
+            max_body: 1024,
+            bearer: None,
+            etag: None,
+            last_modified: None,
+        };
+        let err = fetch(&client("t"), &request).await.unwrap_err();
+        assert_eq!(err.reason(), "connect_error");
+        assert!(!err.to_string().contains("s3cret"), "{err}");
+        let path = Location::File(PathBuf::from("htps//host/list?apikey=s3cret"));
+        let request = Request {
+            location: &path,
+            ..request
+        };
+        let err = fetch(&client("t"), &request).await.unwrap_err();
+        assert!(!err.to_string().contains("s3cret"), "{err}");
     }
 
     #[test]

@@ -296,7 +296,7 @@ async function chart(context, dir) {
   writeFileSync(join(dir, 'kern.log'), kernel.join('\n') + '\n');
   writeFileSync(join(dir, 'access.log'), web.join('\n') + '\n');
   const total = [...counts.values()].reduce((a, k) => a + k[0] + k[2], 0);
-  const sources = `sources:\n  - { name: local, type: plain, url: ${join(dir, 'exits.txt')}, interval: 1h, min_entries: 1 }\n`;
+  const sources = `sources:\n  - { name: local, type: plain, list: tor-exits, url: ${join(dir, 'exits.txt')}, interval: 1h, min_entries: 1 }\n`;
   const inputs =
     `inputs:\n  - { name: kernel, type: file, paths: ["${join(dir, 'kern.log')}"], start_at: beginning, poll: 100ms }\n` +
     `  - { name: web, type: file, paths: ["${join(dir, 'access.log')}"], start_at: beginning, poll: 100ms }\n`;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The configs the Helm chart renders are valid for torwatch itself: `torwatch check-config` on the ConfigMap of
-# the default values and of tests/ops/fixtures/helm-all-values.yaml (its credential files written from the rendered
+# the default values, of tests/ops/fixtures/helm-all-values.yaml and of each fleet mode's fixture (a leader,
+# followers as a Deployment, followers as a DaemonSet; their credential files written from the rendered
 # Secret into a temporary directory standing for the Secret's mount). Also the repository's config/torwatch.yaml.
 # The binary: $TORWATCH_BIN, else `cargo build --bin torwatch`. Needs python3 (with venv), cargo unless
 # TORWATCH_BIN is set; helm and a venv come from tests/ops/tools.sh.
@@ -25,16 +26,19 @@ venv=$(ops_venv)
 echo "== torwatch check-config config/torwatch.yaml"
 "$bin" check-config --config config/torwatch.yaml
 
-for set in default all; do
+for set in default all leader follower daemonset; do
     args=()
-    [ "$set" = all ] && args=(-f tests/ops/fixtures/helm-all-values.yaml --api-versions monitoring.coreos.com/v1)
+    case $set in
+        all) args=(-f tests/ops/fixtures/helm-all-values.yaml --api-versions monitoring.coreos.com/v1) ;;
+        leader | follower | daemonset) args=(-f "tests/ops/fixtures/helm-$set-values.yaml") ;;
+    esac
     "$helm" template t helm/torwatch "${args[@]+"${args[@]}"}" > "$tmp/$set.yaml"
     mkdir -p "$tmp/$set-credentials"
     "$venv/bin/python" - "$tmp/$set.yaml" "$tmp/$set-credentials" "$tmp/$set-config.yaml" <<'PY'
 import base64, os, sys, yaml
 rendered, creds, out = sys.argv[1:]
 docs = [d for d in yaml.safe_load_all(open(rendered)) if d]
-dep = next(d for d in docs if d["kind"] == "Deployment")
+dep = next(d for d in docs if d["kind"] in ("Deployment", "DaemonSet"))
 mounts = {m["name"]: m["mountPath"] for m in dep["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]}
 config = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "t-torwatch")
 text = config["data"]["torwatch.yaml"]

@@ -17,12 +17,15 @@ for f in "$tmp"/*.json; do
 done
 
 echo "== structure"
-python3 - dashboards/tor-traffic.json dashboards/torwatch-health.json <<'PY'
+python3 - dashboards/tor-traffic.json dashboards/torwatch-health.json dashboards/tor-fleet.json <<'PY'
 import json, re, sys
 
 DS = {"type": "prometheus", "uid": "${datasource}"}
 EXPECTED_UIDS = {"dashboards/tor-traffic.json": "torwatch-tor-traffic",
-                 "dashboards/torwatch-health.json": "torwatch-health"}
+                 "dashboards/torwatch-health.json": "torwatch-health",
+                 "dashboards/tor-fleet.json": "torwatch-fleet"}
+# the fleet dashboard reads recording rules (level:metric:operations), which must be recorded by the fleet rules
+RECORDED = set(re.findall(r"^\s*- record: (\S+)$", open("rules/torwatch.fleet.rules.yml").read(), re.M))
 contract = open("METRICS.md").read()
 known = set(re.findall(r"`(torwatch_\w+)`", contract))
 histograms = {m for m in known if re.search(rf"`{m}` \| histogram", contract)}
@@ -106,7 +109,12 @@ for path in sys.argv[1:]:
             for rng in re.findall(r"\b(?:rate|irate)\([^\[]*\[([^\]]*)\]", expr):
                 if rng != "$__rate_interval":
                     fail(where, f"rate over [{rng}], not [$__rate_interval]")
-            for name in re.findall(r"\btorwatch_\w+", expr):
+            for name in re.findall(r"[a-z_]+:\w+:\w+", expr):
+                if name not in RECORDED:
+                    fail(where, f"{name} is not recorded by rules/torwatch.fleet.rules.yml")
+            if path.endswith("tor-fleet.json") and re.search(r"\$(instance|job|input)\b", expr):
+                fail(where, "the fleet dashboard depends on a job, instance or input choice")
+            for name in re.findall(r"\btorwatch_\w+", re.sub(r"[a-z_]+:\w+:\w+", "", expr)):
                 base = re.sub(r"_(bucket|sum|count)$", "", name)
                 if name not in known and base not in histograms:
                     fail(where, f"metric {name} is not in METRICS.md")

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End to end: a real torwatch (a local plain exit list, syslog UDP/TCP and file inputs, a published file) fed
 # real syslog messages by logger (one oversized, one garbage; then a SIGHUP reload), scraped by a real Prometheus
-# that also loads rules/torwatch.rules.yml. Then: promtool check metrics on the scrape, every dashboard query
-# with --require-data (tests/ops/promql_e2e.sh), every alert rule healthy and TorwatchNotLoaded quiet.
+# that also loads rules/torwatch.rules.yml and the fleet's recording rules (rules/torwatch.fleet.rules.yml). Then:
+# promtool check metrics on the scrape, every dashboard query with --require-data (tests/ops/promql_e2e.sh), every
+# rule healthy and TorwatchNotLoaded quiet.
 # Usage: tests/ops/e2e_service.sh [--allow-empty REGEX]...   (passed to promql_e2e.sh)
 # The binary: $TORWATCH_BIN, else `cargo build --bin torwatch`. Needs prometheus, promtool, logger, curl, jq,
 # python3. Loopback only; starts and stops its own processes.
@@ -71,7 +72,7 @@ send
 
 cat > "$tmp/prom.yml" <<YML
 global: { scrape_interval: 1s, evaluation_interval: 1s }
-rule_files: ["$repo/rules/torwatch.rules.yml"]
+rule_files: ["$repo/rules/torwatch.rules.yml", "$repo/rules/torwatch.fleet.rules.yml"]
 scrape_configs:
   - job_name: torwatch
     static_configs: [{ targets: ["127.0.0.1:$http"] }]

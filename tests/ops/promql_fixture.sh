@@ -2,7 +2,8 @@
 # Runs tests/ops/promql_e2e.sh --require-data against a real Prometheus that scrapes a static exposition served
 # over loopback (tests/ops/fixtures/metrics.txt: every metric of METRICS.md with its labels, @NOW@ replaced by the
 # time). Proves the dashboards' queries return data for metrics shaped as the contract says, and that the alert
-# rules evaluate cleanly and stay quiet on healthy data, before a live torwatch is scraped.
+# rules evaluate cleanly and stay quiet on healthy data (the fleet's recording rules too), before a live torwatch
+# is scraped.
 # Needs prometheus, promtool (apt: prometheus), python3, curl, jq. Starts and stops its own processes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -41,6 +42,7 @@ global:
   evaluation_interval: 1s
 rule_files:
   - $repo/rules/torwatch.rules.yml
+  - $repo/rules/torwatch.fleet.rules.yml
 scrape_configs:
   - job_name: torwatch
     static_configs:
@@ -66,9 +68,13 @@ for _ in $(seq 20); do
     jq -e '[.data.groups[].rules[] | select(.health == "unknown")] | length == 0' <<<"$rules" >/dev/null && break
     sleep 1
 done
-jq -e '[.data.groups[].rules[]] | length == 7' <<<"$rules" >/dev/null || { echo "FAIL: rules not loaded" >&2; exit 1; }
+jq -e '[.data.groups[].rules[] | select(.type == "alerting")] | length == 7' <<<"$rules" >/dev/null ||
+    { echo "FAIL: alert rules not loaded" >&2; exit 1; }
+jq -e '[.data.groups[].rules[] | select(.type == "recording")] | length == 7' <<<"$rules" >/dev/null ||
+    { echo "FAIL: the fleet's recording rules not loaded" >&2; exit 1; }
 jq -r '.data.groups[].rules[] | "\(.health) \(.state) \(.name) \(.lastError // "")"' <<<"$rules"
-jq -e '[.data.groups[].rules[] | select(.health != "ok" or .state != "inactive")] | length == 0' <<<"$rules" >/dev/null ||
+jq -e '[.data.groups[].rules[] | select(.health != "ok" or (.type == "alerting" and .state != "inactive"))] | length == 0' \
+    <<<"$rules" >/dev/null ||
     { echo "FAIL: a rule is unhealthy or not inactive" >&2; exit 1; }
 
 echo "== promql_e2e.sh itself fails on a query error and on an empty result"

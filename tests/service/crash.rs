@@ -301,9 +301,9 @@ async fn killed_while_tailing_it_resumes_at_the_checkpoint() {
     std::fs::write(&log, b"").unwrap();
     // A local exit list: file inputs wait for one before they read (and checkpoint) anything.
     let exits = dir.path().join("exits.txt");
-    std::fs::write(&exits, b"192.0.2.1\n").unwrap();
+    std::fs::write(&exits, b"185.220.102.1\n").unwrap();
     let cfg = format!(
-        "sources:\n  - {{ name: exits, type: plain, url: {}, interval: 1h, min_entries: 1 }}\ninputs:\n  - name: fw\n    type: file\n    paths: [{}]\n    format: netfilter\n    start_at: beginning\n    poll: 50ms\n",
+        "sources:\n  - {{ name: exits, type: plain, list: tor-exits, url: {}, interval: 1h, min_entries: 1 }}\ninputs:\n  - name: fw\n    type: file\n    paths: [{}]\n    format: netfilter\n    start_at: beginning\n    poll: 50ms\n",
         exits.display(),
         log.display()
     );

@@ -66,18 +66,37 @@ impl Daemon {
             base: format!("http://127.0.0.1:{port}"),
             log,
         };
+        d.wait_healthy().await;
+        d
+    }
+
+    /// Starts torwatch again with the config `start` wrote in `dir` (same port, same state), as `base`.
+    pub async fn start_on(dir: &Path, base: &str) -> Daemon {
+        let port = base.rsplit(':').next().unwrap_or_default();
+        let log = dir.join(format!("torwatch-{port}-again.log"));
+        let child = spawn(&dir.join("torwatch.yaml"), &log, &[]);
+        let d = Daemon {
+            child,
+            base: base.to_string(),
+            log,
+        };
+        d.wait_healthy().await;
+        d
+    }
+
+    async fn wait_healthy(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
-            if let Ok(r) = reqwest::get(format!("{}/healthz", d.base)).await {
+            if let Ok(r) = reqwest::get(format!("{}/healthz", self.base)).await {
                 if r.status() == 200 {
-                    return d;
+                    return;
                 }
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!(
             "torwatch did not start: {}",
-            std::fs::read_to_string(&d.log).unwrap_or_default()
+            std::fs::read_to_string(&self.log).unwrap_or_default()
         );
     }
 

@@ -20,7 +20,7 @@ async fn lines_read_before_the_first_list_are_all_counted() {
     up.set(
         "/list",
         Behaviour::Late {
-            body: b"198.51.100.1\n198.51.100.2\n198.51.100.3\n".to_vec(),
+            body: b"185.220.100.1\n185.220.100.2\n185.220.100.3\n".to_vec(),
             after: Duration::from_secs(3),
         },
     );
@@ -28,7 +28,7 @@ async fn lines_read_before_the_first_list_are_all_counted() {
     let log = dir.path().join("fw.log");
     let mut text = String::new();
     for i in 0..22 {
-        text += &line(&format!("198.51.100.{}", 1 + i % 3), 22);
+        text += &line(&format!("185.220.100.{}", 1 + i % 3), 22);
     }
     for i in 0..7 {
         text += &line(&format!("203.0.113.{i}"), 443);
@@ -47,7 +47,7 @@ async fn lines_read_before_the_first_list_are_all_counted() {
     let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     for i in 0..3 {
         sock.send_to(
-            format!("<4>{}", line(&format!("198.51.100.{}", i + 1), 80)).as_bytes(),
+            format!("<4>{}", line(&format!("185.220.100.{}", i + 1), 80)).as_bytes(),
             ("127.0.0.1", udp),
         )
         .unwrap();
@@ -108,7 +108,7 @@ async fn lines_read_before_the_first_list_are_all_counted() {
     }
     // Syslog lines after the list are matched as usual; the three before stay counted as dropped.
     sock.send_to(
-        format!("<4>{}", line("198.51.100.1", 80)).as_bytes(),
+        format!("<4>{}", line("185.220.100.1", 80)).as_bytes(),
         ("127.0.0.1", udp),
     )
     .unwrap();

@@ -6,6 +6,7 @@ mod daemon;
 mod disk;
 mod edl;
 mod faults;
+mod follower;
 mod fresh;
 mod guard;
 mod hostile;

@@ -94,7 +94,7 @@ async fn the_last_24_hours_survive_a_restart() {
     std::fs::write(
         &exits,
         (1..=10)
-            .map(|i| format!("198.51.100.{i}\n"))
+            .map(|i| format!("185.220.100.{i}\n"))
             .collect::<String>(),
     )
     .unwrap();
@@ -104,7 +104,7 @@ async fn the_last_24_hours_survive_a_restart() {
     for i in 0..60i64 {
         let at = chrono::DateTime::from_timestamp(now - i * 1200, 0).unwrap();
         log += &format!(
-            "{} fw kernel: [UFW BLOCK] IN=eth0 OUT= MAC=00:00:00:00:00:00 SRC=198.51.100.{} DST=10.0.0.5 LEN=60 \
+            "{} fw kernel: [UFW BLOCK] IN=eth0 OUT= MAC=00:00:00:00:00:00 SRC=185.220.100.{} DST=10.0.0.5 LEN=60 \
              TOS=0x00 PREC=0x00 TTL=50 ID=1 DF PROTO=TCP SPT=40000 DPT={} WINDOW=64240 RES=0x00 SYN URGP=0\n",
             at.format("%Y-%m-%dT%H:%M:%S+00:00"),
             1 + i % 6,
@@ -113,7 +113,7 @@ async fn the_last_24_hours_survive_a_restart() {
     }
     std::fs::write(dir.path().join("fw.log"), log).unwrap();
     let cfg = format!(
-        "sources:\n  - {{ name: local, type: plain, url: {}, interval: 1h, min_entries: 1 }}\ninputs:\n  \
+        "sources:\n  - {{ name: local, type: plain, list: tor-exits, url: {}, interval: 1h, min_entries: 1 }}\ninputs:\n  \
          - {{ name: fw, type: file, paths: [\"{}\"], start_at: beginning, poll: 100ms }}\n",
         exits.display(),
         dir.path().join("fw.log").display()

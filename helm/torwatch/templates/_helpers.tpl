@@ -29,6 +29,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "torwatch.labels" -}}
 helm.sh/chart: {{ include "torwatch.chart" . }}
 {{ include "torwatch.selectorLabels" . }}
+app.kubernetes.io/component: {{ .Values.mode }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
@@ -84,4 +85,57 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{/* Whether config.http.tls is set: the probes then speak HTTPS. */}}
 {{- define "torwatch.scheme" -}}
 {{- if dig "http" "tls" "" (.Values.config | default dict) }}HTTPS{{ else }}HTTP{{ end }}
+{{- end }}
+
+{{/* "true" when state_dir is a PersistentVolumeClaim: persistence.enabled, or unset for standalone and leader. */}}
+{{- define "torwatch.persistent" -}}
+{{- $enabled := .Values.persistence.enabled }}
+{{- if kindIs "bool" $enabled }}
+{{- if $enabled }}true{{ end }}
+{{- else if ne .Values.mode "follower" }}true
+{{- end }}
+{{- end }}
+
+{{/* Whether the pods are a DaemonSet (followers, one per node) rather than a Deployment. */}}
+{{- define "torwatch.daemonSet" -}}
+{{- if and (eq .Values.mode "follower") (eq .Values.follower.workload "DaemonSet") }}true{{ end }}
+{{- end }}
+
+{{/* The leader's base URL, for followers. */}}
+{{- define "torwatch.leaderUrl" -}}
+{{- $l := .Values.follower.leader }}
+{{- if $l.url }}
+{{- $l.url | trimSuffix "/" }}
+{{- else }}
+{{- $svc := required "follower.leader.service (or follower.leader.url) is required with mode: follower" $l.service }}
+{{- printf "%s://%s.%s.svc:%d" $l.scheme $svc (default .Release.Namespace $l.namespace) (int $l.port) }}
+{{- end }}
+{{- end }}
+
+{{/* torwatch's configuration: config, with the sources of a follower replaced by the leader's lists (tor-exits, and
+tor-relays with follower.relays) plus follower.extraSources. */}}
+{{- define "torwatch.config" -}}
+{{- $config := deepCopy .Values.config }}
+{{- if eq .Values.mode "follower" }}
+{{- $f := .Values.follower }}
+{{- $url := include "torwatch.leaderUrl" . }}
+{{- $sources := list (dict "name" "leader" "type" "torwatch" "url" $url "interval" $f.interval) }}
+{{- if $f.relays }}
+{{- $sources = append $sources (dict "name" "leader-relays" "type" "torwatch" "url" $url "list" "tor-relays" "interval" $f.interval) }}
+{{- end }}
+{{- if $f.leader.tokenFile }}
+{{- range $sources }}
+{{- $_ := set . "token_file" $f.leader.tokenFile }}
+{{- end }}
+{{- end }}
+{{- $_ := set $config "sources" (concat $sources ($f.extraSources | default list)) }}
+{{- end }}
+{{- toYaml $config }}
+{{- end }}
+
+{{/* The TCP port of the leader's URL, for the followers' egress. */}}
+{{- define "torwatch.leaderPort" -}}
+{{- $url := include "torwatch.leaderUrl" . }}
+{{- $port := regexFind "^[a-z]+://[^/]*:([0-9]+)" $url | regexFind "[0-9]+$" }}
+{{- if $port }}{{ $port }}{{ else if hasPrefix "https://" $url }}443{{ else }}80{{ end }}
 {{- end }}

@@ -1,7 +1,8 @@
-//! The connection cap, with eviction: when every slot is taken and a new client is waiting, the connection that
-//! has been idle longest (no request in progress, none for at least the minimum idle time) is told to go, so idle
-//! and byte-by-byte clients cannot keep polite ones out for a whole header timeout. Knows nothing of HTTP beyond
-//! "a request started" and "a response was produced".
+//! A connection cap with eviction, for the HTTP server and the syslog TCP inputs: when every slot is taken and a
+//! new client is waiting, a connection that has been idle for at least the minimum idle time (no request or batch
+//! in progress) is told to go — one that never delivered anything first (an idle or byte-by-byte client, the
+//! likely attacker), else the one idle longest — so idle clients cannot keep polite ones out. Knows nothing of
+//! HTTP or syslog beyond "work started" and "work finished".
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -51,19 +52,19 @@ impl Activity {
         u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    /// A request head arrived and its handler runs.
+    /// A request head arrived and its handler runs (HTTP), or a read produced messages to deliver (syslog).
     pub fn started(&self) {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The handler produced its response (hyper writes it next).
+    /// The handler produced its response (hyper writes it next), or the messages were delivered.
     pub fn finished(&self) {
         self.served.fetch_add(1, Ordering::Relaxed);
         self.idle_since.store(self.now_ms(), Ordering::Relaxed);
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 
-    /// True before the first request: nothing is owed to the client, so it can simply be dropped.
+    /// True before the first request (or message): nothing is owed to the client, so it can simply be dropped.
     pub fn never_served(&self) -> bool {
         self.served.load(Ordering::Relaxed) == 0 && self.in_flight.load(Ordering::Relaxed) == 0
     }
@@ -72,6 +73,11 @@ impl Activity {
     fn idle(&self) -> Option<u64> {
         (self.in_flight.load(Ordering::Relaxed) == 0 && !self.evict.is_cancelled())
             .then(|| self.idle_since.load(Ordering::Relaxed))
+    }
+
+    /// Eviction order: connections that never delivered anything first, then the longest idle.
+    fn eviction_key(&self, since: u64) -> (bool, u64) {
+        (!self.never_served(), since)
     }
 }
 
@@ -155,7 +161,7 @@ impl Slots {
             .values()
             .filter_map(|a| a.idle().map(|since| (since, a)))
             .filter(|(since, _)| now.saturating_sub(*since) >= min)
-            .min_by_key(|(since, _)| *since);
+            .min_by_key(|(since, a)| a.eviction_key(*since));
         match victim {
             Some((_, a)) => {
                 a.evict.cancel();
@@ -203,6 +209,29 @@ mod tests {
             third.await.unwrap().is_some(),
             "its slot went to the waiting client"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_connection_that_never_delivered_goes_before_an_older_idle_one() {
+        let slots = Slots::new(2, Duration::from_millis(10), counter());
+        let polite = slots.take(std::future::pending()).await.unwrap();
+        polite.activity.started();
+        polite.activity.finished();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let silent = slots.take(std::future::pending()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let third = tokio::spawn({
+            let slots = slots.clone();
+            async move { slots.take(std::future::pending()).await.is_some() }
+        });
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert!(silent.activity.evict.is_cancelled(), "the silent one goes");
+        assert!(
+            !polite.activity.evict.is_cancelled(),
+            "the polite one stays, though idle longer"
+        );
+        drop(silent);
+        assert!(third.await.unwrap());
     }
 
     #[tokio::test(start_paused = true)]
