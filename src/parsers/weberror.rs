@@ -7,9 +7,9 @@
 //! What the server did, where the message says it: refused (`client denied by server configuration`, `access
 //! forbidden by rule`, `limiting requests`, ModSecurity `Access denied with code N`: `reject`, with the status
 //! when named), cut the connection (ModSecurity `… with connection close`: `drop`). A failed HTTP basic
-//! authentication (`user x not found`, `password mismatch`) is a login attempt: an `auth` event whose action is
-//! `fail`. Other messages carry no action. Times carry no zone and are read as UTC. No IO, no allocation, no
-//! panics.
+//! authentication (`user x not found`, `password mismatch`) is a web request whose login failed: action `fail`,
+//! service `web`. Other messages carry no action. Times carry no zone and are read as UTC. No IO, no allocation,
+//! no panics.
 
 use std::net::IpAddr;
 
@@ -57,14 +57,14 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
     let (src_ip, src_port) = read.client.ok_or(ParseError::NotTraffic)?;
     let verdict = verdict(read.text);
     Ok(Event {
-        kind: verdict.kind,
+        kind: Kind::Web,
         time: read.time.or(header.time),
         device: header.host,
         src_ip: Some(src_ip),
         src_port,
         action: verdict.action,
         http_status: verdict.status,
-        service: (verdict.kind == Kind::Auth).then_some(Service::Web),
+        service: (verdict.action == Some(Action::Fail)).then_some(Service::Web),
         ..Event::default()
     })
 }
@@ -164,37 +164,34 @@ fn ctime(s: &[u8]) -> Option<i64> {
     civil::unix((year, month, day), clock)
 }
 
-/// The kind, action and status a message states.
+/// The action and status a message states.
 struct Verdict {
-    kind: Kind,
     action: Option<Action>,
     status: Option<u16>,
 }
 
 /// Phrases of Apache, nginx and ModSecurity and what they say the server did.
 #[rustfmt::skip]
-const PHRASES: [(&[u8], Kind, Action); 9] = [
-    (b"client denied by server configuration", Kind::Web, Action::Reject),
-    (b"access forbidden by rule", Kind::Web, Action::Reject),
-    (b"limiting requests", Kind::Web, Action::Reject),
-    (b"limiting connections", Kind::Web, Action::Reject),
-    (b"ModSecurity: Access denied with connection close", Kind::Web, Action::Drop),
-    (b"ModSecurity: Access denied", Kind::Web, Action::Reject),
-    (b"authentication failure for", Kind::Auth, Action::Fail),
-    (b"password mismatch", Kind::Auth, Action::Fail),
-    (b" not found", Kind::Auth, Action::Fail),
+const PHRASES: [(&[u8], Action); 9] = [
+    (b"client denied by server configuration", Action::Reject),
+    (b"access forbidden by rule", Action::Reject),
+    (b"limiting requests", Action::Reject),
+    (b"limiting connections", Action::Reject),
+    (b"ModSecurity: Access denied with connection close", Action::Drop),
+    (b"ModSecurity: Access denied", Action::Reject),
+    (b"authentication failure for", Action::Fail),
+    (b"password mismatch", Action::Fail),
+    (b" not found", Action::Fail),
 ];
 
 fn verdict(text: &[u8]) -> Verdict {
-    let found = PHRASES.iter().find(|(phrase, kind, _)| {
-        // A user not found is a login failure only in the basic-authentication modules' words.
-        memmem::find(text, phrase).is_some() && (*kind != Kind::Auth || basic_auth(text))
+    let found = PHRASES.iter().find(|(phrase, action)| {
+        // A user not found is a failed login only in the basic-authentication modules' words.
+        memmem::find(text, phrase).is_some() && (*action != Action::Fail || basic_auth(text))
     });
-    let (kind, action) = found.map_or((Kind::Web, None), |&(_, kind, action)| (kind, Some(action)));
-    let denied = found.is_some_and(|(phrase, ..)| *phrase == b"ModSecurity: Access denied");
+    let denied = found.is_some_and(|(phrase, _)| *phrase == b"ModSecurity: Access denied");
     Verdict {
-        kind,
-        action,
+        action: found.map(|&(_, action)| action),
         status: denied.then(|| modsecurity_status(text)).flatten(),
     }
 }
