@@ -208,6 +208,11 @@ impl Event<'_> {
         }
     }
 
+    /// A login attempt: a login event, or a web request whose login failed (it names the service it was for).
+    pub fn is_login(&self) -> bool {
+        self.kind == Kind::Auth || self.service.is_some()
+    }
+
     /// The addresses, destination port and protocol.
     pub fn glimpse(&self) -> Glimpse {
         Glimpse {
