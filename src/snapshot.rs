@@ -47,14 +47,14 @@ impl Snapshot {
         self.lists.contains_key(crate::keeper::EXITS)
     }
 
-    /// The latest success of any source that feeds `list` (the exit sources feed the history windows, Onionoo the
-    /// relays); 0 when none ever succeeded.
+    /// The latest success of any source that feeds `list` (the exit sources feed the history windows, Onionoo and
+    /// a follower's source of its leader's `tor-relays` the relays); 0 when none ever succeeded.
     pub fn confirmed(&self, list: &str) -> i64 {
         use crate::keeper::{EXITS, RELAYS};
         self.sources
             .iter()
             .filter(|s| match list {
-                RELAYS => s.kind == "onionoo",
+                RELAYS => s.kind == "onionoo" || s.list == RELAYS,
                 _ => s.list == list || (list.starts_with(EXITS) && s.list == EXITS),
             })
             .map(|s| s.last_success)
@@ -119,6 +119,17 @@ mod tests {
         assert_eq!(snapshot.confirmed(RELAYS), 200);
         assert_eq!(snapshot.confirmed("spamhaus"), 50);
         assert_eq!(snapshot.confirmed("other"), 0);
+        // a follower: its leader's two lists, each confirmed by its own source
+        let follower = Snapshot {
+            sources: vec![
+                source("leader", "torwatch", EXITS, 300),
+                source("leader-relays", "torwatch", RELAYS, 290),
+            ],
+            ..Snapshot::default()
+        };
+        assert_eq!(follower.confirmed(EXITS), 300);
+        assert_eq!(follower.confirmed("tor-exits-30d"), 300);
+        assert_eq!(follower.confirmed(RELAYS), 290);
     }
 
     #[test]

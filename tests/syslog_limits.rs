@@ -170,26 +170,56 @@ async fn a_connection_that_delivers_no_message_is_closed_after_the_idle_timeout(
     server.stop().await;
 }
 
+/// Writes a numbered message every 100 ms until the connection fails; returns how many were written.
+fn keep_busy(mut conn: TcpStream, tag: &'static str) -> tokio::task::JoinHandle<usize> {
+    tokio::spawn(async move {
+        let mut sent = 0;
+        loop {
+            let line = format!("<13>{tag} {sent}\n");
+            if conn.write_all(line.as_bytes()).await.is_err() {
+                return sent;
+            }
+            sent += 1;
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+}
+
 #[tokio::test]
 async fn connections_beyond_the_cap_are_closed_and_counted() {
-    let mut server = start(tcp(2), 1024, 16).await;
-    let mut first = TcpStream::connect(server.addr).await.expect("connect");
-    let mut second = TcpStream::connect(server.addr).await.expect("connect");
-    first.write_all(b"<13>one\n").await.expect("write");
-    second.write_all(b"<13>two\n").await.expect("write");
-    assert_eq!(server.messages(2).await.len(), 2);
-    // Both delivered a message just now (well within the minimum idle time): the newcomer is refused.
+    let mut server = start(tcp(2), 1024, 64).await;
+    let first = TcpStream::connect(server.addr).await.expect("connect");
+    let second = TcpStream::connect(server.addr).await.expect("connect");
+    let first = keep_busy(first, "one");
+    let second = keep_busy(second, "two");
+    server.messages(4).await;
+    // Both keep delivering a message every 100 ms, well within the minimum idle time: the newcomer waits for a
+    // slot in vain, then is closed unread and counted.
     let mut third = TcpStream::connect(server.addr).await.expect("connect");
+    third.write_all(b"<13>three\n").await.expect("write");
     assert!(closed(&mut third).await, "the third connection is closed");
     assert_eq!(
         server.sample("torwatch_input_connections_refused_total{"),
         1
     );
-    drop(first);
+    assert_eq!(
+        server.sample("torwatch_input_connections_evicted_total{"),
+        0
+    );
+    first.abort();
+    second.abort();
+    let _ = (first.await, second.await);
     tokio::time::sleep(Duration::from_millis(100)).await;
     let mut fourth = TcpStream::connect(server.addr).await.expect("connect");
     fourth.write_all(b"<13>four\n").await.expect("write");
-    assert_eq!(server.messages(1).await, ["<13>four"]);
+    let mut seen: Vec<String> = Vec::new();
+    while !seen.iter().any(|l| l == "<13>four") {
+        seen.extend(server.messages(1).await);
+    }
+    assert!(
+        !seen.iter().any(|l| l == "<13>three"),
+        "the refused connection was never read"
+    );
     server.stop().await;
 }
 

@@ -69,6 +69,8 @@ pub struct Tailer {
     name: String,
     /// The paths that yield nothing, as last reported.
     reported: Vec<(PathProblem, String)>,
+    /// Matching files not followed because of `max_files`.
+    over_cap: usize,
     /// Where the problems are listed for `/readyz`.
     problems: Option<Arc<Problems>>,
     out: Outbox,
@@ -109,6 +111,7 @@ impl Tailer {
             next_id: 0,
             name: name.to_owned(),
             reported: Vec::new(),
+            over_cap: 0,
             problems: None,
             out,
         };
@@ -205,6 +208,7 @@ impl Tailer {
             fresh.push((path, meta));
         }
         let room = self.spec.max_files.saturating_sub(self.files.len());
+        self.over_cap = fresh.len().saturating_sub(room);
         if fresh.len() > room {
             // The most recently written files are the ones being logged to.
             fresh.sort_by_key(|(_, meta)| std::cmp::Reverse(meta.modified().ok()));
@@ -249,7 +253,10 @@ impl Tailer {
             return;
         }
         for problem in PathProblem::ALL {
-            let n = problems.iter().filter(|(p, _)| *p == problem).count();
+            let n = match problem {
+                PathProblem::OverCap => self.over_cap,
+                _ => problems.iter().filter(|(p, _)| *p == problem).count(),
+            };
             self.out.counters.path_problem(problem).set(n as i64);
         }
         for (_, text) in problems.iter().filter(|p| !self.reported.contains(p)) {
@@ -275,6 +282,7 @@ impl Tailer {
 
     /// Takes the input's problems off `/readyz` and its gauges (the input stops).
     fn clear_problems(&mut self) {
+        self.over_cap = 0;
         self.report(Vec::new());
         self.out.counters.files.set(0);
     }

@@ -6,8 +6,11 @@
 //!   not count);
 //! - at `max_connections`, a new connection takes the slot of one idle for at least [`MIN_IDLE`]: one that never
 //!   delivered a message first, else the one idle longest (see [`crate::slots`]); it is closed and counted
-//!   (`torwatch_input_connections_evicted_total`). Only when every connection delivered a message within
-//!   [`MIN_IDLE`] is the new one closed at once and counted as refused.
+//!   (`torwatch_input_connections_evicted_total`). The newcomer waits for that (its bytes wait in the kernel) for
+//!   up to [`WAIT_FOR_SLOT`], so any idle connection qualifies meanwhile; only when every connection keeps
+//!   delivering messages is it closed unread and counted as refused. Meanwhile the connections behind it wait in
+//!   the kernel's accept queue: a flood of idle connections delays a new sender by about
+//!   `connections queued ahead / max_connections × MIN_IDLE`, it does not lock it out.
 //!
 //! A sender whose connection was closed reconnects with its next message (rsyslog, syslog-ng and logger do).
 
@@ -27,8 +30,8 @@ use crate::slots::{Activity, Slots};
 
 /// A connection that delivered a message within this time is never evicted for a newcomer.
 pub const MIN_IDLE: Duration = Duration::from_secs(1);
-/// How long a newcomer waits for an evicted connection's slot before it is refused.
-const WAIT_FOR_SLOT: Duration = Duration::from_millis(100);
+/// How long a newcomer waits for a slot (an idle connection to evict, or one to end) before it is refused.
+pub const WAIT_FOR_SLOT: Duration = Duration::from_secs(2);
 
 /// A bound TCP syslog listener.
 pub struct TcpInput {

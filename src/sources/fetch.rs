@@ -446,9 +446,9 @@ mod tests {
             location: &location,
             timeout: Duration::from_secs(5),
             max_body: 1024,
-            bearer: None,
             etag: None,
             last_modified: None,
+            bearer: None,
         };
         let err = fetch(&client("t"), &request).await.unwrap_err();
         assert_eq!(err.reason(), "connect_error");

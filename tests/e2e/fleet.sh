@@ -8,8 +8,8 @@
 #    log (bench/gen_netfilter.py's expected.json), per-instance panels the exact answers of each third;
 #  - the fake upstream saw requests from the leader only;
 #  - lookup and scan --state-dir answer on a follower as on the leader;
-#  - with the leader stopped, the followers keep serving the same list and report the failing leader; when it comes
-#    back (same port, same state), they catch up.
+#  - with the leader stopped, the followers keep serving the same list, report the failing leader and, after their
+#    stale_after, the stale list on /readyz (still 200); when it comes back (same port, same state), they catch up.
 # Tolerance: none. Every series in this run is born inside the rules' 24-hour window, where the rules take a series'
 # largest value (max_over_time), not increase(): no extrapolation is involved, so the answers must be exact.
 # Needs prometheus, curl, python3. Loopback only; starts and stops its own processes.
@@ -123,6 +123,7 @@ for f in a b; do
 listen: 127.0.0.1:${port[$f]}
 state_dir: $tmp/state.$f
 user_agent: torwatch-fleet-follower-$f
+stale_after: 5s
 sources:
   - { name: leader, type: torwatch, url: "http://127.0.0.1:${port[leader]}", interval: 1s, token_file: $tmp/token }
   - { name: leader-relays, type: torwatch, url: "http://127.0.0.1:${port[leader]}", list: tor-relays, interval: 1s, token_file: $tmp/token }
@@ -181,7 +182,13 @@ for _ in $(seq 120); do
 done
 echo "Prometheus sees $got of $total lines"
 [ "$got" -ge "$total" ] || fail "lines did not arrive"
-# one more scrape of the final counters, and a rule evaluation after it
+# A hit is exposed once a scrape has shown its series at 0: wait until the raw counters hold every inbound hit,
+# then for a rule evaluation after that scrape.
+hits=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["tor_hits"])' "$tmp/gen/expected.json")
+for _ in $(seq 60); do
+    [ "$(value 'sum(torwatch_tor_hits_total{direction="inbound"})')" -ge "$hits" ] && break
+    sleep 0.5
+done
 sleep 3
 
 echo "== the fleet's recording rules and panels equal the exact answers"
@@ -319,9 +326,10 @@ with open(sys.argv[2], "w") as out:
             out.write(now + line[line.index(" "):])
 PY
 mapfile -t probes < <(grep -v "^#" "$tmp/gen/exits.txt" | head -3; echo 9.9.9.9)
+at=$(date +%s)
 for ip in "${probes[@]}"; do
-    l=$("$bin" lookup "$ip" --json --config "$tmp/leader.yaml" || true)
-    f=$("$bin" lookup "$ip" --json --config "$tmp/follower-a.yaml" || true)
+    l=$("$bin" lookup "$ip" --json --at "$at" --config "$tmp/leader.yaml" || true)
+    f=$("$bin" lookup "$ip" --json --at "$at" --config "$tmp/follower-a.yaml" || true)
     [ "$l" = "$f" ] || fail "lookup $ip: leader $l, follower $f"
 done
 for extra in "" --at-time-of-event; do
@@ -333,8 +341,15 @@ for extra in "" --at-time-of-event; do
 done
 echo "ok: lookup of ${#probes[@]} addresses and scan (current list, and at each event's time) agree"
 
-echo "== the leader stops: the followers keep the same list and report the failing leader"
+echo "== the leader stops: the followers keep the same list, report the failing leader, and stale after stale_after"
 get() { curl -sf "127.0.0.1:${port[$1]}$2"; }
+leader_failing() { # FOLLOWER: /readyz is ready and shows the leader source's connect_error
+    get "$1" /readyz | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+leader = next(s for s in r["sources"] if s["name"] == "leader")
+sys.exit(0 if r["ready"] and leader["last_result"] == "connect_error" else 1)'
+}
 leader_up() { # FOLLOWER 0|1: waits until the follower's leader source is down (0) or up (1)
     for _ in $(seq 50); do
         get "$1" /metrics | grep -q "^torwatch_source_up{source=\"leader\"} $2" && return 0
@@ -346,21 +361,45 @@ before_a=$(get a /lists/tor-exits.json) before_b=$(get b /lists/tor-exits.json)
 kill "${pid[leader]}"; wait "${pid[leader]}" 2>/dev/null || true; unset 'pid[leader]'
 for f in a b; do
     leader_up "$f" 0 || fail "follower $f does not report the leader down"
-    get "$f" /readyz | python3 -c '
+    for _ in $(seq 50); do leader_failing "$f" && break; sleep 0.2; done
+    leader_failing "$f" || fail "follower $f: /readyz does not show the leader failing"
+done
+for f in a b; do
+    stale=
+    for _ in $(seq 100); do
+        stale=$(get "$f" /readyz | python3 -c '
 import json, sys
 r = json.load(sys.stdin)
-leader = next(s for s in r["sources"] if s["name"] == "leader")
-assert r["ready"] and leader["last_result"] == "connect_error", (r["ready"], leader)
-' || fail "follower $f: /readyz does not show the leader failing"
+print(next((p for p in r["problems"] if p.startswith("list tor-exits is stale")), ""))')
+        [ -n "$stale" ] && break
+        sleep 0.2
+    done
+    [ -n "$stale" ] || fail "follower $f does not report tor-exits stale"
+    # reported only once the last confirmation is older than stale_after (5 s), and still ready (200)
+    age=$(sed -E 's/.*last confirmed ([0-9]+)s ago.*/\1/' <<<"$stale")
+    [ "$age" -gt 5 ] || fail "follower $f reports stale after ${age}s: $stale"
+    code=$(curl -s -o /dev/null -w '%{http_code}' "127.0.0.1:${port[$f]}/readyz")
+    [ "$code" = 200 ] || fail "follower $f: /readyz $code while serving its last good list"
+    echo "follower $f: $stale"
 done
 [ "$(get a /lists/tor-exits.json)" = "$before_a" ] && [ "$(get b /lists/tor-exits.json)" = "$before_b" ] ||
     fail "a follower's list changed while the leader was down"
-echo "ok: both followers serve the same list, ready, leader source down (connect_error)"
+echo "ok: both followers serve the same list, ready, leader source down (connect_error), stale after stale_after"
 
 echo "== the leader returns: the followers catch up"
 start leader "$tmp/leader.yaml"
 ready leader
-for f in a b; do leader_up "$f" 1 || fail "follower $f did not catch up"; done
+fresh() { # FOLLOWER: /readyz lists no stale list
+    get "$1" /readyz | python3 -c '
+import json, sys
+problems = json.load(sys.stdin)["problems"]
+sys.exit(1 if [p for p in problems if "is stale" in p] else 0)'
+}
+for f in a b; do
+    leader_up "$f" 1 || fail "follower $f did not catch up"
+    for _ in $(seq 50); do fresh "$f" && break; sleep 0.2; done
+    fresh "$f" || fail "follower $f still reports a stale list"
+done
 lead=$(curl -sf -H "Authorization: Bearer $token" "127.0.0.1:${port[leader]}/lists/tor-exits.json" |
     python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["entries"]))')
 for f in a b; do

@@ -2,9 +2,10 @@
 # The configs the Helm chart renders are valid for torwatch itself: `torwatch check-config` on the ConfigMap of
 # the default values, of tests/ops/fixtures/helm-all-values.yaml and of each fleet mode's fixture (a leader,
 # followers as a Deployment, followers as a DaemonSet; their credential files written from the rendered
-# Secret into a temporary directory standing for the Secret's mount). Also the repository's config/torwatch.yaml.
+# Secret into a temporary directory standing for the Secret's mount, a fresh self-signed pair (openssl) for the
+# fixture's placeholder TLS files). Also the repository's config/torwatch.yaml.
 # The binary: $TORWATCH_BIN, else `cargo build --bin torwatch`. Needs python3 (with venv), cargo unless
-# TORWATCH_BIN is set; helm and a venv come from tests/ops/tools.sh.
+# TORWATCH_BIN is set, openssl; helm and a venv come from tests/ops/tools.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
@@ -51,6 +52,11 @@ if "credentials" in mounts:
     text = text.replace(mounts["credentials"] + "/", creds + "/")
 open(out, "w").write(text)
 PY
+    # The fixture's TLS key pair is a placeholder; check-config loads the pair as run does: a real one stands in.
+    if [ -f "$tmp/$set-credentials/tls.crt" ]; then
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=torwatch -days 1 \
+            -keyout "$tmp/$set-credentials/tls.key" -out "$tmp/$set-credentials/tls.crt" 2>/dev/null
+    fi
     echo "== torwatch check-config on the chart's $set config"
     "$bin" check-config --config "$tmp/$set-config.yaml"
 done

@@ -68,10 +68,12 @@ for _ in $(seq 20); do
     jq -e '[.data.groups[].rules[] | select(.health == "unknown")] | length == 0' <<<"$rules" >/dev/null && break
     sleep 1
 done
-jq -e '[.data.groups[].rules[] | select(.type == "alerting")] | length == 7' <<<"$rules" >/dev/null ||
-    { echo "FAIL: alert rules not loaded" >&2; exit 1; }
-jq -e '[.data.groups[].rules[] | select(.type == "recording")] | length == 7' <<<"$rules" >/dev/null ||
-    { echo "FAIL: the fleet's recording rules not loaded" >&2; exit 1; }
+alerts=$(grep -c -- '- alert:' rules/torwatch.rules.yml)
+records=$(grep -c -- '- record:' rules/torwatch.fleet.rules.yml)
+jq -e --argjson n "$alerts" '[.data.groups[].rules[] | select(.type == "alerting")] | length == $n' <<<"$rules" \
+    >/dev/null || { echo "FAIL: not all $alerts alert rules loaded" >&2; exit 1; }
+jq -e --argjson n "$records" '[.data.groups[].rules[] | select(.type == "recording")] | length == $n' <<<"$rules" \
+    >/dev/null || { echo "FAIL: not all $records fleet recording rules loaded" >&2; exit 1; }
 jq -r '.data.groups[].rules[] | "\(.health) \(.state) \(.name) \(.lastError // "")"' <<<"$rules"
 jq -e '[.data.groups[].rules[] | select(.health != "ok" or (.type == "alerting" and .state != "inactive"))] | length == 0' \
     <<<"$rules" >/dev/null ||

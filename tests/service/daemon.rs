@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub struct Daemon {
@@ -100,6 +102,16 @@ impl Daemon {
         );
     }
 
+    /// Replaces the config in `dir` with `body`, keeping this daemon's HTTP port and state directory (to reload).
+    pub fn rewrite(&self, dir: &Path, body: &str) {
+        let port = self.base.rsplit(':').next().unwrap();
+        let text = format!(
+            "listen: 127.0.0.1:{port}\nstate_dir: {}\n{body}",
+            dir.join("state").display()
+        );
+        std::fs::write(dir.join("torwatch.yaml"), text).unwrap();
+    }
+
     pub async fn get(&self, path: &str) -> (u16, String) {
         let r = reqwest::get(format!("{}{path}", self.base)).await.unwrap();
         let status = r.status().as_u16();
@@ -168,4 +180,50 @@ pub fn sample(text: &str, series: &str) -> f64 {
         })
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0.0)
+}
+
+/// Open file descriptors and resident memory (KiB) of a process.
+pub fn usage(pid: u32) -> (usize, u64) {
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count());
+    let rss = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0);
+    (fds, rss)
+}
+
+/// Peak usage, sampled every 50 ms until stopped.
+pub struct Sampler {
+    stop: Arc<AtomicBool>,
+    peak: Arc<Mutex<(usize, u64)>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Sampler {
+    pub fn start(pid: u32) -> Sampler {
+        let stop = Arc::new(AtomicBool::new(false));
+        let peak = Arc::new(Mutex::new((0, 0)));
+        let task = tokio::spawn({
+            let (stop, peak) = (stop.clone(), peak.clone());
+            async move {
+                while !stop.load(Ordering::Relaxed) {
+                    let (fds, rss) = usage(pid);
+                    {
+                        let mut p = peak.lock().unwrap();
+                        *p = (p.0.max(fds), p.1.max(rss));
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        });
+        Sampler { stop, peak, task }
+    }
+
+    pub async fn finish(self) -> (usize, u64) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.task.await;
+        *self.peak.lock().unwrap()
+    }
 }

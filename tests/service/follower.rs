@@ -1,7 +1,8 @@
 //! A fleet on loopback: a leader fetches from the fake upstream and requires a bearer token for its lists; a
 //! follower takes `tor-exits` and `tor-relays` from the leader (`type: torwatch`). The follower serves the leader's
 //! entries with the leader's provenance, answers `lookup` and `scan --state-dir` as the leader does, asks the leader
-//! with conditional GETs, keeps its list while the leader is down and catches up when it returns.
+//! with conditional GETs, keeps its list while the leader is down (and says it is stale after `stale_after`) and
+//! catches up when it returns.
 
 use crate::daemon::{sample, Daemon};
 use crate::upstream::{Behaviour, Upstream};
@@ -63,6 +64,18 @@ async fn entries(d: &Daemon, list: &str) -> serde_json::Value {
     doc["entries"].clone()
 }
 
+/// Whether `/readyz` lists `tor-exits` as stale.
+async fn stale(d: &Daemon) -> bool {
+    let (_, body) = d.get("/readyz").await;
+    let r: serde_json::Value = serde_json::from_str(&body).unwrap();
+    r["problems"].as_array().is_some_and(|p| {
+        p.iter().any(|p| {
+            p.as_str()
+                .is_some_and(|p| p.starts_with("list tor-exits is stale"))
+        })
+    })
+}
+
 /// The leader's entries, fetched with the token.
 async fn leader_entries(base: &str, list: &str) -> serde_json::Value {
     let body = reqwest::Client::new()
@@ -91,7 +104,7 @@ fn follower_config(leader: &Daemon, token_file: Option<&Path>) -> String {
         format!("    token_file: {}\n", p.display())
     });
     format!(
-        "sources:\n  - name: leader\n    type: torwatch\n    url: {base}\n    interval: 1s\n{token}  - name: leader-relays\n    type: torwatch\n    url: {base}\n    list: tor-relays\n    interval: 1s\n{token}inputs: []\n",
+        "stale_after: 2s\nsources:\n  - name: leader\n    type: torwatch\n    url: {base}\n    interval: 1s\n{token}  - name: leader-relays\n    type: torwatch\n    url: {base}\n    list: tor-relays\n    interval: 1s\n{token}inputs: []\n",
         base = leader.base
     )
 }
@@ -190,13 +203,15 @@ async fn a_follower_serves_and_answers_as_its_leader() {
     std::fs::write(&log, text).unwrap();
     let leader_config = leader_dir.join("torwatch.yaml");
     let follower_config = follower_dir.join("torwatch.yaml");
-    let at = (chrono::Utc::now().timestamp() - 3 * 86_400).to_string();
+    // The same time for both (a lookup without --at asks about the second it runs in).
+    let now = chrono::Utc::now().timestamp().to_string();
+    let days_ago = (chrono::Utc::now().timestamp() - 3 * 86_400).to_string();
     for args in [
-        vec!["lookup", "185.220.101.1"],
-        vec!["lookup", "185.220.101.1", "--json"],
-        vec!["lookup", "185.220.102.6"],
-        vec!["lookup", "8.8.8.8"],
-        vec!["lookup", "185.220.101.3", "--at", &at],
+        vec!["lookup", "185.220.101.1", "--at", &now],
+        vec!["lookup", "185.220.101.1", "--json", "--at", &now],
+        vec!["lookup", "185.220.102.6", "--at", &now],
+        vec!["lookup", "8.8.8.8", "--at", &now],
+        vec!["lookup", "185.220.101.3", "--at", &days_ago],
     ] {
         let (lc, lo) = run(&args, &leader_config);
         let (fc, fo) = run(&args, &follower_config);
@@ -248,6 +263,15 @@ async fn a_follower_serves_and_answers_as_its_leader() {
         sample(&metrics, "torwatch_source_up{source=\"leader\"}"),
         0.0
     );
+    // Past its stale_after the follower says so on /readyz, and stays ready: the last good list beats none.
+    wait_until(
+        "the follower to report its list stale",
+        Duration::from_secs(10),
+        async || stale(&follower).await,
+    )
+    .await;
+    assert_eq!(follower.get("/readyz").await.0, 200);
+    assert_eq!(follower.get("/lists/tor-exits.json").await.1, before);
 
     // It returns (on the same port, with its state): the follower catches up.
     let leader = Daemon::start_on(&leader_dir, &base).await;
@@ -259,6 +283,12 @@ async fn a_follower_serves_and_answers_as_its_leader() {
         "the follower to equal the leader again",
         Duration::from_secs(10),
         async || entries(&follower, "tor-exits").await == leader_entries(&base, "tor-exits").await,
+    )
+    .await;
+    wait_until(
+        "the follower to be fresh again",
+        Duration::from_secs(10),
+        async || !stale(&follower).await,
     )
     .await;
     // Only the leader ever asked the upstream.

@@ -2,11 +2,11 @@
 //! concurrent requests. Throughout, a well-behaved client still gets the list; the process stays within its
 //! connection cap (file descriptors) and its memory; afterwards it answers as before.
 
-use crate::daemon::Daemon;
+use crate::daemon::{usage, Daemon, Sampler};
 use crate::faults::{addresses, config};
 use crate::upstream::{Behaviour, Upstream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -16,52 +16,6 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(1);
 const IDLE: usize = 160;
 const SLOW: usize = 64;
 const CONCURRENT: usize = 256;
-
-/// Open file descriptors and resident memory (KiB) of a process.
-fn usage(pid: u32) -> (usize, u64) {
-    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count());
-    let rss = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0);
-    (fds, rss)
-}
-
-/// Peak usage, sampled every 50 ms until stopped.
-struct Sampler {
-    stop: Arc<AtomicBool>,
-    peak: Arc<Mutex<(usize, u64)>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Sampler {
-    fn start(pid: u32) -> Sampler {
-        let stop = Arc::new(AtomicBool::new(false));
-        let peak = Arc::new(Mutex::new((0, 0)));
-        let task = tokio::spawn({
-            let (stop, peak) = (stop.clone(), peak.clone());
-            async move {
-                while !stop.load(Ordering::Relaxed) {
-                    let (fds, rss) = usage(pid);
-                    {
-                        let mut p = peak.lock().unwrap();
-                        *p = (p.0.max(fds), p.1.max(rss));
-                    }
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            }
-        });
-        Sampler { stop, peak, task }
-    }
-
-    async fn finish(self) -> (usize, u64) {
-        self.stop.store(true, Ordering::Relaxed);
-        let _ = self.task.await;
-        *self.peak.lock().unwrap()
-    }
-}
 
 /// One GET of the list on a new connection, as a firewall polling its EDL does; returns the latency.
 async fn polite(base: &str, expected: &str) -> Duration {

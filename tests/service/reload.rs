@@ -11,15 +11,6 @@ fn source(url: &str) -> String {
     format!("http:\n  admin:\n    reload: true\nsources:\n  - name: bulk\n    type: bulk\n    url: {url}\n    interval: 1s\n    min_entries: 1\ninputs: []\n")
 }
 
-fn rewrite(dir: &std::path::Path, d: &Daemon, body: &str) {
-    let port = d.base.rsplit(':').next().unwrap();
-    let text = format!(
-        "listen: 127.0.0.1:{port}\nstate_dir: {}\n{body}",
-        dir.join("state").display()
-    );
-    std::fs::write(dir.join("torwatch.yaml"), text).unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn reload_refuses_bad_config_and_applies_good_one() {
     let up = Upstream::start().await;
@@ -49,9 +40,8 @@ async fn reload_refuses_bad_config_and_applies_good_one() {
     assert_eq!(before.lines().count(), 5);
 
     // A broken file: refused, counted, the old config keeps running.
-    rewrite(
+    d.rewrite(
         dir.path(),
-        &d,
         "sources:\n  - name: bulk\n    type: bulk\n    interval: 5x\n",
     );
     Command::new("kill")
@@ -84,7 +74,7 @@ async fn reload_refuses_bad_config_and_applies_good_one() {
         .contains("sources[0].url: is required"));
 
     // A good file pointing at another list: applied, the lists are served throughout.
-    rewrite(dir.path(), &d, &source(&up.url("/b")));
+    d.rewrite(dir.path(), &source(&up.url("/b")));
     let r = client
         .post(format!("{}/-/reload", d.base))
         .send()
