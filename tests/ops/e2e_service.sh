@@ -2,8 +2,8 @@
 # End to end: a real torwatch (a local plain exit list, syslog UDP/TCP and file inputs, a published file) fed
 # real syslog messages by logger (firewall drops, logins over sshd and an ASA VPN, one oversized, one garbage; then
 # a SIGHUP reload), scraped by a real Prometheus that also loads rules/torwatch.rules.yml and the fleet's
-# recording rules (rules/torwatch.fleet.rules.yml). Then: promtool check metrics on the scrape, every dashboard query with --require-data (tests/ops/promql_e2e.sh), every
-# rule healthy and TorwatchNotLoaded quiet.
+# recording rules (rules/torwatch.fleet.rules.yml). Then: promtool check metrics on the scrape, every dashboard
+# query with --require-data (tests/ops/promql_e2e.sh), every rule healthy and TorwatchNotLoaded quiet.
 # Usage: tests/ops/e2e_service.sh [--allow-empty REGEX]...   (passed to promql_e2e.sh)
 # The binary: $TORWATCH_BIN, else `cargo build --bin torwatch`. Needs prometheus, promtool, logger, curl, jq,
 # python3. Loopback only; starts and stops its own processes.
