@@ -12,12 +12,32 @@
 //! no panics.
 
 use std::net::IpAddr;
+use std::sync::LazyLock;
 
-use memchr::memmem;
+use memchr::memmem::{self, Finder};
 
 use super::syslog;
 use super::{civil, ParseError};
 use crate::event::{parse_ip, parse_port, Action, Event, Kind, Service};
+
+/// A searcher for each needle, built once (building one per line would cost more than the search).
+struct Needles {
+    pid: Finder<'static>,
+    client_bracket: Finder<'static>,
+    client: Finder<'static>,
+    remote: Finder<'static>,
+    nginx_client: Finder<'static>,
+    phrases: [Finder<'static>; PHRASES.len()],
+}
+
+static NEEDLES: LazyLock<Needles> = LazyLock::new(|| Needles {
+    pid: Finder::new(b"] [pid "),
+    client_bracket: Finder::new(b"] [client "),
+    client: Finder::new(b"[client "),
+    remote: Finder::new(b"[remote "),
+    nginx_client: Finder::new(b", client: "),
+    phrases: PHRASES.map(|(phrase, _)| Finder::new(phrase)),
+});
 
 /// True for an Apache or nginx error-log line, behind a syslog header or not.
 pub fn sniff(line: &[u8]) -> bool {
@@ -28,7 +48,7 @@ pub fn sniff(line: &[u8]) -> bool {
 /// Apache: a line opening with a bracket that has a `[pid …]` or `[client …]` element.
 fn is_apache(msg: &[u8]) -> bool {
     msg.starts_with(b"[")
-        && (memmem::find(msg, b"] [pid ").is_some() || memmem::find(msg, b"] [client ").is_some())
+        && (NEEDLES.pid.find(msg).is_some() || NEEDLES.client_bracket.find(msg).is_some())
 }
 
 /// nginx: `yyyy/mm/dd hh:mm:ss [level] pid#tid: `.
@@ -79,7 +99,7 @@ struct Read<'a> {
 /// nginx: the time, then the message; the client is the `, client: ADDR` that follows the message.
 fn nginx(msg: &[u8]) -> Result<Read<'_>, ParseError> {
     let time = msg.get(..19).and_then(civil::date_time);
-    let client = match memmem::find(msg, b", client: ") {
+    let client = match NEEDLES.nginx_client.find(msg) {
         Some(at) => {
             let value = msg.get(at + b", client: ".len()..).unwrap_or_default();
             let end = memchr::memchr2(b',', b' ', value).unwrap_or(value.len());
@@ -131,7 +151,7 @@ fn bracket_body(s: &[u8]) -> Option<&[u8]> {
 /// `:PORT` (Apache 2.4 writes IPv6 without brackets: `[client 2001:db8::1:51234]`); a blank before the port is
 /// tolerated.
 fn bracket_client(s: &[u8], with_port: bool) -> Result<Option<(IpAddr, Option<u16>)>, ParseError> {
-    let Some(at) = memmem::find(s, b"[client ").or_else(|| memmem::find(s, b"[remote ")) else {
+    let Some(at) = NEEDLES.client.find(s).or_else(|| NEEDLES.remote.find(s)) else {
         return Ok(None);
     };
     let value = s.get(at + b"[client ".len()..).unwrap_or_default();
@@ -185,10 +205,15 @@ const PHRASES: [(&[u8], Action); 9] = [
 ];
 
 fn verdict(text: &[u8]) -> Verdict {
-    let found = PHRASES.iter().find(|(phrase, action)| {
-        // A user not found is a failed login only in the basic-authentication modules' words.
-        memmem::find(text, phrase).is_some() && (*action != Action::Fail || basic_auth(text))
-    });
+    let found = PHRASES
+        .iter()
+        .zip(&NEEDLES.phrases)
+        .find_map(|(phrase, finder)| {
+            // A user not found is a failed login only in the basic-authentication modules' words.
+            let (_, action) = phrase;
+            (finder.find(text).is_some() && (*action != Action::Fail || basic_auth(text)))
+                .then_some(phrase)
+        });
     let denied = found.is_some_and(|(phrase, _)| *phrase == b"ModSecurity: Access denied");
     Verdict {
         action: found.map(|&(_, action)| action),
