@@ -241,3 +241,72 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod every_reader {
+    use super::super::LogFormat;
+
+    /// Every format's fixture.
+    const FIXTURES: [(LogFormat, &str); 12] = [
+        (
+            LogFormat::Netfilter,
+            include_str!("../../tests/fixtures/logs/netfilter.txt"),
+        ),
+        (
+            LogFormat::Filterlog,
+            include_str!("../../tests/fixtures/logs/filterlog.txt"),
+        ),
+        (
+            LogFormat::Panos,
+            include_str!("../../tests/fixtures/logs/panos.txt"),
+        ),
+        (
+            LogFormat::Asa,
+            include_str!("../../tests/fixtures/logs/asa.txt"),
+        ),
+        (
+            LogFormat::Fortigate,
+            include_str!("../../tests/fixtures/logs/fortigate.txt"),
+        ),
+        (
+            LogFormat::Srx,
+            include_str!("../../tests/fixtures/logs/srx.txt"),
+        ),
+        (
+            LogFormat::VpcFlow,
+            include_str!("../../tests/fixtures/logs/vpcflow.txt"),
+        ),
+        (
+            LogFormat::Cef,
+            include_str!("../../tests/fixtures/logs/cef.txt"),
+        ),
+        (
+            LogFormat::WinFirewall,
+            include_str!("../../tests/fixtures/logs/winfw.txt"),
+        ),
+        (
+            LogFormat::Access,
+            include_str!("../../tests/fixtures/logs/access.txt"),
+        ),
+        (
+            LogFormat::WebError,
+            include_str!("../../tests/fixtures/logs/weberror.txt"),
+        ),
+        (
+            LogFormat::Sshd,
+            include_str!("../../tests/fixtures/logs/sshd.txt"),
+        ),
+    ];
+
+    /// No reader invents an address: every format's fixture lines, mutated.
+    #[test]
+    fn mutated_fixture_lines_invent_no_address() {
+        let (mut have, mut all) = (FIXTURES.map(|(f, _)| f), LogFormat::ALL);
+        have.sort();
+        all.sort();
+        assert_eq!(have, all, "a fixture per format");
+        for (format, fixture) in FIXTURES {
+            super::check_mutations(format, fixture);
+        }
+    }
+}

@@ -34,11 +34,3 @@ proptest! {
         let _ = parse(line.as_bytes());
     }
 }
-
-#[test]
-fn mutated_fixture_lines_invent_no_address() {
-    fixture::check_mutations(
-        LogFormat::Panos,
-        include_str!("../../../tests/fixtures/logs/panos.txt"),
-    );
-}
