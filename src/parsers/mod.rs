@@ -33,6 +33,7 @@ pub mod csv;
 mod fixture;
 pub mod flatjson;
 pub mod kv;
+pub mod login;
 pub mod origin;
 pub mod verdict;
 

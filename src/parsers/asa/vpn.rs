@@ -38,8 +38,8 @@ pub fn parse<'a>(id: u32, text: &[u8], base: Event<'a>) -> Option<Result<Event<'
 /// What one message said.
 #[derive(Default)]
 struct Login {
-    src: Option<(IpAddr, Option<u16>)>,
-    dst: Option<(IpAddr, Option<u16>)>,
+    src: Option<Endpoint>,
+    dst: Option<Endpoint>,
     action: Option<Action>,
     proto: Option<Proto>,
     service: Option<Service>,
@@ -94,13 +94,22 @@ fn aaa(text: &[u8], id: u32) -> Result<Login, ParseError> {
     Ok(login)
 }
 
-/// 605004 `Login denied from A/P to iface:B/service for user "U"`, 605005 `Login permitted from …`.
-fn login(text: &[u8], id: u32) -> Result<Login, ParseError> {
+/// An address and, when written, a port.
+type Endpoint = (IpAddr, Option<u16>);
+
+/// The endpoints of `… from A/P to [iface:]B/Q …`: the source must be one, the destination may be missing.
+fn from_to(text: &[u8]) -> Result<(Endpoint, Option<Endpoint>), ParseError> {
     let w = Words::split(text);
     let (i, src) = w.after(b"from", 0).ok_or(ParseError::NotTraffic)?;
     let dst = w.after(b"to", i + 1).and_then(|(_, d)| endpoint(d));
+    Ok((endpoint(src).ok_or(ParseError::BadAddress("source"))?, dst))
+}
+
+/// 605004 `Login denied from A/P to iface:B/service for user "U"`, 605005 `Login permitted from …`.
+fn login(text: &[u8], id: u32) -> Result<Login, ParseError> {
+    let (src, dst) = from_to(text)?;
     Ok(Login {
-        src: Some(endpoint(src).ok_or(ParseError::BadAddress("source"))?),
+        src: Some(src),
         dst,
         action: Some(if id == 605005 {
             Action::Allow
@@ -130,11 +139,9 @@ fn user_authentication(text: &[u8], id: u32) -> Result<Login, ParseError> {
 /// Cut-through proxy: `Authentication succeeded for user U from A/P to B/Q on interface X` (109005), `… failed …`
 /// (109006), `Authorization denied …` (109008), `Auth start …` (109001), `Authorization permitted …` (109007).
 fn cut_through(text: &[u8], id: u32) -> Result<Login, ParseError> {
-    let w = Words::split(text);
-    let (i, src) = w.after(b"from", 0).ok_or(ParseError::NotTraffic)?;
-    let dst = w.after(b"to", i + 1).and_then(|(_, d)| endpoint(d));
+    let (src, dst) = from_to(text)?;
     Ok(Login {
-        src: Some(endpoint(src).ok_or(ParseError::BadAddress("source"))?),
+        src: Some(src),
         dst,
         action: match id {
             109005 => Some(Action::Allow),

@@ -7,23 +7,8 @@ use std::net::IpAddr;
 
 use memchr::memmem;
 
-use crate::event::{parse_ip, Action, Event, Kind, Service};
-
-/// A login as one record states it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Login {
-    pub action: Option<Action>,
-    pub service: Option<Service>,
-}
-
-impl Login {
-    /// Makes `event` an `auth` event with this outcome and service.
-    pub fn apply(self, event: &mut Event<'_>) {
-        event.kind = Kind::Auth;
-        event.action = self.action;
-        event.service = self.service;
-    }
-}
+use crate::event::{parse_ip, Action, Service};
+pub use crate::parsers::login::Login;
 
 /// Lower-case copy of up to 64 bytes (longer text: its first 64).
 fn lower(text: &[u8], buf: &mut [u8; 64]) -> usize {

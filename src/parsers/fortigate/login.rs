@@ -4,43 +4,11 @@
 //! `tunnel-up`, …), user authentication (`subtype="user"`, FortiAuthenticator's `subtype="Authentication"`). No IO,
 //! no allocation.
 
-use crate::event::{parse_ip, Action, Event, Kind, Service};
-
-/// What an event log line says about a login.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Login {
-    pub action: Option<Action>,
-    pub service: Option<Service>,
-}
-
-impl Login {
-    /// Makes `event` an `auth` event with this outcome and service.
-    pub fn apply(self, event: &mut Event<'_>) {
-        event.kind = Kind::Auth;
-        event.action = self.action;
-        event.service = self.service;
-    }
-}
+use crate::event::{parse_ip, Action, Service};
+use crate::parsers::login::{outcome, Login};
 
 fn is(value: Option<&[u8]>, word: &[u8]) -> bool {
     value.is_some_and(|v| v.eq_ignore_ascii_case(word))
-}
-
-/// `success` → allow; `failed`, `failure`, `negotiate_error` (a word holding `fail` or `error`) → fail.
-fn outcome(status: Option<&[u8]>) -> Option<Action> {
-    let status = status?;
-    let mut buf = [0u8; 32];
-    let lower = buf.get_mut(..status.len())?;
-    lower.copy_from_slice(status);
-    lower.make_ascii_lowercase();
-    let holds = |w: &[u8]| lower.windows(w.len()).any(|x| x == w);
-    if lower == b"success" {
-        Some(Action::Allow)
-    } else if holds(b"fail") || holds(b"error") {
-        Some(Action::Fail)
-    } else {
-        None
-    }
 }
 
 /// The login an event log line describes, or `None` for an event about something else. `has_ui`: the line names
@@ -53,7 +21,7 @@ pub fn read(
 ) -> Option<Login> {
     if is(action, b"login") || is(action, b"logout") {
         let result = if is(action, b"login") {
-            outcome(status)
+            status.and_then(outcome)
         } else {
             None
         };
@@ -73,7 +41,7 @@ pub fn read(
             Some(a) if a.eq_ignore_ascii_case(b"tunnel-up") => Some(Action::Allow),
             // A phase 1 or 2 negotiation: its failures are failed attempts; its successes lead to a tunnel-up.
             Some(a) if a.eq_ignore_ascii_case(b"negotiate") => {
-                outcome(status).filter(|r| *r == Action::Fail)
+                status.and_then(outcome).filter(|r| *r == Action::Fail)
             }
             _ => None,
         };
@@ -84,7 +52,7 @@ pub fn read(
     }
     if is(subtype, b"user") || is(subtype, b"authentication") {
         return Some(Login {
-            action: outcome(status),
+            action: status.and_then(outcome),
             service: None,
         });
     }

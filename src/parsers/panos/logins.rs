@@ -8,6 +8,7 @@
 use memchr::memmem;
 
 use super::super::csv::Fields;
+use super::super::login::outcome;
 use super::super::{civil, ParseError};
 use crate::event::{parse_ip, Action, Direction, Event, Kind, Service};
 use std::net::IpAddr;
@@ -78,23 +79,6 @@ impl Login {
             service: self.service,
             ..Event::default()
         }
-    }
-}
-
-/// `success` → allow, `failure` → fail (GlobalProtect's status), the words of authentication events
-/// (`auth-success`, `auth-fail`, `User Password Failure`) likewise.
-fn outcome(word: &[u8]) -> Option<Action> {
-    let mut buf = [0u8; 48];
-    let lower = buf.get_mut(..word.len())?;
-    lower.copy_from_slice(word);
-    lower.make_ascii_lowercase();
-    let holds = |w: &[u8]| memmem::find(lower, w).is_some();
-    if holds(b"succ") {
-        Some(Action::Allow)
-    } else if holds(b"fail") || holds(b"timeout") || holds(b"denied") {
-        Some(Action::Fail)
-    } else {
-        None
     }
 }
 
