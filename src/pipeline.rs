@@ -386,6 +386,7 @@ impl Count<'_> {
                     port: ev.dst_port,
                     http: ev.http_status,
                     kind: ev.kind,
+                    login: ev.is_login().then_some((ev.service, ev.action)),
                 }),
                 crate::event::Direction::Outbound => r.outbound(at),
             }

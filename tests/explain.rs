@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 use serde_json::{json, Value};
-use torwatch::event::{Action, Direction, Event, Proto};
+use torwatch::event::{Action, Direction, Event, Kind, Proto, Service};
 use torwatch::explain::{self, event_json, Options, Summary};
 use torwatch::parsers::LogFormat;
 
@@ -40,6 +40,7 @@ fn full_event() -> Event<'static> {
         action: Some(Action::Drop),
         direction: Some(Direction::Inbound),
         http_status: None,
+        service: None,
     }
 }
 
@@ -60,6 +61,22 @@ fn event_json_has_every_present_field_and_omits_absent_ones() {
         "direction": "inbound",
     });
     assert_eq!(got, want);
+}
+
+#[test]
+fn event_json_of_a_login_has_its_kind_and_service() {
+    let login = Event {
+        kind: Kind::Auth,
+        action: Some(Action::Fail),
+        service: Some(Service::Ssh),
+        ..full_event()
+    };
+    let got = event_json(LogFormat::Sshd, &login);
+    assert_eq!(got["kind"], "auth");
+    assert_eq!(got["action"], "fail");
+    assert_eq!(got["service"], "ssh");
+    let text = explain::event_text(LogFormat::Sshd, &login).to_string();
+    assert!(text.contains("  kind=auth  service=ssh  "), "{text}");
 }
 
 #[test]

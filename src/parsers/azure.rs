@@ -181,6 +181,7 @@ fn tuple_event<'a>(tuple: &[u8], mac: Option<&'a str>) -> Result<Event<'a>, Pars
             _ => None,
         },
         http_status: None,
+        service: None,
     })
 }
 

@@ -1,5 +1,5 @@
 //! Golden-file checks for the log parsers: a fixture file holds raw lines, each followed by a `=> …` line with the
-//! expected event (or `=> error=<reason>`), rendered by [`render`] (with `kind=` for events that are not traffic).
+//! expected event (or `=> error=<reason>`), rendered by [`render`] (with `kind=` for events that are not traffic, `service=` for logins that name one).
 //! Test-only; reads nothing at run time (fixtures are compiled in with `include_str!`).
 
 use std::fmt::Write;
@@ -24,6 +24,9 @@ pub fn render(result: Result<Event<'_>, ParseError>) -> String {
     };
     if e.kind != Kind::Traffic {
         put("kind", &e.kind.as_str());
+    }
+    if let Some(v) = e.service {
+        put("service", &v.as_str());
     }
     if let Some(v) = e.time {
         put("time", &v);
@@ -297,6 +300,103 @@ mod tests {
                 let _ = format.parse(&line);
                 format.parse_each(&line, &mut |_| {});
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod every_reader {
+    use super::super::LogFormat;
+
+    /// Every format's fixture.
+    const FIXTURES: [(LogFormat, &str); 19] = [
+        (
+            LogFormat::Netfilter,
+            include_str!("../../tests/fixtures/logs/netfilter.txt"),
+        ),
+        (
+            LogFormat::Filterlog,
+            include_str!("../../tests/fixtures/logs/filterlog.txt"),
+        ),
+        (
+            LogFormat::Panos,
+            include_str!("../../tests/fixtures/logs/panos.txt"),
+        ),
+        (
+            LogFormat::Asa,
+            include_str!("../../tests/fixtures/logs/asa.txt"),
+        ),
+        (
+            LogFormat::Fortigate,
+            include_str!("../../tests/fixtures/logs/fortigate.txt"),
+        ),
+        (
+            LogFormat::Srx,
+            include_str!("../../tests/fixtures/logs/srx.txt"),
+        ),
+        (
+            LogFormat::VpcFlow,
+            include_str!("../../tests/fixtures/logs/vpcflow.txt"),
+        ),
+        (
+            LogFormat::Cef,
+            include_str!("../../tests/fixtures/logs/cef.txt"),
+        ),
+        (
+            LogFormat::WinFirewall,
+            include_str!("../../tests/fixtures/logs/winfw.txt"),
+        ),
+        (
+            LogFormat::Access,
+            include_str!("../../tests/fixtures/logs/access.txt"),
+        ),
+        (
+            LogFormat::WebError,
+            include_str!("../../tests/fixtures/logs/weberror.txt"),
+        ),
+        (
+            LogFormat::Sshd,
+            include_str!("../../tests/fixtures/logs/sshd.txt"),
+        ),
+        (
+            LogFormat::Sophos,
+            include_str!("../../tests/fixtures/logs/sophos.txt"),
+        ),
+        (
+            LogFormat::SonicWall,
+            include_str!("../../tests/fixtures/logs/sonicwall.txt"),
+        ),
+        (
+            LogFormat::WatchGuard,
+            include_str!("../../tests/fixtures/logs/watchguard.txt"),
+        ),
+        (
+            LogFormat::MikroTik,
+            include_str!("../../tests/fixtures/logs/mikrotik.txt"),
+        ),
+        (
+            LogFormat::Meraki,
+            include_str!("../../tests/fixtures/logs/meraki.txt"),
+        ),
+        (
+            LogFormat::Azure,
+            include_str!("../../tests/fixtures/logs/azure.txt"),
+        ),
+        (
+            LogFormat::Gcp,
+            include_str!("../../tests/fixtures/logs/gcp.txt"),
+        ),
+    ];
+
+    /// No reader invents an address: every format's fixture lines, mutated.
+    #[test]
+    fn mutated_fixture_lines_invent_no_address() {
+        let (mut have, mut all) = (FIXTURES.map(|(f, _)| f), LogFormat::ALL);
+        have.sort();
+        all.sort();
+        assert_eq!(have, all, "a fixture per format");
+        for (format, fixture) in FIXTURES {
+            super::check_mutations(format, fixture);
         }
     }
 }

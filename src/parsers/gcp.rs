@@ -132,6 +132,7 @@ impl<'a> Entry<'a> {
             action,
             direction,
             http_status: None,
+            service: None,
         })
     }
 }

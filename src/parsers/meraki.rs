@@ -143,6 +143,7 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
         action,
         direction: None,
         http_status: None,
+        service: None,
     })
 }
 

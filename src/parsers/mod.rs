@@ -41,6 +41,7 @@ mod fixture;
 pub mod flatjson;
 pub mod jsondoc;
 pub mod kv;
+pub mod login;
 pub mod origin;
 pub mod verdict;
 

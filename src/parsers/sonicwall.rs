@@ -73,6 +73,7 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
         action: login.or_else(|| action(f.fw_action, msg)),
         direction: None,
         http_status: None,
+        service: None,
     };
     origin::fill_from_header(line, &mut event);
     Ok(event)

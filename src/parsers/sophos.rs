@@ -136,6 +136,7 @@ impl<'a> Found<'a> {
             action,
             direction: self.crossing(),
             http_status,
+            service: None,
         })
     }
 

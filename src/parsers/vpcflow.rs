@@ -188,6 +188,7 @@ impl<'a> Record<'a> {
             action,
             direction,
             http_status: None,
+            service: None,
         })
     }
 }
