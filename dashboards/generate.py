@@ -194,9 +194,51 @@ def tor_traffic():
              [target("sum by (code_class) (increase(torwatch_tor_http_responses_total"
                      f"{{{SEL}}}[$__range]))", "{{code_class}}", instant=True)], h=8, unit="short"),
     ]
+    p += logins(lay)
     return dashboard("torwatch-tor-traffic", "Tor traffic",
                      "Traffic from and to Tor seen in firewall drop logs and access logs, as counted by torwatch.",
                      p, ["torwatch", "tor", "firewall"], "now-24h")
+
+
+def logins(lay):
+    """The "Tor exits trying to log in" row: login attempts from Tor exits by kind, service and result."""
+    att = f"torwatch_tor_logins_total{{{SELI}}}"
+    ok = f'torwatch_tor_logins_total{{{SELI},action="allow"}}'
+    red = {"thresholds": {"mode": "absolute", "steps": [{"color": "green", "value": None},
+                                                        {"color": "red", "value": 1}]}}
+    return [
+        lay.row("Tor exits trying to log in"),
+        stat(lay, "Successful logins from Tor in range", [target(f"sum(increase({ok}[$__range]))", "logins")],
+             w=8, unit="short", defaults=red,
+             desc="Logins from Tor exit addresses that the service accepted (sshd Accepted, a VPN or "
+                  "administrator login that succeeded). Alert: TorwatchTorLoginSucceeded."),
+        stat(lay, "Login attempts from Tor in range", [target(f"sum(increase({att}[$__range]))", "attempts")],
+             w=8, unit="short", desc="Every log line of a login attempt from a Tor exit, whatever its outcome."),
+        stat(lay, "Failed logins from Tor in range",
+             [target(f'sum(increase(torwatch_tor_logins_total{{{SELI},action="fail"}}[$__range]))', "failed")],
+             w=8, unit="short"),
+        bars(lay, "Tor hits by kind",
+             [target("sum by (kind) (increase(torwatch_tor_hits_total"
+                     f'{{{SELI},direction="inbound"}}[$__range]))', "{{kind}}", instant=True)],
+             w=8, h=8, unit="short",
+             desc="Inbound matched events by what they are: traffic (firewall flows), auth (login attempts), web "
+                  "(HTTP requests)."),
+        bars(lay, "Login attempts by target service",
+             [target(f"sum by (service) (increase({att}[$__range]))", "{{service}}", instant=True)],
+             w=8, h=8, unit="short",
+             desc="ssh, vpn (AnyConnect, GlobalProtect, SSL and IPsec VPN), web (HTTP authentication), admin (the "
+                  "firewall's administration), other (the log line names none)."),
+        bars(lay, "Login attempts by result",
+             [target(f"sum by (action) (increase({att}[$__range]))", "{{action}}", instant=True)],
+             w=8, h=8, unit="short", desc="fail, allow (succeeded), unknown (the line reports no outcome)."),
+        table(lay, "Login attempts by service and result",
+              [target(f"sum by (service, action) (increase({att}[$__range]))", "{{service}} {{action}}",
+                      instant=True, fmt="table")],
+              rename="Attempts", desc="The same counts, per service and result."),
+        series(lay, "Login attempts over time",
+               [target(f"sum by (service, action) (rate({att}[$__rate_interval]))", "{{service}} {{action}}")],
+               unit="reqps"),
+    ]
 
 
 def health():

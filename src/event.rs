@@ -131,6 +131,36 @@ impl Kind {
     }
 }
 
+/// What a login attempt (`Kind::Auth`) was for, where the line says: a shell over SSH, a VPN (AnyConnect, WebVPN,
+/// IKE, SSL VPN, GlobalProtect), a web site's own login (HTTP authentication), or the firewall's administration
+/// (its web interface, its SSH or console, its configuration API).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Service {
+    Ssh,
+    Vpn,
+    Web,
+    Admin,
+}
+
+impl Service {
+    /// Every service, in the order of their slots in counter tables.
+    pub const ALL: [Service; 4] = [Service::Ssh, Service::Vpn, Service::Web, Service::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Service::Ssh => "ssh",
+            Service::Vpn => "vpn",
+            Service::Web => "web",
+            Service::Admin => "admin",
+        }
+    }
+
+    /// This service's index in [`Service::ALL`].
+    pub fn slot(self) -> usize {
+        self as usize
+    }
+}
+
 /// Direction as the device logged it (not whether it is Tor traffic: that is the matcher's job).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Direction {
@@ -165,6 +195,8 @@ pub struct Event<'a> {
     pub direction: Option<Direction>,
     /// HTTP status code, for web access logs.
     pub http_status: Option<u16>,
+    /// For a login attempt, what it was for.
+    pub service: Option<Service>,
 }
 
 impl Event<'_> {
@@ -174,6 +206,11 @@ impl Event<'_> {
             src: self.src_ip,
             dst: self.dst_ip,
         }
+    }
+
+    /// A login attempt: a login event, or a web request whose login failed (it names the service it was for).
+    pub fn is_login(&self) -> bool {
+        self.kind == Kind::Auth || self.service.is_some()
     }
 
     /// The addresses, destination port and protocol.
@@ -225,6 +262,29 @@ pub fn written_in(line: &[u8], ip: IpAddr) -> bool {
         start += run + 1;
     }
     false
+}
+
+/// An address with an optional port: `192.0.2.1`, `192.0.2.1:443`, `2001:db8::1`, `[2001:db8::1]:443`; a host name
+/// with a port (`www.example.com:443`) gives the port alone.
+pub fn parse_endpoint(s: &[u8]) -> (Option<IpAddr>, Option<u16>) {
+    if let Some(v6) = s.strip_prefix(b"[") {
+        let close = memchr::memchr(b']', v6).unwrap_or(v6.len());
+        let port = v6
+            .get(close + 1..)
+            .and_then(|p| p.strip_prefix(b":"))
+            .and_then(parse_port);
+        return (v6.get(..close).and_then(parse_ip), port);
+    }
+    if let Some(ip) = parse_ip(s) {
+        return (Some(ip), None);
+    }
+    match memchr::memrchr(b':', s) {
+        Some(i) => (
+            s.get(..i).and_then(parse_ip),
+            s.get(i + 1..).and_then(parse_port),
+        ),
+        None => (None, None),
+    }
 }
 
 /// Parses an unsigned decimal number of 1 to 19 digits, without allocating.

@@ -145,7 +145,8 @@ fn write_outcome(
     }
 }
 
-/// The `explain --json` object of one event (the caller adds its `line`): `format`, `kind` plus every field the event carries, absent ones omitted.
+/// The `explain --json` object of one event (the caller adds its `line`): `format`, `kind` plus every field the
+/// event carries (`service` for a login that names what it was for), absent ones omitted.
 pub fn event_json(format: LogFormat, event: &Event) -> Value {
     let mut m = Map::new();
     m.insert("format".into(), format.as_str().into());
@@ -166,6 +167,7 @@ pub fn event_json(format: LogFormat, event: &Event) -> Value {
         ("action", event.action.map(|a| a.as_str().into())),
         ("direction", event.direction.map(|d| d.as_str().into())),
         ("http_status", event.http_status.map(Value::from)),
+        ("service", event.service.map(|s| s.as_str().into())),
     ];
     for (key, value) in fields {
         if let Some(value) = value {
@@ -213,6 +215,9 @@ impl fmt::Display for TextLine<'_> {
         )?;
         if e.kind != Kind::Traffic {
             write!(f, "  kind={}", e.kind.as_str())?;
+        }
+        if let Some(service) = e.service {
+            write!(f, "  service={}", service.as_str())?;
         }
         if let Some(status) = e.http_status {
             write!(f, "  status={status}")?;

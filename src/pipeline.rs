@@ -348,6 +348,7 @@ impl Sink for Count<'_> {
                     port: ev.dst_port,
                     http: ev.http_status,
                     kind: ev.kind,
+                    login: ev.is_login().then_some((ev.service, ev.action)),
                 }),
                 crate::event::Direction::Outbound => r.outbound(at),
             }
@@ -549,6 +550,35 @@ mod tests {
                 Some((label(l, "input")?, label(l, "action")?, n))
             })
             .collect()
+    }
+
+    #[test]
+    fn every_flow_of_a_document_is_an_event_and_a_broken_one_an_error() {
+        let (mut p, reg) = pipeline("inputs:\n  - {name: nsg, type: stdin}\n");
+        let blob = r#"{"records":[{"properties":{"Version":2,"flows":[{"rule":"R","flows":[{"mac":"000D3A1B2C3D","flowTuples":["1709633702,185.220.101.7,10.1.0.4,40312,22,T,I,D,B,,,,","1709633703,198.51.100.4,10.1.0.4,40313,22,T,I,D,B,,,,","1709633704,185.220.101.7,10.1.0.4,40314,443,T,I,A,B,,,,","1709633705,x,10.1.0.4,1,2,T,I,D,B,,,,"]}]}]}}]}"#;
+        p.process(lines(0, &[blob]));
+        assert_eq!(
+            samples(
+                &reg,
+                &[
+                    "torwatch_input_parsed_total",
+                    "torwatch_input_parse_errors_total"
+                ]
+            ),
+            [
+                r#"torwatch_input_parse_errors_total{input="nsg",reason="bad_address"} 1"#,
+                r#"torwatch_input_parsed_total{input="nsg",format="azure"} 3"#,
+            ]
+        );
+        let mut got = hits(&p, &reg);
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                ("nsg".into(), "allow".into(), 1),
+                ("nsg".into(), "drop".into(), 1)
+            ]
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 pub mod saved;
 
-use crate::event::Kind;
+use crate::event::{Action, Kind, Service};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -32,6 +32,23 @@ struct Bucket {
     ports: HashMap<u16, u64>,
     other_ports: u64,
     http: HashMap<u16, u64>,
+    /// Inbound login attempts: [`Logins`] slots.
+    #[serde(default)]
+    logins: Logins,
+}
+
+/// Login attempts by service ([`Service::ALL`], then none named) and result (failed, succeeded, no outcome).
+pub type Logins = [[u64; 3]; 5];
+
+/// The [`Logins`] slots of a login attempt's service and action.
+fn login_slot(service: Option<Service>, action: Option<Action>) -> (usize, usize) {
+    let s = service.map_or(Service::ALL.len(), Service::slot);
+    let a = match action {
+        Some(Action::Allow) => 1,
+        Some(Action::Fail | Action::Drop | Action::Reject) => 0,
+        None => 2,
+    };
+    (s, a)
 }
 
 /// Rolling per-hour counts.
@@ -53,6 +70,8 @@ pub struct Seen<'a> {
     pub port: Option<u16>,
     pub http: Option<u16>,
     pub kind: Kind,
+    /// For a login attempt, its service and action.
+    pub login: Option<(Option<Service>, Option<Action>)>,
 }
 
 /// One hour of the chart: its start (unix seconds) and inbound hits by kind ([`Kind::ALL`] order).
@@ -76,6 +95,8 @@ pub struct Summary {
     pub http: Vec<(u16, u64)>,
     /// The 24 hours ending with the current one, oldest first.
     pub hourly: Vec<Hour>,
+    /// Inbound login attempts.
+    pub logins: Logins,
 }
 
 impl Recent {
@@ -126,9 +147,16 @@ impl Recent {
             port,
             http,
             kind,
+            login,
         } = seen;
         let b = self.bucket(at);
         b.hits += 1;
+        if let Some((service, action)) = login {
+            let (s, a) = login_slot(service, action);
+            if let Some(n) = b.logins.get_mut(s).and_then(|r| r.get_mut(a)) {
+                *n += 1;
+            }
+        }
         if let Some(n) = b.kinds.get_mut(kind.slot()) {
             *n += 1;
         }
@@ -207,6 +235,11 @@ impl Recent {
             }
             s.hits += b.hits;
             s.outbound += b.outbound;
+            for (sum, row) in s.logins.iter_mut().zip(&b.logins) {
+                for (n, m) in sum.iter_mut().zip(row) {
+                    *n += m;
+                }
+            }
             for (k, (n, last)) in &b.exits {
                 let e = exits.entry(*k).or_default();
                 e.0 += n;
@@ -302,8 +335,26 @@ impl crate::status::TrafficSource for RecentTraffic {
             ports: summary.ports,
             http_status: summary.http,
             outbound: summary.outbound,
+            logins: login_rows(&summary.logins),
         }
     }
+}
+
+/// The status page's rows of login attempts: one per service that had any, in [`Service::ALL`] order, then those
+/// that named none.
+fn login_rows(logins: &Logins) -> Vec<crate::status::LoginRow> {
+    let names = Service::ALL.map(Service::as_str);
+    logins
+        .iter()
+        .enumerate()
+        .filter(|(_, row)| row.iter().any(|&n| n > 0))
+        .map(|(i, row)| crate::status::LoginRow {
+            service: names.get(i).copied().unwrap_or("other"),
+            failed: row[0],
+            succeeded: row[1],
+            no_outcome: row[2],
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -327,6 +378,7 @@ mod tests {
             } else {
                 Kind::Traffic
             },
+            login: None,
         };
         r.inbound(seen(t, a, "de", Some(22), None));
         r.inbound(seen(t + 10, a, "de", Some(22), Some(404)));
@@ -391,5 +443,38 @@ mod tests {
             None,
             "older than the window"
         );
+    }
+
+    #[test]
+    fn logins_by_service_and_result() {
+        let mut r = Recent::default();
+        let exit: IpAddr = "192.0.2.1".parse().unwrap();
+        let t = 1_000_000 * HOUR;
+        let login = |at, service, action| Seen {
+            at,
+            exit,
+            country: "de",
+            port: None,
+            http: None,
+            kind: Kind::Auth,
+            login: Some((service, action)),
+        };
+        r.inbound(login(t, Some(Service::Ssh), Some(Action::Fail)));
+        r.inbound(login(t + 1, Some(Service::Ssh), Some(Action::Fail)));
+        r.inbound(login(t + HOUR, Some(Service::Ssh), Some(Action::Allow)));
+        r.inbound(login(t + HOUR, None, None));
+        r.inbound(Seen {
+            login: None,
+            ..login(t, None, None)
+        });
+        let s = r.summary(t + HOUR, 10);
+        assert_eq!(s.logins[Service::Ssh.slot()], [2, 1, 0]);
+        assert_eq!(s.logins[Service::ALL.len()], [0, 0, 1]);
+        let rows = login_rows(&s.logins);
+        assert_eq!(rows.len(), 2);
+        assert_eq!((rows[0].service, rows[0].succeeded), ("ssh", 1));
+        assert_eq!((rows[1].service, rows[1].no_outcome), ("other", 1));
+        // A day later the window is empty again.
+        assert_eq!(r.summary(t + 26 * HOUR, 10).logins, Logins::default());
     }
 }

@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 use serde_json::{json, Value};
-use torwatch::event::{Action, Direction, Event, Proto};
+use torwatch::event::{Action, Direction, Event, Kind, Proto, Service};
 use torwatch::explain::{self, event_json, Options, Summary};
 use torwatch::parsers::LogFormat;
 
@@ -40,6 +40,7 @@ fn full_event() -> Event<'static> {
         action: Some(Action::Drop),
         direction: Some(Direction::Inbound),
         http_status: None,
+        service: None,
     }
 }
 
@@ -60,6 +61,22 @@ fn event_json_has_every_present_field_and_omits_absent_ones() {
         "direction": "inbound",
     });
     assert_eq!(got, want);
+}
+
+#[test]
+fn event_json_of_a_login_has_its_kind_and_service() {
+    let login = Event {
+        kind: Kind::Auth,
+        action: Some(Action::Fail),
+        service: Some(Service::Ssh),
+        ..full_event()
+    };
+    let got = event_json(LogFormat::Sshd, &login);
+    assert_eq!(got["kind"], "auth");
+    assert_eq!(got["action"], "fail");
+    assert_eq!(got["service"], "ssh");
+    let text = explain::event_text(LogFormat::Sshd, &login).to_string();
+    assert!(text.contains("  kind=auth  service=ssh  "), "{text}");
 }
 
 #[test]
@@ -289,4 +306,29 @@ fn a_flow_log_header_sets_the_field_order_and_nodata_is_skipped_not_an_error() {
     );
     let (out, _) = run(input, Options::default());
     assert!(out.contains("\nskipped: nodata\n"), "{out}");
+}
+
+#[test]
+fn a_document_of_flows_gives_one_object_per_flow_with_its_line_number() {
+    let input = br#"{"records":[{"macAddress":"000D3A1B2C3D","properties":{"Version":2,"flows":[{"rule":"R","flows":[{"mac":"000D3A1B2C3D","flowTuples":["1709633702,185.220.101.7,10.1.0.4,40312,22,T,I,D,B,,,,","1709633703,198.51.100.4,10.1.0.4,40313,443,U,O,A,B,,,,"]}]}]}}]}
+garbage
+"#;
+    let (out, summary) = run(
+        input,
+        Options {
+            format: None,
+            json: true,
+        },
+    );
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 3, "{out}");
+    assert_eq!(lines[0]["line"], 1);
+    assert_eq!(lines[0]["src_ip"], "185.220.101.7");
+    assert_eq!(lines[0]["action"], "drop");
+    assert_eq!(lines[1]["line"], 1);
+    assert_eq!(lines[1]["src_ip"], "198.51.100.4");
+    assert_eq!(lines[1]["direction"], "outbound");
+    assert_eq!(lines[1]["format"], "azure");
+    assert_eq!(lines[2], json!({"error": "unknown_format", "line": 2}));
+    assert_eq!((summary.lines, summary.parsed), (2, 2));
 }

@@ -31,6 +31,7 @@ fn render(result: Result<Event<'_>, ParseError>) -> String {
         "kind",
         (e.kind != Kind::Traffic).then(|| e.kind.as_str().to_owned()),
     );
+    put("service", e.service.map(|s| s.as_str().to_owned()));
     put("time", e.time.map(|t| t.to_string()));
     put("device", e.device.map(str::to_owned));
     put("src", e.src_ip.map(|a| a.to_string()));

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use torwatch::lists::{List, ListEntry, Provenance};
 use torwatch::snapshot::{Snapshot, SourceStatus};
-use torwatch::status::{render, ExitRow, HourRow, Traffic, TrafficHandle, TrafficSource};
+use torwatch::status::{render, ExitRow, HourRow, LoginRow, Traffic, TrafficHandle, TrafficSource};
 
 /// 2026-11-29 04:00:00 UTC.
 const NOW: i64 = 1_795_924_800;
@@ -135,6 +135,20 @@ fn traffic(rows: usize) -> Traffic {
                 ],
             })
             .collect(),
+        logins: vec![
+            LoginRow {
+                service: "ssh",
+                failed: 1_200,
+                succeeded: 1,
+                no_outcome: 30,
+            },
+            LoginRow {
+                service: "vpn",
+                failed: 40,
+                succeeded: 0,
+                no_outcome: 2,
+            },
+        ],
     }
 }
 
@@ -231,6 +245,17 @@ fn loaded_list_and_traffic_show_their_numbers() {
     assert!(html.contains("<dt>Tor hits</dt><dd>5,678</dd>"));
     assert!(html.contains("<dt>Distinct exits</dt><dd>321</dd>"));
     assert!(html.contains("<dt>Outbound to Tor</dt><dd>9</dd>"));
+    assert!(html.contains(
+        "<dt>Logins from Tor</dt><dd>1,273 <strong class=\"bad\">(1 succeeded)</strong></dd>"
+    ));
+    assert!(html.contains("<caption>Tor exits trying to log in</caption>"));
+    assert!(html.contains(
+        "<td>ssh</td><td class=\"n\">1,200</td><td class=\"n\"><strong class=\"bad\">1</strong></td>\
+         <td class=\"n\">30</td>"
+    ));
+    assert!(html.contains(
+        "<td>vpn</td><td class=\"n\">40</td><td class=\"n\">0</td><td class=\"n\">2</td>"
+    ));
     // tor-exits: fresh, 1,234 addresses, 1,230 IPv4, 4 IPv6; the 7d and 30d windows not loaded.
     assert!(html.contains(
         "<a href=\"/lists/tor-exits.txt\">tor-exits</a></th><td><span class=\"ok\">fresh</span></td>\

@@ -7,7 +7,7 @@ use super::exits::{Distinct, ExitSeries};
 use super::gate::{Gated, Scrapers, Scrapes};
 use super::Hit;
 use crate::config::MatcherConfig;
-use crate::event::{Action, Direction, Event, Kind, Proto};
+use crate::event::{Action, Direction, Event, Kind, Proto, Service};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -23,6 +23,13 @@ pub struct HitLabels {
     pub action: String,
     pub proto: String,
     pub kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LoginLabels {
+    pub input: String,
+    pub service: &'static str,
+    pub action: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -83,10 +90,15 @@ pub struct InputHandle {
     index: usize,
 }
 
-/// One input's hit series, made on first use: direction × action × protocol × kind.
+/// `service` label values: [`Service::ALL`], then `other` for a login that names none.
+const SERVICES: [&str; 5] = ["ssh", "vpn", "web", "admin", "other"];
+
+/// One input's hit series, made on first use: direction × action × protocol × kind; and its login series:
+/// service × action.
 struct InputHits {
     name: String,
     slots: Vec<Option<Gated>>,
+    logins: Vec<Option<Gated>>,
 }
 
 impl InputHits {
@@ -94,7 +106,29 @@ impl InputHits {
         InputHits {
             name: name.to_string(),
             slots: vec![None; DIRECTIONS.len() * ACTIONS.len() * PROTOS.len() * Kind::ALL.len()],
+            logins: vec![None; SERVICES.len() * ACTIONS.len()],
         }
+    }
+
+    /// The `torwatch_tor_logins_total` series of a login attempt's service and action.
+    fn login(
+        &mut self,
+        family: &Family<LoginLabels, Counter>,
+        ev: &Event<'_>,
+        scrapes: &Scrapes,
+    ) -> Option<&mut Gated> {
+        let s = ev.service.map_or(Service::ALL.len(), Service::slot);
+        let a = action_slot(ev.action);
+        let slot = self.logins.get_mut(s * ACTIONS.len() + a)?;
+        let name = &self.name;
+        Some(slot.get_or_insert_with(|| {
+            let labels = LoginLabels {
+                input: name.clone(),
+                service: SERVICES.get(s).copied().unwrap_or("other"),
+                action: ACTIONS.get(a).copied().unwrap_or("unknown"),
+            };
+            Gated::new(family.get_or_create(&labels).clone(), scrapes)
+        }))
     }
 
     fn counter(
@@ -221,7 +255,7 @@ impl Mutable {
         let inputs = self
             .inputs
             .iter_mut()
-            .flat_map(|i| i.slots.iter_mut().flatten());
+            .flat_map(|i| i.slots.iter_mut().chain(i.logins.iter_mut()).flatten());
         inputs
             .chain(self.ports.gated())
             .chain(self.countries.values_mut())
@@ -232,6 +266,7 @@ impl Mutable {
 /// The traffic metrics and the state behind their bounded label sets. `Sync`: share it behind an `Arc`.
 pub struct TrafficMetrics {
     hits: Family<HitLabels, Counter>,
+    logins: Family<LoginLabels, Counter>,
     by_port: Family<PortLabels, Counter>,
     by_country: Family<CountryLabels, Counter>,
     distinct: Gauge,
@@ -247,6 +282,7 @@ impl TrafficMetrics {
         let idle = i64::try_from(config.exit_series_idle.as_secs()).unwrap_or(i64::MAX);
         let m = TrafficMetrics {
             hits: Family::default(),
+            logins: Family::default(),
             by_port: Family::default(),
             by_country: Family::default(),
             distinct: Gauge::default(),
@@ -267,6 +303,12 @@ impl TrafficMetrics {
             "torwatch_tor_hits",
             "Events that matched a Tor list, by input, direction, action, protocol and kind",
             m.hits.clone(),
+        );
+        reg.register(
+            "torwatch_tor_logins",
+            "Login attempts from Tor exits (inbound login events: sshd, VPN, AAA, firewall administration, HTTP \
+             authentication), by input, service and action (fail, allow, unknown)",
+            m.logins.clone(),
         );
         reg.register(
             "torwatch_tor_hits_by_port",
@@ -335,6 +377,15 @@ impl TrafficMetrics {
         }
         if hit.direction != Direction::Inbound {
             return;
+        }
+        if ev.is_login() {
+            if let Some(c) = st
+                .inputs
+                .get_mut(input.index)
+                .and_then(|i| i.login(&self.logins, ev, &scrapes))
+            {
+                c.inc(&scrapes);
+            }
         }
         self.country(st, &hit.labels.country).inc(&scrapes);
         st.exits.hit(hit.labels, now, &scrapes);

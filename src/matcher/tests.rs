@@ -152,3 +152,68 @@ fn exposition_uses_the_contract_names_and_labels() {
         "outbound hits have no country or exit series"
     );
 }
+
+#[test]
+fn logins_from_exits_are_counted_by_service_and_action() {
+    use crate::event::{Kind, Service};
+    let config = crate::config::Config::parse("matcher:\n  top_ports: 0\n").unwrap();
+    let mut reg = Registry::default();
+    let metrics = TrafficMetrics::register(&mut reg, &config.matcher);
+    let input = metrics.input("auth");
+    let snap = snapshot();
+    let m = Matcher::new(&snap);
+    let login = |src: &str, action, service| Event {
+        kind: Kind::Auth,
+        src_ip: Some(src.parse().unwrap()),
+        proto: Some(Proto::Tcp),
+        action,
+        service,
+        ..Event::default()
+    };
+    let events = [
+        login("185.220.101.7", Some(Action::Fail), Some(Service::Ssh)),
+        login("185.220.101.7", Some(Action::Fail), Some(Service::Ssh)),
+        login("185.220.101.7", Some(Action::Allow), Some(Service::Ssh)),
+        login("2001:db8::7", None, Some(Service::Vpn)),
+        login("185.220.101.7", Some(Action::Fail), None),
+        // Not from an exit: no hit at all.
+        login("192.0.2.50", Some(Action::Allow), Some(Service::Ssh)),
+        // A web request whose basic authentication failed is a login attempt too.
+        Event {
+            kind: Kind::Web,
+            src_ip: Some("185.220.101.7".parse().unwrap()),
+            action: Some(Action::Fail),
+            service: Some(Service::Web),
+            ..Event::default()
+        },
+        // A firewall drop is none.
+        ev("185.220.101.7", "192.0.2.1"),
+    ];
+    for e in &events {
+        if let Some(hit) = m.classify(e) {
+            metrics.record(&input, e, &hit, 1000);
+        }
+    }
+    let first = scrape(&metrics, &reg);
+    assert!(
+        first.contains(r#"torwatch_tor_logins_total{input="auth",service="ssh",action="fail"} 0"#),
+        "a new series is first shown at 0:\n{first}"
+    );
+    let text = scrape(&metrics, &reg);
+    for want in [
+        r#"torwatch_tor_logins_total{input="auth",service="ssh",action="fail"} 2"#,
+        r#"torwatch_tor_logins_total{input="auth",service="ssh",action="allow"} 1"#,
+        r#"torwatch_tor_logins_total{input="auth",service="vpn",action="unknown"} 1"#,
+        r#"torwatch_tor_logins_total{input="auth",service="other",action="fail"} 1"#,
+        r#"torwatch_tor_logins_total{input="auth",service="web",action="fail"} 1"#,
+        r#"torwatch_tor_hits_total{input="auth",direction="inbound",action="allow",proto="tcp",kind="auth"} 1"#,
+        r#"torwatch_tor_hits_total{input="auth",direction="inbound",action="fail",proto="tcp",kind="auth"} 3"#,
+    ] {
+        assert!(text.contains(want), "missing {want} in\n{text}");
+    }
+    let logins: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("torwatch_tor_logins_total{"))
+        .collect();
+    assert_eq!(logins.len(), 5, "{logins:#?}");
+}

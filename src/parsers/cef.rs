@@ -1,6 +1,6 @@
 //! CEF (`CEF:0|Vendor|Product|Version|SignatureID|Name|Severity|ext`) and LEEF 1.0/2.0 records, with or without a
 //! syslog header and with or without the `CEF:` / `LEEF:` marker (relays that strip the program name leave
-//! `0|Vendor|…` or `1.0|Vendor|…`). Vendor variants seen in the field are read: Check Point's extra empty header
+//! `0|Vendor|…` or `1.0|Vendor|…`, alone or behind a syslog header). Logins are `auth` events ([`login`]). Vendor variants seen in the field are read: Check Point's extra empty header
 //! field, Fortinet's `FTNTFGT…` keys, Forcepoint and WatchGuard LEEF; Check Point's native `key:"value";`
 //! records and its quoted column export are read here too. Pure byte scanning: no IO, no allocation, no panics.
 
@@ -8,6 +8,7 @@ mod checkpoint;
 mod ext;
 mod keys;
 mod leef;
+mod login;
 
 use std::sync::LazyLock;
 
@@ -60,12 +61,21 @@ fn locate(line: &[u8]) -> Option<Record<'_>> {
     if let Some(record) = after_marker(line, &LEEF_MARKER) {
         return Some(Record::Leef(record));
     }
-    let pipes = || memchr_iter(b'|', line).take(7).count();
-    if (line.starts_with(b"0|") || line.starts_with(b"1|")) && pipes() >= 7 {
-        return Some(Record::Cef(line));
+    bare(line).or_else(|| {
+        // Behind a syslog header whose relay took the `CEF:` / `LEEF:` marker for a program name.
+        let message = super::syslog::message(line);
+        (message.len() < line.len()).then(|| bare(message.trim_ascii_start()))?
+    })
+}
+
+/// A record without its marker at the start of `text`: `0|Vendor|…` (CEF) or `1.0|Vendor|…` (LEEF).
+fn bare(text: &[u8]) -> Option<Record<'_>> {
+    let pipes = || memchr_iter(b'|', text).take(7).count();
+    if (text.starts_with(b"0|") || text.starts_with(b"1|")) && pipes() >= 7 {
+        return Some(Record::Cef(text));
     }
-    if (line.starts_with(b"1.0|") || line.starts_with(b"2.0|")) && pipes() >= 5 {
-        return Some(Record::Leef(line));
+    if (text.starts_with(b"1.0|") || text.starts_with(b"2.0|")) && pipes() >= 5 {
+        return Some(Record::Leef(text));
     }
     None
 }
@@ -93,6 +103,7 @@ fn parse_cef(record: &[u8]) -> Result<Event<'_>, ParseError> {
         found.take(key, value);
     }
     let [_, _, _, _, _, name, _] = header;
+    found.name(name);
     found.into_event(action_of_name(name))
 }
 

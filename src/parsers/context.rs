@@ -46,11 +46,12 @@ impl Context {
     /// Takes the field order of a VPC Flow Logs header line for the records that follow, unless the input fixed
     /// one. True when `line` is a header line.
     pub fn learn(&mut self, line: &[u8]) -> bool {
-        let Some(layout) = Layout::from_header(line.trim_ascii()) else {
+        let Some(layout) = Layout::from_header(vpcflow::record(line)) else {
             return false;
         };
+        // The default orders need no layout: their records are read as they are.
         if !self.fixed_layout {
-            self.layout = Some(layout);
+            self.layout = (layout != Layout::DEFAULT && layout != Layout::V5_ALL).then_some(layout);
         }
         true
     }
@@ -69,13 +70,14 @@ impl Context {
     fn fits_layout(&self, line: &[u8]) -> bool {
         self.layout
             .as_ref()
-            .is_some_and(|l| l.fits(line.trim_ascii()))
+            .is_some_and(|l| vpcflow::custom(l, line).is_some())
     }
 
     /// The event of a line of `format` (the first of a document of flows), read with this context.
     pub fn parse<'a>(&self, format: LogFormat, line: &'a [u8]) -> Result<Event<'a>, ParseError> {
         match format {
             LogFormat::Netfilter => netfilter::parse_with(line, self.actions()),
+            LogFormat::MikroTik => super::mikrotik::parse_with(line, self.actions()),
             LogFormat::VpcFlow => match &self.layout {
                 Some(layout) => vpcflow::parse_in(layout, line),
                 None => vpcflow::parse(line),
@@ -144,6 +146,38 @@ mod tests {
             events(&mut ctx, LogFormat::VpcFlow, default),
             ["time=1741083300 device=eni-1 src=198.51.100.3 sport=5555 dst=10.0.0.5 dport=22 proto=tcp action=allow"]
         );
+    }
+
+    #[test]
+    fn a_header_and_records_over_syslog_read_alike() {
+        let mut ctx = Context::default();
+        let header = "<14>1 2025-03-04T10:15:30Z fwd flowlogs - - - srcaddr dstaddr dstport action";
+        assert_eq!(ctx.detect(header.as_bytes()), Some(LogFormat::VpcFlow));
+        assert_eq!(
+            events(&mut ctx, LogFormat::VpcFlow, header),
+            ["error=not_traffic"]
+        );
+        let record =
+            "<14>1 2025-03-04T10:15:31Z fwd flowlogs - - - 185.220.101.5 10.0.1.9 22 REJECT";
+        assert_eq!(ctx.detect(record.as_bytes()), Some(LogFormat::VpcFlow));
+        assert_eq!(
+            events(&mut ctx, LogFormat::VpcFlow, record),
+            ["src=185.220.101.5 dst=10.0.1.9 dport=22 action=drop"]
+        );
+    }
+
+    #[test]
+    fn a_default_header_takes_no_layout_so_other_lines_are_not_taken_for_records() {
+        let mut ctx = Context::default();
+        let custom = "srcaddr dstaddr action";
+        assert!(ctx.learn(custom.as_bytes()));
+        assert!(ctx.layout().is_some());
+        let default = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes \
+                       start end action log-status";
+        assert!(ctx.learn(default.as_bytes()));
+        assert_eq!(ctx.layout(), None);
+        let other = "a b c 192.0.2.1 192.0.2.2 f g h i j k l m n";
+        assert_eq!(ctx.detect(other.as_bytes()), None);
     }
 
     #[test]

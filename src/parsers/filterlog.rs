@@ -74,6 +74,7 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
             _ => None,
         },
         http_status: None,
+        service: None,
     })
 }
 

@@ -1,7 +1,9 @@
 //! FortiGate (FortiOS) `key=value` logs: space- or comma-separated pairs, values bare or quoted, IPv4 or IPv6, with
 //! or without a syslog header in front. `type=traffic` lines are events; other types (`utm`, `event`, `anomaly`)
-//! are events when they name a source address, else `NotTraffic`. FortiWeb lines of the same shape (`src=`,
-//! `src_port=`) are read too. Pure byte scanning: no IO, no allocation, no panics.
+//! are events when they name a source address, else `NotTraffic`. Event logs about logins and remote access are
+//! `auth` events ([`login`]): administrator logins and sessions (also when only the `ui="GUI(A)"` field names the
+//! address), SSL and IPsec VPN logins and tunnels, user authentication (FortiGate and FortiAuthenticator). FortiWeb
+//! lines of the same shape (`src=`, `src_port=`) are read too. Pure byte scanning: no IO, no allocation, no panics.
 
 use std::sync::LazyLock;
 
@@ -13,6 +15,8 @@ use super::origin;
 use super::verdict;
 use super::ParseError;
 use crate::event::{parse_ip, parse_port, parse_u64, Direction, Event, Proto};
+
+mod login;
 
 /// Searchers for the keys `sniff` looks for, built once.
 static TYPE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"type="));
@@ -72,6 +76,10 @@ struct Found<'a> {
     time: Option<&'a [u8]>,
     tz: Option<&'a [u8]>,
     timestamp: Option<&'a [u8]>,
+    subtype: Option<&'a [u8]>,
+    status: Option<&'a [u8]>,
+    /// The administrator's interface: `GUI(192.0.2.1)`, `ssh(192.0.2.1)`, `jsconsole`.
+    ui: Option<&'a [u8]>,
 }
 
 impl<'a> Found<'a> {
@@ -94,6 +102,9 @@ impl<'a> Found<'a> {
             b"time" => &mut self.time,
             b"tz" => &mut self.tz,
             b"timestamp" => &mut self.timestamp,
+            b"subtype" => &mut self.subtype,
+            b"status" => &mut self.status,
+            b"ui" => &mut self.ui,
             _ => return,
         };
         // The first occurrence wins (`srcip` comes before any `remip` of a nested record).
@@ -103,7 +114,10 @@ impl<'a> Found<'a> {
     fn into_event(self) -> Result<Event<'a>, ParseError> {
         let kind = self.kind.ok_or(ParseError::Malformed)?;
         let traffic = kind.eq_ignore_ascii_case(b"traffic");
-        let Some(src) = self.src else {
+        let login = (kind.eq_ignore_ascii_case(b"event"))
+            .then(|| login::read(self.subtype, self.action, self.status, self.ui.is_some()))
+            .flatten();
+        let Some(src) = self.src.or_else(|| self.ui.and_then(login::ui_address)) else {
             return Err(if traffic {
                 ParseError::MissingField("srcip")
             } else {
@@ -116,7 +130,7 @@ impl<'a> Found<'a> {
             Some(None) if traffic => return Err(ParseError::BadAddress("dstip")),
             _ => None,
         };
-        Ok(Event {
+        let mut event = Event {
             kind: crate::event::Kind::Traffic,
             time: self.time_of_event(),
             device: self
@@ -134,7 +148,12 @@ impl<'a> Found<'a> {
                 .and_then(direction)
                 .or_else(|| self.crossing()),
             http_status: None,
-        })
+            service: None,
+        };
+        if let Some(login) = login {
+            login.apply(&mut event);
+        }
+        Ok(event)
     }
 
     fn time_of_event(&self) -> Option<i64> {

@@ -11,16 +11,23 @@ use crate::event::{Addresses, Event, Glimpse};
 
 pub mod access;
 pub mod asa;
+pub mod azure;
 pub mod cef;
 mod context;
 pub mod filterlog;
 pub mod fortigate;
+pub mod gcp;
+pub mod meraki;
+pub mod mikrotik;
 pub mod netfilter;
 pub mod panos;
+pub mod sonicwall;
+pub mod sophos;
 pub mod srx;
 pub mod sshd;
 pub mod syslog;
 pub mod vpcflow;
+pub mod watchguard;
 pub mod weberror;
 pub mod winfw;
 
@@ -32,7 +39,9 @@ pub mod csv;
 #[cfg(test)]
 mod fixture;
 pub mod flatjson;
+pub mod jsondoc;
 pub mod kv;
+pub mod login;
 pub mod origin;
 pub mod verdict;
 
@@ -63,11 +72,25 @@ pub enum LogFormat {
     WebError,
     /// OpenSSH server logins and refusals.
     Sshd,
+    /// Sophos SFOS (XG, XGS) and UTM (SG) logs.
+    Sophos,
+    /// SonicWall SonicOS native syslog (`id=firewall …`).
+    SonicWall,
+    /// WatchGuard Fireware traffic messages (`msg_id="3000-0148" Deny …`).
+    WatchGuard,
+    /// MikroTik RouterOS firewall and login logs.
+    MikroTik,
+    /// Cisco Meraki flows, firewall, URL, security and VPN events.
+    Meraki,
+    /// Azure NSG and virtual network flow logs (one event per flow tuple), Azure Firewall rule logs.
+    Azure,
+    /// Google Cloud firewall rules logging and VPC Flow Logs entries (one event per entry).
+    Gcp,
 }
 
 impl LogFormat {
     /// Every format, in the order auto-detection tries them.
-    pub const ALL: [LogFormat; 12] = [
+    pub const ALL: [LogFormat; 19] = [
         LogFormat::Netfilter,
         LogFormat::Filterlog,
         LogFormat::Panos,
@@ -80,6 +103,13 @@ impl LogFormat {
         LogFormat::Access,
         LogFormat::WebError,
         LogFormat::Sshd,
+        LogFormat::Sophos,
+        LogFormat::SonicWall,
+        LogFormat::WatchGuard,
+        LogFormat::MikroTik,
+        LogFormat::Meraki,
+        LogFormat::Azure,
+        LogFormat::Gcp,
     ];
 
     /// The name used in config, metrics labels and `explain` output.
@@ -97,6 +127,13 @@ impl LogFormat {
             LogFormat::Access => "access",
             LogFormat::WebError => "weberror",
             LogFormat::Sshd => "sshd",
+            LogFormat::Sophos => "sophos",
+            LogFormat::SonicWall => "sonicwall",
+            LogFormat::WatchGuard => "watchguard",
+            LogFormat::MikroTik => "mikrotik",
+            LogFormat::Meraki => "meraki",
+            LogFormat::Azure => "azure",
+            LogFormat::Gcp => "gcp",
         }
     }
 
@@ -119,6 +156,13 @@ impl LogFormat {
             LogFormat::Access => access::sniff(line),
             LogFormat::WebError => weberror::sniff(line),
             LogFormat::Sshd => sshd::sniff(line),
+            LogFormat::Sophos => sophos::sniff(line),
+            LogFormat::SonicWall => sonicwall::sniff(line),
+            LogFormat::WatchGuard => watchguard::sniff(line),
+            LogFormat::MikroTik => mikrotik::sniff(line),
+            LogFormat::Meraki => meraki::sniff(line),
+            LogFormat::Azure => azure::sniff(line),
+            LogFormat::Gcp => gcp::sniff(line),
         }
     }
 
@@ -143,7 +187,7 @@ impl LogFormat {
     /// True for a format whose line may hold many events (a document of flows): read it with
     /// [`LogFormat::parse_each`]; its [`LogFormat::parse`] gives the first.
     pub fn holds_many(self) -> bool {
-        false
+        matches!(self, LogFormat::Azure | LogFormat::Gcp)
     }
 
     /// Hands every event of a line to `each`, in order: a record's event, or the reason a record gave none. A line
@@ -154,7 +198,11 @@ impl LogFormat {
         line: &'a [u8],
         each: &mut impl FnMut(Result<Event<'a>, ParseError>),
     ) {
-        each(self.parse(line));
+        match self {
+            LogFormat::Azure => azure::parse_each(line, each),
+            LogFormat::Gcp => gcp::parse_each(line, each),
+            other => each(other.parse(line)),
+        }
     }
 
     /// Parses a line known (or configured) to be of this format; of a document of flows, the first event.
@@ -172,6 +220,13 @@ impl LogFormat {
             LogFormat::Access => access::parse(line),
             LogFormat::WebError => weberror::parse(line),
             LogFormat::Sshd => sshd::parse(line),
+            LogFormat::Sophos => sophos::parse(line),
+            LogFormat::SonicWall => sonicwall::parse(line),
+            LogFormat::WatchGuard => watchguard::parse(line),
+            LogFormat::MikroTik => mikrotik::parse(line),
+            LogFormat::Meraki => meraki::parse(line),
+            LogFormat::Azure => azure::parse(line),
+            LogFormat::Gcp => gcp::parse(line),
         }
     }
 }
@@ -223,6 +278,42 @@ impl ParseError {
     pub fn is_error(self) -> bool {
         !matches!(self, ParseError::NoData | ParseError::SkipData)
     }
+}
+
+/// Whether a document's reader goes on to its next event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Next {
+    Go,
+    Stop,
+}
+
+/// The first event a document's reader gives, else the first error it gives, else `NotTraffic`.
+pub(crate) fn first<'a>(
+    read: impl FnOnce(&mut dyn FnMut(Result<Event<'a>, ParseError>) -> Next),
+) -> Result<Event<'a>, ParseError> {
+    let mut found: Option<Result<Event<'a>, ParseError>> = None;
+    read(&mut |r| match r {
+        Ok(e) => {
+            found = Some(Ok(e));
+            Next::Stop
+        }
+        Err(e) => {
+            found.get_or_insert(Err(e));
+            Next::Go
+        }
+    });
+    found.unwrap_or(Err(ParseError::NotTraffic))
+}
+
+/// Hands every event a document's reader gives to `each`, reading to the end.
+pub(crate) fn every<'a>(
+    read: impl FnOnce(&mut dyn FnMut(Result<Event<'a>, ParseError>) -> Next),
+    each: &mut impl FnMut(Result<Event<'a>, ParseError>),
+) {
+    read(&mut |r| {
+        each(r);
+        Next::Go
+    });
 }
 
 /// Detects the format of one line (the first format whose `sniff` accepts it).

@@ -63,6 +63,7 @@ pub fn parse_with<'a>(line: &'a [u8], actions: &PrefixActions) -> Result<Event<'
         action: Some(action),
         direction: direction(msg, &p.fields),
         http_status: None,
+        service: None,
     })
 }
 

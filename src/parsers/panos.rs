@@ -1,7 +1,8 @@
 //! PAN-OS logs in their syslog CSV form (`1,2024/01/01 00:00:00,SERIAL,TRAFFIC,drop,…`), with or without a syslog
 //! header in front. TRAFFIC and THREAT records become events (a THREAT record names one session just as a
-//! TRAFFIC record does, so a session with a threat log can appear twice); every other record type (SYSTEM,
-//! CONFIG, USERID, …) is `NotTraffic`. Field positions are those of PAN-OS 8.0–11.x, which only ever appended
+//! TRAFFIC record does, so a session with a threat log can appear twice); GLOBALPROTECT, AUTH, SYSTEM and CONFIG
+//! records that name a remote address are `auth` events ([`logins`]); every other record type (USERID, …) is
+//! `NotTraffic`. Field positions are those of PAN-OS 8.0–11.x, which only ever appended
 //! columns. The JSON form of the log forwarding service is read too. Pure byte scanning: no IO, no allocation,
 //! no panics.
 
@@ -21,6 +22,7 @@ const TRAFFIC_DEVICE_NAME: usize = 52;
 const THREAT_DEVICE_NAME: usize = 59;
 
 mod json;
+mod logins;
 
 /// True when the line holds a PAN-OS CSV record (`<n>,<date time>,<serial>,<TYPE>,`) or a JSON record.
 pub fn sniff(line: &[u8]) -> bool {
@@ -41,6 +43,17 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
     let device_col = match kind {
         b"TRAFFIC" => TRAFFIC_DEVICE_NAME,
         b"THREAT" => THREAT_DEVICE_NAME,
+        k if logins::is_login_type(k) => {
+            let mut event = logins::parse(rec, k)?;
+            origin::fill_from_header(line, &mut event);
+            if event.device.is_none() {
+                event.device = Fields::new(rec)
+                    .nth(2)
+                    .filter(|s| !s.is_empty())
+                    .and_then(|s| std::str::from_utf8(s).ok());
+            }
+            return Ok(event);
+        }
         _ => return Err(ParseError::NotTraffic),
     };
     let mut cols = Columns::default();

@@ -55,6 +55,7 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
         action: Some(action),
         direction: None,
         http_status: None,
+        service: None,
     })
 }
 

@@ -18,7 +18,7 @@ use memchr::memmem;
 
 use super::syslog::{self, Header};
 use super::ParseError;
-use crate::event::{parse_ip, parse_port, Action, Direction, Event, Kind, Proto};
+use crate::event::{parse_ip, parse_port, Action, Direction, Event, Kind, Proto, Service};
 
 /// True when the line comes from sshd: its syslog tag names sshd, or it is a bare message in sshd's words.
 pub fn sniff(line: &[u8]) -> bool {
@@ -48,6 +48,7 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
         proto: Some(Proto::Tcp),
         action: rule.outcome.action(rest, body),
         direction: Some(Direction::Inbound),
+        service: Some(Service::Ssh),
         ..Event::default()
     };
     if rule.local {

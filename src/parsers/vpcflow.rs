@@ -1,7 +1,7 @@
 //! AWS VPC Flow Logs records: the default space-separated format (v2 fields, and the v3–v5 default field lists
-//! that extend it), the header line, and records delivered as flat JSON objects. Custom field orders without the
-//! default prefix cannot be read one line at a time and are not recognised. Pure byte scanning: no IO, no
-//! allocation, no panics.
+//! that extend it), the header line, and records delivered as flat JSON objects, bare or behind a syslog header.
+//! Records of a custom field order are read with the order of their file's header line or of the input's
+//! `fields:` ([`parse_in`], kept by [`super::Context`]). Pure byte scanning: no IO, no allocation, no panics.
 
 use memchr::memmem;
 
@@ -13,10 +13,27 @@ mod layout;
 
 pub use self::layout::{Field, Layout};
 
+/// The record of a line: the line itself, or the message after its syslog header when only that reads as a
+/// record, a header line or a JSON record.
+pub fn record(line: &[u8]) -> &[u8] {
+    let line = line.trim_ascii();
+    let looks =
+        |l: &[u8]| flatjson::is_object(l) || default_shape(l) || Layout::from_header(l).is_some();
+    if looks(line) {
+        return line;
+    }
+    let msg = super::syslog::message(line);
+    if msg.len() < line.len() && looks(msg) {
+        msg
+    } else {
+        line
+    }
+}
+
 /// True for a default-format record (`<version> <account-id> <eni-…|-> …`), a header line, or a JSON record
 /// with `srcaddr` and `interface_id`.
 pub fn sniff(line: &[u8]) -> bool {
-    let line = line.trim_ascii();
+    let line = record(line);
     if flatjson::is_object(line) {
         return memmem::find(line, b"\"srcaddr\"").is_some()
             && memmem::find(line, b"\"interface_id\"").is_some();
@@ -37,11 +54,12 @@ fn default_shape(line: &[u8]) -> bool {
 }
 
 /// Parses one record of the default format (or of the v5 format with every default field, which carries the flow
-/// direction: `ingress` inbound, `egress` outbound), a JSON record, or a header line (`NotTraffic`). Time is `start`; device is the interface id; `ACCEPT`/`REJECT` are
-/// allow/drop. Records of a custom format need the layout of their file's header: see [`parse_with`].
-/// `NODATA` / `SKIPDATA` records are [`ParseError::NoData`] / [`ParseError::SkipData`]: counted, not errors.
+/// direction: `ingress` inbound, `egress` outbound), a JSON record, or a header line (`NotTraffic`). Time is
+/// `start`; device is the interface id; `ACCEPT`/`REJECT` are allow/drop. Records of a custom format need the
+/// layout of their file's header: see [`parse_in`]. `NODATA` / `SKIPDATA` records are [`ParseError::NoData`] /
+/// [`ParseError::SkipData`]: counted, not errors.
 pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
-    let line = line.trim_ascii();
+    let line = record(line);
     if flatjson::is_object(line) {
         return parse_json(line);
     }
@@ -66,11 +84,20 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
 /// Parses one record with the field order `layout` when it has as many fields as that order names, else as
 /// [`parse`] does (a stream may mix files of the default format with files of a custom one).
 pub fn parse_in<'a>(layout: &Layout, line: &'a [u8]) -> Result<Event<'a>, ParseError> {
-    if layout.fits(line.trim_ascii()) {
-        parse_with(layout, line)
-    } else {
-        parse(line)
+    match custom(layout, line) {
+        Some(record) => parse_with(layout, record),
+        None => parse(line),
     }
+}
+
+/// The record of a line in the field order `layout`, bare or behind a syslog header.
+pub fn custom<'a>(layout: &Layout, line: &'a [u8]) -> Option<&'a [u8]> {
+    let line = line.trim_ascii();
+    if layout.fits(line) {
+        return Some(line);
+    }
+    let msg = super::syslog::message(line);
+    (msg.len() < line.len() && layout.fits(msg)).then_some(msg)
 }
 
 /// Parses one record of the format `layout` describes, typically read with [`Layout::from_header`] from the first
@@ -161,6 +188,7 @@ impl<'a> Record<'a> {
             action,
             direction,
             http_status: None,
+            service: None,
         })
     }
 }

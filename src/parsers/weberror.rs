@@ -7,17 +7,37 @@
 //! What the server did, where the message says it: refused (`client denied by server configuration`, `access
 //! forbidden by rule`, `limiting requests`, ModSecurity `Access denied with code N`: `reject`, with the status
 //! when named), cut the connection (ModSecurity `… with connection close`: `drop`). A failed HTTP basic
-//! authentication (`user x not found`, `password mismatch`) is a login attempt: an `auth` event whose action is
-//! `fail`. Other messages carry no action. Times carry no zone and are read as UTC. No IO, no allocation, no
-//! panics.
+//! authentication (`user x not found`, `password mismatch`) is a web request whose login failed: action `fail`,
+//! service `web`. Other messages carry no action. Times carry no zone and are read as UTC. No IO, no allocation,
+//! no panics.
 
 use std::net::IpAddr;
+use std::sync::LazyLock;
 
-use memchr::memmem;
+use memchr::memmem::{self, Finder};
 
 use super::syslog;
 use super::{civil, ParseError};
-use crate::event::{parse_ip, parse_port, Action, Event, Kind};
+use crate::event::{parse_ip, parse_port, Action, Event, Kind, Service};
+
+/// A searcher for each needle, built once (building one per line would cost more than the search).
+struct Needles {
+    pid: Finder<'static>,
+    client_bracket: Finder<'static>,
+    client: Finder<'static>,
+    remote: Finder<'static>,
+    nginx_client: Finder<'static>,
+    phrases: [Finder<'static>; PHRASES.len()],
+}
+
+static NEEDLES: LazyLock<Needles> = LazyLock::new(|| Needles {
+    pid: Finder::new(b"] [pid "),
+    client_bracket: Finder::new(b"] [client "),
+    client: Finder::new(b"[client "),
+    remote: Finder::new(b"[remote "),
+    nginx_client: Finder::new(b", client: "),
+    phrases: PHRASES.map(|(phrase, _)| Finder::new(phrase)),
+});
 
 /// True for an Apache or nginx error-log line, behind a syslog header or not.
 pub fn sniff(line: &[u8]) -> bool {
@@ -28,7 +48,7 @@ pub fn sniff(line: &[u8]) -> bool {
 /// Apache: a line opening with a bracket that has a `[pid …]` or `[client …]` element.
 fn is_apache(msg: &[u8]) -> bool {
     msg.starts_with(b"[")
-        && (memmem::find(msg, b"] [pid ").is_some() || memmem::find(msg, b"] [client ").is_some())
+        && (NEEDLES.pid.find(msg).is_some() || NEEDLES.client_bracket.find(msg).is_some())
 }
 
 /// nginx: `yyyy/mm/dd hh:mm:ss [level] pid#tid: `.
@@ -57,13 +77,14 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
     let (src_ip, src_port) = read.client.ok_or(ParseError::NotTraffic)?;
     let verdict = verdict(read.text);
     Ok(Event {
-        kind: verdict.kind,
+        kind: Kind::Web,
         time: read.time.or(header.time),
         device: header.host,
         src_ip: Some(src_ip),
         src_port,
         action: verdict.action,
         http_status: verdict.status,
+        service: (verdict.action == Some(Action::Fail)).then_some(Service::Web),
         ..Event::default()
     })
 }
@@ -78,7 +99,7 @@ struct Read<'a> {
 /// nginx: the time, then the message; the client is the `, client: ADDR` that follows the message.
 fn nginx(msg: &[u8]) -> Result<Read<'_>, ParseError> {
     let time = msg.get(..19).and_then(civil::date_time);
-    let client = match memmem::find(msg, b", client: ") {
+    let client = match NEEDLES.nginx_client.find(msg) {
         Some(at) => {
             let value = msg.get(at + b", client: ".len()..).unwrap_or_default();
             let end = memchr::memchr2(b',', b' ', value).unwrap_or(value.len());
@@ -130,7 +151,7 @@ fn bracket_body(s: &[u8]) -> Option<&[u8]> {
 /// `:PORT` (Apache 2.4 writes IPv6 without brackets: `[client 2001:db8::1:51234]`); a blank before the port is
 /// tolerated.
 fn bracket_client(s: &[u8], with_port: bool) -> Result<Option<(IpAddr, Option<u16>)>, ParseError> {
-    let Some(at) = memmem::find(s, b"[client ").or_else(|| memmem::find(s, b"[remote ")) else {
+    let Some(at) = NEEDLES.client.find(s).or_else(|| NEEDLES.remote.find(s)) else {
         return Ok(None);
     };
     let value = s.get(at + b"[client ".len()..).unwrap_or_default();
@@ -163,37 +184,39 @@ fn ctime(s: &[u8]) -> Option<i64> {
     civil::unix((year, month, day), clock)
 }
 
-/// The kind, action and status a message states.
+/// The action and status a message states.
 struct Verdict {
-    kind: Kind,
     action: Option<Action>,
     status: Option<u16>,
 }
 
 /// Phrases of Apache, nginx and ModSecurity and what they say the server did.
 #[rustfmt::skip]
-const PHRASES: [(&[u8], Kind, Action); 9] = [
-    (b"client denied by server configuration", Kind::Web, Action::Reject),
-    (b"access forbidden by rule", Kind::Web, Action::Reject),
-    (b"limiting requests", Kind::Web, Action::Reject),
-    (b"limiting connections", Kind::Web, Action::Reject),
-    (b"ModSecurity: Access denied with connection close", Kind::Web, Action::Drop),
-    (b"ModSecurity: Access denied", Kind::Web, Action::Reject),
-    (b"authentication failure for", Kind::Auth, Action::Fail),
-    (b"password mismatch", Kind::Auth, Action::Fail),
-    (b" not found", Kind::Auth, Action::Fail),
+const PHRASES: [(&[u8], Action); 9] = [
+    (b"client denied by server configuration", Action::Reject),
+    (b"access forbidden by rule", Action::Reject),
+    (b"limiting requests", Action::Reject),
+    (b"limiting connections", Action::Reject),
+    (b"ModSecurity: Access denied with connection close", Action::Drop),
+    (b"ModSecurity: Access denied", Action::Reject),
+    (b"authentication failure for", Action::Fail),
+    (b"password mismatch", Action::Fail),
+    (b" not found", Action::Fail),
 ];
 
 fn verdict(text: &[u8]) -> Verdict {
-    let found = PHRASES.iter().find(|(phrase, kind, _)| {
-        // A user not found is a login failure only in the basic-authentication modules' words.
-        memmem::find(text, phrase).is_some() && (*kind != Kind::Auth || basic_auth(text))
-    });
-    let (kind, action) = found.map_or((Kind::Web, None), |&(_, kind, action)| (kind, Some(action)));
-    let denied = found.is_some_and(|(phrase, ..)| *phrase == b"ModSecurity: Access denied");
+    let found = PHRASES
+        .iter()
+        .zip(&NEEDLES.phrases)
+        .find_map(|(phrase, finder)| {
+            // A user not found is a failed login only in the basic-authentication modules' words.
+            let (_, action) = phrase;
+            (finder.find(text).is_some() && (*action != Action::Fail || basic_auth(text)))
+                .then_some(phrase)
+        });
+    let denied = found.is_some_and(|(phrase, _)| *phrase == b"ModSecurity: Access denied");
     Verdict {
-        kind,
-        action,
+        action: found.map(|&(_, action)| action),
         status: denied.then(|| modsecurity_status(text)).flatten(),
     }
 }

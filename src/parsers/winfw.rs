@@ -84,5 +84,6 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
         action: Some(action),
         direction,
         http_status: None,
+        service: None,
     })
 }

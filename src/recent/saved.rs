@@ -204,6 +204,7 @@ mod tests {
             port: Some(22),
             http: None,
             kind: Kind::Traffic,
+            login: None,
         });
         a.traffic
             .restore_distinct(vec![("185.220.101.1".into(), now - 7200)], now);

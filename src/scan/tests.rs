@@ -254,3 +254,15 @@ fn countries_come_from_a_country_database_when_the_list_has_none() {
         (without.tor_hits, without.by_exit)
     );
 }
+
+#[test]
+fn every_flow_of_a_document_is_counted() {
+    let (_dir, reference) = setup();
+    let blob = r#"{"records":[{"properties":{"Version":2,"flows":[{"rule":"R","flows":[{"mac":"000D3A1B2C3D","flowTuples":["1709633702,185.220.101.7,10.1.0.4,40312,22,T,I,D,B,,,,","1709633703,198.51.100.4,10.1.0.4,40313,22,T,I,D,B,,,,","1709633704,185.220.101.7,10.1.0.4,40314,443,T,I,A,B,,,,"]}]}]}}]}"#;
+    let data = format!("{}\n{blob}\n", nf(0));
+    let r = tally_of(data.as_bytes(), &reference, 1 << 16);
+    assert_eq!((r.lines, r.parsed, r.tor_hits), (2, 4, 3));
+    assert_eq!(r.by_exit["185.220.101.7"], 3);
+    assert_eq!(r.by_port["443"], 1);
+    assert_eq!(r.by_action["allow"], 1);
+}

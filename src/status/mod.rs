@@ -8,7 +8,7 @@ mod page;
 mod traffic;
 
 pub use page::render;
-pub use traffic::{ExitRow, HourRow, Traffic, ROWS, WINDOW_SECS};
+pub use traffic::{ExitRow, HourRow, LoginRow, Traffic, ROWS, WINDOW_SECS};
 
 use crate::http::AppState;
 use axum::extract::State;

@@ -68,7 +68,18 @@ fn summary(out: &mut String, snapshot: &Snapshot, traffic: &Traffic, now: i64) {
     card(out, "Tor hits", |o| count(o, traffic.hits));
     card(out, "Distinct exits", |o| count(o, traffic.distinct_exits));
     card(out, "Outbound to Tor", |o| count(o, traffic.outbound));
-    out.push_str("</dl>\n<p class=\"mute\">Hits, distinct exits and outbound connections: last ");
+    let (logins, succeeded) = traffic.login_totals();
+    card(out, "Logins from Tor", |o| {
+        count(o, logins);
+        if succeeded > 0 {
+            o.push_str(" <strong class=\"bad\">(");
+            count(o, succeeded);
+            o.push_str(" succeeded)</strong>");
+        }
+    });
+    out.push_str(
+        "</dl>\n<p class=\"mute\">Hits, distinct exits, outbound connections and logins: last ",
+    );
     span(out, window);
     out.push_str(".</p>\n</section>\n");
 }

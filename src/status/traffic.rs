@@ -1,7 +1,7 @@
 //! The traffic summary the status page shows (filled by whatever matches drop-log events against the lists) and
 //! its tables: top exits, countries, destination ports, HTTP responses. Pure rendering, no IO.
 
-use super::markup::{num, span, table, table_end, text, time, MAX_NAME};
+use super::markup::{count, num, span, table, table_end, text, time, MAX_NAME};
 use std::fmt::Write;
 
 /// The traffic window the page shows, in seconds.
@@ -28,6 +28,28 @@ pub struct Traffic {
     pub outbound: u64,
     /// Inbound hits per hour over the window, oldest first (empty: no chart).
     pub hourly: Vec<HourRow>,
+    /// Login attempts from Tor exits, by the service they were for (only services that had any).
+    pub logins: Vec<LoginRow>,
+}
+
+/// Login attempts from Tor exits to one service over the window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoginRow {
+    /// `ssh`, `vpn`, `web`, `admin`, or `other` (the log line names none).
+    pub service: &'static str,
+    pub failed: u64,
+    pub succeeded: u64,
+    /// Lines of a login that report no outcome (a session that ended, a connection opened).
+    pub no_outcome: u64,
+}
+
+impl Traffic {
+    /// Login attempts and successful logins over the window.
+    pub fn login_totals(&self) -> (u64, u64) {
+        self.logins.iter().fold((0, 0), |(n, ok), r| {
+            (n + r.failed + r.succeeded + r.no_outcome, ok + r.succeeded)
+        })
+    }
 }
 
 /// One hour of the chart.
@@ -52,6 +74,7 @@ impl Default for Traffic {
             http_status: Vec::new(),
             outbound: 0,
             hourly: Vec::new(),
+            logins: Vec::new(),
         }
     }
 }
@@ -81,6 +104,7 @@ pub fn section(out: &mut String, traffic: &Traffic, now: i64) {
         out.push_str("<p>No Tor hits in this window.</p>\n");
     } else {
         super::chart::hourly(out, &traffic.hourly);
+        logins_table(out, traffic);
         exits_table(out, traffic, now);
         out.push_str("<div class=\"cols\">\n");
         share_table(
@@ -103,6 +127,38 @@ pub fn section(out: &mut String, traffic: &Traffic, now: i64) {
         out.push_str("</div>\n");
     }
     out.push_str("</section>\n");
+}
+
+/// Tor exits trying to log in: attempts by service and result; a successful login stands out.
+fn logins_table(out: &mut String, traffic: &Traffic) {
+    if traffic.logins.is_empty() {
+        return;
+    }
+    table(
+        out,
+        "Tor exits trying to log in",
+        &["Service", "#Failed", "#Succeeded", "#No outcome"],
+    );
+    for row in &traffic.logins {
+        out.push_str("<tr><td>");
+        text(out, row.service, MAX_NAME);
+        out.push_str("</td>");
+        num(out, row.failed);
+        if row.succeeded > 0 {
+            out.push_str("<td class=\"n\"><strong class=\"bad\">");
+            count(out, row.succeeded);
+            out.push_str("</strong></td>");
+        } else {
+            num(out, 0);
+        }
+        num(out, row.no_outcome);
+        out.push_str("</tr>\n");
+    }
+    table_end(out);
+    out.push_str(
+        "<p class=\"mute\">Each log line of a login counts: sshd may log a failed password and the client's \
+         disconnect for one attempt. Succeeded: a login from a Tor exit that the service accepted.</p>\n",
+    );
 }
 
 fn http_table(out: &mut String, rows: &[(u16, u64)]) {

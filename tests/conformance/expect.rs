@@ -26,6 +26,12 @@ pub struct Want {
     pub http_status: Option<String>,
     /// Every action-like value the peer states, most specific first; the first one the vocabulary maps is compared.
     pub actions: Vec<String>,
+    /// The peer's words for what the event is (Sekoia `event.category`, CrowdSec `meta.log_type`); the first one
+    /// the vocabulary maps is compared with the event's kind.
+    pub kinds: Vec<String>,
+    /// The peer's words for how a login ended (Sekoia `event.outcome`, CrowdSec `meta.log_type`); compared, in
+    /// place of the actions, when the event is a login.
+    pub outcomes: Vec<String>,
 }
 
 /// Every case of every kind in `dir` (the folder `folder` of the samples), in file-name order.
@@ -92,6 +98,10 @@ fn sekoia(id: &str, doc: &Value) -> Case {
     if let Some(Value::Array(types)) = path(e, "event.type") {
         actions.extend(types.iter().filter_map(|t| text(Some(t))));
     }
+    let kinds = match path(e, "event.category") {
+        Some(Value::Array(items)) => items.iter().filter_map(|t| text(Some(t))).collect(),
+        other => text(other).into_iter().collect(),
+    };
     let want = Want {
         src_ip: get("source.ip"),
         dst_ip: get("destination.ip"),
@@ -99,6 +109,8 @@ fn sekoia(id: &str, doc: &Value) -> Case {
         proto: get("network.transport").or_else(|| get("network.iana_number")),
         http_status: get("http.response.status_code"),
         actions,
+        kinds,
+        outcomes: get("event.outcome").into_iter().collect(),
     };
     // A log pipeline hands over lines: a message with line breaks arrives as one line, as in the `ALL` files.
     Case {
@@ -193,6 +205,8 @@ fn merge_crowdsec(want: &mut Want, entry: &Value) {
     fill(&mut want.proto, parsed("proto"));
     fill(&mut want.http_status, meta("http_status"));
     want.actions.extend(parsed("action"));
+    want.kinds.extend(meta("log_type"));
+    want.outcomes.extend(meta("log_type"));
 }
 
 /// sefinek: one JSON object per line, `line` + `expected{srcIp, dstIp, proto, dpt}`.

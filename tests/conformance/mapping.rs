@@ -8,13 +8,15 @@ use std::path::Path;
 use torwatch::event::{Action, Proto};
 use torwatch::parsers::LogFormat;
 
-/// A peer's verdict, normalised. `Denied` is a peer word that does not tell a drop from a reject.
+/// A peer's verdict, normalised. `Denied` is a peer word that does not tell a drop from a reject; `Fail` is a
+/// login that failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     Drop,
     Reject,
     Allow,
     Denied,
+    Fail,
 }
 
 impl Verdict {
@@ -24,6 +26,7 @@ impl Verdict {
             "reject" => Verdict::Reject,
             "allow" => Verdict::Allow,
             "denied" => Verdict::Denied,
+            "fail" => Verdict::Fail,
             _ => return None,
         })
     }
@@ -34,6 +37,7 @@ impl Verdict {
             Verdict::Reject => "reject",
             Verdict::Allow => "allow",
             Verdict::Denied => "drop|reject",
+            Verdict::Fail => "fail",
         }
     }
 
@@ -44,6 +48,7 @@ impl Verdict {
                 | (Verdict::Reject, Action::Reject)
                 | (Verdict::Allow, Action::Allow)
                 | (Verdict::Denied, Action::Drop | Action::Reject)
+                | (Verdict::Fail, Action::Fail)
         )
     }
 }
@@ -55,6 +60,10 @@ pub struct Mapping {
     /// (folder or `*`, lower-case peer value) → verdict.
     actions: HashMap<(String, String), Verdict>,
     protos: HashMap<String, String>,
+    /// Lower-case peer word → `traffic`, `auth` or `web`.
+    kinds: HashMap<String, String>,
+    /// Lower-case peer word for a login's end → `allow` or `fail`.
+    outcomes: HashMap<String, Verdict>,
 }
 
 impl Mapping {
@@ -66,6 +75,8 @@ impl Mapping {
             unsupported: Vec::new(),
             actions: HashMap::new(),
             protos: HashMap::new(),
+            kinds: HashMap::new(),
+            outcomes: HashMap::new(),
         };
         for (n, line) in text.lines().enumerate() {
             let words: Vec<&str> = line.split_whitespace().collect();
@@ -87,6 +98,14 @@ impl Mapping {
                 ["proto", peer, ours] => {
                     m.protos.insert(peer.to_lowercase(), (*ours).to_owned());
                 }
+                ["kind", peer, kind @ ("traffic" | "auth" | "web")] => {
+                    m.kinds.insert(peer.to_lowercase(), (*kind).to_owned());
+                }
+                ["outcome", peer, verdict @ ("allow" | "fail")] => {
+                    let verdict =
+                        Verdict::parse(verdict).unwrap_or_else(|| cannot_read(path, n + 1, line));
+                    m.outcomes.insert(peer.to_lowercase(), verdict);
+                }
                 _ => cannot_read(path, n + 1, line),
             }
         }
@@ -101,6 +120,22 @@ impl Mapping {
             own.or_else(|| self.actions.get(&("*".to_owned(), v)))
                 .copied()
         })
+    }
+
+    /// The kind the first of the peer's words for what an event is that the vocabulary maps names.
+    pub fn kind(&self, peer_values: &[String]) -> Option<&str> {
+        peer_values
+            .iter()
+            .find_map(|v| self.kinds.get(&v.to_lowercase()))
+            .map(String::as_str)
+    }
+
+    /// How the first of the peer's words for a login's end that the vocabulary maps says it ended.
+    pub fn outcome(&self, peer_values: &[String]) -> Option<Verdict> {
+        peer_values
+            .iter()
+            .find_map(|v| self.outcomes.get(&v.to_lowercase()))
+            .copied()
     }
 
     /// A peer transport (`TCP`, `6`, `ipv6-icmp`) as torwatch names it; unknown spellings stay as written.

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # End to end: a real torwatch (a local plain exit list, syslog UDP/TCP and file inputs, a published file) fed
-# real syslog messages by logger (one oversized, one garbage; then a SIGHUP reload), scraped by a real Prometheus
-# that also loads rules/torwatch.rules.yml and the fleet's recording rules (rules/torwatch.fleet.rules.yml). Then:
-# promtool check metrics on the scrape, every dashboard query with --require-data (tests/ops/promql_e2e.sh), every
-# rule healthy and TorwatchNotLoaded quiet.
+# real syslog messages by logger (firewall drops, logins over sshd and an ASA VPN, one oversized, one garbage; then
+# a SIGHUP reload), scraped by a real Prometheus that also loads rules/torwatch.rules.yml and the fleet's
+# recording rules (rules/torwatch.fleet.rules.yml). Then: promtool check metrics on the scrape, every dashboard
+# query with --require-data (tests/ops/promql_e2e.sh), every rule healthy and TorwatchNotLoaded quiet.
 # Usage: tests/ops/e2e_service.sh [--allow-empty REGEX]...   (passed to promql_e2e.sh)
 # The binary: $TORWATCH_BIN, else `cargo build --bin torwatch`. Needs prometheus, promtool, logger, curl, jq,
 # python3. Loopback only; starts and stops its own processes.
@@ -63,6 +63,11 @@ send() {
     logger --server 127.0.0.1 --port "$tcp" --tcp --octet-count --rfc5424 "$(nf 2a0b:f4c2::10 2001:db8:1::5 443)" ||
         { echo "FAIL: torwatch does not listen on its syslog_tcp input 127.0.0.1:$tcp" >&2; exit 1; }
     logger --server 127.0.0.1 --port "$udp" --udp --rfc3164 "$(nf 10.0.0.7 185.220.103.20 9001)"
+    # logins from the exits: an sshd failure and success, an ASA WebVPN rejection
+    logger --server 127.0.0.1 --port "$udp" --udp --rfc3164 -t sshd "Failed password for root from 185.220.102.10 port 40022 ssh2"
+    logger --server 127.0.0.1 --port "$udp" --udp --rfc3164 -t sshd "Accepted password for alice from 185.220.102.11 port 40023 ssh2"
+    logger --server 127.0.0.1 --port "$tcp" --tcp --octet-count --rfc5424 -t asa \
+        "%ASA-6-716039: Group <VPN> User <bob> IP <185.220.102.10> Authentication: rejected, Session Type: WebVPN."
     logger --server 127.0.0.1 --port "$udp" --udp --rfc3164 "this is not a firewall log line"
     logger --server 127.0.0.1 --port "$udp" --udp --rfc3164 --size 4096 "$(nf 185.220.102.10 10.0.0.5 80) $(printf 'x%.0s' $(seq 2000))"
     echo '185.220.102.10 - - [29/Nov/2026:03:00:00 +0000] "GET /admin HTTP/1.1" 404 153 "-" "curl/8"' >> "$tmp/access.log"

@@ -44,10 +44,10 @@ fn action(v: &[u8]) -> Option<Action> {
     }
 }
 
-fn port(msg: &[u8], key: &'static str) -> Result<Option<u16>, ParseError> {
-    value(msg, key.as_bytes())
-        .map(|v| parse_port(v).ok_or(ParseError::BadNumber(key)))
-        .transpose()
+/// A port, or none when the value is no port (`SrcPort: 77777` has been seen): the flow's addresses still count,
+/// as a PAN-OS record's do when its port is out of range.
+fn port(msg: &[u8], key: &'static str) -> Option<u16> {
+    value(msg, key.as_bytes()).and_then(parse_port)
 }
 
 /// Parses the body of a 430002 / 430003 connection event.
@@ -58,8 +58,8 @@ pub fn parse<'a>(msg: &[u8], mut event: Event<'a>) -> Result<Event<'a>, ParseErr
     };
     event.src_ip = Some(ip("SrcIP")?);
     event.dst_ip = Some(ip("DstIP")?);
-    event.src_port = port(msg, "SrcPort")?;
-    event.dst_port = port(msg, "DstPort")?;
+    event.src_port = port(msg, "SrcPort");
+    event.dst_port = port(msg, "DstPort");
     event.proto = value(msg, b"Protocol").and_then(Proto::parse);
     event.action = value(msg, b"AccessControlRuleAction").and_then(action);
     if event.time.is_none() {

@@ -13,7 +13,7 @@ use std::net::IpAddr;
 use memchr::memmem;
 
 use super::words::{endpoint, Words};
-use crate::event::{parse_ip, Action, Direction, Event, Kind, Proto};
+use crate::event::{parse_ip, Action, Direction, Event, Kind, Proto, Service};
 use crate::parsers::ParseError;
 
 /// Reads the messages this module knows (`None` for the others). `id` 0 is a message body without its tag.
@@ -38,15 +38,17 @@ pub fn parse<'a>(id: u32, text: &[u8], base: Event<'a>) -> Option<Result<Event<'
 /// What one message said.
 #[derive(Default)]
 struct Login {
-    src: Option<(IpAddr, Option<u16>)>,
-    dst: Option<(IpAddr, Option<u16>)>,
+    src: Option<Endpoint>,
+    dst: Option<Endpoint>,
     action: Option<Action>,
     proto: Option<Proto>,
+    service: Option<Service>,
 }
 
 impl Login {
     fn into_event(self, mut e: Event<'_>) -> Event<'_> {
         e.kind = Kind::Auth;
+        e.service = self.service;
         e.src_ip = self.src.map(|s| s.0);
         e.src_port = self.src.and_then(|s| s.1);
         e.dst_ip = self.dst.map(|d| d.0);
@@ -84,6 +86,7 @@ fn aaa(text: &[u8], id: u32) -> Result<Login, ParseError> {
             Action::Fail
         }),
         proto: None,
+        service: Some(Service::Vpn),
     };
     if login.src.is_none() && login.dst.is_none() {
         return Err(ParseError::NotTraffic);
@@ -91,13 +94,22 @@ fn aaa(text: &[u8], id: u32) -> Result<Login, ParseError> {
     Ok(login)
 }
 
-/// 605004 `Login denied from A/P to iface:B/service for user "U"`, 605005 `Login permitted from …`.
-fn login(text: &[u8], id: u32) -> Result<Login, ParseError> {
+/// An address and, when written, a port.
+type Endpoint = (IpAddr, Option<u16>);
+
+/// The endpoints of `… from A/P to [iface:]B/Q …`: the source must be one, the destination may be missing.
+fn from_to(text: &[u8]) -> Result<(Endpoint, Option<Endpoint>), ParseError> {
     let w = Words::split(text);
     let (i, src) = w.after(b"from", 0).ok_or(ParseError::NotTraffic)?;
     let dst = w.after(b"to", i + 1).and_then(|(_, d)| endpoint(d));
+    Ok((endpoint(src).ok_or(ParseError::BadAddress("source"))?, dst))
+}
+
+/// 605004 `Login denied from A/P to iface:B/service for user "U"`, 605005 `Login permitted from …`.
+fn login(text: &[u8], id: u32) -> Result<Login, ParseError> {
+    let (src, dst) = from_to(text)?;
     Ok(Login {
-        src: Some(endpoint(src).ok_or(ParseError::BadAddress("source"))?),
+        src: Some(src),
         dst,
         action: Some(if id == 605005 {
             Action::Allow
@@ -105,6 +117,7 @@ fn login(text: &[u8], id: u32) -> Result<Login, ParseError> {
             Action::Fail
         }),
         proto: Some(Proto::Tcp),
+        service: Some(Service::Admin),
     })
 }
 
@@ -118,6 +131,7 @@ fn user_authentication(text: &[u8], id: u32) -> Result<Login, ParseError> {
         } else {
             Action::Fail
         }),
+        service: Some(Service::Admin),
         ..Login::default()
     })
 }
@@ -125,18 +139,16 @@ fn user_authentication(text: &[u8], id: u32) -> Result<Login, ParseError> {
 /// Cut-through proxy: `Authentication succeeded for user U from A/P to B/Q on interface X` (109005), `… failed …`
 /// (109006), `Authorization denied …` (109008), `Auth start …` (109001), `Authorization permitted …` (109007).
 fn cut_through(text: &[u8], id: u32) -> Result<Login, ParseError> {
-    let w = Words::split(text);
-    let (i, src) = w.after(b"from", 0).ok_or(ParseError::NotTraffic)?;
-    let dst = w.after(b"to", i + 1).and_then(|(_, d)| endpoint(d));
+    let (src, dst) = from_to(text)?;
     Ok(Login {
-        src: Some(endpoint(src).ok_or(ParseError::BadAddress("source"))?),
+        src: Some(src),
         dst,
         action: match id {
             109005 => Some(Action::Allow),
             109006 | 109008 => Some(Action::Fail),
             _ => None,
         },
-        proto: None,
+        ..Login::default()
     })
 }
 
@@ -154,6 +166,7 @@ fn configuration(text: &[u8], id: u32) -> Result<Login, ParseError> {
     Ok(Login {
         src: Some((src.ok_or(ParseError::NotTraffic)?, None)),
         proto: http.then_some(Proto::Tcp),
+        service: Some(Service::Admin),
         ..Login::default()
     })
 }
@@ -165,6 +178,7 @@ fn ikev1(text: &[u8], id: u32) -> Result<Login, ParseError> {
     Ok(Login {
         src: Some((src, None)),
         proto: (id != 113019).then_some(Proto::Udp),
+        service: Some(Service::Vpn),
         ..Login::default()
     })
 }
@@ -184,6 +198,7 @@ fn ikev2(text: &[u8], id: u32) -> Result<Login, ParseError> {
         dst: peer(text, b"Local:"),
         action,
         proto: Some(Proto::Udp),
+        service: Some(Service::Vpn),
     })
 }
 
@@ -205,6 +220,7 @@ fn dap(text: &[u8]) -> Result<Login, ParseError> {
     let src = address_after(text, b", Addr ").ok_or(ParseError::NotTraffic)?;
     Ok(Login {
         src: Some((src, None)),
+        service: Some(Service::Vpn),
         ..Login::default()
     })
 }
@@ -215,6 +231,7 @@ fn ssh_session(text: &[u8]) -> Result<Login, ParseError> {
     Ok(Login {
         src: Some((src, None)),
         proto: Some(Proto::Tcp),
+        service: Some(Service::Admin),
         ..Login::default()
     })
 }
@@ -244,6 +261,7 @@ fn group(text: &[u8], id: Option<u32>) -> Option<Result<Login, ParseError>> {
     Some(Ok(Login {
         src: Some((src, None)),
         action,
+        service: Some(Service::Vpn),
         ..Login::default()
     }))
 }

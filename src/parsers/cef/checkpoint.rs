@@ -28,7 +28,7 @@ pub fn sniff(line: &[u8]) -> bool {
 /// is `time` (unix seconds); device is `origin`. A record without `src` and `dst` is `NotTraffic`.
 pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
     let mut event = Event::default();
-    let (mut src, mut dst) = (None, None);
+    let (mut src, mut dst, mut login) = (None, None, None);
     let pairs = Pairs { rest: line };
     for (key, value) in pairs {
         match key {
@@ -37,7 +37,10 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
             b"s_port" => event.src_port = event.src_port.or(parse_port(value)),
             b"service" => event.dst_port = event.dst_port.or(parse_port(value)),
             b"proto" => event.proto = event.proto.or(Proto::parse(value)),
-            b"action" => event.action = event.action.or(verdict::from_word(value)),
+            b"action" => {
+                event.action = event.action.or(verdict::from_word(value));
+                login = login.or(super::login::of_action(value));
+            }
             b"ifdir" => event.direction = event.direction.or(direction(value)),
             b"time" => {
                 event.time = event
@@ -56,6 +59,9 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
     }
     if let Some(d) = dst {
         event.dst_ip = Some(parse_ip(d).ok_or(ParseError::BadAddress("dst"))?);
+    }
+    if let Some(login) = login {
+        login.apply(&mut event);
     }
     Ok(event)
 }
@@ -87,7 +93,7 @@ pub fn parse_export(line: &[u8]) -> Result<Event<'_>, ParseError> {
     let time = export_date(date)
         .zip(civil::clock(time))
         .and_then(|(d, t)| civil::unix(d, t));
-    Ok(Event {
+    let mut event = Event {
         time,
         device: Some(origin)
             .filter(|o| !o.is_empty())
@@ -99,7 +105,11 @@ pub fn parse_export(line: &[u8]) -> Result<Event<'_>, ParseError> {
         proto: Proto::parse(proto),
         action: verdict::from_word(action),
         ..Event::default()
-    })
+    };
+    if let Some(login) = super::login::of_action(action) {
+        login.apply(&mut event);
+    }
+    Ok(event)
 }
 
 /// `20Dec2019` (day of 1 or 2 digits, month abbreviation, year).

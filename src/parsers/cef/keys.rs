@@ -5,6 +5,7 @@
 use super::super::civil;
 use super::super::verdict;
 use super::super::ParseError;
+use super::login::{self, Login};
 use crate::event::{parse_ip, parse_port, parse_u64, Action, Direction, Event, Proto};
 
 /// Event fields gathered from the pairs of one CEF or LEEF record.
@@ -24,6 +25,10 @@ pub struct Found<'a> {
     /// Custom IPv6 fields `c6a1`…`c6a4` and their labels (Palo Alto puts IPv6 sessions there).
     c6a: [Option<&'a [u8]>; 4],
     c6a_label: [Option<&'a [u8]>; 4],
+    /// The login an action key or the record's name states.
+    login: Option<Login>,
+    /// `msg`: text that may name a user's address.
+    msg: Option<&'a [u8]>,
 }
 
 impl<'a> Found<'a> {
@@ -52,8 +57,12 @@ impl<'a> Found<'a> {
                 if self.action.is_none() {
                     self.action = verdict::from_word(value);
                 }
+                if self.login.is_none() {
+                    self.login = login::of_action(value);
+                }
                 return;
             }
+            b"msg" => &mut self.msg,
             [b'c', b'6', b'a', n @ b'1'..=b'4', label @ ..] => {
                 let i = usize::from(n - b'1');
                 let slot = if label == b"Label" {
@@ -93,13 +102,27 @@ impl<'a> Found<'a> {
         }
     }
 
+    /// Notes the record's name (CEF `Name`, LEEF `EventID`): it may name a login (`Failed Log In`).
+    pub fn name(&mut self, name: &[u8]) {
+        if self.login.is_none() {
+            self.login = login::of_action(name);
+        }
+    }
+
     /// The event, with `fallback` (from the record's name) as action when no action key said anything. A record
-    /// with neither source nor destination address is `NotTraffic`.
+    /// with neither source nor destination address is `NotTraffic`, unless its message names a user's address in
+    /// a login (then that is the source).
     pub fn into_event(mut self, fallback: Option<Action>) -> Result<Event<'a>, ParseError> {
         self.src = self.src.or_else(|| self.labelled_ipv6(b"Source"));
         self.dst = self.dst.or_else(|| self.labelled_ipv6(b"Destination"));
         if self.src.is_none() && self.dst.is_none() {
-            return Err(ParseError::NotTraffic);
+            let (src, login) = self
+                .msg
+                .and_then(login::of_message)
+                .ok_or(ParseError::NotTraffic)?;
+            let mut event = self.into_event_from(Some(src), None, fallback);
+            login.apply(&mut event);
+            return Ok(event);
         }
         let src_ip = match self.src {
             Some(s) => Some(parse_ip(s).ok_or(ParseError::BadAddress("src"))?),
@@ -109,7 +132,21 @@ impl<'a> Found<'a> {
             Some(s) => Some(parse_ip(s).ok_or(ParseError::BadAddress("dst"))?),
             None => None,
         };
-        Ok(Event {
+        let login = self.login;
+        let mut event = self.into_event_from(src_ip, dst_ip, fallback);
+        if let Some(login) = login {
+            login.apply(&mut event);
+        }
+        Ok(event)
+    }
+
+    fn into_event_from(
+        self,
+        src_ip: Option<std::net::IpAddr>,
+        dst_ip: Option<std::net::IpAddr>,
+        fallback: Option<Action>,
+    ) -> Event<'a> {
+        Event {
             kind: crate::event::Kind::Traffic,
             time: self
                 .time
@@ -124,7 +161,8 @@ impl<'a> Found<'a> {
             action: self.action.or(fallback),
             direction: self.direction.and_then(direction),
             http_status: None,
-        })
+            service: None,
+        }
     }
 }
 

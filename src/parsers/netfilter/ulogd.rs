@@ -86,5 +86,6 @@ pub fn parse<'a>(line: &'a [u8], actions: &PrefixActions) -> Result<Event<'a>, P
         action: Some(action),
         direction,
         http_status: None,
+        service: None,
     })
 }

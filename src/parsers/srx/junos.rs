@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use memchr::memmem;
 
 use super::{pair, param, proto_id, structured};
-use crate::event::{parse_ip, parse_port, Action, Direction, Event, Kind, Proto};
+use crate::event::{parse_ip, parse_port, Action, Direction, Event, Kind, Proto, Service};
 use crate::parsers::syslog::{self, Header};
 use crate::parsers::{verdict, ParseError};
 
@@ -371,6 +371,7 @@ fn login<'a>(
         proto: Some(Proto::Tcp),
         action: Some(action),
         direction: Some(Direction::Inbound),
+        service: Some(Service::Admin),
         ..Event::default()
     }
 }

@@ -3,14 +3,6 @@
 
 use crate::parsers::{fixture, LogFormat};
 
-#[test]
-fn mutated_fixture_lines_invent_no_address() {
-    fixture::check_mutations(
-        LogFormat::Srx,
-        include_str!("../../../tests/fixtures/logs/srx.txt"),
-    );
-}
-
 /// Lines made of Junos words and near misses, and random bytes: no panic, no address the line does not hold.
 #[test]
 fn lines_of_its_words_invent_no_address() {

@@ -158,25 +158,26 @@ impl Layout {
         usize::from(self.width)
     }
 
-    /// True when `line` has exactly this format's number of fields and a source address (or `-`) where this format
-    /// has it: a record of this format, not a header or another format's line.
+    /// True when `line` has exactly this format's number of fields and addresses (or `-`) where this format has
+    /// them: a record of this format, not a header or another format's line.
     pub fn fits(&self, line: &[u8]) -> bool {
-        let Some(src) = self.position(Field::Src) else {
+        let (Some(src), Some(dst)) = (self.position(Field::Src), self.position(Field::Dst)) else {
             return false;
         };
+        let address = |t: &[u8]| t == b"-" || crate::event::parse_ip(t).is_some();
         let mut count = 0;
-        let mut src_ok = false;
+        let mut found = 0;
         for (i, token) in line
             .split(|&c| c == b' ')
             .filter(|t| !t.is_empty())
             .enumerate()
         {
-            if i == src {
-                src_ok = token == b"-" || crate::event::parse_ip(token).is_some();
+            if (i == src || i == dst) && address(token) {
+                found += 1;
             }
             count = i + 1;
         }
-        src_ok && count == self.width()
+        found == 2 && count == self.width()
     }
 
     /// The tokens of `line` in the slots of this layout.

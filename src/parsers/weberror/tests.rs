@@ -11,11 +11,6 @@ fn fixture_lines() {
 }
 
 #[test]
-fn mutated_fixture_lines_invent_no_address() {
-    fixture::check_mutations(LogFormat::WebError, FIXTURE);
-}
-
-#[test]
 fn apache_time() {
     assert_eq!(
         ctime(b"Thu Oct 13 12:24:49.880562 2022"),

@@ -1,0 +1,27 @@
+//! Tests of the sophos reader: golden lines written from the vendor's documented format, and properties that hold for
+//! any input.
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::parsers::{fixture, LogFormat};
+
+const FIXTURE: &str = include_str!("../../../tests/fixtures/logs/sophos.txt");
+
+#[test]
+fn fixture_lines() {
+    fixture::check(LogFormat::Sophos, FIXTURE);
+}
+
+#[test]
+fn mutated_lines_never_give_an_address_they_do_not_hold() {
+    fixture::check_mutations(LogFormat::Sophos, FIXTURE);
+}
+
+proptest! {
+    #[test]
+    fn never_panics(line in proptest::collection::vec(any::<u8>(), 0..400)) {
+        let _ = sniff(&line);
+        let _ = parse(&line);
+    }
+}

@@ -1,0 +1,27 @@
+//! Tests of the watchguard reader: golden lines written from the vendor's documented format, and properties that hold for
+//! any input.
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::parsers::{fixture, LogFormat};
+
+const FIXTURE: &str = include_str!("../../../tests/fixtures/logs/watchguard.txt");
+
+#[test]
+fn fixture_lines() {
+    fixture::check(LogFormat::WatchGuard, FIXTURE);
+}
+
+#[test]
+fn mutated_lines_never_give_an_address_they_do_not_hold() {
+    fixture::check_mutations(LogFormat::WatchGuard, FIXTURE);
+}
+
+proptest! {
+    #[test]
+    fn never_panics(line in proptest::collection::vec(any::<u8>(), 0..400)) {
+        let _ = sniff(&line);
+        let _ = parse(&line);
+    }
+}
