@@ -302,7 +302,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
     let snapshot = state.shared.load();
     let listed = state.problems.list();
     let stale_after = crate::status::secs(state.config.load().stale_after);
-    let stale = snapshot.stale(stale_after, crate::keeper::now());
+    let stale = snapshot.stale(stale_after, crate::clock::now());
     let problems: Vec<&String> = listed
         .iter()
         .chain(&snapshot.state_error)

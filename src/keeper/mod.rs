@@ -7,6 +7,7 @@ pub mod metrics;
 pub mod poll;
 pub mod state;
 
+use crate::clock::now;
 use crate::config::{Config, SourceConfig};
 use crate::feeds::{validate, Feed, FeedAddr, FeedKind, RelayInfo};
 use crate::lists::{Family, List, Provenance};
@@ -456,11 +457,6 @@ impl Keeper {
         self.shared.store(Arc::new(snapshot));
         self.changed.send_modify(|v| *v += 1);
     }
-}
-
-/// Unix seconds now.
-pub fn now() -> i64 {
-    chrono::Utc::now().timestamp()
 }
 
 /// The lists a source feeds.

@@ -97,7 +97,7 @@ impl Poller {
                 _ = shutdown.cancelled() => return,
                 _ = tokio::time::sleep(delay) => {}
             }
-            let at = chrono::Utc::now().timestamp();
+            let at = crate::clock::now();
             let started = Instant::now();
             let mut dropped = Drops::default();
             let (outcome, retry_after) = tokio::select! {

@@ -42,7 +42,7 @@ pub async fn page(
     State(state): State<AppState>,
     traffic: Option<Extension<TrafficHandle>>,
 ) -> Response {
-    let now = crate::keeper::now();
+    let now = crate::clock::now();
     let snapshot = state.shared.load();
     let stale_after = secs(state.config.load().stale_after);
     let traffic = match traffic {
