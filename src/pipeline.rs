@@ -452,14 +452,14 @@ mod tests {
             prov: Default::default(),
         };
         let exits = Arc::new(crate::lists::List::new(
-            crate::keeper::EXITS,
+            crate::lists::ListId::Exits.name(),
             1,
             0,
             vec![entry],
         ));
         let shared = crate::snapshot::shared();
         shared.store(Arc::new(crate::snapshot::Snapshot {
-            lists: [(crate::keeper::EXITS.to_string(), exits)].into(),
+            lists: [(crate::lists::ListId::Exits.name().to_string(), exits)].into(),
             ..crate::snapshot::Snapshot::default()
         }));
         let recent = Arc::new(Mutex::new(Recent::default()));

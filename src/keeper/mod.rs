@@ -10,7 +10,7 @@ pub mod state;
 use crate::clock::now;
 use crate::config::{Config, SourceConfig};
 use crate::feeds::{validate, Feed, FeedAddr, FeedKind, RelayInfo};
-use crate::lists::{Family, List, Provenance};
+use crate::lists::{Family, List, ListId, Provenance, Window};
 use crate::rendered::Renders;
 use crate::snapshot::{Shared, Snapshot, SourceStatus};
 use history::{Currency, History, Imported, Info, Sighting, Times};
@@ -24,13 +24,6 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-
-/// The exit list.
-pub const EXITS: &str = "tor-exits";
-/// All relays' OR addresses, for outbound detection.
-pub const RELAYS: &str = "tor-relays";
-/// History windows published as `tor-exits-1d`, `-7d`, `-30d`.
-pub const WINDOWS: [(&str, i64); 3] = [("1d", 86_400), ("7d", 7 * 86_400), ("30d", 30 * 86_400)];
 
 pub struct Keeper {
     config: Arc<Config>,
@@ -461,10 +454,7 @@ impl Keeper {
 
 /// The lists a source feeds.
 fn feeds_list(source: &SourceConfig, list: &str) -> bool {
-    match list {
-        RELAYS => source.kind == FeedKind::Onionoo || source.list == RELAYS,
-        _ => source.list == list || (list.starts_with(EXITS) && source.list == EXITS),
-    }
+    ListId::parse(list).fed_by(&source.list, source.kind == FeedKind::Onionoo)
 }
 
 /// When any source of the list last confirmed it.
@@ -507,7 +497,7 @@ fn observe(history: &mut History, source: &SourceConfig, feed: &Feed, times: Tim
     );
     if !feed.relays_or.is_empty() {
         history.observe(
-            RELAYS,
+            ListId::Relays.name(),
             &source.name,
             sightings(&feed.relays_or, false),
             times,
@@ -583,14 +573,16 @@ fn last_good(
 
 /// Every list the configuration defines.
 pub fn known_lists(config: &Config) -> BTreeSet<String> {
-    let mut known = BTreeSet::from([EXITS.to_string()]);
-    for (w, _) in WINDOWS {
-        known.insert(format!("{EXITS}-{w}"));
-    }
+    let windows = Window::ALL.map(ListId::ExitsWithin);
+    let mut known: BTreeSet<String> = [ListId::Exits]
+        .into_iter()
+        .chain(windows)
+        .map(|id| id.name().to_owned())
+        .collect();
     for s in &config.sources {
         known.insert(s.list.clone());
         if s.kind == FeedKind::Onionoo {
-            known.insert(RELAYS.into());
+            known.insert(ListId::Relays.name().to_owned());
         }
     }
     known
@@ -645,14 +637,14 @@ pub fn build(config: &Config, state: &mut State, previous: &Snapshot, now: i64) 
         if !loaded {
             continue;
         }
-        let window = WINDOWS
-            .iter()
-            .find(|(w, _)| *name == format!("{EXITS}-{w}"))
-            .map(|(_, secs)| *secs);
         let fill = |net: &IpNet, prov: &mut Provenance| enrich.fill(net, prov);
-        let entries = match window {
-            Some(secs) => state.history.window(EXITS, &currency, secs, fill),
-            None => state.history.current(name, &currency, fill),
+        let entries = match ListId::parse(name) {
+            ListId::ExitsWithin(w) => {
+                state
+                    .history
+                    .window(ListId::Exits.name(), &currency, w.secs(), fill)
+            }
+            _ => state.history.current(name, &currency, fill),
         };
         // `exclude` means never blocked: excluded ranges are carved out of wider networks, not only dropped.
         let mut entries = crate::lists::exclude(entries, &config.exclude);
@@ -897,7 +889,7 @@ mod tests {
         let followed = followed(&state);
         state.history.prune(horizon, &followed);
         let snapshot = build(&config, &mut state, &Snapshot::default(), later);
-        let got: Vec<(String, Vec<String>, i64, i64)> = snapshot.lists[EXITS]
+        let got: Vec<(String, Vec<String>, i64, i64)> = snapshot.lists[ListId::Exits.name()]
             .entries
             .iter()
             .map(|e| {
@@ -931,7 +923,7 @@ mod tests {
         // Until the horizon .2 was current too, as on the leader (within its retention after the last sighting).
         let mut state = follower(&config, &feed, at);
         let snapshot = build(&config, &mut state, &Snapshot::default(), at + 20 * DAY);
-        assert_eq!(snapshot.lists[EXITS].entries.len(), 2);
+        assert_eq!(snapshot.lists[ListId::Exits.name()].entries.len(), 2);
     }
 
     #[test]
@@ -952,6 +944,8 @@ mod tests {
         assert_eq!((beyond.ipv4, beyond.ipv6), (0, 0));
         assert_eq!(cover.beyond(&listed).ipv4, 0);
         // The follower's source never polled "bulk" itself: nothing under its own name.
-        assert!(!state.history.lists[EXITS].tracks.contains_key("leader"));
+        assert!(!state.history.lists[ListId::Exits.name()]
+            .tracks
+            .contains_key("leader"));
     }
 }
