@@ -292,7 +292,13 @@ impl Keeper {
             previous: st.loaded.then_some(st.entries),
             cover: last_good(&self.state, source, self.config.retention.as_secs() as i64),
             failures: st.failures,
-            first_delay: Duration::from_secs(due.saturating_sub(now).max(0) as u64),
+            // Counted in milliseconds: `due` is a whole second, and starting up to a second early would ask
+            // before a Retry-After ran out.
+            first_delay: Duration::from_millis(
+                due.saturating_mul(1000)
+                    .saturating_sub(chrono::Utc::now().timestamp_millis())
+                    .max(0) as u64,
+            ),
         }
     }
 

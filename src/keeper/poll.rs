@@ -110,7 +110,11 @@ impl Poller {
                 Outcome::Failed { .. } => {
                     self.failures = self.failures.saturating_add(1);
                     let wait = self.retry_wait(retry_after);
-                    retry_at = at.saturating_add(i64::try_from(wait.as_secs()).unwrap_or(i64::MAX));
+                    // The wait counts from the answer, rounded up to the second, so that a restart never asks
+                    // sooner than the server allowed.
+                    let answered = chrono::Utc::now().timestamp_millis();
+                    let wait_ms = i64::try_from(wait.as_millis()).unwrap_or(i64::MAX);
+                    retry_at = answered.saturating_add(wait_ms).saturating_add(999) / 1000;
                     wait
                 }
                 _ => {
