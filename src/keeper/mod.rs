@@ -296,7 +296,7 @@ impl Keeper {
             // before a Retry-After ran out.
             first_delay: Duration::from_millis(
                 due.saturating_mul(1000)
-                    .saturating_sub(chrono::Utc::now().timestamp_millis())
+                    .saturating_sub(crate::clock::now_ms())
                     .max(0) as u64,
             ),
         }

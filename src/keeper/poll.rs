@@ -112,7 +112,7 @@ impl Poller {
                     let wait = self.retry_wait(retry_after);
                     // The wait counts from the answer, rounded up to the second, so that a restart never asks
                     // sooner than the server allowed.
-                    let answered = chrono::Utc::now().timestamp_millis();
+                    let answered = crate::clock::now_ms();
                     let wait_ms = i64::try_from(wait.as_millis()).unwrap_or(i64::MAX);
                     retry_at = answered.saturating_add(wait_ms).saturating_add(999) / 1000;
                     wait
