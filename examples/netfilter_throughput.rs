@@ -8,6 +8,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
+use torwatch::parsers::syslog::Stamps;
 use torwatch::parsers::{netfilter, parse_auto};
 
 /// (name, line): the shapes the netfilter parser meets most.
@@ -63,18 +64,22 @@ fn main() {
             continue;
         }
         let line = line.as_bytes();
-        assert!(netfilter::parse(line).is_ok(), "{name} does not parse");
+        let mut stamps = Stamps::at(torwatch::clock::now());
+        assert!(
+            netfilter::parse(line, &mut stamps).is_ok(),
+            "{name} does not parse"
+        );
         let mut out = format!("{name:<16} {:>4} B", line.len());
         if mode.is_none() || mode.as_deref() == Some("peek") {
             let ns = time(rounds, line, |l| netfilter::peek(l).is_ok());
             out += &format!("  peek {ns:>6.0} ns/line {:>5.2} M lines/s", 1e3 / ns);
         }
         if mode.is_none() || mode.as_deref() == Some("fixed") {
-            let ns = time(rounds, line, |l| netfilter::parse(l).is_ok());
+            let ns = time(rounds, line, |l| netfilter::parse(l, &mut stamps).is_ok());
             out += &format!("  fixed {ns:>6.0} ns/line {:>5.2} M lines/s", 1e3 / ns);
         }
         if mode.is_none() || mode.as_deref() == Some("auto") {
-            let ns = time(rounds, line, |l| parse_auto(l).is_ok());
+            let ns = time(rounds, line, |l| parse_auto(l, &mut stamps).is_ok());
             out += &format!("  auto {ns:>6.0} ns/line {:>5.2} M lines/s", 1e3 / ns);
         }
         if rounds > 0 {
@@ -84,7 +89,7 @@ fn main() {
 }
 
 /// Nanoseconds per call of `f` over `rounds` calls.
-fn time(rounds: usize, line: &[u8], f: impl Fn(&[u8]) -> bool) -> f64 {
+fn time(rounds: usize, line: &[u8], mut f: impl FnMut(&[u8]) -> bool) -> f64 {
     let (wall, cpu) = (Instant::now(), cpu_ticks());
     let mut ok = 0usize;
     for _ in 0..rounds {

@@ -9,6 +9,7 @@
 
 use std::hint::black_box;
 use std::time::Instant;
+use torwatch::parsers::syslog::Stamps;
 use torwatch::parsers::{detect, trim_line};
 
 fn main() {
@@ -43,6 +44,7 @@ fn main() {
         bytes as f64 / lines.len() as f64,
         format.as_str()
     );
+    let now = torwatch::clock::now();
     let runs: [(&str, &dyn Fn() -> usize); 3] = [
         ("peek", &|| {
             lines
@@ -51,15 +53,19 @@ fn main() {
                 .count()
         }),
         ("parse", &|| {
+            let mut stamps = Stamps::at(now);
             lines
                 .iter()
-                .filter(|l| format.parse(black_box(l)).is_ok())
+                .filter(|l| format.parse(black_box(l), &mut stamps).is_ok())
                 .count()
         }),
         ("each", &|| {
+            let mut stamps = Stamps::at(now);
             let mut events = 0;
             for l in &lines {
-                format.parse_each(black_box(l), &mut |r| events += usize::from(r.is_ok()));
+                format.parse_each(black_box(l), &mut stamps, &mut |r| {
+                    events += usize::from(r.is_ok())
+                });
             }
             events
         }),

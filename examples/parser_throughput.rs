@@ -7,6 +7,7 @@
 use std::hint::black_box;
 use std::time::Instant;
 
+use torwatch::parsers::syslog::Stamps;
 use torwatch::parsers::{parse_auto, LogFormat};
 
 const FIXTURES: [(LogFormat, &str); 5] = [
@@ -48,8 +49,9 @@ fn main() {
             .map(str::as_bytes)
             .collect();
         let bytes: usize = lines.iter().map(|l| l.len()).sum();
-        let fixed = time(rounds, &lines, |l| format.parse(l).is_ok());
-        let auto = time(rounds, &lines, |l| parse_auto(l).is_ok());
+        let mut stamps = Stamps::at(torwatch::clock::now());
+        let fixed = time(rounds, &lines, |l| format.parse(l, &mut stamps).is_ok());
+        let auto = time(rounds, &lines, |l| parse_auto(l, &mut stamps).is_ok());
         let per_line = |total: f64| total / (rounds * lines.len()) as f64;
         println!(
             "{:<10} {:>3} lines, {:>4} B/line: fixed {:>6.0} ns/line, auto-detected {:>6.0} ns/line",
@@ -63,7 +65,7 @@ fn main() {
 }
 
 /// Total nanoseconds for `rounds` passes of `f` over `lines`.
-fn time(rounds: usize, lines: &[&[u8]], f: impl Fn(&[u8]) -> bool) -> f64 {
+fn time(rounds: usize, lines: &[&[u8]], mut f: impl FnMut(&[u8]) -> bool) -> f64 {
     let (wall, cpu) = (Instant::now(), cpu_ticks());
     for _ in 0..rounds {
         for line in lines {

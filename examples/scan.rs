@@ -40,7 +40,7 @@ fn main() -> anyhow::Result<()> {
         format,
         progress: true,
         geoip: args.geoip,
-        context: Default::default(),
+        context: torwatch::parsers::Context::default().at(torwatch::clock::now()),
     };
     scan::run(&opts, std::io::stdout().lock())?;
     Ok(())

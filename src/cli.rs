@@ -141,7 +141,8 @@ pub fn main() -> ExitCode {
                 format,
                 progress: true,
                 geoip: geoip.or_else(|| config.as_ref().and_then(|c| c.matcher.geoip.clone())),
-                context: crate::parsers::Context::new(actions.map(std::sync::Arc::new), None),
+                context: crate::parsers::Context::new(actions.map(std::sync::Arc::new), None)
+                    .at(crate::clock::now()),
             };
             crate::scan::run(&opts, std::io::stdout().lock()).map(|_| ExitCode::SUCCESS)
         }
@@ -288,7 +289,7 @@ fn lookup(
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
-    let now = crate::keeper::now();
+    let now = crate::clock::now();
     let at = match at.map(parse_time).transpose() {
         Ok(at) => at.unwrap_or(now),
         Err(e) => {

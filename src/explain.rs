@@ -75,7 +75,7 @@ fn counts(f: &mut fmt::Formatter<'_>, by: &BTreeMap<&'static str, u64>) -> fmt::
 pub fn run(mut input: impl BufRead, out: impl Write, opts: &Options) -> io::Result<Summary> {
     let mut out = io::BufWriter::new(out);
     let mut summary = Summary::default();
-    let mut context = Context::default();
+    let mut context = Context::default().at(crate::clock::now());
     let mut line = Vec::with_capacity(1024);
     let mut number = 0u64;
     loop {

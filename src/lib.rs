@@ -2,6 +2,7 @@
 //! sees as Prometheus metrics. See ARCHITECTURE.md for the map.
 
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod event;
 pub mod explain;

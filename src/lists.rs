@@ -5,6 +5,97 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+/// Which list a name means: the exit list, a window of the exits' history, the relays, or another list (a plain
+/// source's, or another instance's that a follower copies). The names are the ones URLs, config, files and metrics
+/// use: [`ListId::name`] gives them and [`ListId::parse`] reads them; nothing else spells a list's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListId<'a> {
+    /// `tor-exits`: the exits listed now.
+    Exits,
+    /// `tor-exits-1d`, `tor-exits-7d`, `tor-exits-30d`: every exit listed within the window.
+    ExitsWithin(Window),
+    /// `tor-relays`: every relay's OR addresses, for outbound detection.
+    Relays,
+    /// Any other list, by its configured name.
+    Named(&'a str),
+}
+
+impl<'a> ListId<'a> {
+    /// The list a name means.
+    pub fn parse(name: &'a str) -> ListId<'a> {
+        match name {
+            "tor-exits" => ListId::Exits,
+            "tor-relays" => ListId::Relays,
+            _ => Window::ALL
+                .into_iter()
+                .find(|w| ListId::ExitsWithin(*w).name() == name)
+                .map_or(ListId::Named(name), ListId::ExitsWithin),
+        }
+    }
+
+    /// The list's name.
+    pub const fn name(self) -> &'a str {
+        match self {
+            ListId::Exits => "tor-exits",
+            ListId::ExitsWithin(Window::Day) => "tor-exits-1d",
+            ListId::ExitsWithin(Window::Week) => "tor-exits-7d",
+            ListId::ExitsWithin(Window::Month) => "tor-exits-30d",
+            ListId::Relays => "tor-relays",
+            ListId::Named(name) => name,
+        }
+    }
+
+    /// Whether a source configured to feed the list named `source_list` (an Onionoo source when `onionoo`) feeds
+    /// this one: its own list, the exit sources the windows too, and an Onionoo source the relays as well.
+    pub fn fed_by(self, source_list: &str, onionoo: bool) -> bool {
+        let fed = ListId::parse(source_list);
+        fed == self
+            || (matches!(self, ListId::ExitsWithin(_)) && fed == ListId::Exits)
+            || (self == ListId::Relays && onionoo)
+    }
+}
+
+impl std::fmt::Display for ListId<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A window of the exits' history that a list is published for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Window {
+    Day,
+    Week,
+    Month,
+}
+
+impl Window {
+    pub const ALL: [Window; 3] = [Window::Day, Window::Week, Window::Month];
+
+    /// The name of a window in a list's name and in the `window` query parameter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Window::Day => "1d",
+            Window::Week => "7d",
+            Window::Month => "30d",
+        }
+    }
+
+    /// The window named `name`.
+    pub fn from_name(name: &str) -> Option<Window> {
+        Window::ALL.into_iter().find(|w| w.as_str() == name)
+    }
+
+    /// How far back the window reaches, in seconds.
+    pub fn secs(self) -> i64 {
+        match self {
+            Window::Day => 86_400,
+            Window::Week => 7 * 86_400,
+            Window::Month => 30 * 86_400,
+        }
+    }
+}
+
 /// Where an address came from and what is known about it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Provenance {
@@ -182,6 +273,45 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use std::net::{IpAddr, Ipv4Addr};
+
+    #[test]
+    fn list_names_read_back_as_the_list_they_name() {
+        let ids = [
+            (ListId::Exits, "tor-exits"),
+            (ListId::ExitsWithin(Window::Day), "tor-exits-1d"),
+            (ListId::ExitsWithin(Window::Week), "tor-exits-7d"),
+            (ListId::ExitsWithin(Window::Month), "tor-exits-30d"),
+            (ListId::Relays, "tor-relays"),
+            (ListId::Named("blocklist"), "blocklist"),
+            // Only the published windows are windows.
+            (ListId::Named("tor-exits-2d"), "tor-exits-2d"),
+            (ListId::Named("tor-exits-eu"), "tor-exits-eu"),
+        ];
+        for (id, name) in ids {
+            assert_eq!(id.name(), name);
+            assert_eq!(id.to_string(), name);
+            assert_eq!(ListId::parse(name), id);
+        }
+        for w in Window::ALL {
+            assert_eq!(Window::from_name(w.as_str()), Some(w));
+        }
+        assert_eq!(Window::from_name("2d"), None);
+    }
+
+    #[test]
+    fn which_sources_feed_a_list() {
+        let week = ListId::ExitsWithin(Window::Week);
+        assert!(ListId::Exits.fed_by("tor-exits", false));
+        assert!(week.fed_by("tor-exits", false));
+        assert!(!ListId::Exits.fed_by("tor-relays", true));
+        assert!(ListId::Relays.fed_by("tor-exits", true));
+        assert!(ListId::Relays.fed_by("tor-relays", false));
+        assert!(!ListId::Relays.fed_by("tor-exits", false));
+        assert!(ListId::Named("blocklist").fed_by("blocklist", false));
+        assert!(!ListId::Named("blocklist").fed_by("tor-exits", true));
+        // A list whose name starts like the exits' is not theirs.
+        assert!(!ListId::Named("tor-exits-eu").fed_by("tor-exits", false));
+    }
 
     fn entry(net: IpNet) -> ListEntry {
         ListEntry {

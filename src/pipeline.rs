@@ -233,7 +233,7 @@ impl Pipeline {
                     Some(b) => self.process(b),
                     None => break,
                 },
-                _ = evict.tick() => self.traffic.evict(crate::keeper::now()),
+                _ = evict.tick() => self.traffic.evict(crate::clock::now()),
                 // While inputs wait for a list: look for one.
                 _ = listed.tick(), if !self.held.is_empty() || queues.any_paused() => {}
                 _ = shutdown.cancelled() => break,
@@ -272,12 +272,15 @@ impl Pipeline {
             self.matcher = Matcher::with_geoip(&snapshot, self.geoip.as_deref());
         }
         if let Some(input) = self.inputs.get_mut(usize::from(batch.input)) {
+            let now = crate::clock::now();
+            // Syslog stamps without a year are read at the time their batch is counted.
+            input.reader.set_now(now);
             let mut count = Count {
                 counters: &input.counters,
                 matcher: &self.matcher,
                 traffic: &self.traffic,
                 recent: self.recent.lock().ok(),
-                now: crate::keeper::now(),
+                now,
             };
             for line in &batch.lines {
                 input.reader.line(line, &self.matcher, &mut count);
@@ -449,14 +452,14 @@ mod tests {
             prov: Default::default(),
         };
         let exits = Arc::new(crate::lists::List::new(
-            crate::keeper::EXITS,
+            crate::lists::ListId::Exits.name(),
             1,
             0,
             vec![entry],
         ));
         let shared = crate::snapshot::shared();
         shared.store(Arc::new(crate::snapshot::Snapshot {
-            lists: [(crate::keeper::EXITS.to_string(), exits)].into(),
+            lists: [(crate::lists::ListId::Exits.name().to_string(), exits)].into(),
             ..crate::snapshot::Snapshot::default()
         }));
         let recent = Arc::new(Mutex::new(Recent::default()));

@@ -173,7 +173,7 @@ impl Publisher {
                 self.metrics
                     .last_success
                     .get_or_create(&FileLabels { file })
-                    .set(crate::keeper::now());
+                    .set(crate::clock::now());
             } else {
                 let error = match (&outcome.write, &outcome.apply) {
                     (Err(e), _) => e.clone(),

@@ -97,6 +97,11 @@ impl Reader {
         }
     }
 
+    /// Reads the syslog stamps of later lines that carry no year at `now` ([`Context::set_now`]).
+    pub fn set_now(&mut self, now: i64) {
+        self.context.set_now(now);
+    }
+
     /// Takes the field order of a VPC Flow Logs header line (the first line of a flow-log file, which every part
     /// of the file is read with).
     pub fn learn(&mut self, line: &[u8]) {

@@ -64,7 +64,7 @@ pub fn run(opts: &ScanOptions, out: impl Write) -> anyhow::Result<Report> {
             dir,
             opts.at_time_of_event,
             geoip.as_ref(),
-            crate::keeper::now(),
+            crate::clock::now(),
         )?,
         (None, None) => {
             anyhow::bail!("nothing to match against: give an exit list file or a state directory")

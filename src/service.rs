@@ -104,7 +104,7 @@ impl Shell {
             Arc::clone(&recent),
             traffic.clone(),
         );
-        saved.restore(crate::keeper::now());
+        saved.restore(crate::clock::now());
         Shell {
             shared: crate::snapshot::shared(),
             keeper_metrics: Arc::new(KeeperMetrics::register(registry)),
@@ -472,7 +472,7 @@ pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
                     tracing::info!("shutting down");
                     generation.stop().await?;
                     last_scrapes(&shell.traffic).await;
-                    shell.saved.save(crate::keeper::now()).await;
+                    shell.saved.save(crate::clock::now()).await;
                     shutdown.cancel();
                     let _ = tokio::time::timeout(DRAIN, server_task).await;
                     return Ok(());

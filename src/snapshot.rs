@@ -1,7 +1,7 @@
 //! The immutable view of everything published: the loaded lists and each source's status. The keeper builds a new
 //! one and swaps it in atomically; HTTP handlers, publishers and the matcher read the current one without locks.
 
-use crate::lists::List;
+use crate::lists::{List, ListId};
 use crate::rendered::Renders;
 use arc_swap::ArcSwap;
 use std::collections::{BTreeMap, BTreeSet};
@@ -44,19 +44,16 @@ pub struct Snapshot {
 impl Snapshot {
     /// True once the exit list is loaded.
     pub fn ready(&self) -> bool {
-        self.lists.contains_key(crate::keeper::EXITS)
+        self.lists.contains_key(ListId::Exits.name())
     }
 
     /// The latest success of any source that feeds `list` (the exit sources feed the history windows, Onionoo and
     /// a follower's source of its leader's `tor-relays` the relays); 0 when none ever succeeded.
     pub fn confirmed(&self, list: &str) -> i64 {
-        use crate::keeper::{EXITS, RELAYS};
+        let list = ListId::parse(list);
         self.sources
             .iter()
-            .filter(|s| match list {
-                RELAYS => s.kind == "onionoo" || s.list == RELAYS,
-                _ => s.list == list || (list.starts_with(EXITS) && s.list == EXITS),
-            })
+            .filter(|s| list.fed_by(&s.list, s.kind == "onionoo"))
             .map(|s| s.last_success)
             .max()
             .unwrap_or(0)
@@ -95,7 +92,9 @@ pub fn shared() -> Shared {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keeper::{EXITS, RELAYS};
+    use crate::lists::ListId;
+    const EXITS: &str = ListId::Exits.name();
+    const RELAYS: &str = ListId::Relays.name();
 
     #[test]
     fn confirmed_follows_the_lists_a_source_feeds() {

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 use torwatch::event::Event;
+use torwatch::parsers::syslog::Stamps;
 use torwatch::parsers::{parse_auto, ParseError};
 
 const FOLDERS: [&str; 7] = [
@@ -95,7 +96,7 @@ fn sekoia_expected_documents_agree() {
                 serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
             let message = lookup(&doc, "input.message").map(text).unwrap_or_default();
             let expected = doc.get("expected").cloned().unwrap_or(Value::Null);
-            match parse_auto(message.as_bytes()) {
+            match parse_auto(message.as_bytes(), &mut Stamps::default()) {
                 Ok((format, event)) => {
                     let (a, t, notes) = compare(&event, &expected);
                     agree += a;
@@ -168,7 +169,7 @@ fn crowdsec_assertions_agree() {
                     "http": {"response": {"status_code": meta("http_status")}},
                 });
                 let want = strip_nulls(want);
-                match parse_auto(line.as_bytes()) {
+                match parse_auto(line.as_bytes(), &mut Stamps::default()) {
                     Ok((_, event)) => {
                         let (a, t, notes) = compare(&event, &want);
                         agree += a;
@@ -225,7 +226,7 @@ fn raw_lines_parse_or_give_a_reason() {
                 .filter(|l| !l.trim_ascii().is_empty())
             {
                 lines += 1;
-                match parse_auto(line) {
+                match parse_auto(line, &mut Stamps::default()) {
                     Ok(_) => parsed += 1,
                     Err(err) => {
                         let head = String::from_utf8_lossy(

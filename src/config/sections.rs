@@ -9,6 +9,7 @@ use crate::event::Action;
 use crate::feeds::{guard, FeedKind};
 use crate::formats::{ListFormat, RenderOptions};
 use crate::lists::Family;
+use crate::lists::ListId;
 use crate::parsers::vpcflow::Layout;
 use crate::parsers::LogFormat;
 use crate::publish::FileSpec;
@@ -236,7 +237,10 @@ pub(super) fn build(raw: RawConfig, check: &mut Check) -> Config {
             );
         }
     }
-    if !sources.iter().any(|s| s.enabled && s.list == "tor-exits") {
+    if !sources
+        .iter()
+        .any(|s| s.enabled && ListId::parse(&s.list) == ListId::Exits)
+    {
         check.warn(
             "sources",
             "no enabled source feeds tor-exits: the exit list is never loaded (HTTP 503, no files written, no \
@@ -428,12 +432,12 @@ fn sources(raw: Vec<RawSource>, check: &mut Check) -> Vec<SourceConfig> {
             if kind == FeedKind::Plain {
                 name.clone()
             } else {
-                "tor-exits".into()
+                ListId::Exits.name().into()
             }
         });
         // A follower of another instance's Tor lists is held to the Tor sources' rules; of any other list, to
         // the plain sources'.
-        let tor_list = list == "tor-exits" || list == "tor-relays";
+        let tor_list = matches!(ListId::parse(&list), ListId::Exits | ListId::Relays);
         let defaults = if kind == FeedKind::Plain || (kind == FeedKind::Torwatch && !tor_list) {
             guard::Rules::PLAIN
         } else {
@@ -458,7 +462,10 @@ fn sources(raw: Vec<RawSource>, check: &mut Check) -> Vec<SourceConfig> {
                 format!("{path}.list"),
                 format!("{list:?} must be 1-64 characters of a-z, 0-9, - and _"),
             );
-        } else if kind != FeedKind::Plain && kind != FeedKind::Torwatch && list != "tor-exits" {
+        } else if kind != FeedKind::Plain
+            && kind != FeedKind::Torwatch
+            && ListId::parse(&list) != ListId::Exits
+        {
             check.error(
                 format!("{path}.list"),
                 "only plain and torwatch sources can feed another list than tor-exits",
@@ -810,7 +817,7 @@ fn publish(i: usize, p: RawPublish, check: &mut Check) -> FileSpec {
     FileSpec {
         path: file,
         format,
-        list: p.list.unwrap_or_else(|| "tor-exits".into()),
+        list: p.list.unwrap_or_else(|| ListId::Exits.name().into()),
         options: RenderOptions {
             family,
             aggregate: p.aggregate,

@@ -3,14 +3,13 @@
 
 use super::AppState;
 use crate::formats::{ListFormat, RenderOptions};
-use crate::lists::Family;
+use crate::lists::{Family, ListId, Window};
 use crate::snapshot::Shared;
 use axum::body::Body;
 use axum::extract::{FromRef, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use std::borrow::Cow;
 use std::cell::RefCell;
 
 /// How long a firewall should wait before retrying a list that is not loaded yet.
@@ -44,7 +43,7 @@ fn bad_request(message: String) -> Refusal {
 
 /// What a request asks for: the list name (window applied), the format and the rendering options.
 struct Wanted<'a> {
-    name: Cow<'a, str>,
+    name: &'a str,
     format: ListFormat,
     opts: RenderOptions,
 }
@@ -86,15 +85,21 @@ fn wanted(uri: &Uri) -> Result<Wanted<'_>, Refusal> {
         flag(query.aggregate.as_deref()).map_err(|e| bad_request(format!("aggregate: {e}")))?;
     let enrich = flag(query.enrich.as_deref()).map_err(|e| bad_request(format!("enrich: {e}")))?;
     let name = match query.window.as_deref() {
-        None => Cow::Borrowed(name),
-        Some(w) if crate::keeper::WINDOWS.iter().any(|(n, _)| *n == w) => {
-            Cow::Owned(format!("{name}-{w}"))
-        }
-        Some(w) => {
-            return Err(bad_request(format!(
-                "window: {w:?} is not one of 1d, 7d, 30d"
-            )))
-        }
+        None => name,
+        Some(w) => match (ListId::parse(name), Window::from_name(w)) {
+            (_, None) => {
+                return Err(bad_request(format!(
+                    "window: {w:?} is not one of 1d, 7d, 30d"
+                )))
+            }
+            (ListId::Exits, Some(w)) => ListId::ExitsWithin(w).name(),
+            (_, Some(_)) => {
+                return Err((
+                    StatusCode::NOT_FOUND,
+                    format!("no list {name:?} with a window (only tor-exits has them)\n"),
+                ))
+            }
+        },
     };
     Ok(Wanted {
         name,
@@ -128,7 +133,7 @@ pub fn respond(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap)
         Err(refusal) => return refusal.into_response(),
     };
     let snapshot = shared.load();
-    let name: &str = &wanted.name;
+    let name = wanted.name;
     let Some(renders) = snapshot.renders.get(name) else {
         if snapshot.known.contains(name) {
             return (
@@ -300,11 +305,13 @@ mod tests {
         assert!(w.opts.aggregate && !w.opts.enrich);
         let u = uri("/lists/tor-exits.csv?window=30d&enrich");
         let w = wanted(&u).unwrap();
-        assert_eq!((w.name.as_ref(), w.opts.enrich), ("tor-exits-30d", true));
+        assert_eq!((w.name, w.opts.enrich), ("tor-exits-30d", true));
         for (u, code) in [
             ("/lists/tor-exits", 404),
             ("/lists/tor-exits.exe", 404),
             ("/lists/tor-exits.txt?window=1h", 400),
+            ("/lists/tor-relays.txt?window=7d", 404),
+            ("/lists/tor-exits-7d.txt?window=7d", 404),
             ("/lists/tor-exits.txt?family=ipv4&x=1", 400),
             ("/lists/tor-exits.txt?aggregate=2", 400),
         ] {

@@ -8,12 +8,13 @@ pub mod server;
 
 use crate::config::{Access, Config};
 use crate::snapshot::Shared;
+use crate::status::{NoTraffic, TrafficHandle, TrafficSource};
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
+use axum::{Extension, Router};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -148,7 +149,7 @@ impl Group {
 pub fn router(state: AppState) -> Router {
     let timeout = state.config.load().http.request_timeout;
     Router::new()
-        .route("/", get(crate::status::page))
+        .route("/", get(status_page))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -292,6 +293,45 @@ async fn not_found() -> Response {
     (StatusCode::NOT_FOUND, "not found\n").into_response()
 }
 
+/// `GET|HEAD /`: the status page ([`crate::status::render`]), with the traffic summary of the router's
+/// [`TrafficHandle`] (an empty window without one).
+async fn status_page(
+    State(state): State<AppState>,
+    traffic: Option<Extension<TrafficHandle>>,
+) -> Response {
+    let now = crate::clock::now();
+    let snapshot = state.shared.load();
+    let stale_after = crate::status::secs(state.config.load().stale_after);
+    let traffic = match traffic {
+        Some(Extension(TrafficHandle(source))) => source.traffic(now),
+        None => NoTraffic.traffic(now),
+    };
+    let body = crate::status::render(&snapshot, &traffic, now, stale_after);
+    let headers = [
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        ),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; \
+                 frame-ancestors 'none'",
+            ),
+        ),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        (
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ),
+    ];
+    (headers, body).into_response()
+}
+
 async fn healthz() -> &'static str {
     "ok\n"
 }
@@ -302,7 +342,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
     let snapshot = state.shared.load();
     let listed = state.problems.list();
     let stale_after = crate::status::secs(state.config.load().stale_after);
-    let stale = snapshot.stale(stale_after, crate::keeper::now());
+    let stale = snapshot.stale(stale_after, crate::clock::now());
     let problems: Vec<&String> = listed
         .iter()
         .chain(&snapshot.state_error)

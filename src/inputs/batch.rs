@@ -1,8 +1,6 @@
 //! Batches: the unit an input hands to the parsers over a bounded queue, and the outbox that fills and sends them.
 //! Owns batching and the queue policy (wait, or drop and count); knows nothing of sockets or files.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use bytes::Bytes;
 use tokio::sync::mpsc::{error::TrySendError, Sender};
 use tokio_util::sync::CancellationToken;
@@ -72,7 +70,7 @@ impl Outbox {
 
     fn take(&mut self, ack: Option<Ack>) -> Batch {
         self.bytes = 0;
-        self.counters.last_line.set(unix_now());
+        self.counters.last_line.set(crate::clock::now());
         let lines = std::mem::replace(&mut self.lines, Vec::with_capacity(BATCH_LINES));
         Batch {
             input: self.input,
@@ -113,12 +111,6 @@ impl Outbox {
             Err(TrySendError::Closed(_)) => Err(Stopped::Closed),
         }
     }
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 impl Outbox {

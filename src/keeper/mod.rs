@@ -7,9 +7,10 @@ pub mod metrics;
 pub mod poll;
 pub mod state;
 
+use crate::clock::now;
 use crate::config::{Config, SourceConfig};
 use crate::feeds::{validate, Feed, FeedAddr, FeedKind, RelayInfo};
-use crate::lists::{Family, List, Provenance};
+use crate::lists::{Family, List, ListId, Provenance, Window};
 use crate::rendered::Renders;
 use crate::snapshot::{Shared, Snapshot, SourceStatus};
 use history::{Currency, History, Imported, Info, Sighting, Times};
@@ -23,13 +24,6 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-
-/// The exit list.
-pub const EXITS: &str = "tor-exits";
-/// All relays' OR addresses, for outbound detection.
-pub const RELAYS: &str = "tor-relays";
-/// History windows published as `tor-exits-1d`, `-7d`, `-30d`.
-pub const WINDOWS: [(&str, i64); 3] = [("1d", 86_400), ("7d", 7 * 86_400), ("30d", 30 * 86_400)];
 
 pub struct Keeper {
     config: Arc<Config>,
@@ -302,7 +296,7 @@ impl Keeper {
             // before a Retry-After ran out.
             first_delay: Duration::from_millis(
                 due.saturating_mul(1000)
-                    .saturating_sub(chrono::Utc::now().timestamp_millis())
+                    .saturating_sub(crate::clock::now_ms())
                     .max(0) as u64,
             ),
         }
@@ -464,17 +458,9 @@ impl Keeper {
     }
 }
 
-/// Unix seconds now.
-pub fn now() -> i64 {
-    chrono::Utc::now().timestamp()
-}
-
 /// The lists a source feeds.
 fn feeds_list(source: &SourceConfig, list: &str) -> bool {
-    match list {
-        RELAYS => source.kind == FeedKind::Onionoo || source.list == RELAYS,
-        _ => source.list == list || (list.starts_with(EXITS) && source.list == EXITS),
-    }
+    ListId::parse(list).fed_by(&source.list, source.kind == FeedKind::Onionoo)
 }
 
 /// When any source of the list last confirmed it.
@@ -517,7 +503,7 @@ fn observe(history: &mut History, source: &SourceConfig, feed: &Feed, times: Tim
     );
     if !feed.relays_or.is_empty() {
         history.observe(
-            RELAYS,
+            ListId::Relays.name(),
             &source.name,
             sightings(&feed.relays_or, false),
             times,
@@ -593,14 +579,16 @@ fn last_good(
 
 /// Every list the configuration defines.
 pub fn known_lists(config: &Config) -> BTreeSet<String> {
-    let mut known = BTreeSet::from([EXITS.to_string()]);
-    for (w, _) in WINDOWS {
-        known.insert(format!("{EXITS}-{w}"));
-    }
+    let windows = Window::ALL.map(ListId::ExitsWithin);
+    let mut known: BTreeSet<String> = [ListId::Exits]
+        .into_iter()
+        .chain(windows)
+        .map(|id| id.name().to_owned())
+        .collect();
     for s in &config.sources {
         known.insert(s.list.clone());
         if s.kind == FeedKind::Onionoo {
-            known.insert(RELAYS.into());
+            known.insert(ListId::Relays.name().to_owned());
         }
     }
     known
@@ -655,14 +643,14 @@ pub fn build(config: &Config, state: &mut State, previous: &Snapshot, now: i64) 
         if !loaded {
             continue;
         }
-        let window = WINDOWS
-            .iter()
-            .find(|(w, _)| *name == format!("{EXITS}-{w}"))
-            .map(|(_, secs)| *secs);
         let fill = |net: &IpNet, prov: &mut Provenance| enrich.fill(net, prov);
-        let entries = match window {
-            Some(secs) => state.history.window(EXITS, &currency, secs, fill),
-            None => state.history.current(name, &currency, fill),
+        let entries = match ListId::parse(name) {
+            ListId::ExitsWithin(w) => {
+                state
+                    .history
+                    .window(ListId::Exits.name(), &currency, w.secs(), fill)
+            }
+            _ => state.history.current(name, &currency, fill),
         };
         // `exclude` means never blocked: excluded ranges are carved out of wider networks, not only dropped.
         let mut entries = crate::lists::exclude(entries, &config.exclude);
@@ -907,7 +895,7 @@ mod tests {
         let followed = followed(&state);
         state.history.prune(horizon, &followed);
         let snapshot = build(&config, &mut state, &Snapshot::default(), later);
-        let got: Vec<(String, Vec<String>, i64, i64)> = snapshot.lists[EXITS]
+        let got: Vec<(String, Vec<String>, i64, i64)> = snapshot.lists[ListId::Exits.name()]
             .entries
             .iter()
             .map(|e| {
@@ -941,7 +929,7 @@ mod tests {
         // Until the horizon .2 was current too, as on the leader (within its retention after the last sighting).
         let mut state = follower(&config, &feed, at);
         let snapshot = build(&config, &mut state, &Snapshot::default(), at + 20 * DAY);
-        assert_eq!(snapshot.lists[EXITS].entries.len(), 2);
+        assert_eq!(snapshot.lists[ListId::Exits.name()].entries.len(), 2);
     }
 
     #[test]
@@ -962,6 +950,8 @@ mod tests {
         assert_eq!((beyond.ipv4, beyond.ipv6), (0, 0));
         assert_eq!(cover.beyond(&listed).ipv4, 0);
         // The follower's source never polled "bulk" itself: nothing under its own name.
-        assert!(!state.history.lists[EXITS].tracks.contains_key("leader"));
+        assert!(!state.history.lists[ListId::Exits.name()]
+            .tracks
+            .contains_key("leader"));
     }
 }

@@ -97,7 +97,7 @@ impl Poller {
                 _ = shutdown.cancelled() => return,
                 _ = tokio::time::sleep(delay) => {}
             }
-            let at = chrono::Utc::now().timestamp();
+            let at = crate::clock::now();
             let started = Instant::now();
             let mut dropped = Drops::default();
             let (outcome, retry_after) = tokio::select! {
@@ -112,7 +112,7 @@ impl Poller {
                     let wait = self.retry_wait(retry_after);
                     // The wait counts from the answer, rounded up to the second, so that a restart never asks
                     // sooner than the server allowed.
-                    let answered = chrono::Utc::now().timestamp_millis();
+                    let answered = crate::clock::now_ms();
                     let wait_ms = i64::try_from(wait.as_millis()).unwrap_or(i64::MAX);
                     retry_at = answered.saturating_add(wait_ms).saturating_add(999) / 1000;
                     wait

@@ -4,8 +4,8 @@
 //! always add up to the inbound hits. Allocates only when an exit is seen for the first time.
 
 use super::gate::{Gated, Scrapes};
-use super::metrics::ExitLabels;
 use super::EntryLabels;
+use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use std::collections::HashMap;
@@ -22,6 +22,14 @@ pub const REPLACE_IDLE: i64 = 60;
 
 /// The label value of the series that counts the hits of exits without their own.
 pub const OTHER: &str = "other";
+
+/// The labels of a per-exit series: the exit's address (or `other`), its relay nickname and its country.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ExitLabels {
+    pub exit: String,
+    pub nickname: String,
+    pub country: String,
+}
 
 struct Series {
     labels: ExitLabels,

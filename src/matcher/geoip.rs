@@ -198,7 +198,7 @@ mod tests {
             .into(),
         };
         let list = List::new(
-            crate::keeper::EXITS,
+            crate::lists::ListId::Exits.name(),
             1,
             0,
             vec![
@@ -207,7 +207,11 @@ mod tests {
             ],
         );
         let snap = crate::snapshot::Snapshot {
-            lists: [(crate::keeper::EXITS.to_string(), std::sync::Arc::new(list))].into(),
+            lists: [(
+                crate::lists::ListId::Exits.name().to_string(),
+                std::sync::Arc::new(list),
+            )]
+            .into(),
             ..Default::default()
         };
         let m = crate::matcher::Matcher::with_geoip(&snap, Some(&db));

@@ -3,7 +3,7 @@
 //! kept; recording an event allocates nothing unless it brings a label value never seen before. Every counter here
 //! is [`Gated`]: a new series counts only once a scrape has shown it at 0, so that `increase()` sees every hit.
 
-use super::exits::{Distinct, ExitSeries};
+use super::exits::{Distinct, ExitLabels, ExitSeries};
 use super::gate::{Gated, Scrapers, Scrapes};
 use super::Hit;
 use crate::config::MatcherConfig;
@@ -40,13 +40,6 @@ pub struct PortLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CountryLabels {
-    pub country: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ExitLabels {
-    pub exit: String,
-    pub nickname: String,
     pub country: String,
 }
 

@@ -14,7 +14,7 @@ pub use index::Index;
 pub use metrics::{InputHandle, TrafficMetrics};
 
 use crate::event::{Direction, Event};
-use crate::keeper::{EXITS, RELAYS};
+use crate::lists::ListId;
 use crate::lists::{List, ListEntry};
 use crate::snapshot::Snapshot;
 use ipnet::IpNet;
@@ -145,8 +145,8 @@ impl Matcher {
     /// Like [`Matcher::new`], filling countries the lists lack from a country database.
     pub fn with_geoip(snapshot: &Snapshot, geoip: Option<&Geoip>) -> Matcher {
         Matcher::from_lists(
-            snapshot.lists.get(EXITS).cloned(),
-            snapshot.lists.get(RELAYS).cloned(),
+            snapshot.lists.get(ListId::Exits.name()).cloned(),
+            snapshot.lists.get(ListId::Relays.name()).cloned(),
             geoip,
         )
     }
@@ -165,7 +165,8 @@ impl Matcher {
     /// True while the snapshot still holds the list versions this matcher indexed (no rebuild needed).
     pub fn is_current(&self, snapshot: &Snapshot) -> bool {
         let version = |name: &str| snapshot.lists.get(name).map(|l| l.version);
-        self.exits.version() == version(EXITS) && self.relays.version() == version(RELAYS)
+        self.exits.version() == version(ListId::Exits.name())
+            && self.relays.version() == version(ListId::Relays.name())
     }
 
     /// Whether the source is an exit or the destination a relay: false means [`Matcher::classify`] gives nothing

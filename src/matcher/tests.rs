@@ -3,6 +3,9 @@
 use super::*;
 use crate::event::{Action, Proto};
 use crate::lists::Provenance;
+
+const EXITS: &str = ListId::Exits.name();
+const RELAYS: &str = ListId::Relays.name();
 use prometheus_client::encoding::text::encode;
 use prometheus_client::registry::Registry;
 use std::collections::BTreeMap;

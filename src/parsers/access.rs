@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use memchr::{memchr, memchr_iter};
 
 use super::civil;
-use super::syslog::{self, stamp};
+use super::syslog::{self, stamp, Stamps};
 use super::ParseError;
 use crate::event::{parse_ip, parse_port, Action, Event};
 
@@ -29,8 +29,8 @@ pub fn sniff(line: &[u8]) -> bool {
 /// proxy chain cannot forge — else the rightmost. Destination port: the `:port` of a leading virtual host.
 /// Device: the syslog host, when the line came through syslog (the header is split off first, so its host is
 /// never mistaken for a client address).
-pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
-    let (header, line) = syslog::split(line.trim_ascii());
+pub fn parse<'a>(line: &'a [u8], stamps: &mut Stamps) -> Result<Event<'a>, ParseError> {
+    let (header, line) = syslog::split(line.trim_ascii(), stamps);
     if json::sniff(line) {
         return json::parse(line);
     }

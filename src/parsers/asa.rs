@@ -8,7 +8,8 @@ mod ftd;
 mod vpn;
 mod words;
 
-use super::{syslog, ParseError};
+use super::syslog::{self, Stamps};
+use super::ParseError;
 use crate::event::{Action, Direction, Event, Kind, Proto};
 use memchr::memmem;
 use words::{endpoint, Words};
@@ -47,12 +48,12 @@ fn message(line: &[u8]) -> Option<(u32, &[u8])> {
 }
 
 /// Parses one ASA / FTD line, with or without its syslog header.
-pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
+pub fn parse<'a>(line: &'a [u8], stamps: &mut Stamps) -> Result<Event<'a>, ParseError> {
     let line = line.trim_ascii();
     if line.is_empty() {
         return Err(ParseError::Empty);
     }
-    let (header, msg) = syslog::split(line);
+    let (header, msg) = syslog::split(line, stamps);
     let (id, text) = message(msg)
         .or_else(|| vpn::untagged(msg).then_some((0, msg.trim_ascii_start())))
         .ok_or(ParseError::NotTraffic)?;

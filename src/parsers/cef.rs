@@ -17,6 +17,7 @@ use memchr::{memchr, memchr_iter, memrchr};
 
 use self::ext::Extension;
 use self::keys::{action_of_name, Found};
+use super::syslog::Stamps;
 use super::ParseError;
 use crate::event::Event;
 
@@ -41,7 +42,7 @@ pub fn sniff(line: &[u8]) -> bool {
 /// Action: `act` (or LEEF `action` / `disp`, or a vendor's action key) when it is an action word, else the last
 /// word of the event name (`Connection_Discarded`, `traffic:forward close`). Time and device missing from the
 /// record come from the syslog header.
-pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
+pub fn parse<'a>(line: &'a [u8], stamps: &mut Stamps) -> Result<Event<'a>, ParseError> {
     let line = line.trim_ascii();
     let mut event = match locate(line) {
         Some(Record::Cef(record)) => parse_cef(record)?,
@@ -50,7 +51,7 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
         None if checkpoint::sniff_export(line) => checkpoint::parse_export(line)?,
         None => return Err(ParseError::Malformed),
     };
-    super::origin::fill_from_header(line, &mut event);
+    super::origin::fill_from_header(line, stamps, &mut event);
     Ok(event)
 }
 

@@ -6,6 +6,7 @@
 use std::sync::{Arc, LazyLock};
 
 use super::netfilter::{self, PrefixActions};
+use super::syslog::Stamps;
 use super::vpcflow::{self, Layout};
 use super::{LogFormat, ParseError};
 use crate::event::{Event, Glimpse};
@@ -21,16 +22,33 @@ pub struct Context {
     layout: Option<Layout>,
     /// The layout is the input's `fields:`: a header line does not replace it.
     fixed_layout: bool,
+    /// The time syslog stamps without a year are read at, and the last stamp read.
+    stamps: Stamps,
 }
 
 impl Context {
-    /// A context with prefix rules (`None`: the built-in ones) and a fixed VPC Flow Logs field order.
+    /// A context with prefix rules (`None`: the built-in ones) and a fixed VPC Flow Logs field order. Syslog
+    /// stamps without a year are read at Unix time 0 until [`Context::set_now`] says otherwise.
     pub fn new(actions: Option<Arc<PrefixActions>>, fields: Option<Layout>) -> Context {
         Context {
             actions,
             fixed_layout: fields.is_some(),
             layout: fields,
+            stamps: Stamps::default(),
         }
+    }
+
+    /// Reads the syslog stamps of later lines that carry no year at `now` (Unix seconds): the year of `now`, or the
+    /// one before when that would put a stamp more than a day after it. The caller reads the clock (once per batch
+    /// of lines, say); the context never does.
+    pub fn set_now(&mut self, now: i64) {
+        self.stamps.set_now(now);
+    }
+
+    /// This context with [`Context::set_now`] applied.
+    pub fn at(mut self, now: i64) -> Context {
+        self.set_now(now);
+        self
     }
 
     /// The log prefix → action rules.
@@ -74,20 +92,25 @@ impl Context {
     }
 
     /// The event of a line of `format` (the first of a document of flows), read with this context.
-    pub fn parse<'a>(&self, format: LogFormat, line: &'a [u8]) -> Result<Event<'a>, ParseError> {
+    pub fn parse<'a>(
+        &mut self,
+        format: LogFormat,
+        line: &'a [u8],
+    ) -> Result<Event<'a>, ParseError> {
+        let actions = self.actions.as_deref().unwrap_or(&DEFAULT_ACTIONS);
         match format {
-            LogFormat::Netfilter => netfilter::parse_with(line, self.actions()),
-            LogFormat::MikroTik => super::mikrotik::parse_with(line, self.actions()),
+            LogFormat::Netfilter => netfilter::parse_with(line, actions, &mut self.stamps),
+            LogFormat::MikroTik => super::mikrotik::parse_with(line, actions, &mut self.stamps),
             LogFormat::VpcFlow => match &self.layout {
                 Some(layout) => vpcflow::parse_in(layout, line),
                 None => vpcflow::parse(line),
             },
-            other => other.parse(line),
+            other => other.parse(line, &mut self.stamps),
         }
     }
 
     /// The glimpse of [`Context::parse`]'s event, read more cheaply where the format allows (netfilter).
-    pub fn glimpse(&self, format: LogFormat, line: &[u8]) -> Result<Glimpse, ParseError> {
+    pub fn glimpse(&mut self, format: LogFormat, line: &[u8]) -> Result<Glimpse, ParseError> {
         match format {
             LogFormat::Netfilter => netfilter::glimpse(line),
             other => self.parse(other, line).map(|e| e.glimpse()),
@@ -105,7 +128,7 @@ impl Context {
     ) {
         match format {
             LogFormat::VpcFlow if self.learn(line) => each(Err(ParseError::NotTraffic)),
-            f if f.holds_many() => f.parse_each(line, each),
+            f if f.holds_many() => f.parse_each(line, &mut self.stamps, each),
             f => each(self.parse(f, line)),
         }
     }
@@ -197,7 +220,7 @@ mod tests {
     #[test]
     fn prefix_rules_of_the_input_decide_netfilter_actions() {
         let rules = PrefixActions::new([("KEEP", Action::Allow)], Action::Reject);
-        let ctx = Context::new(Some(Arc::new(rules)), None);
+        let mut ctx = Context::new(Some(Arc::new(rules)), None);
         let line = b"Nov 28 00:00:02 fw1 kernel: KEEP IN=eth0 OUT= SRC=1.2.3.4 DST=5.6.7.8 PROTO=TCP SPT=1 DPT=2";
         let event = ctx
             .parse(LogFormat::Netfilter, line)

@@ -1,7 +1,8 @@
 //! pfSense / OPNsense `filterlog` CSV lines (IPv4 and IPv6; tcp, udp, icmp and others): bytes in, one [`Event`]
 //! out. The field layout depends on the IP version; only the fields torwatch needs are read. No allocation, no IO.
 
-use super::{syslog, ParseError};
+use super::syslog::{self, Stamps};
+use super::ParseError;
 use crate::event::{parse_ip, parse_port, parse_u64, Action, Direction, Event, Proto};
 use memchr::memmem::Finder;
 use std::sync::LazyLock;
@@ -24,12 +25,12 @@ pub fn sniff(line: &[u8]) -> bool {
 }
 
 /// Parses one filterlog line, with or without its syslog header.
-pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
+pub fn parse<'a>(line: &'a [u8], stamps: &mut Stamps) -> Result<Event<'a>, ParseError> {
     let line = line.trim_ascii();
     if line.is_empty() {
         return Err(ParseError::Empty);
     }
-    let (header, msg) = syslog::split(line);
+    let (header, msg) = syslog::split(line, stamps);
     if header.app.is_some_and(|app| app != b"filterlog") {
         return Err(ParseError::NotTraffic);
     }

@@ -8,8 +8,14 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{TestCaseError, TestRunner};
 
+use super::syslog::Stamps;
 use super::{LogFormat, ParseError};
 use crate::event::{written_in, Event, Kind};
+
+/// How fixture lines are read: a stamp without a year is placed near 2025-06-15T12:00:00Z.
+pub fn stamps() -> Stamps {
+    Stamps::at(1_749_988_800)
+}
 
 /// One-line rendering of a parse result: the kind unless it is traffic, then present fields in a fixed order; or
 /// `error=<reason>`.
@@ -95,7 +101,7 @@ pub fn check(format: LogFormat, fixture: &str) {
             .map(|w| w.strip_prefix("nosniff ").unwrap_or(w))
             .collect();
         let mut got = Vec::new();
-        format.parse_each(raw.as_bytes(), &mut |r| got.push(render(r)));
+        format.parse_each(raw.as_bytes(), &mut stamps(), &mut |r| got.push(render(r)));
         if got != wants {
             failures.push(format!(
                 "line: {raw}\n want: {}\n  got: {}",
@@ -103,7 +109,7 @@ pub fn check(format: LogFormat, fixture: &str) {
                 got.join("\n       ")
             ));
         }
-        let parsed = render(format.parse(raw.as_bytes()));
+        let parsed = render(format.parse(raw.as_bytes(), &mut stamps()));
         let first_event = got
             .iter()
             .find(|g| !g.starts_with("error="))
@@ -207,9 +213,9 @@ fn run<S: Strategy>(format: LogFormat, strategy: S, line: impl Fn(S::Value) -> V
 /// `format` on `line`: no panic, and every address of every event is written in the line.
 fn invents_no_address(format: LogFormat, line: &[u8]) -> Result<(), TestCaseError> {
     let _ = format.sniff(line);
-    let _ = format.parse(line);
+    let _ = format.parse(line, &mut stamps());
     let mut found = Vec::new();
-    format.parse_each(line, &mut |r| {
+    format.parse_each(line, &mut stamps(), &mut |r| {
         if let Ok(e) = r {
             found.extend([e.src_ip, e.dst_ip].into_iter().flatten());
         }
@@ -271,8 +277,8 @@ mod tests {
             for line in super::raw_lines(fixture) {
                 let padded = format!(" {line}\r\n");
                 assert_eq!(
-                    super::render(format.parse(padded.as_bytes())),
-                    super::render(format.parse(line.as_bytes())),
+                    super::render(format.parse(padded.as_bytes(), &mut super::stamps())),
+                    super::render(format.parse(line.as_bytes(), &mut super::stamps())),
                     "{line}"
                 );
                 assert_eq!(
@@ -294,11 +300,11 @@ mod tests {
         ) {
             let lines = raw_lines();
             let line = super::mutate(lines[pick.index(lines.len())], cut, &edits);
-            let _ = parse_auto(&line);
+            let _ = parse_auto(&line, &mut super::stamps());
             for format in LogFormat::ALL {
                 let _ = format.sniff(&line);
-                let _ = format.parse(&line);
-                format.parse_each(&line, &mut |_| {});
+                let _ = format.parse(&line, &mut super::stamps());
+                format.parse_each(&line, &mut super::stamps(), &mut |_| {});
             }
         }
     }

@@ -12,6 +12,7 @@ use memchr::memmem::Finder;
 use super::civil;
 use super::kv::Pairs;
 use super::origin;
+use super::syslog::Stamps;
 use super::verdict;
 use super::ParseError;
 use crate::event::{parse_ip, parse_port, parse_u64, Direction, Event, Proto};
@@ -44,7 +45,7 @@ fn has_key(line: &[u8], key: &Finder<'_>) -> bool {
 /// else `timestamp`, else the syslog header. Device: `devname`, else `devid`, else the syslog host.
 /// Direction: the UTM `direction` field (`incoming`/`outgoing`), else the interface roles (`srcintfrole="wan"`
 /// into a non-WAN interface is inbound, the reverse outbound).
-pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
+pub fn parse<'a>(line: &'a [u8], stamps: &mut Stamps) -> Result<Event<'a>, ParseError> {
     let line = line.trim_ascii();
     let mut f = Found::default();
     for (key, value) in Pairs::new(line) {
@@ -52,7 +53,7 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
         f.take(key, value);
     }
     let mut event = f.into_event()?;
-    origin::fill_from_header(line, &mut event);
+    origin::fill_from_header(line, stamps, &mut event);
     Ok(event)
 }
 

@@ -16,6 +16,7 @@ use std::sync::LazyLock;
 use memchr::memmem::{self, Finder};
 
 use super::netfilter::PrefixActions;
+use super::syslog::Stamps;
 use super::{origin, syslog, ParseError};
 use crate::event::{parse_endpoint, parse_ip, Action, Direction, Event, Kind, Proto};
 
@@ -38,12 +39,16 @@ pub fn sniff(line: &[u8]) -> bool {
 }
 
 /// Parses a line with the built-in prefix rules.
-pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
-    parse_with(line, &DEFAULT_ACTIONS)
+pub fn parse<'a>(line: &'a [u8], stamps: &mut Stamps) -> Result<Event<'a>, ParseError> {
+    parse_with(line, &DEFAULT_ACTIONS, stamps)
 }
 
 /// Parses a line, reading a firewall line's action from its log prefix through `actions`.
-pub fn parse_with<'a>(line: &'a [u8], actions: &PrefixActions) -> Result<Event<'a>, ParseError> {
+pub fn parse_with<'a>(
+    line: &'a [u8],
+    actions: &PrefixActions,
+    stamps: &mut Stamps,
+) -> Result<Event<'a>, ParseError> {
     let line = line.trim_ascii();
     let mut event = match IN.find(line) {
         Some(at) => firewall(line, at, actions)?,
@@ -57,7 +62,7 @@ pub fn parse_with<'a>(line: &'a [u8], actions: &PrefixActions) -> Result<Event<'
             }
         }
     };
-    origin::fill_from_header(line, &mut event);
+    origin::fill_from_header(line, stamps, &mut event);
     Ok(event)
 }
 

@@ -1,13 +1,15 @@
 //! Log parsers: pure functions from one line of bytes to its events, each an [`Event`] or a [`ParseError`] reason.
 //!
 //! One module per log format behind the same functions: `sniff(line) -> bool` (cheap: is this line probably
-//! mine?) and `parse(line) -> Result<Event, ParseError>`; a format whose line may hold a document of many flows
-//! (an Azure NSG record, a list of GCP log entries) also hands each of them to a closure (`parse_each`).
-//! [`Context`] reads a stream's lines with its input's settings and what its earlier lines said. Parsers scan
-//! bytes (`memchr`), do no IO, know nothing of tokio, and allocate nothing per line or event. They must never
-//! panic on any input.
+//! mine?) and `parse(line, stamps) -> Result<Event, ParseError>` (`stamps`: the `now` a syslog stamp without a
+//! year is read at, given by the caller; formats whose stamps all carry a year take only the line); a format whose
+//! line may hold a document of many flows (an Azure NSG record, a list of GCP log entries) also hands each of them
+//! to a closure (`parse_each`). [`Context`] reads a stream's lines with its input's settings and what its earlier
+//! lines said. Parsers scan bytes (`memchr`), do no IO, read no clock, keep no thread-local state, know nothing of
+//! tokio, and allocate nothing per line or event. They must never panic on any input.
 
 use crate::event::{Addresses, Event, Glimpse};
+use syslog::Stamps;
 
 pub mod access;
 pub mod asa;
@@ -180,7 +182,10 @@ impl LogFormat {
     pub fn glimpse(self, line: &[u8]) -> Result<Glimpse, ParseError> {
         match self {
             LogFormat::Netfilter => netfilter::glimpse(line),
-            other => other.parse(line).map(|e| e.glimpse()),
+            // The glimpse holds no time: the stamps it is read with do not matter.
+            other => other
+                .parse(line, &mut Stamps::default())
+                .map(|e| e.glimpse()),
         }
     }
 
@@ -196,34 +201,36 @@ impl LogFormat {
     pub fn parse_each<'a>(
         self,
         line: &'a [u8],
+        stamps: &mut Stamps,
         each: &mut impl FnMut(Result<Event<'a>, ParseError>),
     ) {
         match self {
             LogFormat::Azure => azure::parse_each(line, each),
             LogFormat::Gcp => gcp::parse_each(line, each),
-            other => each(other.parse(line)),
+            other => each(other.parse(line, stamps)),
         }
     }
 
-    /// Parses a line known (or configured) to be of this format; of a document of flows, the first event.
-    pub fn parse(self, line: &[u8]) -> Result<Event<'_>, ParseError> {
+    /// Parses a line known (or configured) to be of this format; of a document of flows, the first event. A
+    /// syslog stamp without a year is read with `stamps`.
+    pub fn parse<'a>(self, line: &'a [u8], stamps: &mut Stamps) -> Result<Event<'a>, ParseError> {
         match self {
-            LogFormat::Netfilter => netfilter::parse(line),
-            LogFormat::Filterlog => filterlog::parse(line),
-            LogFormat::Panos => panos::parse(line),
-            LogFormat::Asa => asa::parse(line),
-            LogFormat::Fortigate => fortigate::parse(line),
-            LogFormat::Srx => srx::parse(line),
+            LogFormat::Netfilter => netfilter::parse(line, stamps),
+            LogFormat::Filterlog => filterlog::parse(line, stamps),
+            LogFormat::Panos => panos::parse(line, stamps),
+            LogFormat::Asa => asa::parse(line, stamps),
+            LogFormat::Fortigate => fortigate::parse(line, stamps),
+            LogFormat::Srx => srx::parse(line, stamps),
             LogFormat::VpcFlow => vpcflow::parse(line),
-            LogFormat::Cef => cef::parse(line),
+            LogFormat::Cef => cef::parse(line, stamps),
             LogFormat::WinFirewall => winfw::parse(line),
-            LogFormat::Access => access::parse(line),
-            LogFormat::WebError => weberror::parse(line),
-            LogFormat::Sshd => sshd::parse(line),
-            LogFormat::Sophos => sophos::parse(line),
-            LogFormat::SonicWall => sonicwall::parse(line),
-            LogFormat::WatchGuard => watchguard::parse(line),
-            LogFormat::MikroTik => mikrotik::parse(line),
+            LogFormat::Access => access::parse(line, stamps),
+            LogFormat::WebError => weberror::parse(line, stamps),
+            LogFormat::Sshd => sshd::parse(line, stamps),
+            LogFormat::Sophos => sophos::parse(line, stamps),
+            LogFormat::SonicWall => sonicwall::parse(line, stamps),
+            LogFormat::WatchGuard => watchguard::parse(line, stamps),
+            LogFormat::MikroTik => mikrotik::parse(line, stamps),
             LogFormat::Meraki => meraki::parse(line),
             LogFormat::Azure => azure::parse(line),
             LogFormat::Gcp => gcp::parse(line),
@@ -322,13 +329,16 @@ pub fn detect(line: &[u8]) -> Option<LogFormat> {
 }
 
 /// Auto-detects the format and parses the line.
-pub fn parse_auto(line: &[u8]) -> Result<(LogFormat, Event<'_>), ParseError> {
+pub fn parse_auto<'a>(
+    line: &'a [u8],
+    stamps: &mut Stamps,
+) -> Result<(LogFormat, Event<'a>), ParseError> {
     let line = trim_line(line);
     if line.is_empty() {
         return Err(ParseError::Empty);
     }
     let format = detect(line).ok_or(ParseError::UnknownFormat)?;
-    format.parse(line).map(|e| (format, e))
+    format.parse(line, stamps).map(|e| (format, e))
 }
 
 /// Strips a trailing `\r\n` / `\n` and surrounding ASCII whitespace.

@@ -10,7 +10,8 @@ mod ulogd;
 pub use memo::ActionMemo;
 pub use prefix::{PrefixActions, DEFAULT_RULES};
 
-use super::{syslog, syslog::stamp, ParseError};
+use super::syslog::{self, stamp, Stamps};
+use super::ParseError;
 use crate::event::{parse_ip, parse_port, Action, Addresses, Direction, Event, Glimpse, Proto};
 use packet::Fields;
 use std::net::IpAddr;
@@ -34,12 +35,16 @@ pub fn sniff(line: &[u8]) -> bool {
 }
 
 /// Parses a line with the default prefix → action rules; drop when the prefix says nothing.
-pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
-    parse_with(line, &DEFAULT_ACTIONS)
+pub fn parse<'a>(line: &'a [u8], stamps: &mut Stamps) -> Result<Event<'a>, ParseError> {
+    parse_with(line, &DEFAULT_ACTIONS, stamps)
 }
 
 /// Parses a line, reading the action from its log prefix through `actions`.
-pub fn parse_with<'a>(line: &'a [u8], actions: &PrefixActions) -> Result<Event<'a>, ParseError> {
+pub fn parse_with<'a>(
+    line: &'a [u8],
+    actions: &PrefixActions,
+    stamps: &mut Stamps,
+) -> Result<Event<'a>, ParseError> {
     let line = line.trim_ascii();
     if line.is_empty() {
         return Err(ParseError::Empty);
@@ -47,7 +52,7 @@ pub fn parse_with<'a>(line: &'a [u8], actions: &PrefixActions) -> Result<Event<'
     if line.first() == Some(&b'{') {
         return ulogd::parse(line, actions);
     }
-    let (header, msg) = syslog::split(line);
+    let (header, msg) = syslog::split(line, stamps);
     let p = Packet::read::<true>(msg)?;
     let prefix = msg.get(..p.fields.prefix_len).unwrap_or_default();
     let (action, _) = action_of(prefix, || header.app, actions);
@@ -109,7 +114,7 @@ fn action_read(line: &[u8], actions: &PrefixActions) -> (Action, bool) {
         (_, None, None) => 0,
     };
     let prefix = msg.get(..prefix_len).unwrap_or_default();
-    action_of(prefix, || syslog::split(line).0.app, actions)
+    action_of(prefix, || syslog::app(line), actions)
 }
 
 /// The addresses of a line exactly when [`parse`] accepts it, with the same error when it does not; the syslog
@@ -289,7 +294,7 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(4096))]
         #[test]
         fn peek_agrees_with_parse(l in line()) {
-            let parsed = parse(l.as_bytes());
+            let parsed = parse(l.as_bytes(), &mut Stamps::default());
             prop_assert_eq!(glimpse(l.as_bytes()), parsed.map(|e| e.glimpse()), "{}", l);
             prop_assert_eq!(peek(l.as_bytes()), parsed.map(|e| e.addresses()), "{}", l);
             if let Ok(e) = parsed {
@@ -302,7 +307,10 @@ mod tests {
     fn an_rfc5424_header_field_is_never_taken_for_a_packet_word() {
         // The host is `IN=eth0`: the message has no interface word, so this is not a packet.
         let l = b"<4>1 - IN=eth0 - - - SRC=1.2.3.4 DST=5.6.7.8 PROTO=TCP SPT=1 DPT=2";
-        assert_eq!(parse(l).map(|e| e.addresses()), Err(ParseError::NotTraffic));
+        assert_eq!(
+            parse(l, &mut Stamps::default()).map(|e| e.addresses()),
+            Err(ParseError::NotTraffic)
+        );
         assert_eq!(peek(l), Err(ParseError::NotTraffic));
     }
 
@@ -314,6 +322,9 @@ mod tests {
             dst: Some("5.6.7.8".parse().unwrap()),
         };
         assert_eq!(peek(l), Ok(want));
-        assert_eq!(parse(l).map(|e| e.addresses()), Ok(want));
+        assert_eq!(
+            parse(l, &mut Stamps::default()).map(|e| e.addresses()),
+            Ok(want)
+        );
     }
 }

@@ -11,7 +11,7 @@ use memchr::memchr;
 use super::civil;
 use super::csv::Fields;
 use super::origin;
-use super::syslog;
+use super::syslog::{self, Stamps};
 use super::verdict;
 use super::ParseError;
 use crate::event::{parse_ip, parse_port, Action, Event, Proto};
@@ -34,7 +34,7 @@ pub fn sniff(line: &[u8]) -> bool {
 /// an offset), or the high-resolution ISO 8601 time with its offset when the record carries one. Device is the
 /// device name column, else the syslog host, else the serial number. A subtype of `drop` or `deny` wins over an
 /// `allow` action.
-pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
+pub fn parse<'a>(line: &'a [u8], stamps: &mut Stamps) -> Result<Event<'a>, ParseError> {
     let line = line.trim_ascii();
     if json::sniff(line) {
         return json::parse(line);
@@ -45,7 +45,7 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
         b"THREAT" => THREAT_DEVICE_NAME,
         k if logins::is_login_type(k) => {
             let mut event = logins::parse(rec, k)?;
-            origin::fill_from_header(line, &mut event);
+            origin::fill_from_header(line, stamps, &mut event);
             if event.device.is_none() {
                 event.device = Fields::new(rec)
                     .nth(2)
@@ -62,7 +62,7 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
     }
     let serial = cols.serial;
     let mut event = cols.into_event()?;
-    origin::fill_from_header(line, &mut event);
+    origin::fill_from_header(line, stamps, &mut event);
     if event.device.is_none() {
         event.device = Some(serial)
             .filter(|s| !s.is_empty())
@@ -138,7 +138,7 @@ impl<'a> Columns<'a> {
 /// Behind an RFC 5424 header whose structured data holds a comma, the header is split off first.
 fn record(line: &[u8]) -> Option<(&[u8], &[u8])> {
     record_at_first_comma(line).or_else(|| {
-        let (_, message) = syslog::split(line);
+        let message = syslog::message(line);
         (line.first() == Some(&b'<') && message.len() < line.len())
             .then(|| record_at_first_comma(message))?
     })

@@ -14,6 +14,7 @@ use std::sync::LazyLock;
 use memchr::memmem::Finder;
 
 use super::kv::Pairs;
+use super::syslog::Stamps;
 use super::{civil, origin, verdict, ParseError};
 use crate::event::{parse_ip, parse_port, Action, Event, Kind, Proto};
 
@@ -30,7 +31,7 @@ pub fn sniff(line: &[u8]) -> bool {
 }
 
 /// Parses one SonicOS line (see the module comment).
-pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
+pub fn parse<'a>(line: &'a [u8], stamps: &mut Stamps) -> Result<Event<'a>, ParseError> {
     let line = line.trim_ascii();
     let mut f = Found::default();
     for (key, value) in Pairs::new(line) {
@@ -75,7 +76,7 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
         http_status: None,
         service: None,
     };
-    origin::fill_from_header(line, &mut event);
+    origin::fill_from_header(line, stamps, &mut event);
     Ok(event)
 }
 

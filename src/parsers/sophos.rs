@@ -13,6 +13,7 @@ use std::sync::LazyLock;
 use memchr::memmem::Finder;
 
 use super::kv::Pairs;
+use super::syslog::Stamps;
 use super::{civil, origin, verdict, ParseError};
 use crate::event::{parse_ip, parse_port, Action, Direction, Event, Kind, Proto};
 
@@ -30,7 +31,7 @@ pub fn sniff(line: &[u8]) -> bool {
 /// Parses one SFOS or UTM line. Time: SFOS `timestamp`, else `date`+`time` shifted by `timezone` (a zone name
 /// counts as UTC), else the UTM stamp (`2024:03:05-10:15:02`) or the syslog header. Device: `device_name`, else
 /// `device_id` / `device_serial_id`, else the host after the stamp.
-pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
+pub fn parse<'a>(line: &'a [u8], stamps: &mut Stamps) -> Result<Event<'a>, ParseError> {
     let line = line.trim_ascii();
     let mut f = Found::default();
     for (key, value) in Pairs::new(line) {
@@ -43,7 +44,7 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
             event.device = event.device.or(host);
         }
     }
-    origin::fill_from_header(line, &mut event);
+    origin::fill_from_header(line, stamps, &mut event);
     Ok(event)
 }
 
@@ -217,7 +218,7 @@ fn login_result(word: &[u8]) -> Option<Action> {
 
 /// UTM's own stamp and host: `2024:03:05-10:15:02 utm-1 ulogd[…]: …` (local time, read as UTC).
 fn utm_stamp(line: &[u8]) -> Option<(i64, Option<&str>)> {
-    let msg = super::syslog::split(line).1;
+    let msg = super::syslog::message(line);
     let stamp = msg.get(..19)?;
     let digits = |at: usize, n: usize| super::syslog::stamp::digits(stamp, at, n);
     if stamp.get(4) != Some(&b':') || stamp.get(10) != Some(&b'-') {

@@ -4,7 +4,8 @@
 
 mod junos;
 
-use super::{syslog, ParseError};
+use super::syslog::{self, Stamps};
+use super::ParseError;
 use crate::event::{parse_ip, parse_port, parse_u64, Action, Event, Proto};
 use memchr::memmem::{self, Finder};
 use std::net::IpAddr;
@@ -19,13 +20,13 @@ pub fn sniff(line: &[u8]) -> bool {
 }
 
 /// Parses one SRX flow-session line, with or without its syslog header.
-pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
+pub fn parse<'a>(line: &'a [u8], stamps: &mut Stamps) -> Result<Event<'a>, ParseError> {
     let line = line.trim_ascii();
     if line.is_empty() {
         return Err(ParseError::Empty);
     }
     let Some(at) = FIND_TAG.find(line) else {
-        return junos::parse(line);
+        return junos::parse(line, stamps);
     };
     let rest = line.get(at + TAG.len()..).unwrap_or_default();
     let kind_len = rest
@@ -38,7 +39,7 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
         _ => return Err(ParseError::NotTraffic),
     };
     let body = rest.get(kind_len..).unwrap_or_default();
-    let (header, _) = syslog::split(line);
+    let (header, _) = syslog::split(line, stamps);
     let flow = match memmem::find(body, b"[junos@") {
         Some(sd) => structured(body.get(sd..).unwrap_or_default())?,
         None => plain(body)?,

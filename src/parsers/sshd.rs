@@ -16,22 +16,23 @@ use std::net::IpAddr;
 
 use memchr::memmem;
 
-use super::syslog::{self, Header};
+use super::syslog::{self, Header, Stamps};
 use super::ParseError;
 use crate::event::{parse_ip, parse_port, Action, Direction, Event, Kind, Proto, Service};
 
 /// True when the line comes from sshd: its syslog tag names sshd, or it is a bare message in sshd's words.
 pub fn sniff(line: &[u8]) -> bool {
-    message(line.trim_ascii()).is_some()
+    message(line.trim_ascii(), syslog::split_untimed).is_some()
 }
 
 /// Parses one sshd line, with or without its syslog header.
-pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
+pub fn parse<'a>(line: &'a [u8], stamps: &mut Stamps) -> Result<Event<'a>, ParseError> {
     let line = line.trim_ascii();
     if line.is_empty() {
         return Err(ParseError::Empty);
     }
-    let (header, msg) = message(line).ok_or(ParseError::NotTraffic)?;
+    let (header, msg) =
+        message(line, |l| syslog::split(l, stamps)).ok_or(ParseError::NotTraffic)?;
     let body = strip_level(msg);
     let rule = RULES
         .iter()
@@ -60,9 +61,12 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
     Ok(event)
 }
 
-/// The header and the sshd message of a line, or `None` when the line is not sshd's.
-fn message(line: &[u8]) -> Option<(Header<'_>, &[u8])> {
-    let (header, msg) = syslog::split(line);
+/// The header (split by `split`) and the sshd message of a line, or `None` when the line is not sshd's.
+fn message<'a>(
+    line: &'a [u8],
+    split: impl FnOnce(&'a [u8]) -> (Header<'a>, &'a [u8]),
+) -> Option<(Header<'a>, &'a [u8])> {
+    let (header, msg) = split(line);
     match header.app {
         Some(app) if is_program(app) => Some((header, msg)),
         Some(_) => None,

@@ -1,11 +1,9 @@
 //! The syslog header in front of a logged message (RFC 3164 / RFC 5424 / file prefixes): split it off, keep the
-//! time and host. No allocation, no IO except reading the clock for RFC 3164 stamps, which carry no year; [`split`]
-//! remembers the last stamp it read on each thread, so neighbouring lines that share it skip the clock and the date
-//! arithmetic. [`split_with_clock`] is pure.
+//! time and host. Pure: no allocation, no IO, no clock. RFC 3164 stamps carry no year: they are read against the
+//! `now` of a [`Stamps`], which the stream reading the lines owns; it remembers the last stamp it read, so
+//! neighbouring lines that share it skip the date arithmetic.
 
 pub mod stamp;
-
-use std::cell::Cell;
 
 /// What the syslog header said. Every field is optional: a bare message has an empty header.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -22,21 +20,9 @@ pub struct Header<'a> {
 }
 
 /// Splits the header off `line`, returning it and the message that follows (the whole line when there is none).
-///
-/// A stamp without a year is resolved against the clock when it is first met; lines that follow with the very same
-/// stamp text reuse that result on this thread.
-pub fn split(line: &[u8]) -> (Header<'_>, &[u8]) {
-    split_with_stamp(line, cached_stamp, stamp::rfc3339).finish()
-}
-
-/// [`split`] with the current Unix time supplied by `now` (called only for stamps without a year). Pure.
-pub fn split_with_clock(line: &[u8], now: impl Fn() -> i64) -> (Header<'_>, &[u8]) {
-    split_with_stamp(
-        line,
-        |s| stamp::rfc3339(s).or_else(|| stamp::bsd(s, &now)),
-        stamp::rfc3339,
-    )
-    .finish()
+/// A stamp without a year is placed near the `now` of `stamps`.
+pub fn split<'a>(line: &'a [u8], stamps: &mut Stamps) -> (Header<'a>, &'a [u8]) {
+    split_with_stamp(line, |s| stamps.read(s), stamp::rfc3339).finish()
 }
 
 /// The message of `line`: exactly what [`split`] returns beside the header, found without turning the stamp into
@@ -56,6 +42,28 @@ pub fn message(line: &[u8]) -> &[u8] {
     let rest = s.get(stamp.end..).unwrap_or_default();
     let rest = rest.strip_prefix(b":").unwrap_or(rest);
     host_and_tag(skip_spaces(rest)).2
+}
+
+/// [`split`] without the header's time: what it gives otherwise, read without turning the stamp into seconds
+/// (whether a stamp is there, and so where the header ends, does not depend on the time it is read at). For
+/// readers that only ask whether a line is theirs. Pure.
+pub fn split_untimed(line: &[u8]) -> (Header<'_>, &[u8]) {
+    let read = |s: &[u8]| stamp::read_any(s).map(|st| (0, st.end));
+    let read_rfc3339 = |s: &[u8]| stamp::read_rfc3339(s).map(|st| (0, st.end));
+    let (header, msg) = split_with_stamp(line, read, read_rfc3339).finish();
+    (
+        Header {
+            time: None,
+            ..header
+        },
+        msg,
+    )
+}
+
+/// The tag (APP-NAME) of `line`'s header: what [`split`] gives, read without turning the stamp into seconds (whether
+/// a stamp is there, and so where the header ends, does not depend on the time it is read at). Pure.
+pub fn app(line: &[u8]) -> Option<&[u8]> {
+    split_untimed(line).0.app
 }
 
 /// A cheaper stand-in for [`message`], for readers that only act on words of the form `letters=…` (netfilter's
@@ -90,11 +98,11 @@ impl<'a> Split<'a> {
     }
 }
 
-/// Longest stamp text (with the byte after it) that [`cached_stamp`] remembers.
+/// Longest stamp text (with the bytes after it) that [`Stamps`] remembers.
 const STAMP_KEY: usize = 40;
 
-/// The last stamp [`split`] read on a thread: the bytes its parse looked at, and what it gave.
-#[derive(Clone, Copy)]
+/// The last stamp a [`Stamps`] read: the bytes its parse looked at, and what it gave.
+#[derive(Debug, Clone, Copy)]
 struct LastStamp {
     key: [u8; STAMP_KEY],
     len: usize,
@@ -102,43 +110,84 @@ struct LastStamp {
     end: usize,
 }
 
-thread_local! {
-    static LAST_STAMP: Cell<LastStamp> = const {
-        Cell::new(LastStamp { key: [0; STAMP_KEY], len: 0, time: 0, end: 0 })
+impl LastStamp {
+    const NONE: LastStamp = LastStamp {
+        key: [0; STAMP_KEY],
+        len: 0,
+        time: 0,
+        end: 0,
     };
 }
 
-/// An RFC 3339 or BSD stamp at the start of `s`, reusing the previous result when `s` starts with the same bytes.
-/// Both parsers look at no byte past the two that follow the stamp (a `.` and what follows it may be a fraction), so
-/// those bytes decide the result (and the clock reading taken when they were first met, for a BSD stamp without a
-/// year).
-fn cached_stamp(s: &[u8]) -> Option<(i64, usize)> {
-    let last = LAST_STAMP.with(Cell::get);
-    if last.len != 0 && s.get(..last.len) == last.key.get(..last.len) {
-        return Some((last.time, last.end));
+/// How one stream's syslog stamps are read: the time a stamp without a year is placed near (`now`: the year of
+/// `now`, or the one before when that would put the stamp more than a day after it), and the last stamp read.
+/// Owned by the stream that reads the lines (its parsing context); what a line gives depends only on its bytes
+/// and `now`.
+#[derive(Debug, Clone)]
+pub struct Stamps {
+    now: i64,
+    last: LastStamp,
+}
+
+impl Default for Stamps {
+    /// Stamps read at Unix time 0: a stamp without a year is placed in 1970. Readers of real logs give a `now`.
+    fn default() -> Stamps {
+        Stamps::at(0)
     }
-    let (time, end) = stamp::rfc3339(s).or_else(|| stamp::bsd(s, now_unix))?;
-    let len = end + 2;
-    let mut key = [0; STAMP_KEY];
-    if let (Some(seen), Some(slot)) = (s.get(..len), key.get_mut(..len)) {
-        slot.copy_from_slice(seen);
-        LAST_STAMP.with(|c| {
-            c.set(LastStamp {
+}
+
+impl Stamps {
+    /// Stamps read at `now` (Unix seconds).
+    pub fn at(now: i64) -> Stamps {
+        Stamps {
+            now,
+            last: LastStamp::NONE,
+        }
+    }
+
+    /// The time stamps without a year are placed near.
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
+    /// Reads later stamps at `now`; the remembered stamp is forgotten when `now` changes.
+    pub fn set_now(&mut self, now: i64) {
+        if now != self.now {
+            self.now = now;
+            self.last = LastStamp::NONE;
+        }
+    }
+
+    /// An RFC 3339 or BSD stamp at the start of `s`: Unix seconds and the stamp's length, the previous result
+    /// reused when `s` starts with the same bytes. Both stamp parsers look at no byte past the two that follow the
+    /// stamp (a `.` and what follows it may be a fraction), so those bytes and `now` decide the result.
+    fn read(&mut self, s: &[u8]) -> Option<(i64, usize)> {
+        let last = &self.last;
+        if last.len != 0 && s.get(..last.len) == last.key.get(..last.len) {
+            return Some((last.time, last.end));
+        }
+        let now = self.now;
+        let (time, end) = stamp::rfc3339(s).or_else(|| stamp::bsd(s, || now))?;
+        let len = end + 2;
+        let mut key = [0; STAMP_KEY];
+        if let (Some(seen), Some(slot)) = (s.get(..len), key.get_mut(..len)) {
+            slot.copy_from_slice(seen);
+            self.last = LastStamp {
                 key,
                 len,
                 time,
                 end,
-            })
-        });
+            };
+        }
+        Some((time, end))
     }
-    Some((time, end))
 }
 
 /// The header split, with `stamp` reading an RFC 3339 or BSD stamp at the start of a slice, and `rfc3339` an
 /// RFC 3339 one (RFC 5424's); both give Unix seconds and the stamp's length.
 fn split_with_stamp(
     line: &[u8],
-    stamp: impl Fn(&[u8]) -> Option<(i64, usize)>,
+    mut stamp: impl FnMut(&[u8]) -> Option<(i64, usize)>,
     rfc3339: impl Fn(&[u8]) -> Option<(i64, usize)>,
 ) -> Split<'_> {
     let (had_pri, s) = strip_pri(line);
@@ -167,16 +216,10 @@ fn split_with_stamp(
     Split { header, host, msg }
 }
 
-/// The seconds [`split`] reads from the RFC 3339 or BSD stamp at the start of `s` (a line after its `<PRI>`, with
-/// no RFC 5424 header): `None` where it finds no stamp.
-pub fn stamp_time(s: &[u8]) -> Option<i64> {
-    cached_stamp(s).map(|(t, _)| t)
-}
-
-/// The wall clock's second for a BSD stamp's year: the kernel's coarse clock (a tick old at most, a fraction of
-/// the cost of the precise one, which a stamp read per line would feel).
-fn now_unix() -> i64 {
-    nix::time::clock_gettime(nix::time::ClockId::CLOCK_REALTIME_COARSE).map_or(0, |t| t.tv_sec())
+/// Whether [`split`] reads an RFC 3339 or BSD stamp at the start of `s` (a line after its `<PRI>`, with no RFC 5424
+/// header). A stamp that reads turns into seconds at any `now`, so this does not depend on it.
+pub fn stamp_reads(s: &[u8]) -> bool {
+    Stamps::default().read(s).is_some()
 }
 
 /// Strips `<PRI>` (1 to 3 digits).
@@ -435,8 +478,20 @@ mod tests {
     proptest! {
         #[test]
         fn message_is_the_split_message(line in header_line()) {
-            let (_, msg) = split_with_clock(line.as_bytes(), || NOW);
+            let (_, msg) = split(line.as_bytes(), &mut Stamps::at(NOW));
             prop_assert_eq!(message(line.as_bytes()), msg);
+        }
+
+        #[test]
+        fn a_remembered_stamp_reads_as_a_fresh_one(lines in prop::collection::vec(header_line(), 1..12)) {
+            let mut kept = Stamps::at(NOW);
+            for line in lines.iter().chain(&lines) {
+                let fresh = split(line.as_bytes(), &mut Stamps::at(NOW));
+                prop_assert_eq!(split(line.as_bytes(), &mut kept), fresh, "{}", line);
+                prop_assert_eq!(app(line.as_bytes()), fresh.0.app, "{}", line);
+                let untimed = split_untimed(line.as_bytes());
+                prop_assert_eq!(untimed, (Header { time: None, ..fresh.0 }, fresh.1), "{}", line);
+            }
         }
 
         #[test]
@@ -454,7 +509,7 @@ mod tests {
     const NOW: i64 = 1_718_452_800;
 
     fn check(line: &str, time: Option<i64>, host: Option<&str>, app: Option<&str>, msg: &str) {
-        let (h, m) = split_with_clock(line.as_bytes(), || NOW);
+        let (h, m) = split(line.as_bytes(), &mut Stamps::at(NOW));
         assert_eq!(h.time, time, "time of {line}");
         assert_eq!(h.host, host, "host of {line}");
         assert_eq!(h.app, app.map(str::as_bytes), "app of {line}");
@@ -504,11 +559,21 @@ mod tests {
     #[test]
     fn rfc3164_year_rolls_back_when_in_the_future() {
         // Dec 31 seen on 2024-06-15 is 2023-12-31, not six months ahead.
-        let (h, _) = split_with_clock(b"Dec 31 23:59:59 h app: x", || NOW);
+        let (h, _) = split(b"Dec 31 23:59:59 h app: x", &mut Stamps::at(NOW));
         assert_eq!(h.time, Some(1_704_067_199));
         // Jun 16 (less than a day ahead) stays in the current year.
-        let (h, _) = split_with_clock(b"Jun 16 06:00:00 h app: x", || NOW);
+        let (h, _) = split(b"Jun 16 06:00:00 h app: x", &mut Stamps::at(NOW));
         assert_eq!(h.time, Some(1_718_517_600));
+    }
+
+    #[test]
+    fn a_new_now_forgets_the_remembered_stamp() {
+        let line = b"Dec 31 23:59:59 h app: x";
+        let mut stamps = Stamps::at(NOW);
+        assert_eq!(split(line, &mut stamps).0.time, Some(1_704_067_199));
+        // Half a year on, the same stamp is the end of 2024.
+        stamps.set_now(NOW + 200 * 86_400);
+        assert_eq!(split(line, &mut stamps).0.time, Some(1_735_689_599));
     }
 
     #[test]
@@ -547,13 +612,13 @@ mod tests {
     fn rfc5424_with_and_without_structured_data() {
         let line =
             "<134>1 2021-07-03T19:10:14.578288-05:00 pf.example.com filterlog 72237 - - 146,,,";
-        let (h, m) = split_with_clock(line.as_bytes(), || NOW);
+        let (h, m) = split(line.as_bytes(), &mut Stamps::at(NOW));
         assert_eq!(h.time, Some(1_625_357_414));
         assert_eq!(h.host, Some("pf.example.com"));
         assert_eq!(h.app, Some(&b"filterlog"[..]));
         assert_eq!(m, b"146,,,");
         let line = r#"<14>1 2019-11-14T09:37:51.184+01:00 SRX RT_FLOW - RT_FLOW_SESSION_CREATE [junos@2636 a="x]\"" b="2"]"#;
-        let (h, m) = split_with_clock(line.as_bytes(), || NOW);
+        let (h, m) = split(line.as_bytes(), &mut Stamps::at(NOW));
         assert_eq!(h.msgid, Some(&b"RT_FLOW_SESSION_CREATE"[..]));
         assert_eq!(
             h.structured_data,

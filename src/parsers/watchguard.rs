@@ -10,6 +10,7 @@ use std::sync::LazyLock;
 
 use memchr::memmem::Finder;
 
+use super::syslog::Stamps;
 use super::{origin, verdict, ParseError};
 use crate::event::{parse_ip, parse_port, Event, Kind, Proto};
 
@@ -39,7 +40,7 @@ fn body(line: &[u8]) -> Option<&[u8]> {
 }
 
 /// Parses one traffic message (see the module comment). Time and device come from the syslog header.
-pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
+pub fn parse<'a>(line: &'a [u8], stamps: &mut Stamps) -> Result<Event<'a>, ParseError> {
     let line = line.trim_ascii();
     let rest = body(line).ok_or(ParseError::NotTraffic)?;
     let mut words = rest.split(|&c| c == b' ').filter(|w| !w.is_empty());
@@ -73,7 +74,7 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
         action,
         ..Event::default()
     };
-    origin::fill_from_header(line, &mut event);
+    origin::fill_from_header(line, stamps, &mut event);
     Ok(event)
 }
 

@@ -16,7 +16,7 @@ use std::sync::LazyLock;
 
 use memchr::memmem::{self, Finder};
 
-use super::syslog;
+use super::syslog::{self, Stamps};
 use super::{civil, ParseError};
 use crate::event::{parse_ip, parse_port, Action, Event, Kind, Service};
 
@@ -41,7 +41,7 @@ static NEEDLES: LazyLock<Needles> = LazyLock::new(|| Needles {
 
 /// True for an Apache or nginx error-log line, behind a syslog header or not.
 pub fn sniff(line: &[u8]) -> bool {
-    let (_, msg) = syslog::split(line.trim_ascii());
+    let msg = syslog::message(line.trim_ascii());
     is_apache(msg) || is_nginx(msg)
 }
 
@@ -61,12 +61,12 @@ fn is_nginx(msg: &[u8]) -> bool {
 }
 
 /// Parses one error-log line.
-pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
+pub fn parse<'a>(line: &'a [u8], stamps: &mut Stamps) -> Result<Event<'a>, ParseError> {
     let line = line.trim_ascii();
     if line.is_empty() {
         return Err(ParseError::Empty);
     }
-    let (header, msg) = syslog::split(line);
+    let (header, msg) = syslog::split(line, stamps);
     let read = if is_nginx(msg) {
         nginx(msg)?
     } else if is_apache(msg) {

@@ -171,7 +171,7 @@ impl Saved {
         loop {
             tokio::select! {
                 _ = tick.tick() => if self.changed() {
-                    self.save(crate::keeper::now()).await;
+                    self.save(crate::clock::now()).await;
                 },
                 _ = shutdown.cancelled() => return,
             }

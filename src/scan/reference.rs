@@ -6,8 +6,7 @@ use crate::event::{Addresses, Direction, Event};
 use crate::feeds::{self, FeedKind};
 use crate::keeper::history::{Currency, History};
 use crate::keeper::state::State;
-use crate::keeper::{EXITS, RELAYS};
-use crate::lists::{List, ListEntry, Provenance};
+use crate::lists::{List, ListEntry, ListId, Provenance};
 use crate::matcher::{Geoip, Side};
 use anyhow::Context;
 use std::path::Path;
@@ -111,7 +110,7 @@ impl Reference {
                     .into(),
             })
             .collect();
-        let list = List::new(EXITS, 1, 0, entries);
+        let list = List::new(ListId::Exits.name(), 1, 0, entries);
         Ok(Reference {
             exits: Listed {
                 side: Side::new(Some(Arc::new(list)), geoip),
@@ -140,8 +139,8 @@ impl Reference {
         let build =
             |name: &str| from_history(&state.history, name, &currency, at_time_of_event, geoip);
         Ok(Reference {
-            exits: build(EXITS),
-            relays: build(RELAYS),
+            exits: build(ListId::Exits.name()),
+            relays: build(ListId::Relays.name()),
         })
     }
 

@@ -200,7 +200,7 @@ async fn http(
             .headers()
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok());
-        let retry_after = retry_after.and_then(|v| parse_retry_after(v, SystemTime::now()));
+        let retry_after = retry_after.and_then(|v| parse_retry_after(v, crate::clock::system()));
         let body = error_body(&mut response).await;
         return Err(FetchError::Status {
             status: status.as_u16(),

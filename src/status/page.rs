@@ -5,8 +5,8 @@ use super::markup::{
     age, count, num, path_segment, span, table, table_end, text, time, utc, MAX_NAME,
 };
 use super::traffic::{self, Traffic};
-use crate::keeper::EXITS;
 use crate::lists::List;
+use crate::lists::ListId;
 use crate::snapshot::{Snapshot, SourceStatus};
 use std::fmt::Write;
 
@@ -45,7 +45,7 @@ pub fn render(snapshot: &Snapshot, traffic: &Traffic, now: i64, stale_after: i64
 
 /// The banner when no exit list is loaded, then the headline numbers.
 fn summary(out: &mut String, snapshot: &Snapshot, traffic: &Traffic, now: i64) {
-    let exits = snapshot.lists.get(EXITS);
+    let exits = snapshot.lists.get(ListId::Exits.name());
     if exits.is_none() {
         out.push_str(
             "<p class=\"banner bad\" role=\"alert\"><strong>No exit list loaded yet.</strong> Firewalls that poll \
@@ -59,7 +59,7 @@ fn summary(out: &mut String, snapshot: &Snapshot, traffic: &Traffic, now: i64) {
         None => o.push_str("not loaded"),
     });
     card(out, "Exit list confirmed", |o| {
-        match snapshot.confirmed(EXITS) {
+        match snapshot.confirmed(ListId::Exits.name()) {
             0 => o.push_str("never"),
             at => age(o, now.saturating_sub(at)),
         };

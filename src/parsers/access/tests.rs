@@ -36,12 +36,12 @@ proptest! {
     #[test]
     fn never_panics(line in proptest::collection::vec(any::<u8>(), 0..300)) {
         let _ = sniff(&line);
-        let _ = parse(&line);
+        let _ = parse(&line, &mut Stamps::default());
     }
 
     #[test]
     fn never_panics_near_access_lines(head in "[0-9a-f.:, \"-]{0,40}", tail in "[ -~]{0,40}") {
         let line = format!("{head} - - [10/Oct/2000:13:55:36 -0700] \"{tail}");
-        let _ = parse(line.as_bytes());
+        let _ = parse(line.as_bytes(), &mut Stamps::default());
     }
 }

@@ -28,12 +28,12 @@ proptest! {
     #[test]
     fn never_panics(line in proptest::collection::vec(any::<u8>(), 0..400)) {
         let _ = sniff(&line);
-        let _ = parse(&line);
+        let _ = parse(&line, &mut Stamps::default());
     }
 
     #[test]
     fn never_panics_on_pairs(tail in "([a-z]{1,8}=(\"[^\"]{0,12}\"?|[0-9a-f.:]{0,20})[ ,]?){0,20}") {
         let line = format!("logid=1 type=traffic {tail}");
-        let _ = parse(line.as_bytes());
+        let _ = parse(line.as_bytes(), &mut Stamps::default());
     }
 }

@@ -22,6 +22,6 @@ proptest! {
     #[test]
     fn never_panics(line in proptest::collection::vec(any::<u8>(), 0..400)) {
         let _ = sniff(&line);
-        let _ = parse(&line);
+        let _ = parse(&line, &mut Stamps::default());
     }
 }

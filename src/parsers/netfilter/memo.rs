@@ -170,7 +170,7 @@ fn read(line: &[u8], key: &Key, hash: u64, actions: &PrefixActions) -> (Action, 
     let remembered = first_interface_word(s, from) == Some(key.word)
         && (stamp_end.is_none() || two_words(s.get(from..key.word).unwrap_or_default()))
         // When the tag decided, the header's own stamp reader must agree with the one read here.
-        && (by_prefix || syslog::stamp_time(s).is_some() == stamp_end.is_some());
+        && (by_prefix || syslog::stamp_reads(s) == stamp_end.is_some());
     let entry = remembered.then(|| Entry {
         hash,
         key: key.words,
@@ -426,19 +426,25 @@ mod tests {
         // The key reads every digit as `0`: the header's reader must treat all ten alike.
         let tags: Vec<_> = (b'0'..=b'9')
             .map(|d| {
-                syslog::split(&[b"Nov 28 00:00:02 h kernel", &[d][..], b": x"].concat())
-                    .0
-                    .app
-                    .map(<[u8]>::len)
+                syslog::split(
+                    &[b"Nov 28 00:00:02 h kernel", &[d][..], b": x"].concat(),
+                    &mut syslog::Stamps::default(),
+                )
+                .0
+                .app
+                .map(<[u8]>::len)
             })
             .collect();
         assert!(tags.windows(2).all(|w| w[0] == w[1]), "{tags:?}");
         let hosts: Vec<_> = (b'0'..=b'9')
             .map(|d| {
-                syslog::split(&[b"Nov 28 00:00:02 h", &[d][..], b" kernel: x"].concat())
-                    .0
-                    .host
-                    .map(str::len)
+                syslog::split(
+                    &[b"Nov 28 00:00:02 h", &[d][..], b" kernel: x"].concat(),
+                    &mut syslog::Stamps::default(),
+                )
+                .0
+                .host
+                .map(str::len)
             })
             .collect();
         assert!(hosts.windows(2).all(|w| w[0] == w[1]), "{hosts:?}");

@@ -25,12 +25,12 @@ proptest! {
     #[test]
     fn never_panics(line in proptest::collection::vec(any::<u8>(), 0..400)) {
         let _ = sniff(&line);
-        let _ = parse(&line);
+        let _ = parse(&line, &mut Stamps::default());
     }
 
     #[test]
     fn never_panics_on_near_records(tail in "[0-9a-zA-Z.:/\", -]{0,300}") {
         let line = format!("1,2024/01/01 00:00:00,0123,TRAFFIC,{tail}");
-        let _ = parse(line.as_bytes());
+        let _ = parse(line.as_bytes(), &mut Stamps::default());
     }
 }

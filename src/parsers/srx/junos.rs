@@ -10,7 +10,7 @@ use memchr::memmem;
 
 use super::{pair, param, proto_id, structured};
 use crate::event::{parse_ip, parse_port, Action, Direction, Event, Kind, Proto, Service};
-use crate::parsers::syslog::{self, Header};
+use crate::parsers::syslog::{self, Header, Stamps};
 use crate::parsers::{verdict, ParseError};
 
 /// The Junos events this module reads.
@@ -67,10 +67,14 @@ fn is_rshd(tag: &[u8]) -> bool {
     tag == b"rshd" || (tag.starts_with(b"rshd[") && tag.ends_with(b"]"))
 }
 
-fn find<'a>(line: &'a [u8]) -> Option<Found<'a>> {
+/// The event of `line`, its header split by `split`.
+fn find<'a>(
+    line: &'a [u8],
+    split: impl FnOnce(&'a [u8]) -> (Header<'a>, &'a [u8]),
+) -> Option<Found<'a>> {
     // Every name holds an underscore; rshd's tag is matched whole.
     memchr::memchr(b'_', line).or_else(|| memmem::find(line, b"rshd"))?;
-    let (header, msg) = syslog::split(line);
+    let (header, msg) = split(line);
     if let Some(id) = header.msgid {
         if let Some(name) = name_of(id) {
             return Some(Found {
@@ -116,12 +120,12 @@ fn find<'a>(line: &'a [u8]) -> Option<Found<'a>> {
 
 /// True for a Junos event this module reads.
 pub fn sniff(line: &[u8]) -> bool {
-    find(line).is_some()
+    find(line, syslog::split_untimed).is_some()
 }
 
 /// Parses one Junos event line of the kinds this module reads.
-pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
-    let found = find(line).ok_or(ParseError::NotTraffic)?;
+pub fn parse<'a>(line: &'a [u8], stamps: &mut Stamps) -> Result<Event<'a>, ParseError> {
+    let found = find(line, |l| syslog::split(l, stamps)).ok_or(ParseError::NotTraffic)?;
     let body = found.body;
     let sd = found
         .header
