@@ -8,7 +8,7 @@
 //! dropped (`reason="no_list"`) with one warning per input.
 
 use crate::config::{Config, InputKind};
-use crate::inputs::{Batch, InputMetrics};
+use crate::inputs::{Ack, Batch, InputMetrics};
 use crate::matcher::geoip::Geoip;
 use crate::matcher::metrics::{InputHandle, TrafficMetrics};
 use crate::matcher::Matcher;
@@ -181,7 +181,15 @@ pub struct Pipeline {
     matcher: Matcher,
     /// Batches of waiting inputs read before an exit list was loaded, in order.
     held: Vec<Batch>,
+    /// Acks of processed batches not yet committed: a later batch of the same file replaces its ack, so a file
+    /// read as a backlog moves its checkpoint (a file write) a few times a second, not once per batch.
+    acks: Vec<Ack>,
+    /// When acks were last committed.
+    committed: std::time::Instant,
 }
+
+/// How long a processed batch's ack waits at most before it is committed.
+const ACK_DELAY: Duration = Duration::from_millis(100);
 
 impl Pipeline {
     pub fn new(
@@ -217,6 +225,8 @@ impl Pipeline {
             geoip,
             matcher: Matcher::default(),
             held: Vec::new(),
+            acks: Vec::new(),
+            committed: std::time::Instant::now(),
         }
     }
 
@@ -226,6 +236,7 @@ impl Pipeline {
         let mut queues = Queues::new(queues);
         let mut evict = tokio::time::interval(Duration::from_secs(30));
         let mut listed = tokio::time::interval(Duration::from_millis(100));
+        let mut acks = tokio::time::interval(ACK_DELAY);
         loop {
             self.pause_waiting(&mut queues);
             tokio::select! {
@@ -234,6 +245,7 @@ impl Pipeline {
                     None => break,
                 },
                 _ = evict.tick() => self.traffic.evict(crate::clock::now()),
+                _ = acks.tick(), if !self.acks.is_empty() => self.commit(),
                 // While inputs wait for a list: look for one.
                 _ = listed.tick(), if !self.held.is_empty() || queues.any_paused() => {}
                 _ = shutdown.cancelled() => break,
@@ -243,6 +255,7 @@ impl Pipeline {
         while let Some(b) = queues.next().await {
             self.process(b);
         }
+        self.commit();
         // What still waits for a list is dropped unacknowledged: it is read again after a restart.
     }
 
@@ -287,8 +300,25 @@ impl Pipeline {
             }
         }
         if let Some(ack) = batch.ack {
+            self.acknowledge(ack);
+        }
+    }
+
+    /// Takes the ack of a processed batch: kept until [`Pipeline::commit`], which runs at most [`ACK_DELAY`] later.
+    fn acknowledge(&mut self, ack: Ack) {
+        self.acks.retain(|a| !ack.covers(a));
+        self.acks.push(ack);
+        if self.committed.elapsed() >= ACK_DELAY {
+            self.commit();
+        }
+    }
+
+    /// Commits the acks of processed batches, in order: their files' checkpoints move past their lines.
+    pub fn commit(&mut self) {
+        for ack in self.acks.drain(..) {
             ack.commit();
         }
+        self.committed = std::time::Instant::now();
     }
 
     /// A batch read before any exit list was loaded.

@@ -102,6 +102,15 @@ impl Ack {
     pub fn end(&self) -> u64 {
         self.end
     }
+
+    /// Whether committing this ack makes committing `earlier` pointless: the same file of the same store, read
+    /// as far or further.
+    pub fn covers(&self, earlier: &Ack) -> bool {
+        Arc::ptr_eq(&self.store, &earlier.store)
+            && self.id == earlier.id
+            && self.generation == earlier.generation
+            && self.end >= earlier.end
+    }
 }
 
 impl Store {
