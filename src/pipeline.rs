@@ -10,7 +10,7 @@
 use crate::config::{Config, InputKind};
 use crate::inputs::{Ack, Batch, InputMetrics};
 use crate::matcher::geoip::Geoip;
-use crate::matcher::metrics::{InputHandle, TrafficMetrics};
+use crate::matcher::metrics::{InputHandle, Recorder, TrafficMetrics};
 use crate::matcher::Matcher;
 use crate::parsers::netfilter::PrefixActions;
 use crate::parsers::{Context, LogFormat, ParseError};
@@ -127,27 +127,59 @@ impl Counters {
         }
     }
 
-    fn error(&self, e: ParseError) {
-        let (reasons, counters): (&[ParseError], _) = match e.is_error() {
-            true => (&REASONS, &self.errors),
-            false => (&SKIPPED, &self.skipped),
+    /// Adds a batch's tally to the counters.
+    fn add(&self, tally: &Tally) {
+        let pairs = [
+            (&self.parsed, &tally.parsed[..]),
+            (&self.errors, &tally.errors[..]),
+            (&self.skipped, &tally.skipped[..]),
+        ];
+        for (counters, counts) in pairs {
+            for (c, &n) in counters.iter().zip(counts).filter(|(_, &n)| n > 0) {
+                c.inc_by(n);
+            }
+        }
+    }
+}
+
+/// One batch's parse outcomes, counted in place and added to the shared counters once per batch.
+struct Tally {
+    /// By format, in [`LogFormat::ALL`] order.
+    parsed: [u64; LogFormat::ALL.len()],
+    /// By reason, in [`REASONS`] order.
+    errors: [u64; REASONS.len()],
+    /// By reason, in [`SKIPPED`] order.
+    skipped: [u64; SKIPPED.len()],
+}
+
+impl Tally {
+    fn new() -> Tally {
+        Tally {
+            parsed: [0; LogFormat::ALL.len()],
+            errors: [0; REASONS.len()],
+            skipped: [0; SKIPPED.len()],
+        }
+    }
+
+    fn error(&mut self, e: ParseError) {
+        let (reasons, counts): (&[ParseError], &mut [u64]) = match e.is_error() {
+            true => (&REASONS, &mut self.errors),
+            false => (&SKIPPED, &mut self.skipped),
         };
         let i = reasons
             .iter()
             .position(|r| r.reason() == e.reason())
             .unwrap_or(0);
-        if let Some(c) = counters.get(i) {
-            c.inc();
+        if let Some(n) = counts.get_mut(i) {
+            *n += 1;
         }
     }
 
-    fn parsed(&self, f: LogFormat) {
-        if let Some(c) = LogFormat::ALL
-            .iter()
-            .position(|x| *x == f)
-            .and_then(|i| self.parsed.get(i))
-        {
-            c.inc();
+    #[inline]
+    fn parsed(&mut self, f: LogFormat) {
+        let i = LogFormat::ALL.iter().position(|x| *x == f);
+        if let Some(n) = i.and_then(|i| self.parsed.get_mut(i)) {
+            *n += 1;
         }
     }
 }
@@ -289,15 +321,17 @@ impl Pipeline {
             // Syslog stamps without a year are read at the time their batch is counted.
             input.reader.set_now(now);
             let mut count = Count {
-                counters: &input.counters,
+                tally: Tally::new(),
+                hits: &input.counters.hits,
                 matcher: &self.matcher,
-                traffic: &self.traffic,
+                recorder: self.traffic.recorder(),
                 recent: self.recent.lock().ok(),
                 now,
             };
             for line in &batch.lines {
                 input.reader.line(line, &self.matcher, &mut count);
             }
+            input.counters.add(&count.tally);
         }
         if let Some(ack) = batch.ack {
             self.acknowledge(ack);
@@ -345,12 +379,13 @@ impl Pipeline {
     }
 }
 
-/// The service's sink: parse outcomes into the input's counters, hits into the traffic metrics and the last
-/// 24 hours.
+/// The service's sink: parse outcomes into a batch's tally, hits into the traffic metrics and the last 24 hours
+/// (both locked once per batch).
 struct Count<'p> {
-    counters: &'p Counters,
+    tally: Tally,
+    hits: &'p InputHandle,
     matcher: &'p Matcher,
-    traffic: &'p TrafficMetrics,
+    recorder: Option<Recorder<'p>>,
     recent: Option<MutexGuard<'p, Recent>>,
     now: i64,
 }
@@ -359,18 +394,20 @@ impl Sink for Count<'_> {
     const EVENTS: bool = true;
 
     fn parsed(&mut self, format: LogFormat) {
-        self.counters.parsed(format);
+        self.tally.parsed(format);
     }
 
     fn error(&mut self, error: ParseError) {
-        self.counters.error(error);
+        self.tally.error(error);
     }
 
     fn hit(&mut self, found: &crate::reader::Hit<'_, '_>) {
         let (Some(ev), Some(hit)) = (found.event, self.matcher.hit(found.matched)) else {
             return;
         };
-        self.traffic.record(&self.counters.hits, ev, &hit, self.now);
+        if let Some(r) = self.recorder.as_mut() {
+            r.record(self.hits, ev, &hit, self.now);
+        }
         let at = Recent::place(ev.time, self.now);
         if let (Some(r), Some(at)) = (self.recent.as_mut(), at) {
             match hit.direction {

@@ -7,6 +7,7 @@
 pub mod saved;
 
 use crate::event::{Action, Kind, Service};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -27,11 +28,11 @@ struct Bucket {
     #[serde(default)]
     kinds: [u64; 3],
     /// Exit → (hits, last hit).
-    exits: HashMap<IpAddr, (u64, i64)>,
-    countries: HashMap<String, u64>,
-    ports: HashMap<u16, u64>,
+    exits: FxHashMap<IpAddr, (u64, i64)>,
+    countries: FxHashMap<String, u64>,
+    ports: FxHashMap<u16, u64>,
     other_ports: u64,
-    http: HashMap<u16, u64>,
+    http: FxHashMap<u16, u64>,
     /// Inbound login attempts: [`Logins`] slots.
     #[serde(default)]
     logins: Logins,

@@ -56,7 +56,6 @@ impl Outbox {
     pub fn push(&mut self, line: Bytes) -> bool {
         self.bytes += line.len();
         self.lines.push(line);
-        self.counters.lines.inc();
         self.is_full()
     }
 
@@ -68,8 +67,10 @@ impl Outbox {
         self.lines.is_empty()
     }
 
+    /// The pending lines as a batch; they count as read now (one counter update per batch, not per line).
     fn take(&mut self, ack: Option<Ack>) -> Batch {
         self.bytes = 0;
+        self.counters.lines.inc_by(self.lines.len() as u64);
         self.counters.last_line.set(crate::clock::now());
         let lines = std::mem::replace(&mut self.lines, Vec::with_capacity(BATCH_LINES));
         Batch {

@@ -8,7 +8,7 @@ use super::EntryLabels;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// How long an exit counts towards the distinct-exits gauge after its last hit.
 pub const DISTINCT_WINDOW: i64 = 24 * 3600;
@@ -40,11 +40,11 @@ struct Series {
 /// Exit address → its live series, never more than `cap` of them, plus `other`.
 pub struct ExitSeries {
     family: Family<ExitLabels, Counter>,
-    series: HashMap<Box<str>, Series>,
+    series: FxHashMap<Box<str>, Series>,
     cap: usize,
     idle: i64,
     /// Exits hit while every series was taken → hits since then (all counted in `other`), last hit.
-    outside: HashMap<Box<str>, (u64, i64)>,
+    outside: FxHashMap<Box<str>, (u64, i64)>,
     other: Option<Series>,
     /// Idle series that may give way, heaviest first (the lightest is popped); rebuilt when used up, at most once
     /// a second.
@@ -56,10 +56,10 @@ impl ExitSeries {
     pub fn new(family: Family<ExitLabels, Counter>, cap: usize, idle: i64) -> ExitSeries {
         ExitSeries {
             family,
-            series: HashMap::new(),
+            series: FxHashMap::default(),
             cap,
             idle,
-            outside: HashMap::new(),
+            outside: FxHashMap::default(),
             other: None,
             victims: Vec::new(),
             victims_at: i64::MIN,
@@ -224,7 +224,7 @@ fn other() -> ExitLabels {
 /// Exit address → last hit, for the distinct exits of the last 24 hours.
 #[derive(Default)]
 pub struct Distinct {
-    last: HashMap<Box<str>, i64>,
+    last: FxHashMap<Box<str>, i64>,
 }
 
 impl Distinct {

@@ -13,8 +13,8 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
-use std::collections::HashMap;
-use std::sync::Mutex;
+use rustc_hash::FxHashMap;
+use std::sync::{Mutex, MutexGuard};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HitLabels {
@@ -236,7 +236,7 @@ struct Mutable {
     scrapes: Scrapes,
     inputs: Vec<InputHits>,
     ports: Ports,
-    countries: HashMap<Box<str>, Gated>,
+    countries: FxHashMap<Box<str>, Gated>,
     exits: ExitSeries,
     distinct: Distinct,
     http: Vec<Option<Gated>>,
@@ -285,7 +285,7 @@ impl TrafficMetrics {
                 scrapes: Scrapes::default(),
                 inputs: Vec::new(),
                 ports: Ports::new(&config.ports, config.top_ports),
-                countries: HashMap::new(),
+                countries: FxHashMap::default(),
                 exits: ExitSeries::new(by_exit.clone(), config.exit_series_cap, idle),
                 distinct: Distinct::default(),
                 http: vec![None; 600],
@@ -346,50 +346,23 @@ impl TrafficMetrics {
         InputHandle { index }
     }
 
-    /// Counts one matched event. `now` is unix seconds (the service clock).
+    /// Counts one matched event. `now` is unix seconds (the service clock). To count many, take a
+    /// [`TrafficMetrics::recorder`] instead: one lock for all of them.
     pub fn record(&self, input: &InputHandle, ev: &Event<'_>, hit: &Hit<'_>, now: i64) {
-        let Ok(mut guard) = self.state.lock() else {
-            return;
-        };
-        let st = &mut *guard;
-        let scrapes = st.scrapes;
-        if let Some(c) = st
-            .inputs
-            .get_mut(input.index)
-            .and_then(|i| i.counter(&self.hits, ev, hit.direction, &scrapes))
-        {
-            c.inc(&scrapes);
+        if let Some(mut r) = self.recorder() {
+            r.record(input, ev, hit, now);
         }
-        if let Some(port) = ev.dst_port {
-            if let Some(c) = st
-                .ports
-                .counter(&self.by_port, port, hit.direction, &scrapes)
-            {
-                c.inc(&scrapes);
-            }
-        }
-        if hit.direction != Direction::Inbound {
-            return;
-        }
-        if ev.is_login() {
-            if let Some(c) = st
-                .inputs
-                .get_mut(input.index)
-                .and_then(|i| i.login(&self.logins, ev, &scrapes))
-            {
-                c.inc(&scrapes);
-            }
-        }
-        self.country(st, &hit.labels.country).inc(&scrapes);
-        st.exits.hit(hit.labels, now, &scrapes);
-        let distinct = st.distinct.hit(&hit.labels.addr, now);
-        self.distinct
-            .set(i64::try_from(distinct).unwrap_or(i64::MAX));
-        if let Some(code) = ev.http_status.filter(|c| (100..600).contains(c)) {
-            if let Some(c) = self.http_counter(st, code) {
-                c.inc(&scrapes);
-            }
-        }
+    }
+
+    /// Holds the metrics for a run of hits (the service takes one per batch of lines): scrapes wait until it is
+    /// dropped. `None` when a thread panicked while holding them.
+    pub fn recorder(&self) -> Option<Recorder<'_>> {
+        let state = self.state.lock().ok()?;
+        Some(Recorder {
+            metrics: self,
+            state,
+            distinct: None,
+        })
     }
 
     fn country<'s>(&self, st: &'s mut Mutable, country: &str) -> &'s mut Gated {
@@ -505,6 +478,65 @@ impl TrafficMetrics {
             return true;
         }
         st.exits.shown(&scrapes) && st.gated().all(|g| g.shown(&scrapes) || g.total() == 0)
+    }
+}
+
+/// The traffic metrics held for a run of hits, from [`TrafficMetrics::recorder`].
+pub struct Recorder<'m> {
+    metrics: &'m TrafficMetrics,
+    state: MutexGuard<'m, Mutable>,
+    /// The distinct exits after the last inbound hit, for the gauge (set once, when the run ends).
+    distinct: Option<usize>,
+}
+
+impl Recorder<'_> {
+    /// Counts one matched event. `now` is unix seconds (the service clock).
+    pub fn record(&mut self, input: &InputHandle, ev: &Event<'_>, hit: &Hit<'_>, now: i64) {
+        let m = self.metrics;
+        let st = &mut *self.state;
+        let scrapes = st.scrapes;
+        if let Some(c) = st
+            .inputs
+            .get_mut(input.index)
+            .and_then(|i| i.counter(&m.hits, ev, hit.direction, &scrapes))
+        {
+            c.inc(&scrapes);
+        }
+        if let Some(port) = ev.dst_port {
+            if let Some(c) = st.ports.counter(&m.by_port, port, hit.direction, &scrapes) {
+                c.inc(&scrapes);
+            }
+        }
+        if hit.direction != Direction::Inbound {
+            return;
+        }
+        if ev.is_login() {
+            if let Some(c) = st
+                .inputs
+                .get_mut(input.index)
+                .and_then(|i| i.login(&m.logins, ev, &scrapes))
+            {
+                c.inc(&scrapes);
+            }
+        }
+        m.country(st, &hit.labels.country).inc(&scrapes);
+        st.exits.hit(hit.labels, now, &scrapes);
+        self.distinct = Some(st.distinct.hit(&hit.labels.addr, now));
+        if let Some(code) = ev.http_status.filter(|c| (100..600).contains(c)) {
+            if let Some(c) = m.http_counter(st, code) {
+                c.inc(&scrapes);
+            }
+        }
+    }
+}
+
+impl Drop for Recorder<'_> {
+    fn drop(&mut self) {
+        if let Some(n) = self.distinct {
+            self.metrics
+                .distinct
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
     }
 }
 
