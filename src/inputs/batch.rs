@@ -10,6 +10,9 @@ use super::metrics::InputCounters;
 
 /// Most lines in one batch.
 pub const BATCH_LINES: usize = 512;
+/// Most lines in one batch of a file input: a backlog goes in batches as large as [`BATCH_BYTES`] allows, since
+/// every batch costs a hand-over between tasks (a file waits for room in its queue, it never drops).
+pub const FILE_BATCH_LINES: usize = 4096;
 /// Most message bytes in one batch.
 pub const BATCH_BYTES: usize = 1 << 20;
 
@@ -39,6 +42,8 @@ pub struct Outbox {
     pub counters: InputCounters,
     lines: Vec<Bytes>,
     bytes: usize,
+    /// Most lines in one batch.
+    max_lines: usize,
 }
 
 impl Outbox {
@@ -49,7 +54,14 @@ impl Outbox {
             counters,
             lines: Vec::with_capacity(BATCH_LINES),
             bytes: 0,
+            max_lines: BATCH_LINES,
         }
+    }
+
+    /// The same outbox, sending batches of at most `max` lines.
+    pub fn with_max_lines(mut self, max: usize) -> Self {
+        self.max_lines = max.max(1);
+        self
     }
 
     /// Adds a line; true when the batch is full and should be sent.
@@ -60,7 +72,7 @@ impl Outbox {
     }
 
     pub fn is_full(&self) -> bool {
-        self.lines.len() >= BATCH_LINES || self.bytes >= BATCH_BYTES
+        self.lines.len() >= self.max_lines || self.bytes >= BATCH_BYTES
     }
 
     pub fn is_empty(&self) -> bool {
@@ -72,7 +84,7 @@ impl Outbox {
         self.bytes = 0;
         self.counters.lines.inc_by(self.lines.len() as u64);
         self.counters.last_line.set(crate::clock::now());
-        let lines = std::mem::replace(&mut self.lines, Vec::with_capacity(BATCH_LINES));
+        let lines = std::mem::replace(&mut self.lines, Vec::with_capacity(self.max_lines));
         Batch {
             input: self.input,
             lines,

@@ -113,7 +113,7 @@ impl Tailer {
             reported: Vec::new(),
             over_cap: 0,
             problems: None,
-            out,
+            out: out.with_max_lines(super::batch::FILE_BATCH_LINES),
         };
         Ok(tailer)
     }
