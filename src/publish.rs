@@ -1,14 +1,11 @@
-//! Publishing files: writes a rendered list to disk atomically (temp file in the same directory, fsync, rename,
+//! Publishing files: writes a rendered list to disk through [`crate::atomic_file`] (temp file in the same directory, fsync, rename,
 //! fsync of the directory) and runs the configured apply command (`nft -f …`, `ipset restore …`) with a timeout.
 //! This is the IO edge of the formats: it renders nothing, knows no format and never retries; the caller counts
 //! the [`Outcome`].
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write as _};
 use std::os::unix::process::ExitStatusExt as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
@@ -16,6 +13,7 @@ use tokio::io::AsyncReadExt as _;
 use tokio::process::{ChildStderr, Command};
 use tokio_util::sync::CancellationToken;
 
+use crate::atomic_file;
 use crate::formats::{ListFormat, RenderOptions};
 
 /// How much of an apply command's stderr an [`ApplyError::Exit`] keeps (the end, where the error usually is).
@@ -94,7 +92,7 @@ impl Outcome {
 /// Writes `bytes` to `spec.path` atomically, then runs the apply command if one is configured; `stop` ends a
 /// running command (see [`ApplyError::Stopped`]).
 pub async fn publish(spec: &FileSpec, bytes: &[u8], stop: &CancellationToken) -> Outcome {
-    if let Err(e) = write_atomic(&spec.path, bytes).await {
+    if let Err(e) = atomic_file::write_synced(&spec.path, bytes).await {
         return Outcome {
             write: Err(format!("write {}: {e}", spec.path.display())),
             apply: None,
@@ -108,54 +106,6 @@ pub async fn publish(spec: &FileSpec, bytes: &[u8], stop: &CancellationToken) ->
         write: Ok(()),
         apply,
     }
-}
-
-/// Replaces `path` with `bytes` so that readers see the old or the new file, never a partial one, and the new
-/// one survives a crash: a temporary file in the same directory is written and fsynced, renamed over `path`,
-/// and the directory fsynced. An existing file's permissions are kept. The temporary file never outlives a
-/// failure.
-pub async fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let path = path.to_owned();
-    let bytes = bytes.to_vec();
-    tokio::task::spawn_blocking(move || write_atomic_blocking(&path, &bytes))
-        .await
-        .map_err(io::Error::other)?
-}
-
-fn write_atomic_blocking(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    let name = path.file_name().ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("no file name in {}", path.display()),
-        )
-    })?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let tmp = dir.join(format!(
-        ".{}.tmp.{}.{}",
-        name.to_string_lossy(),
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = write_then_rename(&tmp, path, bytes).and_then(|()| File::open(dir)?.sync_all());
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
-fn write_then_rename(tmp: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut file = OpenOptions::new().write(true).create_new(true).open(tmp)?;
-    if let Ok(meta) = fs::metadata(path) {
-        file.set_permissions(meta.permissions())?;
-    }
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    drop(file);
-    fs::rename(tmp, path)
 }
 
 /// Runs `argv` (no shell) in its own process group; on timeout the whole group is killed, so a wrapper script
@@ -267,41 +217,14 @@ async fn read_tail(stream: Option<ChildStderr>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::os::unix::fs::PermissionsExt as _;
+    use std::fs;
+    use std::path::Path;
     use std::time::Instant;
 
     use super::*;
 
     fn argv(words: &[&str]) -> Vec<String> {
         words.iter().map(|w| (*w).to_owned()).collect()
-    }
-
-    #[tokio::test]
-    async fn write_atomic_replaces_content_keeps_mode_and_leaves_no_temp_file() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("torwatch.nft");
-        write_atomic(&path, b"first\n").await.expect("first write");
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).expect("chmod");
-        write_atomic(&path, b"second\n")
-            .await
-            .expect("second write");
-        assert_eq!(fs::read(&path).expect("read back"), b"second\n");
-        let mode = fs::metadata(&path).expect("stat").permissions().mode() & 0o777;
-        assert_eq!(mode, 0o640);
-        let names: Vec<_> = fs::read_dir(dir.path())
-            .expect("ls")
-            .map(|e| e.expect("entry").file_name())
-            .collect();
-        assert_eq!(names, ["torwatch.nft"]);
-    }
-
-    #[tokio::test]
-    async fn write_atomic_into_a_missing_directory_fails() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let err = write_atomic(&dir.path().join("nope/list.txt"), b"x")
-            .await
-            .expect_err("no directory");
-        assert_eq!(err.kind(), io::ErrorKind::NotFound);
     }
 
     #[tokio::test]
