@@ -27,7 +27,7 @@ pub const STOP_GRACE: Duration = Duration::from_secs(2);
 
 /// One configured output file: which list, rendered how, written where, applied how.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileSpec {
+pub struct PublishFile {
     pub path: PathBuf,
     pub format: ListFormat,
     pub list: String,
@@ -91,7 +91,7 @@ impl Outcome {
 
 /// Writes `bytes` to `spec.path` atomically, then runs the apply command if one is configured; `stop` ends a
 /// running command (see [`ApplyError::Stopped`]).
-pub async fn publish(spec: &FileSpec, bytes: &[u8], stop: &CancellationToken) -> Outcome {
+pub async fn publish(spec: &PublishFile, bytes: &[u8], stop: &CancellationToken) -> Outcome {
     if let Err(e) = atomic_file::write_synced(&spec.path, bytes).await {
         return Outcome {
             write: Err(format!("write {}: {e}", spec.path.display())),
@@ -372,7 +372,7 @@ mod tests {
     async fn publish_writes_then_applies() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("tor-exits.txt");
-        let mut spec = FileSpec {
+        let mut spec = PublishFile {
             path: path.clone(),
             format: ListFormat::Txt,
             list: "tor-exits".to_owned(),

@@ -3,7 +3,7 @@
 //! counted (`torwatch_publish_*`) and failures listed on `/readyz`.
 
 use crate::problems::Problems;
-use crate::publish::{self, ApplyError, FileSpec};
+use crate::publish::{self, ApplyError, PublishFile};
 use crate::snapshot::Shared;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -72,7 +72,7 @@ struct Last {
 }
 
 pub struct Publisher {
-    pub files: Vec<FileSpec>,
+    pub files: Vec<PublishFile>,
     pub shared: Shared,
     pub metrics: Arc<PublishMetrics>,
     /// Current problems, shown on `/readyz`.
