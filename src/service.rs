@@ -19,7 +19,7 @@ use crate::matcher::geoip::Geoip;
 use crate::matcher::metrics::TrafficMetrics;
 use crate::pipeline::{Counting, ParseMetrics, Pipeline};
 use crate::problems::Problems;
-use crate::publisher::{PublishMetrics, Publisher};
+use crate::publish::{PublishMetrics, Publisher};
 use crate::recent::saved::Saved;
 use crate::recent::Recent;
 use crate::snapshot::Shared;

@@ -13,7 +13,7 @@ use crate::lists::Family;
 use crate::lists::ListId;
 use crate::parsers::vpcflow::Layout;
 use crate::parsers::LogFormat;
-use crate::publish::PublishFile;
+use crate::publish::file::PublishFile;
 use ipnet::IpNet;
 use std::collections::HashSet;
 use std::net::SocketAddr;

@@ -2,9 +2,11 @@
 //! write or apply failed) and runs its apply command. A list that was never loaded is never written. Outcomes are
 //! counted (`torwatch_publish_*`) and failures listed on `/readyz`.
 
+pub mod file;
+
 use crate::problems::Problems;
-use crate::publish::{self, ApplyError, PublishFile};
 use crate::snapshot::Shared;
+use file::{ApplyError, PublishFile};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -134,7 +136,7 @@ impl Publisher {
             if last.ok && last.etag.as_deref() == Some(rendered.etag.as_str()) {
                 continue;
             }
-            let outcome = publish::publish(spec, &rendered.body, shutdown).await;
+            let outcome = file::publish(spec, &rendered.body, shutdown).await;
             if outcome.apply == Some(Err(ApplyError::Stopped)) {
                 tracing::info!(file = %spec.path.display(), "apply command stopped by shutdown");
                 return Err(Stopped);
