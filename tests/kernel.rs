@@ -378,7 +378,8 @@ fn listed_sources_are_dropped_and_others_pass() {
 #[ignore = "needs root, nft, ipset; run by .ci/run"]
 fn publish_writes_the_file_and_applies_it_with_nft() {
     use std::time::Duration;
-    use torwatch::publish::file::{publish, ApplyError, PublishFile};
+    use torwatch::publish::apply::ApplyError;
+    use torwatch::publish::file::{publish, PublishFile};
 
     let dir = tempfile::tempdir().expect("tempdir");
     let ns = Netns::new("pub");

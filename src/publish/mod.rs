@@ -2,11 +2,13 @@
 //! write or apply failed) and runs its apply command. A list that was never loaded is never written. Outcomes are
 //! counted (`torwatch_publish_*`) and failures listed on `/readyz`.
 
+pub mod apply;
 pub mod file;
 
 use crate::problems::Problems;
 use crate::snapshot::Shared;
-use file::{ApplyError, PublishFile};
+use apply::ApplyError;
+use file::PublishFile;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
