@@ -82,6 +82,7 @@ class Model:
     def __init__(self):
         self.exit, self.country, self.port, self.http = {}, {}, {}, {}
         self.distinct, self.total, self.outbound = set(), 0, 0
+        self.logins = {}
         self.new_life()
 
     def new_life(self):
@@ -93,8 +94,10 @@ class Model:
     def add(self, table, key, n=1):
         table[key] = table.get(key, 0) + n
 
-    def inbound(self, name, port=None, status=None):
+    def inbound(self, name, port=None, status=None, login=None):
         addr, country, _ = EXITS[name]
+        if login is not None:
+            self.add(self.logins, login)
         self.total += 1
         self.distinct.add(addr)
         self.add(self.country, country or "unknown")
@@ -130,6 +133,12 @@ def web_line(src, status):
     return f'{src} - - [{stamp}] "GET /login HTTP/1.1" {status} 153 "-" "curl/8"\n'
 
 
+def sshd_line(src, ok):
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())
+    what = "Accepted password for bob" if ok else "Failed password for root"
+    return f"{stamp} host sshd[4242]: {what} from {src} port 40000 ssh2\n"
+
+
 class Torwatch:
     def __init__(self, binary, tmp):
         self.binary, self.tmp, self.proc = binary, tmp, None
@@ -142,7 +151,7 @@ class Torwatch:
                        "or_addresses": [f"{RELAY}:9001"], "country": "at"})
         with open(os.path.join(tmp, "onionoo.json"), "w") as f:
             json.dump({"version": "8.0", "relays": relays}, f)
-        for name in ("kern.log", "access.log"):
+        for name in ("kern.log", "access.log", "auth.log"):
             open(os.path.join(tmp, name), "w").close()
         self.config = os.path.join(tmp, "torwatch.yaml")
         with open(self.config, "w") as f:
@@ -153,6 +162,7 @@ sources:
 inputs:
   - {{ name: kernel, type: file, paths: ["{tmp}/kern.log"], start_at: beginning, poll: 100ms }}
   - {{ name: web, type: file, paths: ["{tmp}/access.log"], start_at: beginning, poll: 100ms }}
+  - {{ name: auth, type: file, paths: ["{tmp}/auth.log"], start_at: beginning, poll: 100ms }}
   - {{ name: idle, type: syslog_udp, listen: "127.0.0.1:{self.udp}" }}
 matcher:
   ports: [{", ".join(map(str, PORTS))}]
@@ -175,14 +185,14 @@ matcher:
         with open(os.path.join(self.tmp, name), "a") as f:
             f.writelines(lines)
 
-    def wait_lines(self, prom, kernel, web):
+    def wait_lines(self, prom, kernel, web, auth=0):
         """Waits until Prometheus has scraped the lines parsed (this process's counts). Only Prometheus reads
         /metrics here, as in a real setup: another client's scrapes would hold new series back (see gate.rs)."""
         def done():
             r = prom.query('sum by (input) (torwatch_input_parsed_total{job="torwatch"})')
             got = {s["metric"]["input"]: float(s["value"][1]) for s in r}
-            return got.get("kernel", 0) >= kernel and got.get("web", 0) >= web
-        wait(f"{kernel} kernel and {web} web lines parsed", done)
+            return got.get("kernel", 0) >= kernel and got.get("web", 0) >= web and got.get("auth", 0) >= auth
+        wait(f"{kernel} kernel, {web} web and {auth} auth lines parsed", done)
 
 class Prometheus:
     def __init__(self, tmp, target):
@@ -276,9 +286,15 @@ def run(tw, prom, model):
     for name, status in (("A", 200), ("A", 404), ("E", 500), ("E", 503), ("E", 404)):
         web.append(web_line(EXITS[name][0], status))
         model.inbound(name, status=status)
+    # Logins over ssh from two exits already seen: two failed, one accepted.
+    auth = []
+    for name, ok in (("A", False), ("A", False), ("B", True)):
+        auth.append(sshd_line(EXITS[name][0], ok))
+        model.inbound(name, login="allow" if ok else "fail")
     tw.write("kern.log", kernel)
     tw.write("access.log", web)
-    tw.wait_lines(prom, len(kernel), len(web))
+    tw.write("auth.log", auth)
+    tw.wait_lines(prom, len(kernel), len(web), len(auth))
     n_kernel, n_web = len(kernel), len(web)
 
     print(f"== the exits go idle: their series are evicted after {IDLE}s (checked every 30 s)")
@@ -370,6 +386,17 @@ def run(tw, prom, model):
     r = panel["Outbound to Tor relays in range"]
     check("outbound to Tor relays in range", {"": r.value()}, {"": model.outbound},
           raw_increase(prom, 'torwatch_tor_hits_total{job="torwatch",direction="outbound"}', r.at, "__nothing__"))
+
+    logins = 'torwatch_tor_logins_total{job="torwatch"}'
+    r = panel["Login attempts by result"]
+    check("login attempts by result", r.values("action"), model.logins, raw_increase(prom, logins, r.at, "action"))
+    for title, want in (("Login attempts from Tor in range", sum(model.logins.values())),
+                        ("Successful logins from Tor in range", model.logins.get("allow", 0)),
+                        ("Failed logins from Tor in range", model.logins.get("fail", 0))):
+        r = panel[title]
+        sel = {"Successful": ',action="allow"', "Failed": ',action="fail"'}.get(title.split()[0], "")
+        check(title, {"": r.value()}, {"": want},
+              raw_increase(prom, logins.replace("}", sel + "}"), r.at, "__nothing__"))
 
     print("== health: an input without a line says never")
     r = panel["Time since last line"]

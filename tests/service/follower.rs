@@ -242,7 +242,7 @@ async fn a_follower_serves_and_answers_as_its_leader() {
     ] {
         let (lc, lo) = run(&args, &leader_config);
         let (fc, fo) = run(&args, &follower_config);
-        assert_eq!((fc, &fo), (lc, &lo), "{args:?}");
+        assert_eq!((fc, asked_now(&fo)), (lc, asked_now(&lo)), "{args:?}");
     }
     let (code, out) = run(&["lookup", "185.220.101.1"], &follower_config);
     assert_eq!(code, 0, "{out}");
@@ -322,4 +322,18 @@ async fn a_follower_serves_and_answers_as_its_leader() {
     assert!(up.seen("/onionoo").len() == 1 && up.seen("/bulk").len() == 1);
     follower.stop();
     leader.stop();
+}
+
+/// A lookup's output without the end of the covered span, which is the moment the question was asked (two
+/// lookups run one after the other may straddle a second).
+fn asked_now(out: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(out) {
+        Ok(mut v) => {
+            if let Some(c) = v.get_mut("covered").and_then(|c| c.as_object_mut()) {
+                c.remove("to");
+            }
+            v.to_string()
+        }
+        Err(_) => out.to_owned(),
+    }
 }
