@@ -331,8 +331,8 @@ mod tests {
     fn temp_files_of_a_crashed_save_are_removed() {
         let dir = tempfile::tempdir().unwrap();
         State::default().save(dir.path()).unwrap();
-        std::fs::write(dir.path().join(".lists.json.tmp4242"), b"{half").unwrap();
-        std::fs::write(dir.path().join(".history.json.tmp4242"), b"{half").unwrap();
+        std::fs::write(dir.path().join(".lists.json.tmp.4242.0"), b"{half").unwrap();
+        std::fs::write(dir.path().join(".history.json.tmp.4242.0"), b"{half").unwrap();
         assert!(State::load(dir.path()).unwrap().is_some());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
     }
