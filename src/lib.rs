@@ -1,6 +1,7 @@
 //! torwatch: keeps the Tor exit list current, publishes it to firewalls, reads their drop logs and exposes what it
 //! sees as Prometheus metrics. See ARCHITECTURE.md for the map.
 
+pub mod atomic_file;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -17,10 +18,8 @@ pub mod parsers;
 pub mod pipeline;
 pub mod problems;
 pub mod publish;
-pub mod publisher;
 pub mod reader;
 pub mod recent;
-pub mod rendered;
 pub mod scan;
 pub mod service;
 pub mod slots;

@@ -7,7 +7,8 @@
 //! not read, their checkpoints do not move), and the lines of syslog inputs, which cannot wait, are counted as
 //! dropped (`reason="no_list"`) with one warning per input.
 
-use crate::config::{Config, InputKind};
+use crate::config::Config;
+use crate::inputs::InputKind;
 use crate::inputs::{Ack, Batch, InputMetrics};
 use crate::matcher::geoip::Geoip;
 use crate::matcher::metrics::{InputHandle, Recorder, TrafficMetrics};
@@ -242,7 +243,7 @@ impl Pipeline {
             .iter()
             .map(|i| Input {
                 name: i.name.clone(),
-                waits: matches!(i.kind, InputKind::File { .. } | InputKind::Stdin),
+                waits: matches!(i.kind, InputKind::File(_) | InputKind::Stdin),
                 counters: Counters::new(&i.name, parse, &traffic),
                 no_list: inputs.input(&i.name).no_list,
                 warned: false,

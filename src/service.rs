@@ -10,7 +10,7 @@
 //! Shutdown and reload stop a generation within [`DRAIN`]: every task hears the token, pollers never block on a
 //! full report queue, and a running apply command's process group gets SIGTERM, then SIGKILL.
 
-use crate::config::{Config, ConfigError, ConfigErrors};
+use crate::config::{Config, ConfigError, ConfigErrors, InputConfig};
 use crate::http::{self, AppState, HttpMetrics, ReloadRequest};
 use crate::inputs::{self, BoundInput, InputMetrics, Sockets};
 use crate::keeper::metrics::KeeperMetrics;
@@ -19,7 +19,7 @@ use crate::matcher::geoip::Geoip;
 use crate::matcher::metrics::TrafficMetrics;
 use crate::pipeline::{Counting, ParseMetrics, Pipeline};
 use crate::problems::Problems;
-use crate::publisher::{PublishMetrics, Publisher};
+use crate::publish::{PublishMetrics, Publisher};
 use crate::recent::saved::Saved;
 use crate::recent::Recent;
 use crate::snapshot::Shared;
@@ -188,8 +188,8 @@ pub fn open(config: &Config) -> Result<Opened, ConfigErrors> {
     }
     let mut warnings = config.warnings.clone();
     for (i, input) in config.inputs.iter().enumerate() {
-        if let crate::config::InputKind::File { paths, .. } = &input.kind {
-            for (j, pattern) in paths.iter().enumerate() {
+        if let inputs::InputKind::File(file) = &input.kind {
+            for (j, pattern) in file.paths.iter().enumerate() {
                 if let Some(problem) = inputs::file::pattern_problem(pattern) {
                     warnings.push(ConfigError {
                         path: format!("inputs[{i}].paths[{j}]"),
@@ -246,11 +246,7 @@ impl Next {
     /// changes: on error the new sockets are closed and the running ones kept.
     async fn prepare(config: Config, running: &Sockets) -> anyhow::Result<Next> {
         let opened = open(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let specs = config
-            .inputs
-            .iter()
-            .map(|i| i.spec(&config.state_dir))
-            .collect();
+        let specs = config.inputs.iter().map(InputConfig::spec).collect();
         let (inputs, sockets) = inputs::bind_all(specs, running).await?;
         Ok(Next {
             config,
@@ -413,11 +409,7 @@ pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listen: cannot bind {}", config.listen))?;
     tracing::info!("listening on {}", listener.local_addr()?);
-    let specs = config
-        .inputs
-        .iter()
-        .map(|i| i.spec(&config.state_dir))
-        .collect();
+    let specs = config.inputs.iter().map(InputConfig::spec).collect();
     let (mut inputs, mut sockets) = inputs::bind_all(specs, &Sockets::default()).await?;
 
     let mut registry = Registry::default();

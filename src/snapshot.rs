@@ -1,8 +1,8 @@
 //! The immutable view of everything published: the loaded lists and each source's status. The keeper builds a new
 //! one and swaps it in atomically; HTTP handlers, publishers and the matcher read the current one without locks.
 
+use crate::formats::cache::Renders;
 use crate::lists::{List, ListId};
-use crate::rendered::Renders;
 use arc_swap::ArcSwap;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

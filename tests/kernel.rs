@@ -378,7 +378,8 @@ fn listed_sources_are_dropped_and_others_pass() {
 #[ignore = "needs root, nft, ipset; run by .ci/run"]
 fn publish_writes_the_file_and_applies_it_with_nft() {
     use std::time::Duration;
-    use torwatch::publish::{publish, ApplyError, FileSpec};
+    use torwatch::publish::apply::ApplyError;
+    use torwatch::publish::file::{publish, PublishFile};
 
     let dir = tempfile::tempdir().expect("tempdir");
     let ns = Netns::new("pub");
@@ -392,7 +393,7 @@ fn publish_writes_the_file_and_applies_it_with_nft() {
         "-f",
         path_str(&path),
     ];
-    let spec = FileSpec {
+    let spec = PublishFile {
         path: path.clone(),
         format: ListFormat::Nft,
         list: "tor-exits".to_owned(),

@@ -2,6 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use torwatch::parsers::syslog::Stamps;
 use torwatch::parsers::LogFormat;
 
 fuzz_target!(|data: &[u8]| {
@@ -10,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let format = LogFormat::ALL[usize::from(pick) % LogFormat::ALL.len()];
     let _ = format.sniff(line);
-    if let Err(e) = format.parse(line) {
+    if let Err(e) = format.parse(line, &mut Stamps::at(1_800_000_000)) {
         let _ = e.reason();
     }
 });

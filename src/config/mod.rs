@@ -76,7 +76,7 @@ pub struct Config {
     pub user_agent: Option<String>,
     pub sources: Vec<SourceConfig>,
     pub inputs: Vec<InputConfig>,
-    pub publish: Vec<crate::publish::FileSpec>,
+    pub publish: Vec<crate::publish::file::PublishFile>,
     pub http: HttpConfig,
     pub matcher: MatcherConfig,
     pub netfilter_actions: Vec<(String, crate::event::Action)>,

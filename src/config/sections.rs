@@ -8,11 +8,12 @@ use super::{scalar, Check, Config};
 use crate::event::Action;
 use crate::feeds::{guard, FeedKind};
 use crate::formats::{ListFormat, RenderOptions};
+use crate::inputs::{FileSpec, InputKind, InputSpec, StartAt, TcpSpec, UdpSpec};
 use crate::lists::Family;
 use crate::lists::ListId;
 use crate::parsers::vpcflow::Layout;
 use crate::parsers::LogFormat;
-use crate::publish::FileSpec;
+use crate::publish::file::PublishFile;
 use ipnet::IpNet;
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -60,37 +61,10 @@ pub struct SourceConfig {
     pub token: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StartAt {
-    Beginning,
-    End,
-}
-
-#[derive(Debug, Clone)]
-pub enum InputKind {
-    File {
-        paths: Vec<String>,
-        start_at: StartAt,
-        poll: Duration,
-        /// Most files followed at once.
-        max_files: usize,
-    },
-    SyslogUdp {
-        listen: SocketAddr,
-        recv_buffer: usize,
-    },
-    SyslogTcp {
-        listen: SocketAddr,
-        max_connections: usize,
-        /// A connection that delivers no message for this long is closed.
-        idle_timeout: Duration,
-    },
-    Stdin,
-}
-
 #[derive(Debug, Clone)]
 pub struct InputConfig {
     pub name: String,
+    /// What the input reads and how (file checkpoints in `state_dir/checkpoints/`).
     pub kind: InputKind,
     /// `None` = auto-detect per line.
     pub format: Option<LogFormat>,
@@ -153,19 +127,6 @@ pub struct MatcherConfig {
     pub queue: usize,
 }
 
-/// Output format names accepted in `publish[].format`.
-pub const PUBLISH_FORMATS: [&str; 9] = [
-    "txt",
-    "csv",
-    "json",
-    "nft",
-    "ipset",
-    "rsc",
-    "srx",
-    "f5",
-    "checkpoint",
-];
-
 const DEFAULT_PORTS: [u16; 21] = [
     21, 22, 23, 25, 53, 80, 110, 143, 443, 445, 993, 995, 1433, 3306, 3389, 5060, 5432, 5900, 6379,
     8080, 8443,
@@ -219,7 +180,8 @@ pub(super) fn build(raw: RawConfig, check: &mut Check) -> Config {
         scalar::duration,
     );
     let sources = sources(raw.sources, check);
-    let inputs = inputs(raw.inputs, check);
+    let state_dir = PathBuf::from(raw.state_dir.unwrap_or_else(|| "/var/lib/torwatch".into()));
+    let inputs = inputs(raw.inputs, &state_dir, check);
     let publish = raw
         .publish
         .into_iter()
@@ -263,7 +225,7 @@ pub(super) fn build(raw: RawConfig, check: &mut Check) -> Config {
         .collect();
     Config {
         listen,
-        state_dir: PathBuf::from(raw.state_dir.unwrap_or_else(|| "/var/lib/torwatch".into())),
+        state_dir,
         retention,
         history,
         stale_after,
@@ -285,9 +247,9 @@ fn ports_in_use(http: SocketAddr, inputs: &[InputConfig], check: &mut Check) {
     let mut taken: Vec<(&str, SocketAddr, String)> = vec![("tcp", http, "listen".into())];
     for (i, input) in inputs.iter().enumerate() {
         let (proto, addr) = match &input.kind {
-            InputKind::SyslogUdp { listen, .. } => ("udp", *listen),
-            InputKind::SyslogTcp { listen, .. } => ("tcp", *listen),
-            InputKind::File { .. } | InputKind::Stdin => continue,
+            InputKind::SyslogUdp(udp) => ("udp", udp.listen),
+            InputKind::SyslogTcp(tcp) => ("tcp", tcp.listen),
+            InputKind::File(_) | InputKind::Stdin => continue,
         };
         let clash = taken.iter().find(|(p, other, _)| {
             *p == proto
@@ -605,7 +567,7 @@ fn location(check: &mut Check, path: &str, url: String, kind: FeedKind) -> Sourc
     SourceLocation::File(PathBuf::from(url))
 }
 
-fn inputs(raw: Vec<RawInput>, check: &mut Check) -> Vec<InputConfig> {
+fn inputs(raw: Vec<RawInput>, state_dir: &Path, check: &mut Check) -> Vec<InputConfig> {
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for (i, r) in raw.into_iter().enumerate() {
@@ -640,7 +602,7 @@ fn inputs(raw: Vec<RawInput>, check: &mut Check) -> Vec<InputConfig> {
         }
         let queue = r.queue.unwrap_or(64) as usize;
         check.positive(format!("{path}.queue"), &queue);
-        let kind = input_kind(check, &path, &r);
+        let kind = input_kind(check, &path, &r, state_dir);
         let fields = r
             .fields
             .as_ref()
@@ -680,7 +642,7 @@ fn flow_fields(
         .ok()
 }
 
-fn input_kind(check: &mut Check, path: &str, r: &RawInput) -> InputKind {
+fn input_kind(check: &mut Check, path: &str, r: &RawInput, state_dir: &Path) -> InputKind {
     let listen = |check: &mut Check| match r.listen.as_deref() {
         None => {
             check.error(format!("{path}.listen"), "is required for syslog inputs");
@@ -726,24 +688,24 @@ fn input_kind(check: &mut Check, path: &str, r: &RawInput) -> InputKind {
             check.positive(format!("{path}.poll"), &poll);
             let max_files = r
                 .max_files
-                .map_or(crate::inputs::FileSpec::DEFAULT_MAX_FILES, |n| n as usize);
+                .map_or(FileSpec::DEFAULT_MAX_FILES, |n| n as usize);
             check.positive(format!("{path}.max_files"), &max_files);
-            InputKind::File {
-                paths: r.paths.clone(),
+            InputKind::File(FileSpec {
                 start_at,
                 poll,
                 max_files,
-            }
+                ..FileSpec::new(r.paths.clone(), state_dir.join("checkpoints"))
+            })
         }
-        Some("syslog_udp") => InputKind::SyslogUdp {
+        Some("syslog_udp") => InputKind::SyslogUdp(UdpSpec {
             listen: listen(check),
             recv_buffer: size(
                 check,
                 format!("{path}.recv_buffer"),
                 r.recv_buffer.as_ref(),
-                32 << 20,
+                UdpSpec::DEFAULT_RECV_BUFFER as u64,
             ) as usize,
-        },
+        }),
         Some("syslog_tcp") => {
             let max_connections = r.max_connections.unwrap_or(256) as usize;
             check.positive(format!("{path}.max_connections"), &max_connections);
@@ -754,11 +716,11 @@ fn input_kind(check: &mut Check, path: &str, r: &RawInput) -> InputKind {
                 scalar::duration,
             );
             check.positive(format!("{path}.idle_timeout"), &idle_timeout);
-            InputKind::SyslogTcp {
+            InputKind::SyslogTcp(TcpSpec {
                 listen: listen(check),
                 max_connections,
-                idle_timeout,
-            }
+                idle_timeout: Some(idle_timeout),
+            })
         }
         Some("stdin") => InputKind::Stdin,
         other => {
@@ -774,7 +736,7 @@ fn input_kind(check: &mut Check, path: &str, r: &RawInput) -> InputKind {
     }
 }
 
-fn publish(i: usize, p: RawPublish, check: &mut Check) -> FileSpec {
+fn publish(i: usize, p: RawPublish, check: &mut Check) -> PublishFile {
     let path = format!("publish[{i}]");
     let file = p.path.map(PathBuf::from).unwrap_or_else(|| {
         check.error(format!("{path}.path"), "is required");
@@ -814,7 +776,7 @@ fn publish(i: usize, p: RawPublish, check: &mut Check) -> FileSpec {
             );
         }
     }
-    FileSpec {
+    PublishFile {
         path: file,
         format,
         list: p.list.unwrap_or_else(|| ListId::Exits.name().into()),
@@ -1008,46 +970,11 @@ fn matcher(raw: super::raw::RawMatcher, check: &mut Check) -> MatcherConfig {
 }
 
 impl InputConfig {
-    /// The input's runtime spec; file checkpoints live in `state_dir/checkpoints/`.
-    pub fn spec(&self, state_dir: &std::path::Path) -> crate::inputs::InputSpec {
-        use crate::inputs as i;
-        let kind = match &self.kind {
-            InputKind::File {
-                paths,
-                start_at,
-                poll,
-                max_files,
-            } => {
-                let mut spec = i::FileSpec::new(paths.clone(), state_dir.join("checkpoints"));
-                spec.start_at = match start_at {
-                    StartAt::Beginning => i::StartAt::Beginning,
-                    StartAt::End => i::StartAt::End,
-                };
-                spec.poll = *poll;
-                spec.max_files = *max_files;
-                i::InputKind::File(spec)
-            }
-            InputKind::SyslogUdp {
-                listen,
-                recv_buffer,
-            } => i::InputKind::SyslogUdp(i::UdpSpec {
-                listen: *listen,
-                recv_buffer: *recv_buffer,
-            }),
-            InputKind::SyslogTcp {
-                listen,
-                max_connections,
-                idle_timeout,
-            } => i::InputKind::SyslogTcp(i::TcpSpec {
-                listen: *listen,
-                max_connections: *max_connections,
-                idle_timeout: Some(*idle_timeout),
-            }),
-            InputKind::Stdin => i::InputKind::Stdin,
-        };
-        i::InputSpec {
+    /// What `inputs::bind_all` takes to start the input.
+    pub fn spec(&self) -> InputSpec {
+        InputSpec {
             name: self.name.clone(),
-            kind,
+            kind: self.kind.clone(),
             max_message: self.max_message,
         }
     }

@@ -12,6 +12,7 @@ use ipnet::IpNet;
 
 use crate::lists::{Family, List};
 
+pub mod cache;
 mod checkpoint;
 mod csv;
 mod f5;

@@ -2,8 +2,8 @@
 //! group behind its own access rules. Handlers only read the current snapshot; they never wait for the keeper.
 
 pub mod access;
+pub mod edl;
 mod exposition;
-pub mod lists;
 pub mod server;
 
 use crate::config::{Access, Config};
@@ -154,7 +154,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/-/reload", axum::routing::post(reload))
-        .route("/lists/{file}", get(lists::get))
+        .route("/lists/{file}", get(edl::get))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), guard))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -215,7 +215,7 @@ impl Endpoints {
         let config = self.state.config.load();
         let access = &config.http.lists;
         let response = match access::check(access, Some(peer), request.headers()) {
-            Ok(()) => lists::respond(
+            Ok(()) => edl::respond(
                 &self.state.shared,
                 request.method(),
                 request.uri(),

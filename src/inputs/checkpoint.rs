@@ -8,12 +8,13 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::io;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde::{Deserialize, Serialize};
+
+use crate::atomic_file::{self, Durability};
 
 /// One followed file as recorded on disk.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,7 +94,7 @@ impl Ack {
         if slot.retire_at.is_some_and(|at| self.end >= at) {
             state.slots.remove(&self.id);
         }
-        if let Err(e) = self.store.write(&mut state, false) {
+        if let Err(e) = self.store.write(&mut state, Durability::Unsynced) {
             tracing::warn!(path = %self.store.path.display(), error = %e, "cannot write checkpoint");
         }
     }
@@ -161,7 +162,7 @@ impl Store {
                 retire_at: None,
             },
         );
-        self.write(&mut state, false)
+        self.write(&mut state, Durability::Unsynced)
     }
 
     /// The file restarted from offset 0 (truncated): older acks no longer apply. Returns the new generation.
@@ -179,7 +180,7 @@ impl Store {
                 retire_at: None,
             },
         );
-        self.write(&mut state, false)?;
+        self.write(&mut state, Durability::Unsynced)?;
         Ok(generation)
     }
 
@@ -199,7 +200,7 @@ impl Store {
         slot.entry.fp = fp;
         state.dirty = true;
         if first_fingerprint {
-            self.write(state, false)?;
+            self.write(state, Durability::Unsynced)?;
         }
         Ok(())
     }
@@ -215,7 +216,7 @@ impl Store {
         } else {
             slot.retire_at = Some(end);
         }
-        self.write(&mut state, false)
+        self.write(&mut state, Durability::Unsynced)
     }
 
     /// An ack for lines of file `id` (generation `generation`) ending at `end`.
@@ -234,51 +235,20 @@ impl Store {
         if !state.dirty {
             return Ok(());
         }
-        self.write(&mut state, true)
+        self.write(&mut state, Durability::Synced)
     }
 
-    fn write(&self, state: &mut State, sync: bool) -> io::Result<()> {
+    fn write(&self, state: &mut State, durability: Durability) -> io::Result<()> {
         let disk = OnDisk {
             version: VERSION,
             files: state.slots.values().map(|s| s.entry.clone()).collect(),
         };
         let body = serde_json::to_vec_pretty(&disk).map_err(io::Error::other)?;
         state.dirty = true;
-        write_atomically(&self.path, &body, sync)?;
-        state.dirty = !sync;
+        atomic_file::write(&self.path, &body, durability)?;
+        state.dirty = durability == Durability::Unsynced;
         Ok(())
     }
-}
-
-/// Writes `body` to a temp file beside `path` and renames it over `path`; with `sync`, fsyncs file and directory.
-fn write_atomically(path: &Path, body: &[u8], sync: bool) -> io::Result<()> {
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{name}.{}.{}.tmp",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| {
-        let mut file = fs::File::create(&tmp)?;
-        file.write_all(body)?;
-        if sync {
-            file.sync_all()?;
-        }
-        fs::rename(&tmp, path)?;
-        if sync {
-            fs::File::open(dir)?.sync_all()?;
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
 }
 
 /// FNV-1a, 64 bit: the fingerprint of a file's first bytes.
@@ -290,6 +260,8 @@ pub fn fingerprint(bytes: &[u8]) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
 
     fn entry(offset: u64) -> Entry {

@@ -4,12 +4,12 @@
 //! format (each source's whole last feed, the history as one object per address) is read and migrated.
 
 use super::history::{Book, History, Info, Span, Track};
+use crate::atomic_file::{self, Durability};
 use crate::feeds::{Feed, RelayInfo};
 use anyhow::Context;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 const FILE: &str = "lists.json";
@@ -291,29 +291,13 @@ mod v1 {
     }
 }
 
-/// Writes `bytes` to `path` so that readers and crashes see the old or the new content, never a mix.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        std::fs::File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+/// Replaces `path` (fsynced), creating its directory first.
+fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    result.with_context(|| format!("cannot write {}", path.display()))
+    atomic_file::write(path, bytes, Durability::Synced)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 #[cfg(test)]
@@ -347,8 +331,8 @@ mod tests {
     fn temp_files_of_a_crashed_save_are_removed() {
         let dir = tempfile::tempdir().unwrap();
         State::default().save(dir.path()).unwrap();
-        std::fs::write(dir.path().join(".lists.json.tmp4242"), b"{half").unwrap();
-        std::fs::write(dir.path().join(".history.json.tmp4242"), b"{half").unwrap();
+        std::fs::write(dir.path().join(".lists.json.tmp.4242.0"), b"{half").unwrap();
+        std::fs::write(dir.path().join(".history.json.tmp.4242.0"), b"{half").unwrap();
         assert!(State::load(dir.path()).unwrap().is_some());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
     }

@@ -135,7 +135,7 @@ impl Saved {
             distinct: self.traffic.distinct_exits(),
         };
         let result = match serde_json::to_vec(&disk) {
-            Ok(bytes) => crate::publish::write_atomic(&self.path, &bytes)
+            Ok(bytes) => crate::atomic_file::write_synced(&self.path, &bytes)
                 .await
                 .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),

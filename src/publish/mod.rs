@@ -2,9 +2,13 @@
 //! write or apply failed) and runs its apply command. A list that was never loaded is never written. Outcomes are
 //! counted (`torwatch_publish_*`) and failures listed on `/readyz`.
 
+pub mod apply;
+pub mod file;
+
 use crate::problems::Problems;
-use crate::publish::{self, ApplyError, FileSpec};
 use crate::snapshot::Shared;
+use apply::ApplyError;
+use file::PublishFile;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -72,7 +76,7 @@ struct Last {
 }
 
 pub struct Publisher {
-    pub files: Vec<FileSpec>,
+    pub files: Vec<PublishFile>,
     pub shared: Shared,
     pub metrics: Arc<PublishMetrics>,
     /// Current problems, shown on `/readyz`.
@@ -134,7 +138,7 @@ impl Publisher {
             if last.ok && last.etag.as_deref() == Some(rendered.etag.as_str()) {
                 continue;
             }
-            let outcome = publish::publish(spec, &rendered.body, shutdown).await;
+            let outcome = file::publish(spec, &rendered.body, shutdown).await;
             if outcome.apply == Some(Err(ApplyError::Stopped)) {
                 tracing::info!(file = %spec.path.display(), "apply command stopped by shutdown");
                 return Err(Stopped);

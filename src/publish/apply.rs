@@ -1,22 +1,15 @@
-//! Publishing files: writes a rendered list to disk atomically (temp file in the same directory, fsync, rename,
-//! fsync of the directory) and runs the configured apply command (`nft -f …`, `ipset restore …`) with a timeout.
-//! This is the IO edge of the formats: it renders nothing, knows no format and never retries; the caller counts
-//! the [`Outcome`].
+//! Running a published file's apply command (`nft -f …`, `ipset restore …`): no shell, its own process group,
+//! a timeout, and on shutdown SIGTERM then SIGKILL to the whole group, so nothing it started outlives torwatch.
+//! Failures keep the exit code and the end of stderr.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write as _};
 use std::os::unix::process::ExitStatusExt as _;
-use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
 use tokio::io::AsyncReadExt as _;
 use tokio::process::{ChildStderr, Command};
 use tokio_util::sync::CancellationToken;
-
-use crate::formats::{ListFormat, RenderOptions};
 
 /// How much of an apply command's stderr an [`ApplyError::Exit`] keeps (the end, where the error usually is).
 const STDERR_TAIL: usize = 1024;
@@ -26,18 +19,6 @@ const STDERR_GRACE: Duration = Duration::from_millis(500);
 
 /// On shutdown, how long a running apply command's process group has between SIGTERM and SIGKILL.
 pub const STOP_GRACE: Duration = Duration::from_secs(2);
-
-/// One configured output file: which list, rendered how, written where, applied how.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileSpec {
-    pub path: PathBuf,
-    pub format: ListFormat,
-    pub list: String,
-    pub options: RenderOptions,
-    /// Program and arguments, run without a shell after each successful write.
-    pub apply: Option<Vec<String>>,
-    pub apply_timeout: Duration,
-}
 
 /// Why an apply command failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -77,91 +58,10 @@ impl ApplyError {
     }
 }
 
-/// What publishing one file did. `apply` is `None` when no command is configured or the write failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
-    pub write: Result<(), String>,
-    pub apply: Option<Result<(), ApplyError>>,
-}
-
-impl Outcome {
-    /// True when the file was written and, if configured, applied.
-    pub fn is_ok(&self) -> bool {
-        self.write.is_ok() && !matches!(self.apply, Some(Err(_)))
-    }
-}
-
-/// Writes `bytes` to `spec.path` atomically, then runs the apply command if one is configured; `stop` ends a
-/// running command (see [`ApplyError::Stopped`]).
-pub async fn publish(spec: &FileSpec, bytes: &[u8], stop: &CancellationToken) -> Outcome {
-    if let Err(e) = write_atomic(&spec.path, bytes).await {
-        return Outcome {
-            write: Err(format!("write {}: {e}", spec.path.display())),
-            apply: None,
-        };
-    }
-    let apply = match &spec.apply {
-        Some(argv) => Some(run_apply(argv, spec.apply_timeout, stop).await),
-        None => None,
-    };
-    Outcome {
-        write: Ok(()),
-        apply,
-    }
-}
-
-/// Replaces `path` with `bytes` so that readers see the old or the new file, never a partial one, and the new
-/// one survives a crash: a temporary file in the same directory is written and fsynced, renamed over `path`,
-/// and the directory fsynced. An existing file's permissions are kept. The temporary file never outlives a
-/// failure.
-pub async fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let path = path.to_owned();
-    let bytes = bytes.to_vec();
-    tokio::task::spawn_blocking(move || write_atomic_blocking(&path, &bytes))
-        .await
-        .map_err(io::Error::other)?
-}
-
-fn write_atomic_blocking(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    let name = path.file_name().ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("no file name in {}", path.display()),
-        )
-    })?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let tmp = dir.join(format!(
-        ".{}.tmp.{}.{}",
-        name.to_string_lossy(),
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = write_then_rename(&tmp, path, bytes).and_then(|()| File::open(dir)?.sync_all());
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
-fn write_then_rename(tmp: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut file = OpenOptions::new().write(true).create_new(true).open(tmp)?;
-    if let Ok(meta) = fs::metadata(path) {
-        file.set_permissions(meta.permissions())?;
-    }
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    drop(file);
-    fs::rename(tmp, path)
-}
-
 /// Runs `argv` (no shell) in its own process group; on timeout the whole group is killed, so a wrapper script
 /// cannot leave its children running. When `stop` is cancelled first, the group gets SIGTERM, and SIGKILL if it
 /// has not ended [`STOP_GRACE`] later: nothing it started outlives torwatch.
-async fn run_apply(
+pub async fn run(
     argv: &[String],
     timeout: Duration,
     stop: &CancellationToken,
@@ -267,7 +167,8 @@ async fn read_tail(stream: Option<ChildStderr>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::os::unix::fs::PermissionsExt as _;
+    use std::fs;
+    use std::path::{Path, PathBuf};
     use std::time::Instant;
 
     use super::*;
@@ -277,40 +178,12 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn write_atomic_replaces_content_keeps_mode_and_leaves_no_temp_file() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("torwatch.nft");
-        write_atomic(&path, b"first\n").await.expect("first write");
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).expect("chmod");
-        write_atomic(&path, b"second\n")
-            .await
-            .expect("second write");
-        assert_eq!(fs::read(&path).expect("read back"), b"second\n");
-        let mode = fs::metadata(&path).expect("stat").permissions().mode() & 0o777;
-        assert_eq!(mode, 0o640);
-        let names: Vec<_> = fs::read_dir(dir.path())
-            .expect("ls")
-            .map(|e| e.expect("entry").file_name())
-            .collect();
-        assert_eq!(names, ["torwatch.nft"]);
-    }
-
-    #[tokio::test]
-    async fn write_atomic_into_a_missing_directory_fails() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let err = write_atomic(&dir.path().join("nope/list.txt"), b"x")
-            .await
-            .expect_err("no directory");
-        assert_eq!(err.kind(), io::ErrorKind::NotFound);
-    }
-
-    #[tokio::test]
     async fn apply_success_and_spawn_failure() {
         assert_eq!(
-            run_apply(&argv(&["true"]), Duration::from_secs(5), &never()).await,
+            run(&argv(&["true"]), Duration::from_secs(5), &never()).await,
             Ok(())
         );
-        let err = run_apply(
+        let err = run(
             &argv(&["/nonexistent/torwatch-apply"]),
             Duration::from_secs(5),
             &never(),
@@ -321,7 +194,7 @@ mod tests {
             "{err:?}"
         );
         assert!(matches!(
-            run_apply(&[], Duration::from_secs(1), &never()).await,
+            run(&[], Duration::from_secs(1), &never()).await,
             Err(ApplyError::Spawn(_))
         ));
     }
@@ -329,7 +202,7 @@ mod tests {
     #[tokio::test]
     async fn apply_failure_keeps_exit_code_and_stderr_tail() {
         let script = "head -c 5000 /dev/zero | tr '\\0' x >&2; echo; echo 'Error: conflicting intervals' >&2; exit 3";
-        let err = run_apply(
+        let err = run(
             &argv(&["sh", "-c", script]),
             Duration::from_secs(5),
             &never(),
@@ -350,7 +223,7 @@ mod tests {
         let script = format!("sleep 30 & echo $! > {}; wait", pidfile.display());
         let started = Instant::now();
         // Two seconds give `sh` time to write the pid file before the timeout, even on a slow machine.
-        let err = run_apply(
+        let err = run(
             &argv(&["sh", "-c", &script]),
             Duration::from_secs(2),
             &never(),
@@ -407,7 +280,7 @@ mod tests {
         let run = tokio::spawn({
             let stop = stop.clone();
             async move {
-                run_apply(
+                run(
                     &argv(&["sh", "-c", &script]),
                     Duration::from_secs(60),
                     &stop,
@@ -443,43 +316,5 @@ mod tests {
     fn is_zombie(proc: &Path) -> bool {
         fs::read_to_string(proc.join("stat"))
             .is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| r.starts_with(" Z")))
-    }
-
-    #[tokio::test]
-    async fn publish_writes_then_applies() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("tor-exits.txt");
-        let mut spec = FileSpec {
-            path: path.clone(),
-            format: ListFormat::Txt,
-            list: "tor-exits".to_owned(),
-            options: RenderOptions::default(),
-            apply: Some(argv(&["grep", "-qx", "192.0.2.1", &path.to_string_lossy()])),
-            apply_timeout: Duration::from_secs(5),
-        };
-        let ok = publish(&spec, b"192.0.2.1\n", &never()).await;
-        assert_eq!(
-            ok,
-            Outcome {
-                write: Ok(()),
-                apply: Some(Ok(()))
-            }
-        );
-        let failed = publish(&spec, b"192.0.2.2\n", &never()).await;
-        assert!(
-            matches!(failed.apply, Some(Err(ApplyError::Exit(1, _)))),
-            "{failed:?}"
-        );
-        assert!(!failed.is_ok());
-        spec.path = dir.path().join("missing/tor-exits.txt");
-        let unwritable = publish(&spec, b"192.0.2.1\n", &never()).await;
-        assert!(
-            unwritable
-                .write
-                .as_ref()
-                .is_err_and(|e| e.contains("missing/tor-exits.txt")),
-            "{unwritable:?}"
-        );
-        assert_eq!(unwritable.apply, None);
     }
 }
