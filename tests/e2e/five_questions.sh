@@ -6,16 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 for tool in prometheus curl python3; do command -v "$tool" >/dev/null || { echo "FAIL: $tool not found" >&2; exit 1; }; done
-bin=${TORWATCH_BIN:-}
-if [ -z "$bin" ]; then cargo build --quiet --bin torwatch; bin=${CARGO_TARGET_DIR:-$PWD/target}/debug/torwatch; fi
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]+"${pids[@]}"}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+. tests/harness.sh
+torwatch_bin
 http=$(free_port) prom=$(free_port)
 
 python3 bench/gen_netfilter.py "$tmp/gen" --lines 50000 --exits 400 --access-lines 3000 --seed 11 >/dev/null

@@ -17,17 +17,8 @@ for tool in prometheus promtool curl jq python3 node npm; do
 done
 chromium=${CHROMIUM:-/usr/bin/chromium}
 [ -x "$chromium" ] || { echo "FAIL: chromium not found at $chromium" >&2; exit 1; }
-bin=${TORWATCH_BIN:-}
-if [ -z "$bin" ]; then cargo build --quiet --bin torwatch; bin=${CARGO_TARGET_DIR:-$repo/target}/debug/torwatch; fi
-[ -x "$bin" ] || { echo "FAIL: no torwatch binary at $bin" >&2; exit 1; }
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]+"${pids[@]}"}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+. tests/harness.sh
+torwatch_bin
 http=$(free_port) prom=$(free_port)
 
 # Two listed exits; 198.51.100.9 and 203.0.113.9 are not listed.

@@ -13,20 +13,8 @@ repo=$PWD
 for tool in prometheus promtool logger curl jq python3; do
     command -v "$tool" >/dev/null || { echo "FAIL: $tool not found" >&2; exit 1; }
 done
-bin=${TORWATCH_BIN:-}
-if [ -z "$bin" ]; then
-    cargo build --quiet --bin torwatch
-    bin=${CARGO_TARGET_DIR:-$repo/target}/debug/torwatch
-fi
-[ -x "$bin" ] || { echo "FAIL: no torwatch binary at $bin" >&2; exit 1; }
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]+"${pids[@]}"}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+. tests/harness.sh
+torwatch_bin
 http=$(free_port) udp=$(free_port) tcp=$(free_port) prom_port=$(free_port)
 
 # documentation addresses as the "Tor" lists

@@ -12,13 +12,7 @@ for tool in prometheus promtool python3 curl jq; do
 done
 repo=$PWD
 fixture=tests/ops/fixtures/metrics.txt
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]+"${pids[@]}"}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+. tests/harness.sh
 
 echo "== fixture covers METRICS.md and passes promtool check metrics"
 mkdir -p "$tmp/www"
@@ -31,7 +25,6 @@ for m in $(grep -oE '^\| `torwatch_[a-z0-9_]+`' METRICS.md | tr -d '|` '); do
 done
 [ "$missing" -eq 0 ]
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 web=$(free_port)
 python3 -m http.server --bind 127.0.0.1 --directory "$tmp/www" "$web" >"$tmp/http.log" 2>&1 &
 pids+=($!)
