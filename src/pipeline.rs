@@ -216,6 +216,8 @@ pub struct Pipeline {
     geoip: Option<Arc<Geoip>>,
     matcher: Matcher,
     /// Batches of waiting inputs read before an exit list was loaded, in order.
+    /// Their runs' lines are counted as read already (`torwatch_input_lines_total` counts what was read, list or
+    /// not).
     held: Vec<Batch>,
     /// Acks of processed batches not yet committed: a later batch of the same file replaces its ack, so a file
     /// read as a backlog moves its checkpoint (a file write) a few times a second, not once per batch.
@@ -223,6 +225,10 @@ pub struct Pipeline {
     /// When acks were last committed.
     committed: std::time::Instant,
 }
+
+/// Batches of one waiting input held at most before its queue is paused: enough that what a fresh install reads
+/// before its first list shows in `torwatch_input_lines_total`, few enough to bound the memory they take.
+const HOLD_BATCHES: usize = 8;
 
 /// How long a processed batch's ack waits at most before it is committed.
 const ACK_DELAY: Duration = Duration::from_millis(100);
@@ -301,16 +307,23 @@ impl Pipeline {
         // What still waits for a list is dropped unacknowledged: it is read again after a restart.
     }
 
-    /// Pauses the queues of waiting inputs while no exit list is loaded; once one is, counts the batches held.
+    /// Pauses the queue of a waiting input while no exit list is loaded and [`HOLD_BATCHES`] of its batches are
+    /// held (their lines counted as read); once a list is, counts the batches held.
     fn pause_waiting(&mut self, queues: &mut Queues) {
         let ready = self.shared.load().ready();
         for (i, input) in self.inputs.iter().enumerate() {
-            queues.pause(i, input.waits && !ready);
+            let held = || {
+                self.held
+                    .iter()
+                    .filter(|b| usize::from(b.input) == i)
+                    .count()
+            };
+            queues.pause(i, input.waits && !ready && held() >= HOLD_BATCHES);
         }
         if ready && !self.held.is_empty() {
             tracing::info!("an exit list is loaded: reading the inputs that waited for it");
             for batch in std::mem::take(&mut self.held) {
-                self.process(batch);
+                self.count(batch, false);
             }
         }
     }
@@ -318,6 +331,12 @@ impl Pipeline {
     /// Parses, matches and counts one batch, then acknowledges it. Before any exit list is loaded, a waiting
     /// input's batch is held, another's lines are counted as `no_list`.
     pub fn process(&mut self, batch: Batch) {
+        self.count(batch, true);
+    }
+
+    /// [`Pipeline::process`]; `read_now`: the lines of the batch's runs are counted as read here (a held batch's
+    /// were counted when it was held).
+    fn count(&mut self, batch: Batch, read_now: bool) {
         let snapshot = self.shared.load();
         if !snapshot.ready() {
             self.unlisted(batch);
@@ -348,8 +367,10 @@ impl Pipeline {
                 read.oversize += r.oversize;
             }
             input.counters.add(&count.tally);
-            input.lines.inc_by(read.lines);
-            input.oversize.inc_by(read.oversize);
+            if read_now {
+                input.lines.inc_by(read.lines);
+                input.oversize.inc_by(read.oversize);
+            }
         }
         if let Some(ack) = batch.ack {
             self.acknowledge(ack);
@@ -381,6 +402,11 @@ impl Pipeline {
         if input.waits {
             if self.held.is_empty() {
                 tracing::info!(input = %input.name, "waiting for an exit list before reading on");
+            }
+            for run in &batch.runs {
+                let read = input.reader.count_lines(run);
+                input.lines.inc_by(read.lines);
+                input.oversize.inc_by(read.oversize);
             }
             self.held.push(batch);
             return;

@@ -182,6 +182,22 @@ impl Reader {
         read
     }
 
+    /// What [`Reader::lines`] would say it read of `data`, without reading it: lines counted, not parsed.
+    pub fn count_lines(&self, data: &[u8]) -> LinesRead {
+        let mut read = LinesRead::default();
+        for line in data.split(|&b| b == b'\n') {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.is_empty() {
+                continue;
+            }
+            match line.len() > self.max_line {
+                true => read.oversize += 1,
+                false => read.lines += 1,
+            }
+        }
+        read
+    }
+
     /// Reads one line.
     pub fn line<L: Lists, S: Sink>(&mut self, line: &[u8], lists: &L, sink: &mut S) {
         let line = crate::parsers::trim_line(line);
@@ -461,6 +477,7 @@ Nov 28 00:00:07 fw kernel: [UFW ALLOW] IN=eth0 OUT= SRC=198.18.0.1 DST=10.0.0.1 
             let mut reader = Reader::new(None, Context::default()).with_max_line(max);
             let mut sink = Record::<false>::default();
             let read = reader.lines(log.as_bytes(), &Two, &mut sink);
+            assert_eq!(reader.count_lines(log.as_bytes()), read, "counted alike");
             let hits = sink.0.iter().filter(|l| l.starts_with("hit")).count();
             assert_eq!(
                 (read.lines, read.oversize, hits),
