@@ -8,7 +8,7 @@ use torwatch::feeds::{self, guard, validate, FeedKind};
 use torwatch::formats::{ListFormat, RenderOptions};
 use torwatch::keeper::history::{Currency, Sighting, Times};
 use torwatch::keeper::state::State;
-use torwatch::lists::{self, List};
+use torwatch::list::{self, List};
 
 fn main() {
     let n: u32 = std::env::args()
@@ -74,7 +74,7 @@ fn main() {
     };
     let members = state.history.current("big", &currency, |_, _| {});
     lap("history: current members");
-    let digest = lists::digest(&members);
+    let digest = list::digest(&members);
     lap("digest");
     let list = List::new("big", 1, now, members);
     lap("List::new");

@@ -9,7 +9,7 @@ use std::time::Instant;
 use torwatch::config::Config;
 use torwatch::event::{Action, Event, Proto};
 use torwatch::keeper::history::{Currency, History, Sighting, Times};
-use torwatch::lists::{List, ListEntry};
+use torwatch::list::{List, ListEntry};
 use torwatch::matcher::{Index, Matcher, TrafficMetrics};
 use torwatch::snapshot::Snapshot;
 

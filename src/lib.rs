@@ -12,7 +12,7 @@ pub mod formats;
 pub mod http;
 pub mod inputs;
 pub mod keeper;
-pub mod lists;
+pub mod list;
 pub mod matcher;
 pub mod parsers;
 pub mod pipeline;

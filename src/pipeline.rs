@@ -515,19 +515,19 @@ mod tests {
         let mut reg = Registry::default();
         let parse = ParseMetrics::register(&mut reg);
         let traffic = Arc::new(TrafficMetrics::register(&mut reg, &config.matcher));
-        let entry = crate::lists::ListEntry {
+        let entry = crate::list::ListEntry {
             net: "185.220.101.7/32".parse().expect("net"),
             prov: Default::default(),
         };
-        let exits = Arc::new(crate::lists::List::new(
-            crate::lists::ListId::Exits.name(),
+        let exits = Arc::new(crate::list::List::new(
+            crate::list::ListId::Exits.name(),
             1,
             0,
             vec![entry],
         ));
         let shared = crate::snapshot::shared();
         shared.store(Arc::new(crate::snapshot::Snapshot {
-            lists: [(crate::lists::ListId::Exits.name().to_string(), exits)].into(),
+            lists: [(crate::list::ListId::Exits.name().to_string(), exits)].into(),
             ..crate::snapshot::Snapshot::default()
         }));
         let recent = Arc::new(Mutex::new(Recent::default()));

@@ -298,7 +298,7 @@ impl crate::status::TrafficSource for RecentTraffic {
             Err(_) => 0,
         };
         let snapshot = self.shared.load();
-        let exits = snapshot.lists.get(crate::lists::ListId::Exits.name());
+        let exits = snapshot.lists.get(crate::list::ListId::Exits.name());
         let top_exits = summary
             .exits
             .iter()

@@ -261,7 +261,7 @@ mod tests {
     #[test]
     fn what_torwatch_renders_reads_back() {
         use crate::formats::{render, ListFormat, RenderOptions};
-        use crate::lists::{List, ListEntry, Provenance};
+        use crate::list::{List, ListEntry, Provenance};
         let entries = vec![ListEntry {
             net: "185.220.101.7/32".parse().unwrap(),
             prov: std::sync::Arc::new(Provenance {

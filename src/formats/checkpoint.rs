@@ -7,7 +7,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::{is_host, rfc3339, selection, RenderOptions};
-use crate::lists::List;
+use crate::list::List;
 
 #[derive(Serialize)]
 struct Feed<'a> {

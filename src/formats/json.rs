@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::{is_host, rfc3339, selection, RenderOptions};
-use crate::lists::List;
+use crate::list::List;
 
 #[derive(Serialize)]
 struct Document<'a> {

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, SecondsFormat};
 use ipnet::IpNet;
 
-use crate::lists::{Family, List};
+use crate::list::{Family, List};
 
 pub mod cache;
 mod checkpoint;

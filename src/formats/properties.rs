@@ -8,7 +8,7 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use proptest::prelude::*;
 
 use super::{render, selection, ListFormat, RenderOptions};
-use crate::lists::{Family, List, ListEntry};
+use crate::list::{Family, List, ListEntry};
 
 fn net() -> impl Strategy<Value = IpNet> {
     prop_oneof![

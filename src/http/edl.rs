@@ -3,7 +3,7 @@
 
 use super::AppState;
 use crate::formats::{ListFormat, RenderOptions};
-use crate::lists::{Family, ListId, Window};
+use crate::list::{Family, ListId, Window};
 use crate::snapshot::Shared;
 use axum::body::Body;
 use axum::extract::{FromRef, Query, Request, State};

@@ -10,7 +10,7 @@
 //! open (those sources are not polled from here): each span ends at that instance's latest sighting.
 
 use crate::feeds::RelayInfo;
-use crate::lists::{ListEntry, Provenance};
+use crate::list::{ListEntry, Provenance};
 use base64::Engine as _;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use serde::{Deserialize, Serialize};

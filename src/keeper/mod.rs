@@ -11,7 +11,7 @@ use crate::clock::now;
 use crate::config::{Config, SourceConfig};
 use crate::feeds::{validate, Feed, FeedAddr, FeedKind, RelayInfo};
 use crate::formats::cache::Renders;
-use crate::lists::{Family, List, ListId, Provenance, Window};
+use crate::list::{Family, List, ListId, Provenance, Window};
 use crate::snapshot::{Shared, Snapshot, SourceStatus};
 use history::{Currency, History, Imported, Info, Sighting, Times};
 use ipnet::IpNet;
@@ -653,7 +653,7 @@ pub fn build(config: &Config, state: &mut State, previous: &Snapshot, now: i64) 
             _ => state.history.current(name, &currency, fill),
         };
         // `exclude` means never blocked: excluded ranges are carved out of wider networks, not only dropped.
-        let mut entries = crate::lists::exclude(entries, &config.exclude);
+        let mut entries = crate::list::exclude(entries, &config.exclude);
         if !config.exclude.is_empty() {
             entries.sort_by_key(|e| e.net);
             entries.dedup_by(|a, b| a.net == b.net);
@@ -671,7 +671,7 @@ pub fn build(config: &Config, state: &mut State, previous: &Snapshot, now: i64) 
         });
         // The version, and with it every format's ETag and Last-Modified, moves only when the contents do: a
         // fetch that confirms the same list (304, or the same entries) changes nothing a firewall sees.
-        let digest = crate::lists::digest(&entries);
+        let digest = crate::list::digest(&entries);
         if meta.version == 0 || meta.digest != digest {
             meta.version += 1;
             meta.updated = now;

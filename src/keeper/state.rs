@@ -62,7 +62,7 @@ fn is_zero(n: &i64) -> bool {
 pub struct ListMeta {
     pub version: u64,
     pub updated: i64,
-    /// [`crate::lists::digest`] of the contents that version has (0: not known, as in older state files).
+    /// [`crate::list::digest`] of the contents that version has (0: not known, as in older state files).
     #[serde(default)]
     pub digest: u64,
 }

@@ -2,7 +2,7 @@
 //! open-addressing hash table, networks in one sorted vector per prefix length, tried longest first. Built once
 //! per list version; lookups allocate nothing. IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) are looked up as IPv4.
 
-use crate::lists::List;
+use crate::list::List;
 use ipnet::IpNet;
 use std::net::IpAddr;
 

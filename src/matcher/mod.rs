@@ -14,8 +14,8 @@ pub use index::Index;
 pub use metrics::{InputHandle, TrafficMetrics};
 
 use crate::event::{Direction, Event};
-use crate::lists::ListId;
-use crate::lists::{List, ListEntry};
+use crate::list::ListId;
+use crate::list::{List, ListEntry};
 use crate::snapshot::Snapshot;
 use ipnet::IpNet;
 use std::net::IpAddr;

@@ -6,7 +6,7 @@ use crate::event::{Addresses, Direction, Event};
 use crate::feeds::{self, FeedKind};
 use crate::keeper::history::{Currency, History};
 use crate::keeper::state::State;
-use crate::lists::{List, ListEntry, ListId, Provenance};
+use crate::list::{List, ListEntry, ListId, Provenance};
 use crate::matcher::{Geoip, Side};
 use anyhow::Context;
 use std::path::Path;
