@@ -262,7 +262,7 @@ mod tests {
             LogFormat::Fortigate,
             LogFormat::VpcFlow,
             LogFormat::Cef,
-            LogFormat::Access,
+            LogFormat::WebAccess,
             LogFormat::Sshd,
             LogFormat::WebError,
             LogFormat::Sophos,
@@ -353,7 +353,7 @@ mod every_reader {
             include_str!("../../tests/fixtures/logs/winfw.txt"),
         ),
         (
-            LogFormat::Access,
+            LogFormat::WebAccess,
             include_str!("../../tests/fixtures/logs/access.txt"),
         ),
         (

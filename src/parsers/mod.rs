@@ -11,7 +11,6 @@
 use crate::event::{Addresses, Event, Glimpse};
 use syslog::Stamps;
 
-pub mod access;
 pub mod asa;
 pub mod azure;
 pub mod cef;
@@ -30,6 +29,7 @@ pub mod sshd;
 pub mod syslog;
 pub mod vpcflow;
 pub mod watchguard;
+pub mod webaccess;
 pub mod weberror;
 pub mod winfw;
 
@@ -37,7 +37,7 @@ pub use context::Context;
 
 // Byte-scanning pieces shared by the PAN-OS, FortiGate, VPC Flow, CEF/LEEF and access-log parsers.
 pub mod civil;
-pub mod csv;
+pub mod csv_fields;
 #[cfg(test)]
 mod fixture;
 pub mod flatjson;
@@ -69,7 +69,7 @@ pub enum LogFormat {
     /// Windows Firewall `pfirewall.log`.
     WinFirewall,
     /// nginx / Apache combined access log.
-    Access,
+    WebAccess,
     /// nginx / Apache error log (ModSecurity included).
     WebError,
     /// OpenSSH server logins and refusals.
@@ -102,7 +102,7 @@ impl LogFormat {
         LogFormat::Cef,
         LogFormat::WinFirewall,
         LogFormat::VpcFlow,
-        LogFormat::Access,
+        LogFormat::WebAccess,
         LogFormat::WebError,
         LogFormat::Sshd,
         LogFormat::Sophos,
@@ -126,7 +126,7 @@ impl LogFormat {
             LogFormat::VpcFlow => "vpcflow",
             LogFormat::Cef => "cef",
             LogFormat::WinFirewall => "winfw",
-            LogFormat::Access => "access",
+            LogFormat::WebAccess => "access",
             LogFormat::WebError => "weberror",
             LogFormat::Sshd => "sshd",
             LogFormat::Sophos => "sophos",
@@ -155,7 +155,7 @@ impl LogFormat {
             LogFormat::VpcFlow => vpcflow::sniff(line),
             LogFormat::Cef => cef::sniff(line),
             LogFormat::WinFirewall => winfw::sniff(line),
-            LogFormat::Access => access::sniff(line),
+            LogFormat::WebAccess => webaccess::sniff(line),
             LogFormat::WebError => weberror::sniff(line),
             LogFormat::Sshd => sshd::sniff(line),
             LogFormat::Sophos => sophos::sniff(line),
@@ -224,7 +224,7 @@ impl LogFormat {
             LogFormat::VpcFlow => vpcflow::parse(line),
             LogFormat::Cef => cef::parse(line, stamps),
             LogFormat::WinFirewall => winfw::parse(line),
-            LogFormat::Access => access::parse(line, stamps),
+            LogFormat::WebAccess => webaccess::parse(line, stamps),
             LogFormat::WebError => weberror::parse(line, stamps),
             LogFormat::Sshd => sshd::parse(line, stamps),
             LogFormat::Sophos => sophos::parse(line, stamps),

@@ -9,7 +9,7 @@
 use memchr::memchr;
 
 use super::civil;
-use super::csv::Fields;
+use super::csv_fields::CsvFields;
 use super::origin;
 use super::syslog::{self, Stamps};
 use super::verdict;
@@ -47,7 +47,7 @@ pub fn parse<'a>(line: &'a [u8], stamps: &mut Stamps) -> Result<Event<'a>, Parse
             let mut event = logins::parse(rec, k)?;
             origin::fill_from_header(line, stamps, &mut event);
             if event.device.is_none() {
-                event.device = Fields::new(rec)
+                event.device = CsvFields::new(rec)
                     .nth(2)
                     .filter(|s| !s.is_empty())
                     .and_then(|s| std::str::from_utf8(s).ok());
@@ -57,7 +57,7 @@ pub fn parse<'a>(line: &'a [u8], stamps: &mut Stamps) -> Result<Event<'a>, Parse
         _ => return Err(ParseError::NotTraffic),
     };
     let mut cols = Columns::default();
-    for (i, field) in Fields::new(rec).enumerate() {
+    for (i, field) in CsvFields::new(rec).enumerate() {
         cols.take(i, field, device_col);
     }
     let serial = cols.serial;
@@ -152,7 +152,7 @@ fn record_at_first_comma(line: &[u8]) -> Option<(&[u8], &[u8])> {
         .rposition(|&c| c == b' ' || c == b'>')
         .map_or(0, |i| i + 1);
     let rec = line.get(start..)?;
-    let mut fields = Fields::new(rec);
+    let mut fields = CsvFields::new(rec);
     let lead = fields.next()?;
     let received = fields.next()?;
     let serial = fields.next()?;

@@ -7,7 +7,7 @@
 
 use memchr::memmem;
 
-use super::super::csv::Fields;
+use super::super::csv_fields::CsvFields;
 use super::super::login::outcome;
 use super::super::{civil, ParseError};
 use crate::event::{parse_ip, Action, Direction, Event, Kind, Service};
@@ -37,7 +37,7 @@ const CONFIG_HOST: usize = 7;
 /// Parses a record of one of [`is_login_type`]'s types (`kind`).
 pub fn parse<'a>(rec: &[u8], kind: &[u8]) -> Result<Event<'a>, ParseError> {
     let mut cols: [&[u8]; 29] = [&[]; 29];
-    for (i, field) in Fields::new(rec).enumerate().take(cols.len()) {
+    for (i, field) in CsvFields::new(rec).enumerate().take(cols.len()) {
         if let Some(c) = cols.get_mut(i) {
             *c = field;
         }

@@ -8,7 +8,7 @@ use crate::parsers::{fixture, LogFormat};
 #[test]
 fn fixture_lines() {
     fixture::check(
-        LogFormat::Access,
+        LogFormat::WebAccess,
         include_str!("../../../tests/fixtures/logs/access.txt"),
     );
 }
