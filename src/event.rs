@@ -214,8 +214,8 @@ impl Event<'_> {
     }
 
     /// The addresses, destination port and protocol.
-    pub fn glimpse(&self) -> Glimpse {
-        Glimpse {
+    pub fn packet_facts(&self) -> PacketFacts {
+        PacketFacts {
             addresses: self.addresses(),
             dst_port: self.dst_port,
             proto: self.proto,
@@ -226,7 +226,7 @@ impl Event<'_> {
 /// What a scan counts of every matched line besides its action: the addresses, destination port and protocol, read
 /// without the time, host or action where the format allows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Glimpse {
+pub struct PacketFacts {
     pub addresses: Addresses,
     pub dst_port: Option<u16>,
     pub proto: Option<Proto>,

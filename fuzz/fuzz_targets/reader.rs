@@ -6,7 +6,7 @@ use torwatch::parsers::syslog::Stamps;
 use torwatch::parsers::LogFormat;
 
 pub fn check(format: LogFormat, line: &[u8]) {
-    let _ = format.sniff(line);
+    let _ = format.looks_like(line);
     let mut stamps = Stamps::at(1_800_000_000);
     let mut first = None;
     let mut error = None;

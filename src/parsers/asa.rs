@@ -16,7 +16,7 @@ use words::{endpoint, Words};
 
 /// Cheap test: a `%ASA-`, `%FTD-`, `%PIX-` or `%NGIPS-` message tag, or an AnyConnect / WebVPN message body
 /// without its tag.
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     tag(line).is_some() || vpn::untagged(syslog::message(line.trim_ascii()))
 }
 

@@ -27,7 +27,7 @@ static FIREWALL: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"Az
 static AZFW: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"AZFW"));
 
 /// True for a line that holds flow tuples, a flow-log record split into tuples, or an Azure Firewall record.
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     memchr::memchr(b'{', line).is_some()
         && (TUPLES.find(line).is_some()
             || FLAT.find(line).is_some()

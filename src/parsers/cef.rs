@@ -33,9 +33,9 @@ enum Record<'a> {
 
 /// True when the line holds a CEF or LEEF record, or a Check Point record in its native `syslog` shape or its
 /// quoted column export.
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     let line = line.trim_ascii();
-    locate(line).is_some() || check_point::sniff(line) || check_point::sniff_export(line)
+    locate(line).is_some() || check_point::looks_like(line) || check_point::looks_like_export(line)
 }
 
 /// Parses a CEF or LEEF record. A record that names neither a source nor a destination address is `NotTraffic`.
@@ -47,8 +47,8 @@ pub fn parse<'a>(line: &'a [u8], stamps: &mut Stamps) -> Result<Event<'a>, Parse
     let mut event = match locate(line) {
         Some(Record::Cef(record)) => parse_cef(record)?,
         Some(Record::Leef(record)) => leef::parse(record)?,
-        None if check_point::sniff(line) => check_point::parse(line)?,
-        None if check_point::sniff_export(line) => check_point::parse_export(line)?,
+        None if check_point::looks_like(line) => check_point::parse(line)?,
+        None if check_point::looks_like_export(line) => check_point::parse_export(line)?,
         None => return Err(ParseError::Malformed),
     };
     super::origin::fill_from_header(line, stamps, &mut event);

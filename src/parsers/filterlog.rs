@@ -13,7 +13,7 @@ static TAG: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"filterlog
 const WANTED: usize = 22;
 
 /// Cheap test: the `filterlog` tag, or a bare CSV whose action, direction and IP version sit where filterlog's do.
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     if TAG.find(line).is_some() {
         return true;
     }

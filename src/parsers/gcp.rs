@@ -20,7 +20,7 @@ static PAYLOAD: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"jso
 static CONNECTION: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"connection\""));
 
 /// True for a line with a Cloud Logging `jsonPayload` that holds a `connection`.
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     PAYLOAD.find(line).is_some() && CONNECTION.find(line).is_some()
 }
 

@@ -35,7 +35,7 @@ const CATEGORIES: [&[u8]; 10] = [
 ];
 
 /// True when the line has `<epoch.fraction> <device> <category>` with a category this reader knows.
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     head(line).is_some()
 }
 

@@ -29,7 +29,7 @@ static DEFAULT_ACTIONS: LazyLock<PrefixActions> = LazyLock::new(PrefixActions::d
 
 /// True for a firewall line (`<chain>: in:` then ` proto `) or a login line (`login failure for user`, `user … logged
 /// in from … via`).
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     if let Some(at) = IN.find(line) {
         return line
             .get(at..)

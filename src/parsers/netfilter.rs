@@ -12,7 +12,7 @@ pub use prefix::{PrefixActions, DEFAULT_RULES};
 
 use super::syslog::{self, stamp, Stamps};
 use super::ParseError;
-use crate::event::{parse_ip, parse_port, Action, Addresses, Direction, Event, Glimpse, Proto};
+use crate::event::{parse_ip, parse_port, Action, Addresses, Direction, Event, PacketFacts, Proto};
 use packet::Fields;
 use std::net::IpAddr;
 use std::sync::LazyLock;
@@ -20,9 +20,9 @@ use std::sync::LazyLock;
 static DEFAULT_ACTIONS: LazyLock<PrefixActions> = LazyLock::new(PrefixActions::default);
 
 /// Cheap test: kernel packet fields (`SRC=`, `DST=`, `PROTO=` after `IN=` or `OUT=`), or a ulogd2 JSON record.
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     if line.first() == Some(&b'{') {
-        return ulogd::sniff(line);
+        return ulogd::looks_like(line);
     }
     // SIMD searches: most lines of other formats hold no ` SRC=` at all.
     let (Some(src), in_at, out_at) = packet::head::<false>(line) else {
@@ -119,19 +119,19 @@ fn action_read(line: &[u8], actions: &PrefixActions) -> (Action, bool) {
 
 /// The addresses of a line exactly when [`parse`] accepts it, with the same error when it does not; the syslog
 /// stamp is checked but not turned into seconds, and neither the host nor the action is read.
-pub fn peek(line: &[u8]) -> Result<Addresses, ParseError> {
-    glimpse(line).map(|g| g.addresses)
+pub fn addresses(line: &[u8]) -> Result<Addresses, ParseError> {
+    packet_facts(line).map(|g| g.addresses)
 }
 
-/// [`peek`] with the destination port and protocol: the values [`parse`] gives.
+/// [`addresses`] with the destination port and protocol: the values [`parse`] gives.
 #[inline]
-pub fn glimpse(line: &[u8]) -> Result<Glimpse, ParseError> {
+pub fn packet_facts(line: &[u8]) -> Result<PacketFacts, ParseError> {
     let line = line.trim_ascii();
     if line.is_empty() {
         return Err(ParseError::Empty);
     }
     if line.first() == Some(&b'{') {
-        return ulogd::parse(line, &DEFAULT_ACTIONS).map(|e| e.glimpse());
+        return ulogd::parse(line, &DEFAULT_ACTIONS).map(|e| e.packet_facts());
     }
     // The packet words (`IN=`, `OUT=`, `SRC=`, …) are all this reads, and a header holds none, so the line after
     // `<PRI>` will do: a packet found there is the message's (its `IN=`/`OUT=` word lies in the message, so the
@@ -139,16 +139,16 @@ pub fn glimpse(line: &[u8]) -> Result<Glimpse, ParseError> {
     // still be one (a message that starts with `SRC=` or is glued to the header): the message tells, and gives
     // the exact reason.
     match syslog::plain_scope(line).map(Packet::read::<false>) {
-        Some(Ok(p)) => Ok(p.glimpse()),
-        _ => glimpse_message(line),
+        Some(Ok(p)) => Ok(p.packet_facts()),
+        _ => packet_facts_of_message(line),
     }
 }
 
-/// [`glimpse`] of a line whose packet words do not read from after its `<PRI>`: read the message alone.
+/// [`packet_facts`] of a line whose packet words do not read from after its `<PRI>`: read the message alone.
 #[cold]
 #[inline(never)]
-fn glimpse_message(line: &[u8]) -> Result<Glimpse, ParseError> {
-    Packet::read::<false>(syslog::message(line)).map(|p| p.glimpse())
+fn packet_facts_of_message(line: &[u8]) -> Result<PacketFacts, ParseError> {
+    Packet::read::<false>(syslog::message(line)).map(|p| p.packet_facts())
 }
 
 /// What decides whether a message is a packet: its fields, with the addresses, ports and protocol read.
@@ -181,8 +181,8 @@ impl<'a> Packet<'a> {
         })
     }
 
-    fn glimpse(&self) -> Glimpse {
-        Glimpse {
+    fn packet_facts(&self) -> PacketFacts {
+        PacketFacts {
             addresses: Addresses {
                 src: Some(self.src),
                 dst: Some(self.dst),
@@ -295,8 +295,8 @@ mod tests {
         #[test]
         fn peek_agrees_with_parse(l in line()) {
             let parsed = parse(l.as_bytes(), &mut Stamps::default());
-            prop_assert_eq!(glimpse(l.as_bytes()), parsed.map(|e| e.glimpse()), "{}", l);
-            prop_assert_eq!(peek(l.as_bytes()), parsed.map(|e| e.addresses()), "{}", l);
+            prop_assert_eq!(packet_facts(l.as_bytes()), parsed.map(|e| e.packet_facts()), "{}", l);
+            prop_assert_eq!(addresses(l.as_bytes()), parsed.map(|e| e.addresses()), "{}", l);
             if let Ok(e) = parsed {
                 prop_assert_eq!(Some(action(l.as_bytes())), e.action, "{}", l);
             }
@@ -311,7 +311,7 @@ mod tests {
             parse(l, &mut Stamps::default()).map(|e| e.addresses()),
             Err(ParseError::NotTraffic)
         );
-        assert_eq!(peek(l), Err(ParseError::NotTraffic));
+        assert_eq!(addresses(l), Err(ParseError::NotTraffic));
     }
 
     #[test]
@@ -321,7 +321,7 @@ mod tests {
             src: Some("1.2.3.4".parse().unwrap()),
             dst: Some("5.6.7.8".parse().unwrap()),
         };
-        assert_eq!(peek(l), Ok(want));
+        assert_eq!(addresses(l), Ok(want));
         assert_eq!(
             parse(l, &mut Stamps::default()).map(|e| e.addresses()),
             Ok(want)

@@ -25,9 +25,9 @@ mod json;
 mod logins;
 
 /// True when the line holds a PAN-OS CSV record (`<n>,<date time>,<serial>,<TYPE>,`) or a JSON record.
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     let line = line.trim_ascii();
-    record(line).is_some() || json::sniff(line)
+    record(line).is_some() || json::looks_like(line)
 }
 
 /// Parses a TRAFFIC or THREAT record. Time is the generated time read as UTC (PAN-OS prints local time without
@@ -36,7 +36,7 @@ pub fn sniff(line: &[u8]) -> bool {
 /// `allow` action.
 pub fn parse<'a>(line: &'a [u8], stamps: &mut Stamps) -> Result<Event<'a>, ParseError> {
     let line = line.trim_ascii();
-    if json::sniff(line) {
+    if json::looks_like(line) {
         return json::parse(line);
     }
     let (rec, kind) = record(line).ok_or(ParseError::Malformed)?;

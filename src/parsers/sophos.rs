@@ -23,7 +23,7 @@ static SYS: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" sys=\"")
 static SUB: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" sub=\""));
 
 /// True for an SFOS record (`log_type=` and `log_component=`) or a UTM line (` sys="…" sub="…"`).
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     (LOG_TYPE.find(line).is_some() && LOG_COMPONENT.find(line).is_some())
         || (SYS.find(line).is_some() && SUB.find(line).is_some())
 }

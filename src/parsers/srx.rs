@@ -15,8 +15,8 @@ const TAG: &[u8] = b"RT_FLOW_SESSION_";
 static FIND_TAG: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(TAG));
 
 /// Cheap test: an `RT_FLOW_SESSION_` event name, or another Junos event [`junos`] reads.
-pub fn sniff(line: &[u8]) -> bool {
-    FIND_TAG.find(line).is_some() || junos::sniff(line)
+pub fn looks_like(line: &[u8]) -> bool {
+    FIND_TAG.find(line).is_some() || junos::looks_like(line)
 }
 
 /// Parses one SRX flow-session line, with or without its syslog header.

@@ -21,7 +21,7 @@ use super::ParseError;
 use crate::event::{parse_ip, parse_port, Action, Direction, Event, Kind, Proto, Service};
 
 /// True when the line comes from sshd: its syslog tag names sshd, or it is a bare message in sshd's words.
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     message(line.trim_ascii(), syslog::split_untimed).is_some()
 }
 

@@ -40,7 +40,7 @@ static NEEDLES: LazyLock<Needles> = LazyLock::new(|| Needles {
 });
 
 /// True for an Apache or nginx error-log line, behind a syslog header or not.
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     let msg = syslog::message(line.trim_ascii());
     is_apache(msg) || is_nginx(msg)
 }

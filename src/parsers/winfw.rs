@@ -13,7 +13,7 @@ const HEADERS: [&[u8]; 4] = [
 ];
 
 /// Cheap test: a pfirewall header line, or `YYYY-MM-DD hh:mm:ss ACTION` with a firewall action.
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     if line.first() == Some(&b'#') {
         return HEADERS.iter().any(|h| line.starts_with(h));
     }

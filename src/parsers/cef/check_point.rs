@@ -20,7 +20,7 @@ static ORIGIN: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"origin
 static VALUE_OPEN: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b":\""));
 
 /// True when the line has the `loguid:"` and `origin:"` fields every Check Point record carries.
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     LOGUID.find(line).is_some() && ORIGIN.find(line).is_some()
 }
 
@@ -67,7 +67,7 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
 }
 
 /// True for a quoted column export line: `"<number>" "<d><Mon><yyyy>" "HH:MM:SS" …`.
-pub fn sniff_export(line: &[u8]) -> bool {
+pub fn looks_like_export(line: &[u8]) -> bool {
     let mut cols = Quoted { rest: line };
     let (Some(num), Some(date)) = (cols.next(), cols.next()) else {
         return false;

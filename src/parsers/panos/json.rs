@@ -21,7 +21,7 @@ const RECORD_KEYS: [&[u8]; 6] = [
 ];
 
 /// True for a JSON object with a `LogType` key and one of [`RECORD_KEYS`].
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     flatjson::is_object(line)
         && memmem::find(line, b"\"LogType\"").is_some()
         && RECORD_KEYS.iter().any(|k| memmem::find(line, k).is_some())

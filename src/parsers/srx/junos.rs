@@ -119,7 +119,7 @@ fn find<'a>(
 }
 
 /// True for a Junos event this module reads.
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     find(line, syslog::split_untimed).is_some()
 }
 

@@ -10,7 +10,7 @@ use crate::event::{parse_ip, parse_port, parse_u64, Action, Event};
 const CLIENT_KEYS: [&str; 3] = ["remote_addr", "remote_ip", "ClientHost"];
 
 /// True for a JSON object with a client key.
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     flatjson::is_object(line) && CLIENT_KEYS.iter().any(|k| flatjson::get(line, k).is_some())
 }
 

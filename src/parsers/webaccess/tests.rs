@@ -1,4 +1,4 @@
-//! Tests of the access-log parser: golden fixture lines, sniffing, and properties that hold for any input.
+//! Tests of the access-log parser: golden fixture lines, recognition, and properties that hold for any input.
 
 use proptest::prelude::*;
 
@@ -35,7 +35,7 @@ fn internal_addresses() {
 proptest! {
     #[test]
     fn never_panics(line in proptest::collection::vec(any::<u8>(), 0..300)) {
-        let _ = sniff(&line);
+        let _ = looks_like(&line);
         let _ = parse(&line, &mut Stamps::default());
     }
 
