@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 use torwatch::feeds::{self, guard, validate, FeedKind};
 use torwatch::formats::{ListFormat, RenderOptions};
-use torwatch::keeper::history::{Currency, Sighting, Times};
+use torwatch::keeper::history::{CurrentRule, Sighting, Times};
 use torwatch::keeper::state::State;
 use torwatch::list::{self, List};
 
@@ -67,12 +67,12 @@ fn main() {
     );
     lap("history: observe");
     let last = BTreeMap::from([("big".to_string(), now)]);
-    let currency = Currency {
+    let rule = CurrentRule {
         last_success: &last,
         retention: 86_400,
         now,
     };
-    let members = state.history.current("big", &currency, |_, _| {});
+    let members = state.history.current("big", &rule, |_, _| {});
     lap("history: current members");
     let digest = list::digest(&members);
     lap("digest");

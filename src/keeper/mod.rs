@@ -13,7 +13,7 @@ use crate::feeds::{validate, Feed, FeedAddr, FeedKind, RelayInfo};
 use crate::formats::cache::Renders;
 use crate::list::{Family, List, ListId, Provenance, Window};
 use crate::snapshot::{Shared, Snapshot, SourceStatus};
-use history::{Currency, History, Imported, Info, Sighting, Times};
+use history::{CurrentRule, History, Imported, Info, Sighting, Times};
 use ipnet::IpNet;
 use metrics::{DropLabels, KeeperMetrics, ListFamilyLabels, ListLabels, ResultLabels, WriteLabels};
 use poll::{Outcome, Poller, Report};
@@ -627,7 +627,7 @@ pub fn followed(state: &State) -> BTreeMap<String, i64> {
 /// Builds the snapshot for `now` from the state, bumping list versions whose contents changed.
 pub fn build(config: &Config, state: &mut State, previous: &Snapshot, now: i64) -> Snapshot {
     let last_success = last_successes(state);
-    let currency = Currency {
+    let rule = CurrentRule {
         last_success: &last_success,
         retention: config.retention.as_secs() as i64,
         now,
@@ -648,9 +648,9 @@ pub fn build(config: &Config, state: &mut State, previous: &Snapshot, now: i64) 
             ListId::ExitsWithin(w) => {
                 state
                     .history
-                    .window(ListId::Exits.name(), &currency, w.secs(), fill)
+                    .window(ListId::Exits.name(), &rule, w.secs(), fill)
             }
-            _ => state.history.current(name, &currency, fill),
+            _ => state.history.current(name, &rule, fill),
         };
         // `exclude` means never blocked: excluded ranges are carved out of wider networks, not only dropped.
         let mut entries = crate::list::exclude(entries, &config.exclude);
@@ -801,14 +801,14 @@ pub fn lookup(
     now: i64,
 ) -> Vec<(String, IpNet, Provenance)> {
     let last_success = last_successes(state);
-    let currency = Currency {
+    let rule = CurrentRule {
         last_success: &last_success,
         retention: config.retention.as_secs() as i64,
         now,
     };
     let mut out = Vec::new();
     for list in state.history.lists.keys() {
-        for (net, prov) in state.history.lookup(list, addr, at, &currency) {
+        for (net, prov) in state.history.lookup(list, addr, at, &rule) {
             out.push((list.clone(), net, prov));
         }
     }

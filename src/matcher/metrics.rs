@@ -230,7 +230,8 @@ impl Ports {
     }
 }
 
-struct Mutable {
+/// The series behind the bounded label sets, and the scrapes that gate them.
+struct SeriesState {
     scrapers: Scrapers,
     /// `scrapers.view()`, kept current.
     scrapes: Scrapes,
@@ -242,7 +243,7 @@ struct Mutable {
     http: Vec<Option<Gated>>,
 }
 
-impl Mutable {
+impl SeriesState {
     /// Every series but the exits'.
     fn gated(&mut self) -> impl Iterator<Item = &mut Gated> {
         let inputs = self
@@ -264,7 +265,7 @@ pub struct TrafficMetrics {
     by_country: Family<CountryLabels, Counter>,
     distinct: Gauge,
     http: Family<HttpLabels, Counter>,
-    state: Mutex<Mutable>,
+    state: Mutex<SeriesState>,
     /// The clock scrapers are timed by.
     started: std::time::Instant,
 }
@@ -280,7 +281,7 @@ impl TrafficMetrics {
             by_country: Family::default(),
             distinct: Gauge::default(),
             http: Family::default(),
-            state: Mutex::new(Mutable {
+            state: Mutex::new(SeriesState {
                 scrapers: Scrapers::default(),
                 scrapes: Scrapes::default(),
                 inputs: Vec::new(),
@@ -365,7 +366,7 @@ impl TrafficMetrics {
         })
     }
 
-    fn country<'s>(&self, st: &'s mut Mutable, country: &str) -> &'s mut Gated {
+    fn country<'s>(&self, st: &'s mut SeriesState, country: &str) -> &'s mut Gated {
         if !st.countries.contains_key(country) {
             let counter = self.by_country.get_or_create(&CountryLabels {
                 country: country.to_string(),
@@ -378,7 +379,7 @@ impl TrafficMetrics {
             .expect("inserted above when missing")
     }
 
-    fn http_counter<'s>(&self, st: &'s mut Mutable, code: u16) -> Option<&'s mut Gated> {
+    fn http_counter<'s>(&self, st: &'s mut SeriesState, code: u16) -> Option<&'s mut Gated> {
         let family = &self.http;
         let scrapes = st.scrapes;
         let cell = st.http.get_mut(usize::from(code))?;
@@ -484,7 +485,7 @@ impl TrafficMetrics {
 /// The traffic metrics held for a run of hits, from [`TrafficMetrics::recorder`].
 pub struct Recorder<'m> {
     metrics: &'m TrafficMetrics,
-    state: MutexGuard<'m, Mutable>,
+    state: MutexGuard<'m, SeriesState>,
     /// The distinct exits after the last inbound hit, for the gauge (set once, when the run ends).
     distinct: Option<usize>,
 }

@@ -59,18 +59,18 @@ pub const UNKNOWN: &str = "unknown";
 
 /// One indexed list with its labels.
 #[derive(Debug, Clone, Default)]
-pub struct Side {
+pub struct IndexedList {
     list: Option<Arc<List>>,
     index: Index,
     labels: Vec<EntryLabels>,
 }
 
-impl Side {
-    pub fn new(list: Option<Arc<List>>, geoip: Option<&Geoip>) -> Side {
+impl IndexedList {
+    pub fn new(list: Option<Arc<List>>, geoip: Option<&Geoip>) -> IndexedList {
         let Some(list) = list else {
-            return Side::default();
+            return IndexedList::default();
         };
-        Side {
+        IndexedList {
             index: Index::new(&list),
             labels: list
                 .entries
@@ -132,8 +132,8 @@ pub struct Hit<'m> {
 /// The exit and relay indexes of one snapshot.
 #[derive(Debug, Clone, Default)]
 pub struct Matcher {
-    pub exits: Side,
-    pub relays: Side,
+    pub exits: IndexedList,
+    pub relays: IndexedList,
 }
 
 impl Matcher {
@@ -157,8 +157,8 @@ impl Matcher {
         geoip: Option<&Geoip>,
     ) -> Matcher {
         Matcher {
-            exits: Side::new(exits, geoip),
-            relays: Side::new(relays, geoip),
+            exits: IndexedList::new(exits, geoip),
+            relays: IndexedList::new(relays, geoip),
         }
     }
 
