@@ -1,6 +1,7 @@
 //! torwatch: keeps the Tor exit list current, publishes it to firewalls, reads their drop logs and exposes what it
 //! sees as Prometheus metrics. See ARCHITECTURE.md for the map.
 
+pub mod address;
 pub mod atomic_file;
 pub mod cli;
 pub mod clock;

@@ -1,7 +1,7 @@
 //! The check every reader's fuzz target makes: reading a line never panics, `parse` gives the first event of
 //! `parse_each`, and no event holds an address the line does not write.
 
-use torwatch::event::written_in;
+use torwatch::address::written_in;
 use torwatch::parsers::syslog::Stamps;
 use torwatch::parsers::LogFormat;
 

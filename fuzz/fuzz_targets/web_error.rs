@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use torwatch::event::written_in;
+use torwatch::address::written_in;
 use torwatch::parsers::syslog::Stamps;
 use torwatch::parsers::LogFormat;
 

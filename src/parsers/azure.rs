@@ -17,9 +17,8 @@ use memchr::memmem::Finder;
 
 use super::jsondoc::{self, Node, Value, Walk};
 use super::{civil, verdict, Next, ParseError};
-use crate::event::{
-    parse_endpoint, parse_ip, parse_port, parse_u64, Action, Direction, Event, Kind, Proto,
-};
+use crate::address::{parse_endpoint, parse_ip, parse_port, parse_u64};
+use crate::event::{Action, Direction, Event, Kind, Proto};
 
 static TUPLES: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"flowTuples\""));
 static FLAT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"flowLogVersion\""));

@@ -3,7 +3,8 @@
 
 use super::syslog::{self, Stamps};
 use super::ParseError;
-use crate::event::{parse_ip, parse_port, parse_u64, Action, Direction, Event, Proto};
+use crate::address::{parse_ip, parse_port, parse_u64};
+use crate::event::{Action, Direction, Event, Proto};
 use memchr::memmem::Finder;
 use std::sync::LazyLock;
 

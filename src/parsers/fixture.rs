@@ -10,7 +10,8 @@ use proptest::test_runner::{TestCaseError, TestRunner};
 
 use super::syslog::Stamps;
 use super::{LogFormat, ParseError};
-use crate::event::{written_in, Event, Kind};
+use crate::address::written_in;
+use crate::event::{Event, Kind};
 
 /// How fixture lines are read: a stamp without a year is placed near 2025-06-15T12:00:00Z.
 pub fn stamps() -> Stamps {

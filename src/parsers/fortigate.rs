@@ -15,7 +15,8 @@ use super::origin;
 use super::syslog::Stamps;
 use super::verdict;
 use super::ParseError;
-use crate::event::{parse_ip, parse_port, parse_u64, Direction, Event, Proto};
+use crate::address::{parse_ip, parse_port, parse_u64};
+use crate::event::{Direction, Event, Proto};
 
 mod login;
 

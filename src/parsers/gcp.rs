@@ -14,7 +14,8 @@ use memchr::memmem::Finder;
 
 use super::jsondoc::{self, Value, Walk};
 use super::{civil, Next, ParseError};
-use crate::event::{parse_ip, parse_port, Action, Direction, Event, Kind, Proto};
+use crate::address::{parse_ip, parse_port};
+use crate::event::{Action, Direction, Event, Kind, Proto};
 
 static PAYLOAD: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"jsonPayload\""));
 static CONNECTION: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"connection\""));

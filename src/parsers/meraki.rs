@@ -18,7 +18,8 @@ use memchr::memmem;
 
 use super::kv::Pairs;
 use super::{civil, verdict, ParseError};
-use crate::event::{parse_endpoint, parse_port, parse_u64, Action, Event, Kind, Proto};
+use crate::address::{parse_endpoint, parse_port, parse_u64};
+use crate::event::{Action, Event, Kind, Proto};
 
 /// The categories this reader knows, as the word after the device.
 const CATEGORIES: [&[u8]; 10] = [

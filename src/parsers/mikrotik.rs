@@ -18,7 +18,8 @@ use memchr::memmem::{self, Finder};
 use super::netfilter::PrefixActions;
 use super::syslog::Stamps;
 use super::{origin, syslog, ParseError};
-use crate::event::{parse_endpoint, parse_ip, Action, Direction, Event, Kind, Proto};
+use crate::address::{parse_endpoint, parse_ip};
+use crate::event::{Action, Direction, Event, Kind, Proto};
 
 static IN: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b": in:"));
 static PROTO: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" proto "));

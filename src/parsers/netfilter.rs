@@ -12,7 +12,8 @@ pub use prefix::{PrefixActions, DEFAULT_RULES};
 
 use super::syslog::{self, stamp, Stamps};
 use super::ParseError;
-use crate::event::{parse_ip, parse_port, Action, Addresses, Direction, Event, PacketFacts, Proto};
+use crate::address::{parse_ip, parse_port};
+use crate::event::{Action, Addresses, Direction, Event, PacketFacts, Proto};
 use packet::Fields;
 use std::net::IpAddr;
 use std::sync::LazyLock;

@@ -14,7 +14,8 @@ use super::origin;
 use super::syslog::{self, Stamps};
 use super::verdict;
 use super::ParseError;
-use crate::event::{parse_ip, parse_port, Action, Event, Proto};
+use crate::address::{parse_ip, parse_port};
+use crate::event::{Action, Event, Proto};
 
 /// Column of the device name in TRAFFIC records (0-based, counting the leading FUTURE_USE column).
 const TRAFFIC_DEVICE_NAME: usize = 52;

@@ -16,7 +16,8 @@ use memchr::memmem::Finder;
 use super::kv::Pairs;
 use super::syslog::Stamps;
 use super::{civil, origin, verdict, ParseError};
-use crate::event::{parse_ip, parse_port, Action, Event, Kind, Proto};
+use crate::address::{parse_ip, parse_port};
+use crate::event::{Action, Event, Kind, Proto};
 
 static ID: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"id="));
 static SN: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" sn="));

@@ -6,7 +6,8 @@ mod junos;
 
 use super::syslog::{self, Stamps};
 use super::ParseError;
-use crate::event::{parse_ip, parse_port, parse_u64, Action, Event, Proto};
+use crate::address::{parse_ip, parse_port, parse_u64};
+use crate::event::{Action, Event, Proto};
 use memchr::memmem::{self, Finder};
 use std::net::IpAddr;
 use std::sync::LazyLock;

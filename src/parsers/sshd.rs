@@ -18,7 +18,8 @@ use memchr::memmem;
 
 use super::syslog::{self, Header, Stamps};
 use super::ParseError;
-use crate::event::{parse_ip, parse_port, Action, Direction, Event, Kind, Proto, Service};
+use crate::address::{parse_ip, parse_port};
+use crate::event::{Action, Direction, Event, Kind, Proto, Service};
 
 /// True when the line comes from sshd: its syslog tag names sshd, or it is a bare message in sshd's words.
 pub fn looks_like(line: &[u8]) -> bool {

@@ -7,7 +7,8 @@ use memchr::memmem;
 
 use super::flatjson;
 use super::ParseError;
-use crate::event::{parse_ip, parse_port, parse_u64, Action, Direction, Event, Proto};
+use crate::address::{parse_ip, parse_port, parse_u64};
+use crate::event::{Action, Direction, Event, Proto};
 
 mod layout;
 

@@ -12,7 +12,8 @@ use memchr::memmem::Finder;
 
 use super::syslog::Stamps;
 use super::{origin, verdict, ParseError};
-use crate::event::{parse_ip, parse_port, Event, Kind, Proto};
+use crate::address::{parse_ip, parse_port};
+use crate::event::{Event, Kind, Proto};
 
 static MSG_ID: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"msg_id=\""));
 

@@ -11,7 +11,8 @@ use memchr::{memchr, memchr_iter};
 use super::civil;
 use super::syslog::{self, stamp, Stamps};
 use super::ParseError;
-use crate::event::{parse_ip, parse_port, Action, Event};
+use crate::address::{parse_ip, parse_port};
+use crate::event::{Action, Event};
 
 mod json;
 

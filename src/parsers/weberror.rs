@@ -18,7 +18,8 @@ use memchr::memmem::{self, Finder};
 
 use super::syslog::{self, Stamps};
 use super::{civil, ParseError};
-use crate::event::{parse_ip, parse_port, Action, Event, Kind, Service};
+use crate::address::{parse_ip, parse_port};
+use crate::event::{Action, Event, Kind, Service};
 
 /// A searcher for each needle, built once (building one per line would cost more than the search).
 struct Needles {
@@ -177,7 +178,7 @@ fn bracket_client(s: &[u8], with_port: bool) -> Result<Option<(IpAddr, Option<u1
 fn ctime(s: &[u8]) -> Option<i64> {
     let mut it = s.split(|&c| c == b' ').filter(|w| !w.is_empty());
     let _weekday = it.next()?;
-    let month = civil::month(it.next()?)?;
+    let month = u32::from(civil::month(it.next()?)?);
     let day = civil::small(it.next()?)?;
     let clock = civil::clock(it.next()?)?;
     let year = i64::from(civil::small(it.next()?)?);

@@ -3,7 +3,8 @@
 //! offset). No allocation, no IO.
 
 use super::{syslog::stamp, ParseError};
-use crate::event::{parse_ip, parse_port, Action, Direction, Event, Proto};
+use crate::address::{parse_ip, parse_port};
+use crate::event::{Action, Direction, Event, Proto};
 
 const HEADERS: [&[u8]; 4] = [
     b"#Version:",

@@ -13,7 +13,8 @@ use std::net::IpAddr;
 use memchr::memmem;
 
 use super::words::{endpoint, Words};
-use crate::event::{parse_ip, Action, Direction, Event, Kind, Proto, Service};
+use crate::address::parse_ip;
+use crate::event::{Action, Direction, Event, Kind, Proto, Service};
 use crate::parsers::ParseError;
 
 /// Reads the messages this module knows (`None` for the others). `id` 0 is a message body without its tag.
@@ -210,7 +211,10 @@ fn peer(text: &[u8], key: &[u8]) -> Option<(IpAddr, Option<u16>)> {
     let word = value.get(..memchr::memchr(b' ', value).unwrap_or(value.len()))?;
     let split = memchr::memrchr(b':', word).and_then(|colon| {
         let ip = parse_ip(word.get(..colon)?)?;
-        Some((ip, Some(crate::event::parse_port(word.get(colon + 1..)?)?)))
+        Some((
+            ip,
+            Some(crate::address::parse_port(word.get(colon + 1..)?)?),
+        ))
     });
     split.or_else(|| Some((parse_ip(word)?, None)))
 }

@@ -9,7 +9,8 @@ use memchr::memchr;
 use memchr::memmem::Finder;
 
 use super::super::{civil, verdict, ParseError};
-use crate::event::{parse_ip, parse_port, parse_u64, Direction, Event, Proto};
+use crate::address::{parse_ip, parse_port, parse_u64};
+use crate::event::{Direction, Event, Proto};
 
 /// Columns of the quoted export: number, date, time, interface, origin, type, action, service, source port,
 /// source, destination, protocol.
@@ -116,7 +117,7 @@ pub fn parse_export(line: &[u8]) -> Result<Event<'_>, ParseError> {
 fn export_date(s: &[u8]) -> Option<(i64, u32, u32)> {
     let digits = s.iter().take_while(|c| c.is_ascii_digit()).count();
     let day = civil::small(s.get(..digits)?)?;
-    let month = civil::month(s.get(digits..digits + 3)?)?;
+    let month = u32::from(civil::month(s.get(digits..digits + 3)?)?);
     let year = s
         .get(digits + 3..)
         .filter(|y| y.len() == 4)

@@ -7,9 +7,8 @@
 //! shortcut below keeps the general reader's choices (the first ` SRC=`, the first ` PROTO=` after the destination,
 //! values ending at a space); what it cannot decide cheaply it leaves to the general reader. Pure, no allocation.
 
-use crate::event::{
-    digit_bits, parse_ip, parse_ipv6_full, read_ipv4, Addresses, PacketFacts, Proto,
-};
+use crate::address::{digit_bits, parse_ip, parse_ipv6_full, read_ipv4};
+use crate::event::{Addresses, PacketFacts, Proto};
 use crate::parsers::syslog;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::LazyLock;

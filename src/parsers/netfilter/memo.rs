@@ -240,7 +240,7 @@ impl Key {
 /// Eight bytes with every ASCII digit replaced by `0`.
 fn zero_digits(x: u64) -> u64 {
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let (_, not_digit) = crate::event::digit_bits(x);
+    let (_, not_digit) = crate::address::digit_bits(x);
     let digit = (!not_digit & HIGH) >> 7;
     // Clearing the low four bits of a digit leaves `0`.
     x & !(digit * 0x0f)

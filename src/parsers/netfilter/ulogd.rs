@@ -2,7 +2,8 @@
 //! scanning bytes for the few keys we need. No JSON tree, no allocation, no IO.
 
 use super::PrefixActions;
-use crate::event::{parse_ip, parse_port, parse_u64, Direction, Event, Proto};
+use crate::address::{parse_ip, parse_port, parse_u64};
+use crate::event::{Direction, Event, Proto};
 use crate::parsers::{syslog::stamp, ParseError};
 use memchr::memmem;
 

@@ -7,7 +7,8 @@ use memchr::memmem;
 
 use super::super::{civil, flatjson, verdict, ParseError};
 use super::logins;
-use crate::event::{parse_ip, parse_port, Action, Event, Proto};
+use crate::address::{parse_ip, parse_port};
+use crate::event::{Action, Event, Proto};
 
 /// Keys that, beside `LogType`, make an object a PAN-OS record: the traffic source, a GlobalProtect client's
 /// public address, an authenticating user's address, a system event's text, an administrator's address.

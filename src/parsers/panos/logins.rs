@@ -10,7 +10,8 @@ use memchr::memmem;
 use super::super::csv_fields::CsvFields;
 use super::super::login::outcome;
 use super::super::{civil, ParseError};
-use crate::event::{parse_ip, Action, Direction, Event, Kind, Service};
+use crate::address::parse_ip;
+use crate::event::{Action, Direction, Event, Kind, Service};
 use std::net::IpAddr;
 
 /// The record types this module reads.

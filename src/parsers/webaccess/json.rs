@@ -4,7 +4,8 @@
 
 use super::super::syslog::stamp;
 use super::super::{civil, flatjson, ParseError};
-use crate::event::{parse_ip, parse_port, parse_u64, Action, Event};
+use crate::address::{parse_ip, parse_port, parse_u64};
+use crate::event::{Action, Event};
 
 /// Keys naming the client, by server: nginx, Caddy, Traefik.
 const CLIENT_KEYS: [&str; 3] = ["remote_addr", "remote_ip", "ClientHost"];
