@@ -7,7 +7,7 @@ use std::time::Instant;
 use torwatch::feeds::{self, guard, validate, FeedKind};
 use torwatch::formats::{ListFormat, RenderOptions};
 use torwatch::keeper::history::{CurrentRule, Sighting, Times};
-use torwatch::keeper::state::State;
+use torwatch::keeper::state::SavedState;
 use torwatch::list::{self, List};
 
 fn main() {
@@ -38,7 +38,7 @@ fn main() {
     let mut feed = feeds::parse(FeedKind::Plain, body.as_bytes()).expect("a plain list");
     lap("parse");
     let rules = guard::Rules {
-        max_cover: guard::Prefixes { ipv4: 1, ipv6: 32 },
+        max_cover: guard::PrefixLengths { ipv4: 1, ipv6: 32 },
         ..guard::Rules::PLAIN
     };
     let drops = guard::screen(&mut feed, &rules);
@@ -48,7 +48,7 @@ fn main() {
     lap("guard: max_cover");
     let entries = validate::entries(&feed);
     lap("count rules (distinct)");
-    let mut state = State::default();
+    let mut state = SavedState::default();
     let now = 1_800_000_000;
     state.history.observe(
         "big",
@@ -89,7 +89,7 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     files.write(dir.path()).expect("write");
     lap("state: write + fsync");
-    let back = State::load(dir.path()).expect("load").expect("state");
+    let back = SavedState::load(dir.path()).expect("load").expect("state");
     lap("state: load");
     eprintln!(
         "{entries} entries, {} dropped, digest {digest:x}, txt {} bytes, gzip {} bytes, state {} bytes, {} lists",

@@ -5,6 +5,9 @@
 
 use std::net::IpAddr;
 
+/// An address and the port written with it, if any.
+pub type Endpoint = (IpAddr, Option<u16>);
+
 /// Whether `line` writes the address `ip` somewhere (in any of its textual forms: IPv6 compressed or not, in either
 /// case). For tests and fuzzing: a parser reads addresses from its line, it never makes one up.
 pub fn written_in(line: &[u8], ip: IpAddr) -> bool {

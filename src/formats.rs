@@ -26,6 +26,8 @@ mod selection;
 mod srx;
 mod txt;
 
+pub use json::{JsonEntry, JsonList};
+
 /// The closed set of output formats. The file extension of an EDL URL names one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ListFormat {

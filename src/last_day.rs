@@ -84,7 +84,7 @@ pub struct Hour {
 
 /// Merged counts for a window.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Summary {
+pub struct DaySummary {
     pub hits: u64,
     pub outbound: u64,
     /// Exit, hits, last hit (unix seconds).
@@ -212,9 +212,9 @@ impl HourlyHits {
     }
 
     /// The last 24 hours, top `n` of each map.
-    pub fn summary(&self, now: i64, n: usize) -> Summary {
+    pub fn summary(&self, now: i64, n: usize) -> DaySummary {
         let hour = now.div_euclid(HOUR);
-        let mut s = Summary::default();
+        let mut s = DaySummary::default();
         let mut exits: HashMap<IpAddr, (u64, i64)> = HashMap::new();
         let mut http: HashMap<u16, u64> = HashMap::new();
         let mut countries: HashMap<String, u64> = HashMap::new();
@@ -291,7 +291,7 @@ impl crate::status::TrafficSource for LastDayTraffic {
     fn traffic(&self, now: i64) -> crate::status::Traffic {
         let summary = match self.recent.lock() {
             Ok(r) => r.summary(now, ROWS),
-            Err(_) => Summary::default(),
+            Err(_) => DaySummary::default(),
         };
         let distinct = match self.recent.lock() {
             Ok(r) => r.distinct(now),

@@ -118,7 +118,7 @@ impl IndexedList {
 
 /// A matched event: which way it went and which list entry it hit.
 #[derive(Debug, Clone, Copy)]
-pub struct Hit<'m> {
+pub struct ListHit<'m> {
     /// Inbound: the source is a Tor exit. Outbound: the destination is a Tor relay.
     pub direction: Direction,
     /// The event's address that matched (source when inbound, destination when outbound).
@@ -177,13 +177,13 @@ impl Matcher {
     }
 
     /// The hit of a [`crate::reader::Match`] against these lists, with the entry and its labels.
-    pub fn hit(&self, m: crate::reader::Match) -> Option<Hit<'_>> {
+    pub fn hit(&self, m: crate::reader::Match) -> Option<ListHit<'_>> {
         let side = match m.direction {
             Direction::Inbound => &self.exits,
             Direction::Outbound => &self.relays,
         };
         let (index, entry, labels) = side.entry(m.entry)?;
-        Some(Hit {
+        Some(ListHit {
             direction: m.direction,
             addr: m.addr,
             index,
@@ -193,10 +193,10 @@ impl Matcher {
     }
 
     /// Classifies an event: inbound when its source is a Tor exit, outbound when its destination is a Tor relay.
-    pub fn classify(&self, ev: &Event<'_>) -> Option<Hit<'_>> {
+    pub fn classify(&self, ev: &Event<'_>) -> Option<ListHit<'_>> {
         if let Some(src) = ev.src_ip {
             if let Some((index, entry, labels)) = self.exits.get(src) {
-                return Some(Hit {
+                return Some(ListHit {
                     direction: Direction::Inbound,
                     addr: src,
                     index,
@@ -207,7 +207,7 @@ impl Matcher {
         }
         let dst = ev.dst_ip?;
         let (index, entry, labels) = self.relays.get(dst)?;
-        Some(Hit {
+        Some(ListHit {
             direction: Direction::Outbound,
             addr: dst,
             index,

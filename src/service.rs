@@ -234,21 +234,21 @@ struct Generation {
 }
 
 /// What the next generation needs, all of it opened and bound while the running one still runs.
-struct Next {
+struct NextGeneration {
     config: Config,
     opened: Opened,
     inputs: Vec<BoundInput>,
     sockets: Sockets,
 }
 
-impl Next {
+impl NextGeneration {
     /// Opens what `config` names and binds its inputs, taking over the sockets in `running`. Nothing running
     /// changes: on error the new sockets are closed and the running ones kept.
-    async fn prepare(config: Config, running: &Sockets) -> anyhow::Result<Next> {
+    async fn prepare(config: Config, running: &Sockets) -> anyhow::Result<NextGeneration> {
         let opened = open(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
         let specs = config.inputs.iter().map(InputConfig::spec).collect();
         let (inputs, sockets) = inputs::bind_all(specs, running).await?;
-        Ok(Next {
+        Ok(NextGeneration {
             config,
             opened,
             inputs,
@@ -323,7 +323,7 @@ impl Generation {
     }
 }
 
-enum Event {
+enum Trigger {
     Stop,
     Reload(Option<ReloadRequest>),
 }
@@ -343,14 +343,14 @@ impl Signals {
         })
     }
 
-    async fn next(&mut self, requests: &mut mpsc::Receiver<ReloadRequest>) -> Event {
+    async fn next(&mut self, requests: &mut mpsc::Receiver<ReloadRequest>) -> Trigger {
         tokio::select! {
-            _ = self.term.recv() => Event::Stop,
-            _ = self.int.recv() => Event::Stop,
-            _ = self.hup.recv() => Event::Reload(None),
+            _ = self.term.recv() => Trigger::Stop,
+            _ = self.int.recv() => Trigger::Stop,
+            _ = self.hup.recv() => Trigger::Reload(None),
             r = requests.recv() => match r {
-                Some(done) => Event::Reload(Some(done)),
-                None => Event::Stop,
+                Some(done) => Trigger::Reload(Some(done)),
+                None => Trigger::Stop,
             },
         }
     }
@@ -358,7 +358,11 @@ impl Signals {
 
 /// Reads the config file again and prepares the next generation from it; settings that need a restart must not
 /// change.
-async fn reread(path: &Path, running: &Config, sockets: &Sockets) -> Result<Next, String> {
+async fn reread(
+    path: &Path,
+    running: &Config,
+    sockets: &Sockets,
+) -> Result<NextGeneration, String> {
     let new = Config::load(path).map_err(|e| e.to_string())?;
     if new.listen != running.listen {
         return Err(format!(
@@ -369,7 +373,7 @@ async fn reread(path: &Path, running: &Config, sockets: &Sockets) -> Result<Next
     if new.state_dir != running.state_dir {
         return Err("state_dir: changing it needs a restart".into());
     }
-    Next::prepare(new, sockets)
+    NextGeneration::prepare(new, sockets)
         .await
         .map_err(|e| format!("{e:#}"))
 }
@@ -460,7 +464,7 @@ pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
         let generation = Generation::start(&config, keeper, &lifelong, &shutdown, inputs, geoip);
         let (next, done) = loop {
             match signals.next(&mut reload_rx).await {
-                Event::Stop => {
+                Trigger::Stop => {
                     tracing::info!("shutting down");
                     generation.stop().await?;
                     last_scrapes(&lifelong.traffic).await;
@@ -469,7 +473,7 @@ pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
                     let _ = tokio::time::timeout(DRAIN, server_task).await;
                     return Ok(());
                 }
-                Event::Reload(done) => match reread(&path, &config, &sockets).await {
+                Trigger::Reload(done) => match reread(&path, &config, &sockets).await {
                     Ok(next) => break (next, done),
                     Err(e) => {
                         tracing::error!("reload refused, keeping the running config: {e}");

@@ -42,7 +42,7 @@ struct OnDisk {
 
 const VERSION: u32 = 1;
 
-struct Slot {
+struct FileSlot {
     /// Bumped when the file restarts from 0 (truncation): acks of earlier generations are stale.
     generation: u32,
     entry: FileOffset,
@@ -51,8 +51,8 @@ struct Slot {
 }
 
 #[derive(Default)]
-struct Tracked {
-    slots: BTreeMap<u64, Slot>,
+struct Table {
+    slots: BTreeMap<u64, FileSlot>,
     /// Written since the last fsync.
     dirty: bool,
 }
@@ -60,7 +60,7 @@ struct Tracked {
 /// The checkpoint file of one input, shared by its tailer and the [`Ack`]s in flight.
 pub struct OffsetFile {
     path: PathBuf,
-    state: Mutex<Tracked>,
+    state: Mutex<Table>,
 }
 
 /// Acknowledges that the consumer has processed a batch: commit it after the lines were handled, in order.
@@ -142,12 +142,12 @@ impl OffsetFile {
         };
         let store = OffsetFile {
             path,
-            state: Mutex::new(Tracked::default()),
+            state: Mutex::new(Table::default()),
         };
         Ok((Arc::new(store), entries))
     }
 
-    fn lock(&self) -> MutexGuard<'_, Tracked> {
+    fn lock(&self) -> MutexGuard<'_, Table> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -157,7 +157,7 @@ impl OffsetFile {
         let mut state = self.lock();
         state.slots.insert(
             id,
-            Slot {
+            FileSlot {
                 generation: 0,
                 entry,
                 retire_at: None,
@@ -175,7 +175,7 @@ impl OffsetFile {
             .map_or(0, |s| s.generation.wrapping_add(1));
         state.slots.insert(
             id,
-            Slot {
+            FileSlot {
                 generation,
                 entry,
                 retire_at: None,
@@ -239,7 +239,7 @@ impl OffsetFile {
         self.write(&mut state, Durability::Synced)
     }
 
-    fn write(&self, state: &mut Tracked, durability: Durability) -> io::Result<()> {
+    fn write(&self, state: &mut Table, durability: Durability) -> io::Result<()> {
         let disk = OnDisk {
             version: VERSION,
             files: state.slots.values().map(|s| s.entry.clone()).collect(),

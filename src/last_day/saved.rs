@@ -4,8 +4,8 @@
 //! start lose nothing; a crash loses at most the hits of the last `state_save_interval`. Owns that file.
 
 use super::HourlyHits;
+use crate::keeper::metrics::WriteLabels;
 use crate::matcher::TrafficMetrics;
-use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
@@ -19,18 +19,13 @@ const FILE: &str = "traffic.json";
 const FORMAT: u32 = 1;
 
 #[derive(Serialize, Deserialize)]
-struct OnDisk {
+struct TrafficFile {
     format: u32,
     /// Unix seconds of the save.
     saved: i64,
     recent: HourlyHits,
     /// Exit → last hit (unix seconds).
     distinct: Vec<(String, i64)>,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct WriteLabels {
-    result: &'static str,
 }
 
 /// The saved windows of one state directory.
@@ -86,7 +81,7 @@ impl Saved {
                 return;
             }
         };
-        let disk = match serde_json::from_slice::<OnDisk>(&bytes) {
+        let disk = match serde_json::from_slice::<TrafficFile>(&bytes) {
             Ok(d) if d.format == FORMAT && d.recent.is_valid() => d,
             Ok(d) => {
                 self.aside(&format!("unknown format {}", d.format));
@@ -128,7 +123,7 @@ impl Saved {
             Err(_) => return,
         };
         let changes = recent.changes();
-        let disk = OnDisk {
+        let disk = TrafficFile {
             format: FORMAT,
             saved: now,
             recent,

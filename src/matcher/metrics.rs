@@ -5,7 +5,7 @@
 
 use super::exits::{Distinct, ExitLabels, ExitSeries};
 use super::gate::{Gated, Scrapers, Scrapes};
-use super::Hit;
+use super::ListHit;
 use crate::config::MatcherConfig;
 use crate::event::{Action, Direction, Event, Kind, Proto, Service};
 use prometheus_client::encoding::EncodeLabelSet;
@@ -349,7 +349,7 @@ impl TrafficMetrics {
 
     /// Counts one matched event. `now` is unix seconds (the service clock). To count many, take a
     /// [`TrafficMetrics::recorder`] instead: one lock for all of them.
-    pub fn record(&self, input: &InputHandle, ev: &Event<'_>, hit: &Hit<'_>, now: i64) {
+    pub fn record(&self, input: &InputHandle, ev: &Event<'_>, hit: &ListHit<'_>, now: i64) {
         if let Some(mut r) = self.recorder() {
             r.record(input, ev, hit, now);
         }
@@ -492,7 +492,7 @@ pub struct Recorder<'m> {
 
 impl Recorder<'_> {
     /// Counts one matched event. `now` is unix seconds (the service clock).
-    pub fn record(&mut self, input: &InputHandle, ev: &Event<'_>, hit: &Hit<'_>, now: i64) {
+    pub fn record(&mut self, input: &InputHandle, ev: &Event<'_>, hit: &ListHit<'_>, now: i64) {
         let m = self.metrics;
         let st = &mut *self.state;
         let scrapes = st.scrapes;

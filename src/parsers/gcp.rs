@@ -36,7 +36,7 @@ pub fn parse_each<'a>(line: &'a [u8], each: &mut impl FnMut(Result<Event<'a>, Pa
 }
 
 fn read<'a>(line: &'a [u8], each: &mut impl FnMut(Result<Event<'a>, ParseError>) -> Next) {
-    let mut entry = Entry::default();
+    let mut entry = LogEntry::default();
     // The depth of the current entry's members, once its `jsonPayload` is met.
     let mut members: Option<u32> = None;
     let mut given = false;
@@ -75,7 +75,7 @@ fn read<'a>(line: &'a [u8], each: &mut impl FnMut(Result<Event<'a>, ParseError>)
 
 /// The fields of one entry an event needs.
 #[derive(Default)]
-struct Entry<'a> {
+struct LogEntry<'a> {
     src: Option<&'a [u8]>,
     sport: Option<&'a [u8]>,
     dst: Option<&'a [u8]>,
@@ -88,7 +88,7 @@ struct Entry<'a> {
     vm: Option<&'a [u8]>,
 }
 
-impl<'a> Entry<'a> {
+impl<'a> LogEntry<'a> {
     fn take(&mut self, key: &[u8], text: &'a [u8]) {
         let slot = match key {
             b"src_ip" => &mut self.src,

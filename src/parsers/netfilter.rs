@@ -14,7 +14,7 @@ use super::syslog::{self, stamp, Stamps};
 use super::ParseError;
 use crate::address::{parse_ip, parse_port};
 use crate::event::{Action, Addresses, Direction, Event, PacketFacts, Proto};
-use packet::Fields;
+use packet::PacketFields;
 use std::net::IpAddr;
 use std::sync::LazyLock;
 
@@ -154,7 +154,7 @@ fn packet_facts_of_message(line: &[u8]) -> Result<PacketFacts, ParseError> {
 
 /// What decides whether a message is a packet: its fields, with the addresses, ports and protocol read.
 struct Packet<'a> {
-    fields: Fields<'a>,
+    fields: PacketFields<'a>,
     src: IpAddr,
     dst: IpAddr,
     src_port: Option<u16>,
@@ -164,13 +164,13 @@ struct Packet<'a> {
 
 impl<'a> Packet<'a> {
     /// Errors in the order a reader meets them: fields, `SRC`, `DST`, `SPT`, `DPT`, `PROTO`. Unless `WHERE`, the
-    /// fields' `IN=`/`OUT=` positions only tell that there is one (see [`Fields::check`]).
+    /// fields' `IN=`/`OUT=` positions only tell that there is one (see [`PacketFields::check`]).
     #[inline(always)]
     fn read<const WHERE: bool>(msg: &'a [u8]) -> Result<Packet<'a>, ParseError> {
         let fields = if WHERE {
-            Fields::scan(msg)?
+            PacketFields::scan(msg)?
         } else {
-            Fields::check(msg)?
+            PacketFields::check(msg)?
         };
         Ok(Packet {
             src: parse_ip(fields.src).ok_or(ParseError::BadAddress("SRC"))?,
@@ -219,7 +219,7 @@ fn proxmox_time(prefix: &[u8]) -> Option<i64> {
 }
 
 /// `IN=x OUT=` inbound, `IN= OUT=x` outbound; forwarded (both set) or unknown: none.
-fn direction(msg: &[u8], f: &Fields<'_>) -> Option<Direction> {
+fn direction(msg: &[u8], f: &PacketFields<'_>) -> Option<Direction> {
     // A value is set when the byte after `KEY=` is there and is not the space that ends the word.
     let set = |at: Option<usize>, key: usize| {
         at.and_then(|i| msg.get(i + key))

@@ -6,10 +6,9 @@ mod junos;
 
 use super::syslog::{self, Stamps};
 use super::ParseError;
-use crate::address::{parse_ip, parse_port, parse_u64};
+use crate::address::{parse_ip, parse_port, parse_u64, Endpoint};
 use crate::event::{Action, Event, Proto};
 use memchr::memmem::{self, Finder};
-use std::net::IpAddr;
 use std::sync::LazyLock;
 
 const TAG: &[u8] = b"RT_FLOW_SESSION_";
@@ -60,9 +59,6 @@ pub fn parse<'a>(line: &'a [u8], stamps: &mut Stamps) -> Result<Event<'a>, Parse
         service: None,
     })
 }
-
-/// An address and, when logged, a port.
-type Endpoint = (IpAddr, Option<u16>);
 
 struct Flow {
     src: Endpoint,

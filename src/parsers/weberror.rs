@@ -91,14 +91,14 @@ pub fn parse<'a>(line: &'a [u8], stamps: &mut Stamps) -> Result<Event<'a>, Parse
 }
 
 /// What one line says: its time, the client, and the text to read the server's answer from.
-struct Read<'a> {
+struct Said<'a> {
     time: Option<i64>,
     client: Option<(IpAddr, Option<u16>)>,
     text: &'a [u8],
 }
 
 /// nginx: the time, then the message; the client is the `, client: ADDR` that follows the message.
-fn nginx(msg: &[u8]) -> Result<Read<'_>, ParseError> {
+fn nginx(msg: &[u8]) -> Result<Said<'_>, ParseError> {
     let time = msg.get(..19).and_then(civil::date_time);
     let client = match NEEDLES.nginx_client.find(msg) {
         Some(at) => {
@@ -113,7 +113,7 @@ fn nginx(msg: &[u8]) -> Result<Read<'_>, ParseError> {
         // ModSecurity-nginx writes `[client ADDR]` inside the message.
         None => bracket_client(msg, false)?,
     };
-    Ok(Read {
+    Ok(Said {
         time,
         client,
         text: msg,
@@ -122,7 +122,7 @@ fn nginx(msg: &[u8]) -> Result<Read<'_>, ParseError> {
 
 /// Apache: `[time]` (absent when a module writes the line itself), `[module:level]` or `[level]`, then bracketed
 /// elements, of which `[client ADDR…]` names the client.
-fn apache(msg: &[u8]) -> Result<Read<'_>, ParseError> {
+fn apache(msg: &[u8]) -> Result<Said<'_>, ParseError> {
     let first = bracket_body(msg).unwrap_or_default();
     let time = ctime(first);
     let rest = if time.is_some() {
@@ -135,7 +135,7 @@ fn apache(msg: &[u8]) -> Result<Read<'_>, ParseError> {
     // Apache 2.4 (`[module:level]`) always writes the port after the address; 2.2 (`[level]`) never does.
     let level = bracket_body(rest).unwrap_or_default();
     let with_port = memchr::memchr(b':', level).is_some();
-    Ok(Read {
+    Ok(Said {
         time,
         client: bracket_client(rest, with_port)?,
         text: rest,

@@ -5,7 +5,7 @@
 use crate::event::{Addresses, Direction, Event};
 use crate::feeds::{self, FeedKind};
 use crate::keeper::history::{CurrentRule, History};
-use crate::keeper::state::State;
+use crate::keeper::state::SavedState;
 use crate::list::{List, ListEntry, ListId, Provenance};
 use crate::matcher::{Geoip, IndexedList};
 use anyhow::Context;
@@ -128,8 +128,8 @@ impl Reference {
         geoip: Option<&Geoip>,
         now: i64,
     ) -> anyhow::Result<Reference> {
-        let state =
-            State::load(dir)?.with_context(|| format!("no torwatch state in {}", dir.display()))?;
+        let state = SavedState::load(dir)?
+            .with_context(|| format!("no torwatch state in {}", dir.display()))?;
         let last_success = crate::keeper::last_successes(&state);
         let rule = CurrentRule {
             last_success: &last_success,

@@ -30,7 +30,7 @@ pub fn looks_like(line: &[u8]) -> bool {
 pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
     let mut event = Event::default();
     let (mut src, mut dst, mut login) = (None, None, None);
-    let pairs = Pairs { rest: line };
+    let pairs = ExportPairs { rest: line };
     for (key, value) in pairs {
         match key {
             b"src" => src = src.or(Some(value)),
@@ -150,11 +150,11 @@ fn direction(value: &[u8]) -> Option<Direction> {
 }
 
 /// `key:"value"` pairs; a backslash escapes the next byte inside a value, which is returned as it is.
-struct Pairs<'a> {
+struct ExportPairs<'a> {
     rest: &'a [u8],
 }
 
-impl<'a> Iterator for Pairs<'a> {
+impl<'a> Iterator for ExportPairs<'a> {
     type Item = (&'a [u8], &'a [u8]);
 
     fn next(&mut self) -> Option<(&'a [u8], &'a [u8])> {
