@@ -455,15 +455,7 @@ mod tests {
 
     fn feed(nets: &[&str]) -> Feed {
         Feed {
-            exits: nets
-                .iter()
-                .map(|n| FeedAddr {
-                    net: net(n),
-                    relay: None,
-                    seen: None,
-                    approximate: false,
-                })
-                .collect(),
+            exits: nets.iter().map(|n| FeedAddr::listed(net(n))).collect(),
             ..Feed::default()
         }
     }

@@ -68,12 +68,7 @@ mod tests {
 
     fn feed(n: u32) -> Feed {
         let exits = (0..n)
-            .map(|i| FeedAddr {
-                net: std::net::IpAddr::from(std::net::Ipv4Addr::from(i)).into(),
-                relay: None,
-                seen: None,
-                approximate: false,
-            })
+            .map(|i| FeedAddr::listed(std::net::IpAddr::from(std::net::Ipv4Addr::from(i)).into()))
             .collect();
         Feed {
             exits,

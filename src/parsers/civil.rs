@@ -3,6 +3,7 @@
 //! [`year_of`]). Pure arithmetic on bytes; no IO, no allocation, no time zone database.
 
 use super::syslog::stamp;
+use crate::address::parse_u64;
 
 /// Unix seconds of a date and clock time read as UTC, or `None` when a field is out of range.
 pub fn unix(date: (i64, u32, u32), clock: (u32, u32, u32)) -> Option<i64> {
@@ -31,17 +32,10 @@ pub fn small(s: &[u8]) -> Option<u32> {
     digits(s, 0, s.len())
 }
 
-/// Reads `n` ASCII digits at `at` as a number.
+/// Reads `n` ASCII digits (1 to 9) at `at` as a number.
 pub fn digits(s: &[u8], at: usize, n: usize) -> Option<u32> {
     let field = s.get(at..at.checked_add(n)?)?;
-    let mut v: u32 = 0;
-    for &c in field {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v * 10 + u32::from(c - b'0');
-    }
-    Some(v)
+    u32::try_from(parse_u64(field)?).ok()
 }
 
 /// Month number (1–12) of an English month name or its three-letter abbreviation, any case (the first three letters
