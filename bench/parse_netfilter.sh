@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Cost of parsing one netfilter LOG line, per line shape: addresses only (peek), format fixed and auto-detected:
+# Cost of parsing one netfilter LOG line, per line shape: addresses only (`addresses`), format fixed and auto-detected:
 #   instructions per line (callgrind: stable on a busy machine) and lines/s of CPU time on one thread (release).
 # A benchmark: it reports, it never fails on a figure.
 #   bench/parse_netfilter.sh          ROUNDS=2000000 CG_ROUNDS=50000 bench/parse_netfilter.sh
@@ -23,15 +23,15 @@ instructions() {
 
 if command -v valgrind >/dev/null; then
     echo "== instructions per line (callgrind, $CG_ROUNDS lines each) =="
-    printf '%-16s %8s %8s %8s\n' case peek fixed auto
+    printf '%-16s %10s %8s %8s\n' case addresses fixed auto
     for case in $CASES; do
         row=()
-        for mode in peek fixed auto; do
+        for mode in addresses fixed auto; do
             base=$(instructions 0 "$case" "$mode")
             full=$(instructions "$CG_ROUNDS" "$case" "$mode")
             row+=("$(( (full - base) / CG_ROUNDS ))")
         done
-        printf '%-16s %8s %8s %8s\n' "$case" "${row[0]}" "${row[1]}" "${row[2]}"
+        printf '%-16s %10s %8s %8s\n' "$case" "${row[0]}" "${row[1]}" "${row[2]}"
     done
 else
     echo "valgrind not installed: no instruction counts"

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use ipnet::IpNet;
 use torwatch::formats::{render, ListFormat, RenderOptions};
-use torwatch::lists::{List, ListEntry, Provenance};
+use torwatch::list::{List, ListEntry, Provenance};
 
 const RUNS: usize = 200;
 

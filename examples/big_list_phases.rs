@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 use torwatch::feeds::{self, guard, validate, FeedKind};
 use torwatch::formats::{ListFormat, RenderOptions};
-use torwatch::keeper::history::{Currency, Sighting, Times};
-use torwatch::keeper::state::State;
-use torwatch::lists::{self, List};
+use torwatch::keeper::history::{CurrentRule, Sighting, Times};
+use torwatch::keeper::state::SavedState;
+use torwatch::list::{self, List};
 
 fn main() {
     let n: u32 = std::env::args()
@@ -38,7 +38,7 @@ fn main() {
     let mut feed = feeds::parse(FeedKind::Plain, body.as_bytes()).expect("a plain list");
     lap("parse");
     let rules = guard::Rules {
-        max_cover: guard::Prefixes { ipv4: 1, ipv6: 32 },
+        max_cover: guard::PrefixLengths { ipv4: 1, ipv6: 32 },
         ..guard::Rules::PLAIN
     };
     let drops = guard::screen(&mut feed, &rules);
@@ -48,7 +48,7 @@ fn main() {
     lap("guard: max_cover");
     let entries = validate::entries(&feed);
     lap("count rules (distinct)");
-    let mut state = State::default();
+    let mut state = SavedState::default();
     let now = 1_800_000_000;
     state.history.observe(
         "big",
@@ -67,14 +67,14 @@ fn main() {
     );
     lap("history: observe");
     let last = BTreeMap::from([("big".to_string(), now)]);
-    let currency = Currency {
+    let rule = CurrentRule {
         last_success: &last,
         retention: 86_400,
         now,
     };
-    let members = state.history.current("big", &currency, |_, _| {});
+    let members = state.history.current("big", &rule, |_, _| {});
     lap("history: current members");
-    let digest = lists::digest(&members);
+    let digest = list::digest(&members);
     lap("digest");
     let list = List::new("big", 1, now, members);
     lap("List::new");
@@ -89,7 +89,7 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     files.write(dir.path()).expect("write");
     lap("state: write + fsync");
-    let back = State::load(dir.path()).expect("load").expect("state");
+    let back = SavedState::load(dir.path()).expect("load").expect("state");
     lap("state: load");
     eprintln!(
         "{entries} entries, {} dropped, digest {digest:x}, txt {} bytes, gzip {} bytes, state {} bytes, {} lists",

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Instant;
 use torwatch::config::Config;
 use torwatch::event::{Action, Event, Proto};
-use torwatch::keeper::history::{Currency, History, Sighting, Times};
-use torwatch::lists::{List, ListEntry};
+use torwatch::keeper::history::{CurrentRule, History, Sighting, Times};
+use torwatch::list::{List, ListEntry};
 use torwatch::matcher::{Index, Matcher, TrafficMetrics};
 use torwatch::snapshot::Snapshot;
 
@@ -52,12 +52,12 @@ fn main() {
     }
     let now = start + 30 * 24 * H;
     let last = BTreeMap::from([("tordnsel".to_string(), now - H)]);
-    let currency = Currency {
+    let rule = CurrentRule {
         last_success: &last,
         retention: 24 * H,
         now,
     };
-    let entries: Vec<ListEntry> = history.current("tor-exits", &currency, |_, _| {});
+    let entries: Vec<ListEntry> = history.current("tor-exits", &rule, |_, _| {});
     let list = Arc::new(List::new("tor-exits", 1, now, entries));
     let snapshot = Snapshot {
         lists: BTreeMap::from([("tor-exits".to_string(), list.clone())]),

@@ -1,9 +1,9 @@
-//! Throughput of the netfilter LOG parser on typical lines: the addresses only (`netfilter::peek`, what a scan
+//! Throughput of the netfilter LOG parser on typical lines: the addresses only (`netfilter::addresses`, what a scan
 //! reads of a line that is not Tor), the format fixed (`netfilter::parse`) and auto-detected (`parse_auto`). Prints nanoseconds of CPU time per line and lines per second on one thread (process
 //! CPU time from `/proc/self/stat` on Linux, so a busy machine does not inflate it; wall time elsewhere); fails
 //! nothing. `bench/parse_netfilter.sh` runs it under callgrind for instruction counts.
 //!
-//! `cargo run --release --example netfilter_throughput [rounds] [case] [peek|fixed|auto]`
+//! `cargo run --release --example netfilter_throughput [rounds] [case] [addresses|fixed|auto]`
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -70,9 +70,9 @@ fn main() {
             "{name} does not parse"
         );
         let mut out = format!("{name:<16} {:>4} B", line.len());
-        if mode.is_none() || mode.as_deref() == Some("peek") {
-            let ns = time(rounds, line, |l| netfilter::peek(l).is_ok());
-            out += &format!("  peek {ns:>6.0} ns/line {:>5.2} M lines/s", 1e3 / ns);
+        if mode.is_none() || mode.as_deref() == Some("addresses") {
+            let ns = time(rounds, line, |l| netfilter::addresses(l).is_ok());
+            out += &format!("  addresses {ns:>6.0} ns/line {:>5.2} M lines/s", 1e3 / ns);
         }
         if mode.is_none() || mode.as_deref() == Some("fixed") {
             let ns = time(rounds, line, |l| netfilter::parse(l, &mut stamps).is_ok());

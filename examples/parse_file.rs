@@ -1,11 +1,11 @@
 //! Parsing cost over the lines of a real log file, held in memory (so that reading is not measured): nanoseconds
-//! of CPU time (the thread's, where Linux tells it) per line on one thread for `peek` (the addresses only, what a
+//! of CPU time (the thread's, where Linux tells it) per line on one thread for `addresses` (the addresses only, what a
 //! scan reads of a line that is not Tor), `parse` (the whole event; of a document of flows, the first) and `each`
 //! (every event of every line, as the service and `scan` read them; events per second too), with the format fixed
 //! or detected from the first line. Line shapes vary as they do in the file, so branch prediction is as good or bad
 //! as it will be in a scan. Fails nothing.
 //!
-//! `cargo run --release --example parse_file FILE [max_lines] [rounds] [peek|parse|each]`
+//! `cargo run --release --example parse_file FILE [max_lines] [rounds] [addresses|parse|each]`
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -15,7 +15,7 @@ use torwatch::parsers::{detect, trim_line};
 fn main() {
     let mut args = std::env::args().skip(1);
     let Some(path) = args.next() else {
-        eprintln!("usage: parse_file FILE [max_lines] [rounds] [peek|parse|each]");
+        eprintln!("usage: parse_file FILE [max_lines] [rounds] [addresses|parse|each]");
         std::process::exit(2);
     };
     let max: usize = args
@@ -46,10 +46,10 @@ fn main() {
     );
     let now = torwatch::clock::now();
     let runs: [(&str, &dyn Fn() -> usize); 3] = [
-        ("peek", &|| {
+        ("addresses", &|| {
             lines
                 .iter()
-                .filter(|l| format.peek(black_box(l)).is_ok())
+                .filter(|l| format.addresses(black_box(l)).is_ok())
                 .count()
         }),
         ("parse", &|| {

@@ -28,7 +28,7 @@ const FIXTURES: [(LogFormat, &str); 5] = [
         include_str!("../tests/fixtures/logs/cef.txt"),
     ),
     (
-        LogFormat::Access,
+        LogFormat::WebAccess,
         include_str!("../tests/fixtures/logs/access.txt"),
     ),
 ];

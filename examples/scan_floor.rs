@@ -12,7 +12,7 @@ use std::io::Read;
 use std::time::Instant;
 
 use memchr::memmem::Finder;
-use torwatch::event::parse_ip;
+use torwatch::address::parse_ip;
 
 const STAGES: [&str; 7] = [
     "read (256 KiB chunks)",

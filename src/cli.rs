@@ -2,7 +2,7 @@
 //! is `service::run`.
 
 use crate::config::Config;
-use crate::keeper::state::State;
+use crate::keeper::state::SavedState;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -297,7 +297,7 @@ fn lookup(
             return Ok(ExitCode::from(2));
         }
     };
-    let state = match State::load(&config.state_dir) {
+    let state = match SavedState::load(&config.state_dir) {
         Ok(s) => s.unwrap_or_default(),
         Err(e) => {
             eprintln!("torwatch: {e:#}");

@@ -210,8 +210,8 @@ impl fmt::Display for TextLine<'_> {
         write!(
             f,
             "{} -> {}",
-            Endpoint(e.src_ip, e.src_port),
-            Endpoint(e.dst_ip, e.dst_port)
+            ShownEndpoint(e.src_ip, e.src_port),
+            ShownEndpoint(e.dst_ip, e.dst_port)
         )?;
         if e.kind != Kind::Traffic {
             write!(f, "  kind={}", e.kind.as_str())?;
@@ -236,9 +236,9 @@ impl fmt::Display for TextLine<'_> {
 }
 
 /// `ip:port`, `[v6]:port`, `ip`, or `-` when the address is absent.
-struct Endpoint(Option<IpAddr>, Option<u16>);
+struct ShownEndpoint(Option<IpAddr>, Option<u16>);
 
-impl fmt::Display for Endpoint {
+impl fmt::Display for ShownEndpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.0, self.1) {
             (None, None) => f.write_str("-"),

@@ -1,6 +1,7 @@
 //! torwatch: keeps the Tor exit list current, publishes it to firewalls, reads their drop logs and exposes what it
 //! sees as Prometheus metrics. See ARCHITECTURE.md for the map.
 
+pub mod address;
 pub mod atomic_file;
 pub mod cli;
 pub mod clock;
@@ -12,14 +13,14 @@ pub mod formats;
 pub mod http;
 pub mod inputs;
 pub mod keeper;
-pub mod lists;
+pub mod last_day;
+pub mod list;
 pub mod matcher;
 pub mod parsers;
 pub mod pipeline;
 pub mod problems;
 pub mod publish;
 pub mod reader;
-pub mod recent;
 pub mod scan;
 pub mod service;
 pub mod slots;

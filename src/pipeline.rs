@@ -10,13 +10,13 @@
 use crate::config::Config;
 use crate::inputs::InputKind;
 use crate::inputs::{Ack, Batch, InputMetrics};
+use crate::last_day::{HourlyHits, Seen};
 use crate::matcher::geoip::Geoip;
 use crate::matcher::metrics::{InputHandle, Recorder, TrafficMetrics};
 use crate::matcher::Matcher;
 use crate::parsers::netfilter::PrefixActions;
 use crate::parsers::{Context, LogFormat, ParseError};
 use crate::reader::{LinesRead, Reader, Sink};
-use crate::recent::{Recent, Seen};
 use crate::snapshot::Shared;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -205,14 +205,14 @@ pub struct Counting<'a> {
     pub parse: &'a ParseMetrics,
     pub inputs: &'a InputMetrics,
     pub traffic: Arc<TrafficMetrics>,
-    pub recent: Arc<Mutex<Recent>>,
+    pub recent: Arc<Mutex<HourlyHits>>,
 }
 
 pub struct Pipeline {
     inputs: Vec<Input>,
     shared: Shared,
     traffic: Arc<TrafficMetrics>,
-    recent: Arc<Mutex<Recent>>,
+    recent: Arc<Mutex<HourlyHits>>,
     geoip: Option<Arc<Geoip>>,
     matcher: Matcher,
     /// Batches of waiting inputs read before an exit list was loaded, in order.
@@ -435,7 +435,7 @@ struct Count<'p> {
     hits: &'p InputHandle,
     matcher: &'p Matcher,
     recorder: Option<Recorder<'p>>,
-    recent: Option<MutexGuard<'p, Recent>>,
+    recent: Option<MutexGuard<'p, HourlyHits>>,
     now: i64,
 }
 
@@ -459,14 +459,14 @@ impl Sink for Count<'_> {
         if let Some(r) = self.recorder.as_mut() {
             r.record(self.hits, ev, &hit, self.now);
         }
-        let at = Recent::place(ev.time, self.now);
+        let at = HourlyHits::place(ev.time, self.now);
         if let (Some(r), Some(at)) = (self.recent.as_mut(), at) {
             match hit.direction {
                 crate::event::Direction::Inbound => r.inbound(Seen {
                     at,
                     exit: hit.addr,
                     country: &hit.labels.country,
-                    port: ev.glimpse.dst_port,
+                    port: ev.packet_facts.dst_port,
                     http: ev.http_status,
                     kind: ev.kind,
                     login: ev.is_login().then_some((ev.service, ev.action)),
@@ -566,22 +566,22 @@ mod tests {
         let mut reg = Registry::default();
         let parse = ParseMetrics::register(&mut reg);
         let traffic = Arc::new(TrafficMetrics::register(&mut reg, &config.matcher));
-        let entry = crate::lists::ListEntry {
+        let entry = crate::list::ListEntry {
             net: "185.220.101.7/32".parse().expect("net"),
             prov: Default::default(),
         };
-        let exits = Arc::new(crate::lists::List::new(
-            crate::lists::ListId::Exits.name(),
+        let exits = Arc::new(crate::list::List::new(
+            crate::list::ListId::Exits.name(),
             1,
             0,
             vec![entry],
         ));
         let shared = crate::snapshot::shared();
         shared.store(Arc::new(crate::snapshot::Snapshot {
-            lists: [(crate::lists::ListId::Exits.name().to_string(), exits)].into(),
+            lists: [(crate::list::ListId::Exits.name().to_string(), exits)].into(),
             ..crate::snapshot::Snapshot::default()
         }));
-        let recent = Arc::new(Mutex::new(Recent::default()));
+        let recent = Arc::new(Mutex::new(HourlyHits::default()));
         let inputs = InputMetrics::register(&mut reg);
         let counting = Counting {
             parse: &parse,

@@ -5,7 +5,7 @@
 //! error and hit to a [`Sink`]. So the two count alike, configured netfilter prefix rules included, and read at
 //! the same speed. Pure: no IO, no clock; nothing is allocated per line.
 
-use crate::event::{Action, Addresses, Direction, Event, Glimpse, Kind, Service};
+use crate::event::{Action, Addresses, Direction, Event, Kind, PacketFacts, Service};
 use crate::parsers::netfilter::{self, kernel, ActionMemo};
 use crate::parsers::{Context, LogFormat, ParseError};
 use std::net::IpAddr;
@@ -39,7 +39,7 @@ pub struct Match {
 #[derive(Debug, Clone, Copy)]
 pub struct Hit<'e, 'a> {
     pub matched: Match,
-    pub glimpse: Glimpse,
+    pub packet_facts: PacketFacts,
     pub action: Option<Action>,
     pub kind: Kind,
     pub http_status: Option<u16>,
@@ -49,7 +49,7 @@ pub struct Hit<'e, 'a> {
     pub time: Option<i64>,
     /// The whole event, when it was read: always for a sink that asks for events ([`Sink::EVENTS`]) and when the
     /// lists answer by time; a netfilter line matched against the current lists is otherwise read no further than
-    /// its glimpse, action and (when asked for) time.
+    /// its packet facts, action and (when asked for) time.
     pub event: Option<&'e Event<'a>>,
 }
 
@@ -58,7 +58,7 @@ impl<'e, 'a> Hit<'e, 'a> {
     pub fn of(matched: Match, event: &'e Event<'a>) -> Hit<'e, 'a> {
         Hit {
             matched,
-            glimpse: event.glimpse(),
+            packet_facts: event.packet_facts(),
             action: event.action,
             kind: event.kind,
             http_status: event.http_status,
@@ -151,7 +151,7 @@ impl Reader {
             // A netfilter log's usual kernel line is read before it is cut: the search for its end starts after
             // the packet words, not at its start.
             if self.last == Some(LogFormat::Netfilter) {
-                if let Some((glimpse, used)) = kernel::glimpse_open(text) {
+                if let Some((packet_facts, used)) = kernel::packet_facts_uncut(text) {
                     let end = kernel::line_end(text, used);
                     start += end + 1;
                     // Not trimmed: the readers a hit goes on to trim it themselves.
@@ -161,7 +161,7 @@ impl Reader {
                         continue;
                     }
                     read.lines += 1;
-                    self.netfilter(line, &glimpse, lists, sink);
+                    self.netfilter(line, &packet_facts, lists, sink);
                     continue;
                 }
             }
@@ -207,8 +207,8 @@ impl Reader {
         }
         // The usual kernel line in one pass; any other shape, or format, by the format's reader.
         if self.last == Some(LogFormat::Netfilter) {
-            if let Some(glimpse) = kernel::glimpse(line) {
-                self.netfilter(line, &glimpse, lists, sink);
+            if let Some(packet_facts) = kernel::packet_facts(line) {
+                self.netfilter(line, &packet_facts, lists, sink);
                 return;
             }
         }
@@ -220,8 +220,8 @@ impl Reader {
             }
         };
         if format == LogFormat::Netfilter {
-            match netfilter::glimpse(line) {
-                Ok(glimpse) => self.netfilter(line, &glimpse, lists, sink),
+            match netfilter::packet_facts(line) {
+                Ok(packet_facts) => self.netfilter(line, &packet_facts, lists, sink),
                 Err(e) => sink.error(e),
             }
             return;
@@ -241,11 +241,11 @@ impl Reader {
         });
     }
 
-    /// The format of a line: the fixed one, else the last line's when it sniffs alike, else the detected one.
+    /// The format of a line: the fixed one, else the last line's when it looks alike, else the detected one.
     fn format(&mut self, line: &[u8]) -> Result<LogFormat, ParseError> {
         match (self.fixed, self.last) {
             (Some(f), _) => Ok(f),
-            (None, Some(f)) if self.context.sniff(f, line) => Ok(f),
+            (None, Some(f)) if self.context.looks_like(f, line) => Ok(f),
             _ => {
                 let f = self.context.detect(line).ok_or(ParseError::UnknownFormat)?;
                 self.last = Some(f);
@@ -254,23 +254,23 @@ impl Reader {
         }
     }
 
-    /// Counts a netfilter line that parses, with its glimpse. Matched against the current lists, all a hit adds to
-    /// the glimpse is the action, read from the prefix (remembered per header and prefix); a sink that asks for
+    /// Counts a netfilter line that parses, with its packet facts. Matched against the current lists, all a hit adds to
+    /// the packet facts is the action, read from the prefix (remembered per header and prefix); a sink that asks for
     /// events, or lists that answer by time, get the whole event.
     #[inline(always)]
     fn netfilter<L: Lists, S: Sink>(
         &mut self,
         line: &[u8],
-        glimpse: &Glimpse,
+        packet_facts: &PacketFacts,
         lists: &L,
         sink: &mut S,
     ) {
         sink.parsed(LogFormat::Netfilter);
         if S::EVENTS || lists.by_time() {
-            if !lists.may_hold(&glimpse.addresses) {
+            if !lists.may_hold(&packet_facts.addresses) {
                 return;
             }
-            // `glimpse` accepted the line, so the parse does too.
+            // `packet_facts` accepted the line, so the parse does too.
             let Ok(ev) = self.context.parse(LogFormat::Netfilter, line) else {
                 return;
             };
@@ -279,7 +279,7 @@ impl Reader {
             }
             return;
         }
-        let Some(matched) = lists.classify(&glimpse.addresses, None) else {
+        let Some(matched) = lists.classify(&packet_facts.addresses, None) else {
             return;
         };
         let actions = self.context.actions();
@@ -293,7 +293,7 @@ impl Reader {
         };
         sink.hit(&Hit {
             matched,
-            glimpse: *glimpse,
+            packet_facts: *packet_facts,
             action: Some(action),
             kind: Kind::Traffic,
             http_status: None,
@@ -355,7 +355,7 @@ mod tests {
 
         fn hit(&mut self, hit: &Hit<'_, '_>) {
             assert!(hit.event.is_some() || !E, "events when asked for");
-            let g = hit.glimpse;
+            let g = hit.packet_facts;
             self.0.push(format!(
                 "hit {:?} {} {} port={:?} proto={:?} action={:?} kind={:?} http={:?} time={:?}",
                 hit.matched.direction,

@@ -15,13 +15,13 @@ use crate::http::{self, AppState, HttpMetrics, ReloadRequest};
 use crate::inputs::{self, BoundInput, InputMetrics, Sockets};
 use crate::keeper::metrics::KeeperMetrics;
 use crate::keeper::Keeper;
+use crate::last_day::saved::Saved;
+use crate::last_day::HourlyHits;
 use crate::matcher::geoip::Geoip;
 use crate::matcher::metrics::TrafficMetrics;
 use crate::pipeline::{Counting, ParseMetrics, Pipeline};
 use crate::problems::Problems;
 use crate::publish::{PublishMetrics, Publisher};
-use crate::recent::saved::Saved;
-use crate::recent::Recent;
 use crate::snapshot::Shared;
 use anyhow::Context;
 use arc_swap::ArcSwap;
@@ -52,14 +52,14 @@ struct ReloadLabels {
 }
 
 /// Metrics and shared handles that live as long as the process, across reloads.
-struct Shell {
+struct Lifelong {
     shared: Shared,
     keeper_metrics: Arc<KeeperMetrics>,
     publish_metrics: Arc<PublishMetrics>,
     input_metrics: Arc<InputMetrics>,
     parse_metrics: ParseMetrics,
     traffic: Arc<TrafficMetrics>,
-    recent: Arc<Mutex<Recent>>,
+    recent: Arc<Mutex<HourlyHits>>,
     /// The last 24 h of traffic in `state_dir`.
     saved: Arc<Saved>,
     reloads: Family<ReloadLabels, Counter>,
@@ -68,8 +68,8 @@ struct Shell {
     stale_after: Gauge,
 }
 
-impl Shell {
-    fn new(registry: &mut Registry, config: &Config) -> Shell {
+impl Lifelong {
+    fn new(registry: &mut Registry, config: &Config) -> Lifelong {
         let info: Family<BuildLabels, Gauge> = Family::default();
         info.get_or_create(&BuildLabels {
             version: env!("CARGO_PKG_VERSION"),
@@ -105,7 +105,7 @@ impl Shell {
             traffic.clone(),
         );
         saved.restore(crate::clock::now());
-        Shell {
+        Lifelong {
             shared: crate::snapshot::shared(),
             keeper_metrics: Arc::new(KeeperMetrics::register(registry)),
             publish_metrics: Arc::new(PublishMetrics::register(registry)),
@@ -234,21 +234,21 @@ struct Generation {
 }
 
 /// What the next generation needs, all of it opened and bound while the running one still runs.
-struct Next {
+struct NextGeneration {
     config: Config,
     opened: Opened,
     inputs: Vec<BoundInput>,
     sockets: Sockets,
 }
 
-impl Next {
+impl NextGeneration {
     /// Opens what `config` names and binds its inputs, taking over the sockets in `running`. Nothing running
     /// changes: on error the new sockets are closed and the running ones kept.
-    async fn prepare(config: Config, running: &Sockets) -> anyhow::Result<Next> {
+    async fn prepare(config: Config, running: &Sockets) -> anyhow::Result<NextGeneration> {
         let opened = open(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
         let specs = config.inputs.iter().map(InputConfig::spec).collect();
         let (inputs, sockets) = inputs::bind_all(specs, running).await?;
-        Ok(Next {
+        Ok(NextGeneration {
             config,
             opened,
             inputs,
@@ -262,7 +262,7 @@ impl Generation {
     fn start(
         config: &Arc<Config>,
         keeper: Keeper,
-        shell: &Shell,
+        lifelong: &Lifelong,
         shutdown: &CancellationToken,
         bound: Vec<BoundInput>,
         geoip: Option<Arc<Geoip>>,
@@ -276,9 +276,9 @@ impl Generation {
             if let Some(addr) = bound.local_addr() {
                 tracing::info!(input = %input.name, "listening on {addr}");
             }
-            let counters = shell.input_metrics.input(&input.name);
+            let counters = lifelong.input_metrics.input(&input.name);
             let (token, name) = (token.clone(), input.name.clone());
-            let problems = shell.problems.clone();
+            let problems = lifelong.problems.clone();
             let index = u16::try_from(index).unwrap_or(u16::MAX);
             tracker.spawn(async move {
                 if let Err(e) = bound.run(index, tx, counters, problems, token).await {
@@ -287,18 +287,18 @@ impl Generation {
             });
         }
         let counting = Counting {
-            parse: &shell.parse_metrics,
-            inputs: &shell.input_metrics,
-            traffic: shell.traffic.clone(),
-            recent: shell.recent.clone(),
+            parse: &lifelong.parse_metrics,
+            inputs: &lifelong.input_metrics,
+            traffic: lifelong.traffic.clone(),
+            recent: lifelong.recent.clone(),
         };
-        let pipeline = Pipeline::new(config, shell.shared.clone(), counting, geoip);
+        let pipeline = Pipeline::new(config, lifelong.shared.clone(), counting, geoip);
         tracker.spawn(pipeline.run(queues, token.clone()));
         let publisher = Publisher {
             files: config.publish.clone(),
-            shared: shell.shared.clone(),
-            metrics: shell.publish_metrics.clone(),
-            problems: shell.problems.clone(),
+            shared: lifelong.shared.clone(),
+            metrics: lifelong.publish_metrics.clone(),
+            problems: lifelong.problems.clone(),
         };
         tracker.spawn(publisher.run(keeper.subscribe(), token.clone()));
         let keeper = tokio::spawn(keeper.run(token.clone()));
@@ -323,7 +323,7 @@ impl Generation {
     }
 }
 
-enum Event {
+enum Trigger {
     Stop,
     Reload(Option<ReloadRequest>),
 }
@@ -343,14 +343,14 @@ impl Signals {
         })
     }
 
-    async fn next(&mut self, requests: &mut mpsc::Receiver<ReloadRequest>) -> Event {
+    async fn next(&mut self, requests: &mut mpsc::Receiver<ReloadRequest>) -> Trigger {
         tokio::select! {
-            _ = self.term.recv() => Event::Stop,
-            _ = self.int.recv() => Event::Stop,
-            _ = self.hup.recv() => Event::Reload(None),
+            _ = self.term.recv() => Trigger::Stop,
+            _ = self.int.recv() => Trigger::Stop,
+            _ = self.hup.recv() => Trigger::Reload(None),
             r = requests.recv() => match r {
-                Some(done) => Event::Reload(Some(done)),
-                None => Event::Stop,
+                Some(done) => Trigger::Reload(Some(done)),
+                None => Trigger::Stop,
             },
         }
     }
@@ -358,7 +358,11 @@ impl Signals {
 
 /// Reads the config file again and prepares the next generation from it; settings that need a restart must not
 /// change.
-async fn reread(path: &Path, running: &Config, sockets: &Sockets) -> Result<Next, String> {
+async fn reread(
+    path: &Path,
+    running: &Config,
+    sockets: &Sockets,
+) -> Result<NextGeneration, String> {
     let new = Config::load(path).map_err(|e| e.to_string())?;
     if new.listen != running.listen {
         return Err(format!(
@@ -369,7 +373,7 @@ async fn reread(path: &Path, running: &Config, sockets: &Sockets) -> Result<Next
     if new.state_dir != running.state_dir {
         return Err("state_dir: changing it needs a restart".into());
     }
-    Next::prepare(new, sockets)
+    NextGeneration::prepare(new, sockets)
         .await
         .map_err(|e| format!("{e:#}"))
 }
@@ -413,14 +417,14 @@ pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
     let (mut inputs, mut sockets) = inputs::bind_all(specs, &Sockets::default()).await?;
 
     let mut registry = Registry::default();
-    let shell = Shell::new(&mut registry, &config);
+    let lifelong = Lifelong::new(&mut registry, &config);
     let http_metrics = Arc::new(HttpMetrics::register(&mut registry));
     let mut keeper = Keeper::load(
         config.clone(),
-        shell.shared.clone(),
-        shell.keeper_metrics.clone(),
+        lifelong.shared.clone(),
+        lifelong.keeper_metrics.clone(),
     )?;
-    if shell.shared.load().ready() {
+    if lifelong.shared.load().ready() {
         tracing::info!(
             "serving the last good lists from {}",
             config.state_dir.display()
@@ -430,17 +434,17 @@ pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
     let current = Arc::new(ArcSwap::new(config.clone()));
     let (reload_tx, mut reload_rx) = mpsc::channel(4);
     let state = AppState {
-        shared: shell.shared.clone(),
+        shared: lifelong.shared.clone(),
         config: current.clone(),
         registry: Arc::new(registry),
         metrics: http_metrics,
-        problems: shell.problems.clone(),
+        problems: lifelong.problems.clone(),
         reload: Some(reload_tx),
-        scrapes: Some(shell.traffic.clone()),
+        scrapes: Some(lifelong.traffic.clone()),
     };
-    let traffic = crate::status::TrafficHandle(Arc::new(crate::recent::RecentTraffic {
-        recent: shell.recent.clone(),
-        shared: shell.shared.clone(),
+    let traffic = crate::status::TrafficHandle(Arc::new(crate::last_day::LastDayTraffic {
+        recent: lifelong.recent.clone(),
+        shared: lifelong.shared.clone(),
     }));
     let router = http::router(state.clone()).layer(axum::Extension(traffic));
     let endpoints = http::Endpoints::new(state, router);
@@ -449,7 +453,7 @@ pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let server_task = tokio::spawn(server.run(shutdown.clone()));
     tokio::spawn(
-        shell
+        lifelong
             .saved
             .clone()
             .run(config.state_save_interval, shutdown.clone()),
@@ -457,23 +461,23 @@ pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
 
     let mut geoip = opened.geoip;
     loop {
-        let generation = Generation::start(&config, keeper, &shell, &shutdown, inputs, geoip);
+        let generation = Generation::start(&config, keeper, &lifelong, &shutdown, inputs, geoip);
         let (next, done) = loop {
             match signals.next(&mut reload_rx).await {
-                Event::Stop => {
+                Trigger::Stop => {
                     tracing::info!("shutting down");
                     generation.stop().await?;
-                    last_scrapes(&shell.traffic).await;
-                    shell.saved.save(crate::clock::now()).await;
+                    last_scrapes(&lifelong.traffic).await;
+                    lifelong.saved.save(crate::clock::now()).await;
                     shutdown.cancel();
                     let _ = tokio::time::timeout(DRAIN, server_task).await;
                     return Ok(());
                 }
-                Event::Reload(done) => match reread(&path, &config, &sockets).await {
+                Trigger::Reload(done) => match reread(&path, &config, &sockets).await {
                     Ok(next) => break (next, done),
                     Err(e) => {
                         tracing::error!("reload refused, keeping the running config: {e}");
-                        shell.count_reload("error");
+                        lifelong.count_reload("error");
                         if let Some(done) = done {
                             let _ = done.send(Err(e));
                         }
@@ -487,12 +491,12 @@ pub async fn run(path: PathBuf, config: Config) -> anyhow::Result<()> {
         keeper = generation.stop().await?;
         config = Arc::new(next.config);
         (inputs, sockets, geoip) = (next.inputs, next.sockets, next.opened.geoip);
-        shell
+        lifelong
             .stale_after
             .set(crate::status::secs(config.stale_after));
         keeper.reconfigure(config.clone());
         current.store(config.clone());
-        shell.count_reload("ok");
+        lifelong.count_reload("ok");
         tracing::info!("config reloaded from {}", path.display());
         if let Some(done) = done {
             let _ = done.send(Ok(()));

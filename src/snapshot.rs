@@ -2,7 +2,7 @@
 //! one and swaps it in atomically; HTTP handlers, publishers and the matcher read the current one without locks.
 
 use crate::formats::cache::Renders;
-use crate::lists::{List, ListId};
+use crate::list::{List, ListId};
 use arc_swap::ArcSwap;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -92,7 +92,7 @@ pub fn shared() -> Shared {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lists::ListId;
+    use crate::list::ListId;
     const EXITS: &str = ListId::Exits.name();
     const RELAYS: &str = ListId::Relays.name();
 
@@ -137,11 +137,11 @@ mod tests {
             lists: BTreeMap::from([
                 (
                     EXITS.to_string(),
-                    Arc::new(crate::lists::List::new(EXITS, 1, 0, Vec::new())),
+                    Arc::new(crate::list::List::new(EXITS, 1, 0, Vec::new())),
                 ),
                 (
                     "mine".to_string(),
-                    Arc::new(crate::lists::List::new("mine", 1, 0, Vec::new())),
+                    Arc::new(crate::list::List::new("mine", 1, 0, Vec::new())),
                 ),
             ]),
             sources: vec![SourceStatus {

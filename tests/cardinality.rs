@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use torwatch::config::Config;
 use torwatch::event::{Action, Event, Proto};
-use torwatch::lists::{List, ListEntry, Provenance};
+use torwatch::list::{List, ListEntry, Provenance};
 use torwatch::matcher::{Matcher, TrafficMetrics};
 use torwatch::snapshot::Snapshot;
 

@@ -82,7 +82,7 @@ fn event_json_of_a_login_has_its_kind_and_service() {
 #[test]
 fn event_json_of_an_empty_event_is_only_the_format() {
     assert_eq!(
-        event_json(LogFormat::Access, &Event::default()),
+        event_json(LogFormat::WebAccess, &Event::default()),
         json!({"format": "access", "kind": "traffic"})
     );
 }
@@ -200,7 +200,7 @@ fn event_text_aligns_columns_and_brackets_ipv6_endpoints() {
         device: Some("odd\tname"),
         ..Event::default()
     };
-    let got = explain::event_text(LogFormat::Access, &event).to_string();
+    let got = explain::event_text(LogFormat::WebAccess, &event).to_string();
     assert_eq!(
         got,
         "access     -       -       [2001:db8::5]:443 -> -  status=503  device=odd\\tname"

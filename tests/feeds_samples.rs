@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use ipnet::IpNet;
-use torwatch::feeds::validate::{self, Rules};
+use torwatch::feeds::validate::{self, CountRules};
 use torwatch::feeds::{self, Feed, FeedError, FeedKind};
 
 fn fixtures(dir: &str) -> Vec<PathBuf> {
@@ -87,7 +87,7 @@ fn validation_rejects_a_short_or_shrunk_fixture() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/feeds/accept/danme--raw.txt");
     let feed = feeds::parse(FeedKind::Danme, &std::fs::read(path).unwrap()).unwrap();
     assert_eq!(validate::entries(&feed), 3);
-    let rules = Rules {
+    let rules = CountRules {
         min_entries: 4,
         max_shrink: 0.5,
     };
@@ -95,7 +95,7 @@ fn validation_rejects_a_short_or_shrunk_fixture() {
         validate::check(&feed, &rules, None),
         Err(FeedError::BelowFloor { count: 3, floor: 4 })
     );
-    let rules = Rules {
+    let rules = CountRules {
         min_entries: 1,
         max_shrink: 0.5,
     };
@@ -395,7 +395,7 @@ fn dan_me_uk_rate_limit_and_truncation_are_rejected() {
             .count(),
         324
     );
-    let rules = Rules {
+    let rules = CountRules {
         min_entries: 100,
         max_shrink: 0.5,
     };

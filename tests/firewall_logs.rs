@@ -76,8 +76,8 @@ fn check_fixture(format: LogFormat) {
         }
         if !want.starts_with("error") {
             assert!(
-                format.sniff(input.as_bytes()),
-                "{} does not sniff {input}",
+                format.looks_like(input.as_bytes()),
+                "{} does not recognize {input}",
                 format.as_str()
             );
         }
@@ -101,7 +101,7 @@ proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(line in proptest::collection::vec(any::<u8>(), 0..400)) {
         for format in MINE {
-            let _ = format.sniff(&line);
+            let _ = format.looks_like(&line);
             let _ = format.parse(&line, &mut stamps());
         }
     }
@@ -115,7 +115,7 @@ proptest! {
                 if let Some(b) = line.get_mut(at) {
                     *b = byte;
                 }
-                let _ = format.sniff(&line);
+                let _ = format.looks_like(&line);
                 let _ = format.parse(&line, &mut stamps());
             }
         }
@@ -138,9 +138,9 @@ fn detection_picks_the_fixture_format() {
     }
 }
 
-/// Lines of other vendors that share words with ours are not claimed by our sniffers.
+/// Lines of other vendors that share words with ours are not claimed by our recognizers.
 #[test]
-fn sniffers_leave_other_formats_alone() {
+fn recognizers_leave_other_formats_alone() {
     let others = [
         r#"date=2024-03-05 time=10:11:12 devname="fg-1" type="traffic" subtype="forward" srcip=185.220.101.7 srcport=40000 dstip=192.0.2.10 dstport=443 proto=6 action="deny" policyid=0"#,
         "CEF:0|Check Point|VPN-1 & FireWall-1|R81|Drop|Drop|5|src=185.220.101.7 dst=192.0.2.10 spt=40000 dpt=22 proto=TCP act=Drop",
@@ -153,7 +153,7 @@ fn sniffers_leave_other_formats_alone() {
     for line in others {
         for format in MINE {
             assert!(
-                !format.sniff(line.as_bytes()),
+                !format.looks_like(line.as_bytes()),
                 "{} claims {line}",
                 format.as_str()
             );
@@ -174,7 +174,7 @@ fn shared() -> PathBuf {
 }
 
 /// A report to read, not the check: prints how every raw sample line of these formats fares, and which lines of
-/// the other folders a sniffer of ours claims. It asserts only that some lines parse. The check that every raw
+/// the other folders a recognizer of ours claims. It asserts only that some lines parse. The check that every raw
 /// line parses or fails with a reviewed reason is `tests/conformance.rs` with `conformance/unparsed.txt`.
 #[test]
 #[ignore = "needs ../shared; run by .ci/run"]
@@ -208,8 +208,8 @@ fn shared_samples_parse_or_fail_with_a_reason() {
                 let result = format.parse(line, &mut stamps());
                 parsed += usize::from(result.is_ok());
                 println!(
-                    "{folder} sniff={} {}\n    {}",
-                    format.sniff(line),
+                    "{folder} looks_like={} {}\n    {}",
+                    format.looks_like(line),
                     render(result),
                     String::from_utf8_lossy(line)
                 );
@@ -231,7 +231,7 @@ fn shared_samples_parse_or_fail_with_a_reason() {
         for file in std::fs::read_dir(dir.path()).expect("folder").flatten() {
             let text = std::fs::read(file.path()).expect("sample");
             for line in text.split(|&c| c == b'\n') {
-                if let Some(format) = MINE.into_iter().find(|f| f.sniff(line)) {
+                if let Some(format) = MINE.into_iter().find(|f| f.looks_like(line)) {
                     println!(
                         "claimed by {}: {name}: {}",
                         format.as_str(),

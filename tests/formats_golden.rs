@@ -7,7 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use torwatch::formats::{render, ListFormat, RenderOptions};
-use torwatch::lists::{Family, List};
+use torwatch::list::{Family, List};
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/formats")

@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 use ipnet::IpNet;
 use serde_json::Value;
 use torwatch::formats::{render, ListFormat, RenderOptions};
-use torwatch::lists::{List, ListEntry};
+use torwatch::list::{List, ListEntry};
 
 /// A named network namespace, deleted on drop.
 struct Netns {

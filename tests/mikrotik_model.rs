@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 
 use torwatch::formats::{render, ListFormat, RenderOptions};
-use torwatch::lists::{List, ListEntry};
+use torwatch::list::{List, ListEntry};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Entry {

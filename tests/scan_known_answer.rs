@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use torwatch::keeper::history::{History, Sighting, Times};
-use torwatch::keeper::state::{SourceState, State};
+use torwatch::keeper::state::{SavedState, SourceState};
 use torwatch::scan::{self, Report, ScanOptions};
 
 /// Lines in the generated netfilter log; `TORWATCH_KAT_LINES` overrides (`.ci/run` uses 1,000,000 in release).
@@ -115,9 +115,9 @@ fn state_dir() -> tempfile::TempDir {
     see(&mut history, &["198.51.100.7"], T0, T0 + 2 * H);
     see(&mut history, &["198.51.100.8"], T0 + 2 * H, T0 + 10 * H);
     see(&mut history, &["198.51.100.8"], T0 + 10 * H, T0 + 60 * H);
-    let mut state = State {
+    let mut state = SavedState {
         history,
-        ..State::default()
+        ..SavedState::default()
     };
     state.sources.insert(
         "tordnsel".into(),

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
-use torwatch::lists::{List, ListEntry, Provenance};
+use torwatch::list::{List, ListEntry, Provenance};
 use torwatch::snapshot::{Snapshot, SourceStatus};
 use torwatch::status::{render, ExitRow, HourRow, LoginRow, Traffic, TrafficHandle, TrafficSource};
 

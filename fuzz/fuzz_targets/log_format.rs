@@ -10,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let format = LogFormat::ALL[usize::from(pick) % LogFormat::ALL.len()];
-    let _ = format.sniff(line);
+    let _ = format.looks_like(line);
     if let Err(e) = format.parse(line, &mut Stamps::at(1_800_000_000)) {
         let _ = e.reason();
     }

@@ -1,12 +1,12 @@
 //! The check every reader's fuzz target makes: reading a line never panics, `parse` gives the first event of
 //! `parse_each`, and no event holds an address the line does not write.
 
-use torwatch::event::written_in;
+use torwatch::address::written_in;
 use torwatch::parsers::syslog::Stamps;
 use torwatch::parsers::LogFormat;
 
 pub fn check(format: LogFormat, line: &[u8]) {
-    let _ = format.sniff(line);
+    let _ = format.looks_like(line);
     let mut stamps = Stamps::at(1_800_000_000);
     let mut first = None;
     let mut error = None;

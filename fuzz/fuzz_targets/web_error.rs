@@ -2,13 +2,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use torwatch::event::written_in;
+use torwatch::address::written_in;
 use torwatch::parsers::syslog::Stamps;
 use torwatch::parsers::LogFormat;
 
 fuzz_target!(|line: &[u8]| {
     let format = LogFormat::WebError;
-    let _ = format.sniff(line);
+    let _ = format.looks_like(line);
     if let Ok(event) = format.parse(line, &mut Stamps::at(1_800_000_000)) {
         for ip in [event.src_ip, event.dst_ip].into_iter().flatten() {
             assert!(written_in(line, ip), "{ip} is not in the line");

@@ -9,8 +9,8 @@ use crate::event::Action;
 use crate::feeds::{guard, FeedKind};
 use crate::formats::{ListFormat, RenderOptions};
 use crate::inputs::{FileSpec, InputKind, InputSpec, StartAt, TcpSpec, UdpSpec};
-use crate::lists::Family;
-use crate::lists::ListId;
+use crate::list::Family;
+use crate::list::ListId;
 use crate::parsers::vpcflow::Layout;
 use crate::parsers::LogFormat;
 use crate::publish::file::PublishFile;
@@ -498,8 +498,8 @@ fn prefixes(
     check: &mut Check,
     path: &str,
     raw: Option<&RawPrefixes>,
-    default: guard::Prefixes,
-) -> guard::Prefixes {
+    default: guard::PrefixLengths,
+) -> guard::PrefixLengths {
     let Some(raw) = raw else { return default };
     let mut one = |family: &str, value: Option<&RawPrefix>, max: u8, default: u8| {
         let parsed = match value {
@@ -523,7 +523,7 @@ fn prefixes(
             }
         }
     };
-    guard::Prefixes {
+    guard::PrefixLengths {
         ipv4: one("ipv4", raw.ipv4.as_ref(), 32, default.ipv4),
         ipv6: one("ipv6", raw.ipv6.as_ref(), 128, default.ipv6),
     }

@@ -14,12 +14,7 @@ pub fn parse(input: &[u8]) -> Result<Feed, FeedError> {
             continue;
         }
         let net = body::host(line).ok_or_else(|| body::bad_line(number, line))?;
-        exits.push(FeedAddr {
-            net,
-            relay: None,
-            seen: None,
-            approximate: false,
-        });
+        exits.push(FeedAddr::listed(net));
     }
     Ok(Feed {
         exits,

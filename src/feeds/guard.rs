@@ -145,14 +145,14 @@ pub const SPECIAL: [Special; 31] = [
 
 /// A prefix length per family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Prefixes {
+pub struct PrefixLengths {
     pub ipv4: u8,
     pub ipv6: u8,
 }
 
-impl Prefixes {
+impl PrefixLengths {
     /// Host addresses only.
-    pub const HOSTS: Prefixes = Prefixes {
+    pub const HOSTS: PrefixLengths = PrefixLengths {
         ipv4: 32,
         ipv6: 128,
     };
@@ -169,22 +169,22 @@ impl Prefixes {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rules {
     /// The widest network a source may list, per family: a `/8` is refused where this is `/16`.
-    pub min_prefix: Prefixes,
+    pub min_prefix: PrefixLengths,
     /// How many addresses a fetch may add beyond the previous good list, as the size of one network of this
     /// prefix length per family (`/16`: 65,536 IPv4 addresses).
-    pub max_cover: Prefixes,
+    pub max_cover: PrefixLengths,
 }
 
 impl Rules {
     /// The defaults for the Tor sources: host addresses only, at most a /16 (IPv4) or /32 (IPv6) more.
     pub const TOR: Rules = Rules {
-        min_prefix: Prefixes::HOSTS,
-        max_cover: Prefixes { ipv4: 16, ipv6: 32 },
+        min_prefix: PrefixLengths::HOSTS,
+        max_cover: PrefixLengths { ipv4: 16, ipv6: 32 },
     };
     /// The defaults for `plain` sources: networks up to a /16 (IPv4) or /32 (IPv6), at most that much more.
     pub const PLAIN: Rules = Rules {
-        min_prefix: Prefixes { ipv4: 16, ipv6: 32 },
-        max_cover: Prefixes { ipv4: 16, ipv6: 32 },
+        min_prefix: PrefixLengths { ipv4: 16, ipv6: 32 },
+        max_cover: PrefixLengths { ipv4: 16, ipv6: 32 },
     };
 }
 
@@ -233,7 +233,7 @@ impl Drops {
 ///
 /// A network inside a special range gets that range's reason; one wider than `min_prefix`, `TooWide`; one that
 /// holds a special range (`192.0.0.0/16`) gets the reason of the first such range.
-pub fn refuse(net: &IpNet, min_prefix: &Prefixes) -> Option<Reason> {
+pub fn refuse(net: &IpNet, min_prefix: &PrefixLengths) -> Option<Reason> {
     // The usual entry, a public IPv4 host: a few integer comparisons.
     if let IpNet::V4(n) = net {
         if n.prefix_len() >= min_prefix.ipv4 {
@@ -263,7 +263,7 @@ fn v4_table() -> &'static [(u32, u32, Reason)] {
     })
 }
 
-fn refuse_slow(net: &IpNet, min_prefix: &Prefixes) -> Option<Reason> {
+fn refuse_slow(net: &IpNet, min_prefix: &PrefixLengths) -> Option<Reason> {
     let table = table();
     if let Some(s) = table.iter().find(|(s, _)| s.contains(net)) {
         return Some(s.1);
@@ -310,7 +310,7 @@ pub struct Coverage {
 
 /// Address counts per family.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Count {
+pub struct AddressCount {
     pub ipv4: u128,
     pub ipv6: u128,
 }
@@ -341,14 +341,14 @@ impl Coverage {
     }
 
     /// How many addresses are covered here and not in `previous`.
-    pub fn beyond(&self, previous: &Coverage) -> Count {
-        Count {
+    pub fn beyond(&self, previous: &Coverage) -> AddressCount {
+        AddressCount {
             ipv4: difference(&self.v4, &previous.v4),
             ipv6: difference(&self.v6, &previous.v6),
         }
     }
 
-    pub fn size(&self) -> Count {
+    pub fn size(&self) -> AddressCount {
         self.beyond(&Coverage::default())
     }
 }
@@ -424,7 +424,7 @@ fn block(bits: u8, prefix: u8) -> u128 {
 /// `previous` (the source's last good list; empty on a first fetch).
 pub fn check_cover(cover: &Coverage, rules: &Rules, previous: &Coverage) -> Result<(), FeedError> {
     let added = cover.beyond(previous);
-    let limit = Count {
+    let limit = AddressCount {
         ipv4: block(32, rules.max_cover.ipv4),
         ipv6: block(128, rules.max_cover.ipv6),
     };
@@ -455,15 +455,7 @@ mod tests {
 
     fn feed(nets: &[&str]) -> Feed {
         Feed {
-            exits: nets
-                .iter()
-                .map(|n| FeedAddr {
-                    net: net(n),
-                    relay: None,
-                    seen: None,
-                    approximate: false,
-                })
-                .collect(),
+            exits: nets.iter().map(|n| FeedAddr::listed(net(n))).collect(),
             ..Feed::default()
         }
     }
@@ -568,7 +560,7 @@ mod tests {
         assert_eq!(err.reason(), "max_cover");
         assert!(err.to_string().contains("8323072"), "{err}");
         let loose = Rules {
-            max_cover: Prefixes { ipv4: 8, ipv6: 32 },
+            max_cover: PrefixLengths { ipv4: 8, ipv6: 32 },
             ..rules
         };
         assert!(check_cover(&grown, &loose, &before).is_ok());

@@ -6,43 +6,20 @@
 //! `count` that disagrees with the entries (a truncated transfer) rejects it. The list guard and the count rules
 //! run after this, as for every feed.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
-
-use ipnet::IpNet;
-use serde::Deserialize;
 
 use super::{body, Feed, FeedAddr, FeedError, Origin, RelayInfo};
 use crate::config::valid_name;
-
-#[derive(Deserialize)]
-struct Document {
-    list: String,
-    count: usize,
-    entries: Vec<Entry>,
-}
-
-#[derive(Deserialize)]
-struct Entry {
-    address: String,
-    sources: Vec<String>,
-    first_seen: String,
-    last_seen: String,
-    #[serde(default)]
-    fingerprints: Vec<String>,
-    nickname: Option<String>,
-    country: Option<String>,
-    as_number: Option<u32>,
-    as_name: Option<String>,
-    #[serde(default)]
-    approximate: bool,
-}
+use crate::formats::{JsonEntry, JsonList};
+use ipnet::IpNet;
 
 /// Parses a torwatch `json` list. Each entry becomes an address of [`Feed::exits`] whose `seen` is the leader's
 /// last sighting, with an [`Origin`] (the leader's sources and first sighting) and a relay per fingerprint (the
 /// first carrying nickname, country and AS).
 pub fn parse(input: &[u8]) -> Result<Feed, FeedError> {
     let input = body::screen(input)?;
-    let document: Document = serde_json::from_slice(input)
+    let document: JsonList = serde_json::from_slice(input)
         .map_err(|e| FeedError::Malformed(format!("torwatch json: {e}")))?;
     if document.count != document.entries.len() {
         return Err(FeedError::Malformed(format!(
@@ -66,7 +43,7 @@ pub fn parse(input: &[u8]) -> Result<Feed, FeedError> {
 fn read_entry(
     relays: &mut Vec<RelayInfo>,
     index: usize,
-    e: Entry,
+    e: JsonEntry,
 ) -> Result<(IpNet, Origin, FeedAddr), FeedError> {
     let bad = |what: &str, value: &str| {
         FeedError::Malformed(format!(
@@ -86,19 +63,19 @@ fn read_entry(
     if let Some(f) = e.fingerprints.iter().find(|f| !fingerprint(f)) {
         return Err(bad("fingerprint", f));
     }
-    let mut sources = e.sources;
+    let mut sources = e.sources.into_owned();
     sources.sort_unstable();
     sources.dedup();
     let first = u32::try_from(relays.len()).map_err(|_| bad("relays", "too many"))?;
-    let mut known = e.fingerprints.into_iter();
+    let mut known = e.fingerprints.into_owned().into_iter();
     // The first relay carries what the leader knows of the address; an address without a fingerprint (a bulk or
     // plain source's) still gets one when it has a nickname, country or AS.
     let details = RelayInfo {
         fingerprint: known.next().unwrap_or_default(),
-        nickname: e.nickname,
-        country: e.country,
+        nickname: e.nickname.map(Cow::into_owned),
+        country: e.country.map(Cow::into_owned),
         as_number: e.as_number,
-        as_name: e.as_name,
+        as_name: e.as_name.map(Cow::into_owned),
         ..RelayInfo::default()
     };
     let has_details = !details.fingerprint.is_empty()
@@ -261,7 +238,7 @@ mod tests {
     #[test]
     fn what_torwatch_renders_reads_back() {
         use crate::formats::{render, ListFormat, RenderOptions};
-        use crate::lists::{List, ListEntry, Provenance};
+        use crate::list::{List, ListEntry, Provenance};
         let entries = vec![ListEntry {
             net: "185.220.101.7/32".parse().unwrap(),
             prov: std::sync::Arc::new(Provenance {

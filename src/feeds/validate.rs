@@ -9,7 +9,7 @@ use super::{Feed, FeedError};
 
 /// Per-source count rules.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Rules {
+pub struct CountRules {
     /// Fewer entries than this rejects the feed (`BelowFloor`).
     pub min_entries: usize,
     /// Largest accepted drop against the previous good count, as a fraction: 0.5 accepts down to half.
@@ -35,7 +35,7 @@ pub fn entries(feed: &Feed) -> usize {
 ///
 /// `BelowFloor` when `entries < min_entries`; `Shrink` when `entries < previous × (1 − max_shrink)`. A
 /// `max_shrink` outside `[0, 1]` is clamped into it (1 disables the shrink rule, 0 forbids any shrinking).
-pub fn check(feed: &Feed, rules: &Rules, previous: Option<usize>) -> Result<(), FeedError> {
+pub fn check(feed: &Feed, rules: &CountRules, previous: Option<usize>) -> Result<(), FeedError> {
     let count = entries(feed);
     if count < rules.min_entries {
         return Err(FeedError::BelowFloor {
@@ -68,12 +68,7 @@ mod tests {
 
     fn feed(n: u32) -> Feed {
         let exits = (0..n)
-            .map(|i| FeedAddr {
-                net: std::net::IpAddr::from(std::net::Ipv4Addr::from(i)).into(),
-                relay: None,
-                seen: None,
-                approximate: false,
-            })
+            .map(|i| FeedAddr::listed(std::net::IpAddr::from(std::net::Ipv4Addr::from(i)).into()))
             .collect();
         Feed {
             exits,
@@ -81,7 +76,7 @@ mod tests {
         }
     }
 
-    const RULES: Rules = Rules {
+    const RULES: CountRules = CountRules {
         min_entries: 10,
         max_shrink: 0.5,
     };

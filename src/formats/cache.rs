@@ -2,7 +2,7 @@
 //! and validators. A request or a file write never renders twice for the same list version and options.
 
 use crate::formats::{self, ListFormat, RenderOptions};
-use crate::lists::{Family, List};
+use crate::list::{Family, List};
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -97,7 +97,7 @@ fn render(list: &List, format: ListFormat, opts: &RenderOptions) -> Rendered {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lists::ListEntry;
+    use crate::list::ListEntry;
 
     #[test]
     fn renders_once_and_keys_options_apart() {

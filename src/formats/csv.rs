@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use super::{push_addr, rfc3339, selection, RenderOptions};
-use crate::lists::{List, Provenance};
+use crate::list::{List, Provenance};
 
 const HEADER: &str = "src_ip,desc";
 const ENRICHED: &str =

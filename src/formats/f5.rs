@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use super::{is_host, selection, RenderOptions};
-use crate::lists::List;
+use crate::list::List;
 
 pub(super) fn render(list: &List, opts: &RenderOptions) -> String {
     let nets = selection::nets(list, opts);

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use ipnet::IpNet;
 
 use super::{families, family_suffix, push_addr, push_header, selection, set_base, RenderOptions};
-use crate::lists::{Family, List};
+use crate::list::{Family, List};
 
 /// ipset's IPSET_MAXNAMELEN (32) minus the terminating NUL.
 const MAX_NAME: usize = 31;

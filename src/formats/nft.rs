@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use ipnet::IpNet;
 
 use super::{families, family_suffix, push_addr, push_header, selection, set_base, RenderOptions};
-use crate::lists::{Family, List};
+use crate::list::{Family, List};
 
 /// The table every set lives in.
 const TABLE: &str = "torwatch";
@@ -75,7 +75,7 @@ fn addr_type(family: Family) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lists::ListEntry;
+    use crate::list::ListEntry;
 
     #[test]
     fn large_sets_are_chunked_and_empty_sets_still_declared() {

@@ -8,7 +8,7 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use proptest::prelude::*;
 
 use super::{render, selection, ListFormat, RenderOptions};
-use crate::lists::{Family, List, ListEntry};
+use crate::list::{Family, List, ListEntry};
 
 fn net() -> impl Strategy<Value = IpNet> {
     prop_oneof![
@@ -83,7 +83,7 @@ proptest! {
         let json: serde_json::Value = serde_json::from_str(&text(ListFormat::Json, &list, &opts))
             .expect("json output parses");
         prop_assert_eq!(json["count"].as_u64(), json["entries"].as_array().map(|a| a.len() as u64));
-        serde_json::from_str::<serde_json::Value>(&text(ListFormat::Checkpoint, &list, &opts))
+        serde_json::from_str::<serde_json::Value>(&text(ListFormat::CheckPoint, &list, &opts))
             .expect("checkpoint output parses");
     }
 

@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use super::{families, push_addr, push_header, selection, RenderOptions};
-use crate::lists::{Family, List};
+use crate::list::{Family, List};
 
 /// The comment of an entry torwatch listed in this import.
 const CURRENT: &str = "torwatch";

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use ipnet::IpNet;
 
 use super::RenderOptions;
-use crate::lists::{Family, List, ListEntry, Provenance};
+use crate::list::{Family, List, ListEntry, Provenance};
 
 /// One output line's worth: a network and what is known about it.
 pub(super) struct Row<'a> {

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::{selection, RenderOptions};
-use crate::lists::List;
+use crate::list::List;
 
 pub(super) fn render(list: &List, opts: &RenderOptions) -> String {
     let nets = selection::nets(list, opts);

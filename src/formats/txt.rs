@@ -3,7 +3,7 @@
 //! accepts one. Pure rendering, no IO.
 
 use super::{push_addr, selection, RenderOptions};
-use crate::lists::List;
+use crate::list::List;
 
 pub(super) fn render(list: &List, opts: &RenderOptions) -> String {
     let nets = selection::nets(list, opts);

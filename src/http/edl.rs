@@ -3,7 +3,7 @@
 
 use super::AppState;
 use crate::formats::{ListFormat, RenderOptions};
-use crate::lists::{Family, ListId, Window};
+use crate::list::{Family, ListId, Window};
 use crate::snapshot::Shared;
 use axum::body::Body;
 use axum::extract::{FromRef, Query, Request, State};
@@ -35,9 +35,9 @@ fn flag(value: Option<&str>) -> Result<bool, String> {
 }
 
 /// A request refused before any list is looked at: the status and its text.
-type Refusal = (StatusCode, String);
+type Rejection = (StatusCode, String);
 
-fn bad_request(message: String) -> Refusal {
+fn bad_request(message: String) -> Rejection {
     (StatusCode::BAD_REQUEST, format!("{message}\n"))
 }
 
@@ -49,7 +49,7 @@ struct Wanted<'a> {
 }
 
 /// Reads the path and query; `Err` is the 404 or 400 to send.
-fn wanted(uri: &Uri) -> Result<Wanted<'_>, Refusal> {
+fn wanted(uri: &Uri) -> Result<Wanted<'_>, Rejection> {
     let file = uri.path().strip_prefix("/lists/").unwrap_or_default();
     let Some((name, ext)) = file.rsplit_once('.') else {
         return Err((

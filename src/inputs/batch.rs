@@ -5,8 +5,8 @@ use bytes::Bytes;
 use tokio::sync::mpsc::{error::TrySendError, Sender};
 use tokio_util::sync::CancellationToken;
 
-use super::checkpoint::Ack;
 use super::metrics::InputCounters;
+use super::offsets::Ack;
 
 /// Most lines in one batch.
 pub const BATCH_LINES: usize = 512;

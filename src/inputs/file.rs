@@ -45,8 +45,8 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::batch::{Outbox, Stopped};
-use super::checkpoint::{Entry, Store};
 use super::metrics::PathProblem;
+use super::offsets::{FileOffset, OffsetFile};
 use super::tailed::{Identity, Read, Tailed};
 use super::{FileSpec, StartAt};
 use crate::problems::Problems;
@@ -62,9 +62,9 @@ const SYNC_EVERY: Duration = Duration::from_secs(1);
 pub struct Tailer {
     spec: FileSpec,
     max_message: usize,
-    store: Arc<Store>,
+    store: Arc<OffsetFile>,
     /// Checkpoint entries not yet matched to a file (until the first poll has run).
-    resume: Vec<Entry>,
+    resume: Vec<FileOffset>,
     first_poll: bool,
     files: Vec<Tailed>,
     next_id: u64,
@@ -102,7 +102,8 @@ impl Tailer {
                 }
             })
             .collect();
-        let (store, resume) = Store::open(spec.checkpoint_dir.join(format!("{file_name}.json")))?;
+        let (store, resume) =
+            OffsetFile::open(spec.checkpoint_dir.join(format!("{file_name}.json")))?;
         let tailer = Tailer {
             spec,
             max_message,

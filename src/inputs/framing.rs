@@ -29,7 +29,7 @@ pub enum Frame {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
+enum Phase {
     /// At the start of a frame.
     Start,
     /// Skipping an oversize newline-terminated message up to its newline.
@@ -43,7 +43,7 @@ enum State {
 pub struct Decoder {
     framing: Framing,
     max: usize,
-    state: State,
+    state: Phase,
 }
 
 /// Longest octet count accepted (9 digits); longer digit runs are text, not a count.
@@ -104,45 +104,45 @@ impl Decoder {
         Decoder {
             framing,
             max: max.max(1),
-            state: State::Start,
+            state: Phase::Start,
         }
     }
 
     /// True while the decoder is skipping the rest of an oversize message (the consumed position is not a message
     /// boundary).
     pub fn is_skipping(&self) -> bool {
-        self.state != State::Start
+        self.state != Phase::Start
     }
 
     /// Forgets any partial state (after the stream was reset, e.g. a truncated file).
     pub fn reset(&mut self) {
-        self.state = State::Start;
+        self.state = Phase::Start;
     }
 
     /// The next frame in `buf`, or `None` when more bytes are needed. Consumed bytes are removed from the front.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Option<Frame> {
         loop {
             match self.state {
-                State::SkipCount(left) => {
+                Phase::SkipCount(left) => {
                     let n = left.min(buf.len());
                     buf.advance(n);
                     if n < left {
-                        self.state = State::SkipCount(left - n);
+                        self.state = Phase::SkipCount(left - n);
                         return None;
                     }
-                    self.state = State::Start;
+                    self.state = Phase::Start;
                 }
-                State::SkipLine => match memchr::memchr(b'\n', buf) {
+                Phase::SkipLine => match memchr::memchr(b'\n', buf) {
                     Some(at) => {
                         buf.advance(at + 1);
-                        self.state = State::Start;
+                        self.state = Phase::Start;
                     }
                     None => {
                         buf.clear();
                         return None;
                     }
                 },
-                State::Start => {
+                Phase::Start => {
                     if buf.is_empty() {
                         return None;
                     }
@@ -164,7 +164,7 @@ impl Decoder {
         if self.framing != Framing::Newline {
             return self.decode(buf);
         }
-        if self.state == State::SkipLine {
+        if self.state == Phase::SkipLine {
             // The rest of an oversize line, up to its newline.
             let at = memchr::memchr(b'\n', buf);
             let Some(at) = at else {
@@ -172,7 +172,7 @@ impl Decoder {
                 return None;
             };
             buf.advance(at + 1);
-            self.state = State::Start;
+            self.state = Phase::Start;
         }
         match memchr::memrchr(b'\n', buf) {
             Some(at) => Some(Frame::Lines(buf.split_to(at + 1).freeze())),
@@ -187,9 +187,9 @@ impl Decoder {
         if let Some(frame) = self.decode(buf) {
             return Some(frame);
         }
-        if self.state != State::Start {
+        if self.state != Phase::Start {
             buf.clear();
-            self.state = State::Start;
+            self.state = Phase::Start;
             return None;
         }
         if let Count::Counted { header, .. } = octet_count(buf) {
@@ -229,7 +229,7 @@ impl Decoder {
             // A trailing `\r` may be the start of the terminator: it does not count against the limit yet.
             None if buf.len() > self.max + usize::from(buf.last() == Some(&b'\r')) => {
                 buf.clear();
-                self.state = State::SkipLine;
+                self.state = Phase::SkipLine;
                 Step::Frame(Frame::Oversize)
             }
             None => Step::NeedMore,
@@ -239,7 +239,7 @@ impl Decoder {
     fn counted(&mut self, buf: &mut BytesMut, len: usize, header: usize) -> Step {
         if len > self.max {
             buf.advance(header);
-            self.state = State::SkipCount(len);
+            self.state = Phase::SkipCount(len);
             return Step::Frame(Frame::Oversize);
         }
         if buf.len() < header + len {

@@ -35,7 +35,7 @@ impl DropReason {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct DropLabels {
+struct InputDropLabels {
     input: String,
     reason: &'static str,
 }
@@ -76,13 +76,13 @@ impl PathProblem {
 #[derive(Debug, Default)]
 pub struct InputMetrics {
     lines: Family<InputLabel, Counter>,
-    dropped: Family<DropLabels, Counter>,
+    dropped: Family<InputDropLabels, Counter>,
     socket_drops: Family<InputLabel, Counter>,
     last_line: Family<InputLabel, Gauge>,
     connections_refused: Family<InputLabel, Counter>,
     connections_evicted: Family<InputLabel, Counter>,
     files: Family<InputLabel, Gauge>,
-    path_problems: Family<DropLabels, Gauge>,
+    path_problems: Family<InputDropLabels, Gauge>,
     truncations: Family<InputLabel, Counter>,
 }
 
@@ -175,7 +175,7 @@ impl InputMetrics {
         };
         let dropped = |reason| {
             self.dropped
-                .get_or_create(&DropLabels {
+                .get_or_create(&InputDropLabels {
                     input: name.to_owned(),
                     reason: DropReason::as_str(reason),
                 })
@@ -193,7 +193,7 @@ impl InputMetrics {
             files: self.files.get_or_create(&label).clone(),
             path_problems: PathProblem::ALL.map(|p| {
                 self.path_problems
-                    .get_or_create(&DropLabels {
+                    .get_or_create(&InputDropLabels {
                         input: name.to_owned(),
                         reason: p.as_str(),
                     })

@@ -15,8 +15,8 @@ use std::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
 use super::batch::{Outbox, Stopped};
-use super::checkpoint::{fingerprint, Entry, Store};
 use super::framing::{Decoder, Frame, Framing};
+use super::offsets::{fingerprint, FileOffset, OffsetFile};
 
 /// Bytes fingerprinted at the head of a file.
 pub const FINGERPRINT_LEN: usize = 256;
@@ -195,7 +195,7 @@ impl Tailed {
     }
 
     /// The checkpoint entry for this file at `offset`.
-    pub fn entry(&self, offset: u64) -> Entry {
+    pub fn entry(&self, offset: u64) -> FileOffset {
         let Identity {
             dev,
             ino,
@@ -203,7 +203,7 @@ impl Tailed {
             fp,
             ..
         } = self.identity;
-        Entry {
+        FileOffset {
             path: self.path.clone(),
             dev,
             ino,
@@ -216,7 +216,7 @@ impl Tailed {
     /// Detects a truncation (size below what was read, a changed head, or changed bytes before the read position:
     /// truncated and refilled past it) and restarts from 0 if so; otherwise widens the fingerprint as the file
     /// grows. Returns true on truncation.
-    pub fn check_truncation(&mut self, store: &Store) -> io::Result<bool> {
+    pub fn check_truncation(&mut self, store: &OffsetFile) -> io::Result<bool> {
         let now = Identity::of(&self.file)?;
         self.size_seen = now.size;
         let old = self.identity;
@@ -266,7 +266,7 @@ impl Tailed {
     pub async fn read(
         &mut self,
         out: &mut Outbox,
-        store: &Arc<Store>,
+        store: &Arc<OffsetFile>,
         budget: usize,
         shutdown: &CancellationToken,
     ) -> Result<io::Result<Read>, Stopped> {
@@ -334,7 +334,7 @@ impl Tailed {
     pub async fn finish(
         &mut self,
         out: &mut Outbox,
-        store: &Arc<Store>,
+        store: &Arc<OffsetFile>,
         shutdown: &CancellationToken,
     ) -> Result<io::Result<()>, Stopped> {
         while let Some(frame) = self.decoder.decode_eof(&mut self.buf) {
@@ -387,7 +387,7 @@ impl Tailed {
     async fn send(
         &mut self,
         out: &mut Outbox,
-        store: &Arc<Store>,
+        store: &Arc<OffsetFile>,
         shutdown: &CancellationToken,
     ) -> Result<(), Stopped> {
         if out.is_empty() {

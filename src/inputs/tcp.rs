@@ -112,7 +112,7 @@ impl TcpInput {
                 tracing::debug!(%peer, "syslog connection refused: every connection is busy");
                 continue;
             };
-            let conn = Connection {
+            let conn = TcpConnection {
                 socket,
                 peer,
                 spec: self.stream,
@@ -138,7 +138,7 @@ pub async fn bind_listener(listen: SocketAddr) -> anyhow::Result<TcpListener> {
         .map_err(|e| anyhow::anyhow!("cannot listen on tcp {listen}: {e}"))
 }
 
-struct Connection {
+struct TcpConnection {
     socket: TcpStream,
     peer: SocketAddr,
     spec: StreamSpec,
@@ -147,7 +147,7 @@ struct Connection {
     activity: Arc<Activity>,
 }
 
-impl Connection {
+impl TcpConnection {
     async fn run(mut self) {
         let ended = pump(
             &mut self.socket,

@@ -10,7 +10,7 @@
 //! open (those sources are not polled from here): each span ends at that instance's latest sighting.
 
 use crate::feeds::RelayInfo;
-use crate::lists::{ListEntry, Provenance};
+use crate::list::{ListEntry, Provenance};
 use base64::Engine as _;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use serde::{Deserialize, Serialize};
@@ -220,13 +220,13 @@ pub struct History {
 
 /// When each source last succeeded: an address stays current while its source's last good list holds it, or for
 /// `retention` after that source last listed it.
-pub struct Currency<'a> {
+pub struct CurrentRule<'a> {
     pub last_success: &'a BTreeMap<String, i64>,
     pub retention: i64,
     pub now: i64,
 }
 
-impl Currency<'_> {
+impl CurrentRule<'_> {
     fn reference(&self, source: &str) -> i64 {
         self.last_success.get(source).copied().unwrap_or(self.now)
     }
@@ -338,29 +338,24 @@ impl History {
     pub fn current(
         &self,
         list: &str,
-        currency: &Currency<'_>,
+        rule: &CurrentRule<'_>,
         fill: impl Fn(&IpNet, &mut Provenance),
     ) -> Vec<ListEntry> {
-        self.members(
-            list,
-            currency,
-            |source, last| currency.current(source, last),
-            fill,
-        )
+        self.members(list, rule, |source, last| rule.current(source, last), fill)
     }
 
     /// Members seen within `window` seconds before `now` (or still current).
     pub fn window(
         &self,
         list: &str,
-        currency: &Currency<'_>,
+        rule: &CurrentRule<'_>,
         window: i64,
         fill: impl Fn(&IpNet, &mut Provenance),
     ) -> Vec<ListEntry> {
         self.members(
             list,
-            currency,
-            |source, last| last >= currency.now - window || currency.current(source, last),
+            rule,
+            |source, last| last >= rule.now - window || rule.current(source, last),
             fill,
         )
     }
@@ -368,7 +363,7 @@ impl History {
     fn members(
         &self,
         list: &str,
-        currency: &Currency<'_>,
+        rule: &CurrentRule<'_>,
         keep: impl Fn(&str, i64) -> bool,
         fill: impl Fn(&IpNet, &mut Provenance),
     ) -> Vec<ListEntry> {
@@ -378,7 +373,7 @@ impl History {
         let tracks: Vec<(&String, &Track, i64)> = book
             .tracks
             .iter()
-            .map(|(s, t)| (s, t, currency.reference(s)))
+            .map(|(s, t)| (s, t, rule.reference(s)))
             .collect();
         let mut cursor = vec![0usize; tracks.len()];
         let mut shared: HashMap<Provenance, Arc<Provenance>> = HashMap::new();
@@ -439,25 +434,25 @@ impl History {
         list: &str,
         addr: std::net::IpAddr,
         at: i64,
-        currency: &Currency<'_>,
+        rule: &CurrentRule<'_>,
     ) -> Vec<(IpNet, Provenance)> {
         let Some(book) = self.lists.get(list) else {
             return Vec::new();
         };
         let mut found: BTreeMap<IpNet, Provenance> = BTreeMap::new();
         for (source, track) in &book.tracks {
-            let reference = currency.reference(source);
+            let reference = rule.reference(source);
             for net in containing(addr) {
                 let Some(i) = track.position(&net) else {
                     continue;
                 };
-                let open = currency.current(source, track.last[i]);
+                let open = rule.current(source, track.last[i]);
                 let spans: Vec<Span> = track.spans(i, reference).collect();
                 let latest = spans.len() - 1;
                 let listed = spans.iter().enumerate().any(|(k, s)| {
                     s.0 <= at
-                        && (at <= s.1.saturating_add(currency.retention)
-                            || (k == latest && open && at <= currency.now))
+                        && (at <= s.1.saturating_add(rule.retention)
+                            || (k == latest && open && at <= rule.now))
                 });
                 let prov = found.entry(net).or_default();
                 prov.first_seen = match prov.first_seen {
@@ -489,7 +484,7 @@ impl History {
 
     /// The times `net` was listed in `list`: each span extended by the retention, and a source's latest span
     /// left open (`i64::MAX`) while that source still lists it.
-    pub fn ranges(&self, list: &str, net: &IpNet, currency: &Currency<'_>) -> Vec<(i64, i64)> {
+    pub fn ranges(&self, list: &str, net: &IpNet, rule: &CurrentRule<'_>) -> Vec<(i64, i64)> {
         let mut out = Vec::new();
         let Some(book) = self.lists.get(list) else {
             return out;
@@ -498,14 +493,14 @@ impl History {
             let Some(i) = track.position(net) else {
                 continue;
             };
-            let open = currency.current(source, track.last[i]);
-            let spans: Vec<Span> = track.spans(i, currency.reference(source)).collect();
+            let open = rule.current(source, track.last[i]);
+            let spans: Vec<Span> = track.spans(i, rule.reference(source)).collect();
             let latest = spans.len() - 1;
             for (k, s) in spans.into_iter().enumerate() {
                 let end = if k == latest && open {
                     i64::MAX
                 } else {
-                    s.1.saturating_add(currency.retention)
+                    s.1.saturating_add(rule.retention)
                 };
                 out.push((s.0, end));
             }
@@ -970,7 +965,7 @@ mod tests {
         h.import("tor-exits", vec![item("192.0.2.1", 40 * H)], 24 * H);
         // That source counts as succeeded at its latest sighting, also long after (the other instance unreachable).
         let last = BTreeMap::from([("bulk".to_string(), 40 * H)]);
-        let c = Currency {
+        let c = CurrentRule {
             last_success: &last,
             retention: 24 * H,
             now: 400 * H,
@@ -1068,7 +1063,7 @@ mod tests {
         see(&mut h, "bulk", &["192.0.2.1", "192.0.2.2"], 0, 0);
         see(&mut h, "bulk", &["192.0.2.1"], 0, 10 * H);
         let mut last = BTreeMap::from([("bulk".to_string(), 10 * H)]);
-        let c = Currency {
+        let c = CurrentRule {
             last_success: &last,
             retention: 24 * H,
             now: 10 * H,
@@ -1080,7 +1075,7 @@ mod tests {
         );
         last.insert("bulk".into(), 40 * H);
         see(&mut h, "bulk", &["192.0.2.1"], 10 * H, 40 * H);
-        let c = Currency {
+        let c = CurrentRule {
             last_success: &last,
             retention: 24 * H,
             now: 40 * H,
@@ -1090,14 +1085,14 @@ mod tests {
             vec![net("192.0.2.1")]
         );
         // A source that stopped answering keeps its last good list, however old.
-        let c = Currency {
+        let c = CurrentRule {
             last_success: &last,
             retention: 24 * H,
             now: 400 * H,
         };
         assert_eq!(h.current("tor-exits", &c, |_, _| {}).len(), 1);
         // The 7-day window still has .2 (last seen at 0) at 40 h.
-        let c = Currency {
+        let c = CurrentRule {
             last_success: &last,
             retention: 24 * H,
             now: 40 * H,
@@ -1111,7 +1106,7 @@ mod tests {
         see(&mut h, "a", &["192.0.2.1", "192.0.2.3"], 0, 5);
         see(&mut h, "b", &["192.0.2.2", "192.0.2.3"], 0, 5);
         let last = BTreeMap::from([("a".to_string(), 5), ("b".to_string(), 5)]);
-        let c = Currency {
+        let c = CurrentRule {
             last_success: &last,
             retention: 24 * H,
             now: 5,
@@ -1142,7 +1137,7 @@ mod tests {
         see(&mut h, "tordnsel", &["198.51.100.7"], 100 * H, 101 * H);
         see(&mut h, "tordnsel", &[], 101 * H, 200 * H);
         let last = BTreeMap::from([("tordnsel".to_string(), 200 * H)]);
-        let c = Currency {
+        let c = CurrentRule {
             last_success: &last,
             retention: 24 * H,
             now: 300 * H,

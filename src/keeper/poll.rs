@@ -3,7 +3,7 @@
 
 use crate::config::{SourceConfig, SourceLocation, DANME_MIN_INTERVAL};
 use crate::feeds::guard::{self, Coverage, Drops};
-use crate::feeds::validate::{self, Rules};
+use crate::feeds::validate::{self, CountRules};
 use crate::feeds::{self, Feed, FeedError, FeedKind};
 use crate::sources::backoff::Backoff;
 use crate::sources::fetch::{self, FetchError, Fetched, Location, Request};
@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 /// What a fetch produced.
 #[derive(Debug)]
-pub enum Outcome {
+pub enum FetchOutcome {
     /// A new, validated list.
     Accepted {
         feed: Feed,
@@ -30,24 +30,24 @@ pub enum Outcome {
     },
 }
 
-impl Outcome {
+impl FetchOutcome {
     pub fn result(&self) -> &'static str {
         match self {
-            Outcome::Accepted { .. } => "ok",
-            Outcome::Unchanged => "unchanged",
-            Outcome::Failed { reason, .. } => reason,
+            FetchOutcome::Accepted { .. } => "ok",
+            FetchOutcome::Unchanged => "unchanged",
+            FetchOutcome::Failed { reason, .. } => reason,
         }
     }
 }
 
 #[derive(Debug)]
-pub struct Report {
+pub struct PollReport {
     /// Index of the source in the config.
     pub source: usize,
     /// Unix seconds when the fetch started.
     pub at: i64,
     pub duration: Duration,
-    pub outcome: Outcome,
+    pub outcome: FetchOutcome,
     /// Unix seconds before which the source is not fetched again after a failure (backoff, `Retry-After`, the
     /// provider's minimum); 0 after a success. Kept in the state, so a restart waits as long.
     pub retry_at: i64,
@@ -89,7 +89,7 @@ impl Poller {
         }
     }
 
-    pub async fn run(mut self, tx: mpsc::Sender<Report>, shutdown: CancellationToken) {
+    pub async fn run(mut self, tx: mpsc::Sender<PollReport>, shutdown: CancellationToken) {
         let mut delay = self.first_delay;
         let mut last_body: Option<[u8; 32]> = None;
         loop {
@@ -107,7 +107,7 @@ impl Poller {
             let duration = started.elapsed();
             let mut retry_at = 0;
             delay = match &outcome {
-                Outcome::Failed { .. } => {
+                FetchOutcome::Failed { .. } => {
                     self.failures = self.failures.saturating_add(1);
                     let wait = self.retry_wait(retry_after);
                     // The wait counts from the answer, rounded up to the second, so that a restart never asks
@@ -122,7 +122,7 @@ impl Poller {
                     self.config.interval
                 }
             };
-            let report = Report {
+            let report = PollReport {
                 source: self.index,
                 at,
                 duration,
@@ -168,12 +168,12 @@ impl Poller {
         &mut self,
         last_body: &mut Option<[u8; 32]>,
         dropped: &mut Drops,
-    ) -> (Outcome, Option<Duration>) {
+    ) -> (FetchOutcome, Option<Duration>) {
         let location = match self.location() {
             Ok(l) => l,
             Err(message) => {
                 return (
-                    Outcome::Failed {
+                    FetchOutcome::Failed {
                         reason: "io_error",
                         message,
                     },
@@ -190,7 +190,7 @@ impl Poller {
             bearer: self.config.token.as_deref(),
         };
         let (body, etag, last_modified) = match fetch::fetch(&self.client, &request).await {
-            Ok(Fetched::NotModified) => return (Outcome::Unchanged, None),
+            Ok(Fetched::NotModified) => return (FetchOutcome::Unchanged, None),
             Ok(Fetched::Body {
                 body,
                 etag,
@@ -202,9 +202,9 @@ impl Poller {
         if *last_body == Some(digest) && self.previous.is_some() {
             self.etag = etag;
             self.last_modified = last_modified;
-            return (Outcome::Unchanged, None);
+            return (FetchOutcome::Unchanged, None);
         }
-        let rules = Rules {
+        let rules = CountRules {
             min_entries: self.config.min_entries,
             max_shrink: self.config.max_shrink,
         };
@@ -224,7 +224,7 @@ impl Poller {
                 self.etag.clone_from(&etag);
                 self.last_modified.clone_from(&last_modified);
                 (
-                    Outcome::Accepted {
+                    FetchOutcome::Accepted {
                         feed,
                         etag,
                         last_modified,
@@ -237,24 +237,24 @@ impl Poller {
     }
 
     /// A failed fetch; a 403/503 whose body is the provider's rate-limit text counts as `rate_limited`.
-    fn failure(&self, e: &FetchError) -> Outcome {
+    fn failure(&self, e: &FetchError) -> FetchOutcome {
         if let FetchError::Status { body, status, .. } = e {
             if let Err(FeedError::RateLimited(text)) = feeds::parse(self.config.kind, body) {
-                return Outcome::Failed {
+                return FetchOutcome::Failed {
                     reason: "rate_limited",
                     message: format!("http status {status}: {text:?}"),
                 };
             }
         }
-        Outcome::Failed {
+        FetchOutcome::Failed {
             reason: e.reason(),
             message: e.to_string(),
         }
     }
 }
 
-fn rejected(e: &FeedError) -> Outcome {
-    Outcome::Failed {
+fn rejected(e: &FeedError) -> FetchOutcome {
+    FetchOutcome::Failed {
         reason: e.reason(),
         message: e.to_string(),
     }

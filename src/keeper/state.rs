@@ -62,13 +62,13 @@ fn is_zero(n: &i64) -> bool {
 pub struct ListMeta {
     pub version: u64,
     pub updated: i64,
-    /// [`crate::lists::digest`] of the contents that version has (0: not known, as in older state files).
+    /// [`crate::list::digest`] of the contents that version has (0: not known, as in older state files).
     #[serde(default)]
     pub digest: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct State {
+pub struct SavedState {
     pub format: u32,
     pub sources: BTreeMap<String, SourceState>,
     /// Kept in `history.json` (the first format had it here).
@@ -78,7 +78,7 @@ pub struct State {
     pub lists: BTreeMap<String, ListMeta>,
 }
 
-impl State {
+impl SavedState {
     pub fn path(dir: &Path) -> PathBuf {
         dir.join(FILE)
     }
@@ -89,7 +89,7 @@ impl State {
 
     /// Loads the state file; `Ok(None)` when there is none yet. Temporary files left by a crash during a save
     /// are removed first (the state file itself is always whole: it is only ever replaced by rename).
-    pub fn load(dir: &Path) -> anyhow::Result<Option<State>> {
+    pub fn load(dir: &Path) -> anyhow::Result<Option<SavedState>> {
         let stale = [format!(".{FILE}.tmp"), format!(".{HISTORY}.tmp")];
         if let Ok(entries) = std::fs::read_dir(dir) {
             for e in entries.flatten() {
@@ -99,7 +99,7 @@ impl State {
                 }
             }
         }
-        let path = State::path(dir);
+        let path = SavedState::path(dir);
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -113,9 +113,9 @@ impl State {
             .with_context(|| format!("{} is not a torwatch state file", path.display()))?;
         let state = match version.format {
             FORMAT => {
-                let mut state: State = serde_json::from_slice(&bytes)
+                let mut state: SavedState = serde_json::from_slice(&bytes)
                     .with_context(|| format!("{} is not a torwatch state file", path.display()))?;
-                let path = State::history_path(dir);
+                let path = SavedState::history_path(dir);
                 match std::fs::read(&path) {
                     Ok(bytes) => {
                         state.history = serde_json::from_slice(&bytes).with_context(|| {
@@ -135,7 +135,7 @@ impl State {
                 }
                 state
             }
-            1 => serde_json::from_slice::<v1::State>(&bytes)
+            1 => serde_json::from_slice::<v1::FirstFormat>(&bytes)
                 .with_context(|| format!("{} is not a torwatch state file", path.display()))?
                 .migrate(),
             other => anyhow::bail!("{}: unknown state format {other}", path.display()),
@@ -189,9 +189,9 @@ impl Files {
     /// makes the open spans end a little earlier.
     pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
         if let Some(history) = &self.history {
-            write_atomic(&State::history_path(dir), history)?;
+            write_atomic(&SavedState::history_path(dir), history)?;
         }
-        write_atomic(&State::path(dir), &self.state)
+        write_atomic(&SavedState::path(dir), &self.state)
     }
 }
 
@@ -200,9 +200,9 @@ mod v1 {
     use super::*;
 
     #[derive(Deserialize)]
-    pub struct State {
+    pub struct FirstFormat {
         sources: BTreeMap<String, Source>,
-        history: History,
+        history: FirstHistory,
         #[serde(default)]
         lists: BTreeMap<String, super::ListMeta>,
     }
@@ -222,7 +222,7 @@ mod v1 {
     }
 
     #[derive(Deserialize)]
-    struct History {
+    struct FirstHistory {
         lists: BTreeMap<String, BTreeMap<IpNet, Record>>,
     }
 
@@ -233,9 +233,9 @@ mod v1 {
         info: Info,
     }
 
-    impl State {
+    impl FirstFormat {
         /// The same state in the current format: each source's last good feed becomes its open spans.
-        pub fn migrate(self) -> super::State {
+        pub fn migrate(self) -> super::SavedState {
             let mut history = super::History::default();
             for (list, records) in self.history.lists {
                 let mut rows: BTreeMap<String, Vec<(IpNet, Vec<Span>)>> = BTreeMap::new();
@@ -281,7 +281,7 @@ mod v1 {
                     (name, state)
                 })
                 .collect();
-            super::State {
+            super::SavedState {
                 format: FORMAT,
                 sources,
                 history,
@@ -307,8 +307,8 @@ mod tests {
     #[test]
     fn round_trip_and_missing() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(State::load(dir.path()).unwrap().is_none());
-        let mut s = State::default();
+        assert!(SavedState::load(dir.path()).unwrap().is_none());
+        let mut s = SavedState::default();
         s.sources.insert(
             "bulk".into(),
             SourceState {
@@ -318,7 +318,7 @@ mod tests {
             },
         );
         s.save(dir.path()).unwrap();
-        let back = State::load(dir.path()).unwrap().unwrap();
+        let back = SavedState::load(dir.path()).unwrap().unwrap();
         assert_eq!(back.sources["bulk"].etag.as_deref(), Some("\"x\""));
         assert_eq!(
             std::fs::read_dir(dir.path()).unwrap().count(),
@@ -330,10 +330,10 @@ mod tests {
     #[test]
     fn temp_files_of_a_crashed_save_are_removed() {
         let dir = tempfile::tempdir().unwrap();
-        State::default().save(dir.path()).unwrap();
+        SavedState::default().save(dir.path()).unwrap();
         std::fs::write(dir.path().join(".lists.json.tmp.4242.0"), b"{half").unwrap();
         std::fs::write(dir.path().join(".history.json.tmp.4242.0"), b"{half").unwrap();
-        assert!(State::load(dir.path()).unwrap().is_some());
+        assert!(SavedState::load(dir.path()).unwrap().is_some());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 
@@ -347,8 +347,8 @@ mod tests {
               "185.220.101.1/32":{"sources":{"bulk":[[100,200]]}},
               "185.220.101.2/32":{"sources":{"bulk":[[100,150]]},"info":{"nickname":"relay2"}}}}},
             "lists":{"tor-exits":{"version":7,"updated":150}}}"#;
-        std::fs::write(State::path(dir.path()), old).unwrap();
-        let s = State::load(dir.path()).unwrap().unwrap();
+        std::fs::write(SavedState::path(dir.path()), old).unwrap();
+        let s = SavedState::load(dir.path()).unwrap().unwrap();
         assert_eq!(s.format, FORMAT);
         let bulk = &s.sources["bulk"];
         assert!(bulk.loaded);
@@ -361,13 +361,13 @@ mod tests {
         assert_eq!(book.info.len(), 1);
         // Saved again, it loads in the current format.
         s.save(dir.path()).unwrap();
-        assert_eq!(State::load(dir.path()).unwrap().unwrap(), s);
+        assert_eq!(SavedState::load(dir.path()).unwrap().unwrap(), s);
     }
 
     #[test]
     fn without_its_history_no_source_counts_as_loaded() {
         let dir = tempfile::tempdir().unwrap();
-        let mut s = State::default();
+        let mut s = SavedState::default();
         s.sources.insert(
             "bulk".into(),
             SourceState {
@@ -377,8 +377,8 @@ mod tests {
             },
         );
         s.save(dir.path()).unwrap();
-        std::fs::remove_file(State::history_path(dir.path())).unwrap();
-        let back = State::load(dir.path()).unwrap().unwrap();
+        std::fs::remove_file(SavedState::history_path(dir.path())).unwrap();
+        let back = SavedState::load(dir.path()).unwrap().unwrap();
         assert!(
             !back.sources["bulk"].loaded,
             "fetched again, not published empty"
@@ -388,9 +388,9 @@ mod tests {
     #[test]
     fn garbage_is_an_error_not_an_empty_state() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(State::path(dir.path()), b"{\"format\":2,").unwrap();
-        assert!(State::load(dir.path()).is_err());
-        std::fs::write(State::path(dir.path()), b"{\"format\":9}").unwrap();
-        assert!(State::load(dir.path()).is_err());
+        std::fs::write(SavedState::path(dir.path()), b"{\"format\":2,").unwrap();
+        assert!(SavedState::load(dir.path()).is_err());
+        std::fs::write(SavedState::path(dir.path()), b"{\"format\":9}").unwrap();
+        assert!(SavedState::load(dir.path()).is_err());
     }
 }

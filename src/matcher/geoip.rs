@@ -187,7 +187,7 @@ mod tests {
 
     #[test]
     fn the_matcher_asks_the_database_only_when_the_list_has_no_country() {
-        use crate::lists::{List, ListEntry, Provenance};
+        use crate::list::{List, ListEntry, Provenance};
         let db = Geoip::from_bytes(database(185, map(&[("country_code", string("NL"))]))).unwrap();
         let entry = |ip: &str, country: Option<&str>| ListEntry {
             net: ip.parse::<IpAddr>().unwrap().into(),
@@ -198,7 +198,7 @@ mod tests {
             .into(),
         };
         let list = List::new(
-            crate::lists::ListId::Exits.name(),
+            crate::list::ListId::Exits.name(),
             1,
             0,
             vec![
@@ -208,7 +208,7 @@ mod tests {
         );
         let snap = crate::snapshot::Snapshot {
             lists: [(
-                crate::lists::ListId::Exits.name().to_string(),
+                crate::list::ListId::Exits.name().to_string(),
                 std::sync::Arc::new(list),
             )]
             .into(),

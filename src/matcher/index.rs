@@ -2,13 +2,13 @@
 //! open-addressing hash table, networks in one sorted vector per prefix length, tried longest first. Built once
 //! per list version; lookups allocate nothing. IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) are looked up as IPv4.
 
-use crate::lists::List;
+use crate::list::List;
 use ipnet::IpNet;
 use std::net::IpAddr;
 
 /// Sorted keys with the entry index of each, for one address family.
 #[derive(Debug, Clone, Default)]
-struct Family<K> {
+struct FamilyTables<K> {
     /// Host addresses (/32 or /128) with their entry indexes.
     hosts: Hosts<K>,
     /// Networks shorter than a host, grouped by prefix length, longest first.
@@ -151,10 +151,10 @@ impl Key for u128 {
     }
 }
 
-impl<K: Key> Family<K> {
-    fn build(mut items: Vec<(K, u8, u32)>) -> Family<K> {
+impl<K: Key> FamilyTables<K> {
+    fn build(mut items: Vec<(K, u8, u32)>) -> FamilyTables<K> {
         items.sort_unstable();
-        let mut fam = Family::default();
+        let mut fam = FamilyTables::default();
         let mut hosts = Vec::new();
         for (key, len, entry) in items {
             if len >= K::BITS {
@@ -203,8 +203,8 @@ impl<K: Key> Family<K> {
 /// Index of one list: address → position of the (most specific) entry in `List::entries` that contains it.
 #[derive(Debug, Clone, Default)]
 pub struct Index {
-    v4: Family<u32>,
-    v6: Family<u128>,
+    v4: FamilyTables<u32>,
+    v6: FamilyTables<u128>,
 }
 
 impl Index {
@@ -225,8 +225,8 @@ impl Index {
             }
         }
         Index {
-            v4: Family::build(v4),
-            v6: Family::build(v6),
+            v4: FamilyTables::build(v4),
+            v6: FamilyTables::build(v6),
         }
     }
 

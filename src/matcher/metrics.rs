@@ -5,7 +5,7 @@
 
 use super::exits::{Distinct, ExitLabels, ExitSeries};
 use super::gate::{Gated, Scrapers, Scrapes};
-use super::Hit;
+use super::ListHit;
 use crate::config::MatcherConfig;
 use crate::event::{Action, Direction, Event, Kind, Proto, Service};
 use crate::reader::Hit as Found;
@@ -135,7 +135,7 @@ impl InputHits {
         let (d, a, p, k) = (
             direction_slot(direction),
             action_slot(ev.action),
-            proto_slot(ev.glimpse.proto),
+            proto_slot(ev.packet_facts.proto),
             ev.kind.slot(),
         );
         let slot = self
@@ -231,7 +231,8 @@ impl Ports {
     }
 }
 
-struct Mutable {
+/// The series behind the bounded label sets, and the scrapes that gate them.
+struct SeriesState {
     scrapers: Scrapers,
     /// `scrapers.view()`, kept current.
     scrapes: Scrapes,
@@ -243,7 +244,7 @@ struct Mutable {
     http: Vec<Option<Gated>>,
 }
 
-impl Mutable {
+impl SeriesState {
     /// Every series but the exits'.
     fn gated(&mut self) -> impl Iterator<Item = &mut Gated> {
         let inputs = self
@@ -265,7 +266,7 @@ pub struct TrafficMetrics {
     by_country: Family<CountryLabels, Counter>,
     distinct: Gauge,
     http: Family<HttpLabels, Counter>,
-    state: Mutex<Mutable>,
+    state: Mutex<SeriesState>,
     /// The clock scrapers are timed by.
     started: std::time::Instant,
 }
@@ -281,7 +282,7 @@ impl TrafficMetrics {
             by_country: Family::default(),
             distinct: Gauge::default(),
             http: Family::default(),
-            state: Mutex::new(Mutable {
+            state: Mutex::new(SeriesState {
                 scrapers: Scrapers::default(),
                 scrapes: Scrapes::default(),
                 inputs: Vec::new(),
@@ -349,7 +350,7 @@ impl TrafficMetrics {
 
     /// Counts one matched event. `now` is unix seconds (the service clock). To count many, take a
     /// [`TrafficMetrics::recorder`] instead: one lock for all of them.
-    pub fn record(&self, input: &InputHandle, ev: &Event<'_>, hit: &Hit<'_>, now: i64) {
+    pub fn record(&self, input: &InputHandle, ev: &Event<'_>, hit: &ListHit<'_>, now: i64) {
         let matched = crate::reader::Match {
             direction: hit.direction,
             entry: hit.index,
@@ -371,7 +372,7 @@ impl TrafficMetrics {
         })
     }
 
-    fn country<'s>(&self, st: &'s mut Mutable, country: &super::Label) -> &'s mut Gated {
+    fn country<'s>(&self, st: &'s mut SeriesState, country: &super::Label) -> &'s mut Gated {
         // Looked up twice the first time, so that the key is cloned only then.
         if super::label::get_rekeyed(&mut st.countries, country).is_none() {
             let counter = self.by_country.get_or_create(&CountryLabels {
@@ -385,7 +386,7 @@ impl TrafficMetrics {
             .expect("inserted above when missing")
     }
 
-    fn http_counter<'s>(&self, st: &'s mut Mutable, code: u16) -> Option<&'s mut Gated> {
+    fn http_counter<'s>(&self, st: &'s mut SeriesState, code: u16) -> Option<&'s mut Gated> {
         let family = &self.http;
         let scrapes = st.scrapes;
         let cell = st.http.get_mut(usize::from(code))?;
@@ -491,14 +492,14 @@ impl TrafficMetrics {
 /// The traffic metrics held for a run of hits, from [`TrafficMetrics::recorder`].
 pub struct Recorder<'m> {
     metrics: &'m TrafficMetrics,
-    state: MutexGuard<'m, Mutable>,
+    state: MutexGuard<'m, SeriesState>,
     /// The distinct exits after the last inbound hit, for the gauge (set once, when the run ends).
     distinct: Option<usize>,
 }
 
 impl Recorder<'_> {
     /// Counts one matched event. `now` is unix seconds (the service clock).
-    pub fn record(&mut self, input: &InputHandle, ev: &Found<'_, '_>, hit: &Hit<'_>, now: i64) {
+    pub fn record(&mut self, input: &InputHandle, ev: &Found<'_, '_>, hit: &ListHit<'_>, now: i64) {
         let m = self.metrics;
         let st = &mut *self.state;
         let scrapes = st.scrapes;
@@ -509,7 +510,7 @@ impl Recorder<'_> {
         {
             c.inc(&scrapes);
         }
-        if let Some(port) = ev.glimpse.dst_port {
+        if let Some(port) = ev.packet_facts.dst_port {
             if let Some(c) = st.ports.counter(&m.by_port, port, hit.direction, &scrapes) {
                 c.inc(&scrapes);
             }

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::event::{Action, Proto};
-use crate::lists::Provenance;
+use crate::list::Provenance;
 
 const EXITS: &str = ListId::Exits.name();
 const RELAYS: &str = ListId::Relays.name();

@@ -16,7 +16,7 @@ use words::{endpoint, Words};
 
 /// Cheap test: a `%ASA-`, `%FTD-`, `%PIX-` or `%NGIPS-` message tag, or an AnyConnect / WebVPN message body
 /// without its tag.
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     tag(line).is_some() || vpn::untagged(syslog::message(line.trim_ascii()))
 }
 
@@ -43,7 +43,7 @@ fn message(line: &[u8]) -> Option<(u32, &[u8])> {
     let colon = memchr::memchr(b':', rest)?;
     let head = rest.get(..colon)?;
     let id = head.get(memchr::memrchr(b'-', head)? + 1..)?;
-    let id = u32::try_from(crate::event::parse_u64(id)?).ok()?;
+    let id = u32::try_from(crate::address::parse_u64(id)?).ok()?;
     Some((id, rest.get(colon + 1..)?.trim_ascii_start()))
 }
 
@@ -271,7 +271,7 @@ fn threat(text: &[u8]) -> Result<Flow, ParseError> {
         .get(open + 1..close)
         .ok_or(ParseError::NotTraffic)?
         .trim_ascii();
-    let ip = crate::event::parse_ip(object).ok_or(ParseError::NotTraffic)?;
+    let ip = crate::address::parse_ip(object).ok_or(ParseError::NotTraffic)?;
     if memmem::find(text, b"drop rate").is_none() {
         return Err(ParseError::NotTraffic);
     }

@@ -17,9 +17,8 @@ use memchr::memmem::Finder;
 
 use super::jsondoc::{self, Node, Value, Walk};
 use super::{civil, verdict, Next, ParseError};
-use crate::event::{
-    parse_endpoint, parse_ip, parse_port, parse_u64, Action, Direction, Event, Kind, Proto,
-};
+use crate::address::{parse_endpoint, parse_ip, parse_port, parse_u64};
+use crate::event::{Action, Direction, Event, Kind, Proto};
 
 static TUPLES: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"flowTuples\""));
 static FLAT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"flowLogVersion\""));
@@ -27,7 +26,7 @@ static FIREWALL: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"Az
 static AZFW: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"AZFW"));
 
 /// True for a line that holds flow tuples, a flow-log record split into tuples, or an Azure Firewall record.
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     memchr::memchr(b'{', line).is_some()
         && (TUPLES.find(line).is_some()
             || FLAT.find(line).is_some()

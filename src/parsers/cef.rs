@@ -4,7 +4,7 @@
 //! field, Fortinet's `FTNTFGT…` keys, Forcepoint and WatchGuard LEEF; Check Point's native `key:"value";`
 //! records and its quoted column export are read here too. Pure byte scanning: no IO, no allocation, no panics.
 
-mod checkpoint;
+mod check_point;
 mod ext;
 mod keys;
 mod leef;
@@ -33,9 +33,9 @@ enum Record<'a> {
 
 /// True when the line holds a CEF or LEEF record, or a Check Point record in its native `syslog` shape or its
 /// quoted column export.
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     let line = line.trim_ascii();
-    locate(line).is_some() || checkpoint::sniff(line) || checkpoint::sniff_export(line)
+    locate(line).is_some() || check_point::looks_like(line) || check_point::looks_like_export(line)
 }
 
 /// Parses a CEF or LEEF record. A record that names neither a source nor a destination address is `NotTraffic`.
@@ -47,8 +47,8 @@ pub fn parse<'a>(line: &'a [u8], stamps: &mut Stamps) -> Result<Event<'a>, Parse
     let mut event = match locate(line) {
         Some(Record::Cef(record)) => parse_cef(record)?,
         Some(Record::Leef(record)) => leef::parse(record)?,
-        None if checkpoint::sniff(line) => checkpoint::parse(line)?,
-        None if checkpoint::sniff_export(line) => checkpoint::parse_export(line)?,
+        None if check_point::looks_like(line) => check_point::parse(line)?,
+        None if check_point::looks_like_export(line) => check_point::parse_export(line)?,
         None => return Err(ParseError::Malformed),
     };
     super::origin::fill_from_header(line, stamps, &mut event);

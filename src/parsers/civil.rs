@@ -1,8 +1,9 @@
 //! Civil (calendar) time as log lines print it, turned into unix seconds: dates, clock times, month names, UTC
-//! offsets and epoch counts in s/ms/µs/ns. Pure arithmetic on bytes; no IO, no allocation, no time zone database.
+//! offsets and epoch counts in s/ms/µs/ns, and the calendar arithmetic every timestamp reader uses ([`CivilTime`],
+//! [`year_of`]). Pure arithmetic on bytes; no IO, no allocation, no time zone database.
 
 use super::syslog::stamp;
-use crate::event::CivilTime;
+use crate::address::parse_u64;
 
 /// Unix seconds of a date and clock time read as UTC, or `None` when a field is out of range.
 pub fn unix(date: (i64, u32, u32), clock: (u32, u32, u32)) -> Option<i64> {
@@ -28,14 +29,40 @@ pub fn small(s: &[u8]) -> Option<u32> {
     if s.is_empty() || s.len() > 4 {
         return None;
     }
-    s.iter().try_fold(0u32, |n, &c| {
-        c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
-    })
+    digits(s, 0, s.len())
 }
 
-/// An English month abbreviation or name (`Jan`, `january`, `SEP`) to 1–12.
-pub fn month(s: &[u8]) -> Option<u32> {
-    stamp::month(s).map(u32::from)
+/// Reads `n` ASCII digits (1 to 9) at `at` as a number.
+pub fn digits(s: &[u8], at: usize, n: usize) -> Option<u32> {
+    let field = s.get(at..at.checked_add(n)?)?;
+    u32::try_from(parse_u64(field)?).ok()
+}
+
+/// Month number (1–12) of an English month name or its three-letter abbreviation, any case (the first three letters
+/// are read: `Jan`, `january`, `SEP`).
+pub fn month(s: &[u8]) -> Option<u8> {
+    let &[a, b, c, ..] = s else {
+        return None;
+    };
+    // ASCII letters only, folded to lower case by their 0x20 bit.
+    if !(a.is_ascii_alphabetic() && b.is_ascii_alphabetic() && c.is_ascii_alphabetic()) {
+        return None;
+    }
+    Some(match [a | 0x20, b | 0x20, c | 0x20] {
+        [b'j', b'a', b'n'] => 1,
+        [b'f', b'e', b'b'] => 2,
+        [b'm', b'a', b'r'] => 3,
+        [b'a', b'p', b'r'] => 4,
+        [b'm', b'a', b'y'] => 5,
+        [b'j', b'u', b'n'] => 6,
+        [b'j', b'u', b'l'] => 7,
+        [b'a', b'u', b'g'] => 8,
+        [b's', b'e', b'p'] => 9,
+        [b'o', b'c', b't'] => 10,
+        [b'n', b'o', b'v'] => 11,
+        [b'd', b'e', b'c'] => 12,
+        _ => return None,
+    })
 }
 
 /// `HH:MM:SS` or `HH:MM` (seconds 0), ignoring a fractional part after the seconds.
@@ -110,15 +137,94 @@ pub fn epoch(n: u64) -> i64 {
 /// `Mon dd yyyy HH:mm:ss` (CEF `rt`, Forcepoint `devTime`), as UTC; extra text after the seconds is ignored.
 pub fn month_day_year_time(s: &[u8]) -> Option<i64> {
     let mut it = s.split(|&c| c == b' ').filter(|w| !w.is_empty());
-    let month = month(it.next()?)?;
+    let month = u32::from(month(it.next()?)?);
     let day = small(it.next()?)?;
     let year = i64::from(small(it.next()?)?);
     unix((year, month, day), clock(it.next()?)?)
 }
 
+/// A calendar date and time of day (proleptic Gregorian, no time zone), as read from a log timestamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CivilTime {
+    pub year: i64,
+    pub month: u8,
+    pub day: u8,
+    pub hour: u8,
+    pub minute: u8,
+    pub second: u8,
+}
+
+impl CivilTime {
+    /// Seconds since the Unix epoch, reading the fields as UTC; `None` when a field is out of range.
+    pub fn to_unix(self) -> Option<i64> {
+        if !self.is_valid() {
+            return None;
+        }
+        let days = days_from_civil(self.year, i64::from(self.month), i64::from(self.day));
+        Some(
+            days * 86_400
+                + i64::from(self.hour) * 3_600
+                + i64::from(self.minute) * 60
+                + i64::from(self.second),
+        )
+    }
+
+    /// Every field in range (a day up to 31 in any month; a leap second allowed).
+    pub fn is_valid(self) -> bool {
+        (1..=12).contains(&self.month)
+            && (1..=31).contains(&self.day)
+            && self.hour < 24
+            && self.minute < 60
+            && self.second <= 60
+            && (-100_000..=100_000).contains(&self.year)
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The UTC calendar year a Unix time falls in.
+pub fn year_of(unix: i64) -> i64 {
+    let z = unix.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    yoe + era * 400 + i64::from(month <= 2)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn civil_time_agrees_with_chrono(t in -5_000_000_000i64..5_000_000_000) {
+            use chrono::{Datelike, Timelike};
+            let d = chrono::DateTime::from_timestamp(t, 0).expect("in range");
+            let civil = CivilTime {
+                year: i64::from(d.year()),
+                month: d.month() as u8,
+                day: d.day() as u8,
+                hour: d.hour() as u8,
+                minute: d.minute() as u8,
+                second: d.second() as u8,
+            };
+            prop_assert_eq!(civil.to_unix(), Some(t));
+            prop_assert_eq!(year_of(t), i64::from(d.year()));
+        }
+    }
 
     #[test]
     fn known_instants() {

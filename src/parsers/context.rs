@@ -9,7 +9,7 @@ use super::netfilter::{self, PrefixActions};
 use super::syslog::Stamps;
 use super::vpcflow::{self, Layout};
 use super::{LogFormat, ParseError};
-use crate::event::{Event, Glimpse};
+use crate::event::{Event, PacketFacts};
 
 static DEFAULT_ACTIONS: LazyLock<PrefixActions> = LazyLock::new(PrefixActions::default);
 
@@ -79,13 +79,13 @@ impl Context {
         true
     }
 
-    /// [`LogFormat::sniff`], and a record of the known VPC Flow Logs field order for `VpcFlow`.
-    pub fn sniff(&self, format: LogFormat, line: &[u8]) -> bool {
-        format.sniff(line) || (format == LogFormat::VpcFlow && self.fits_layout(line))
+    /// [`LogFormat::looks_like`], and a record of the known VPC Flow Logs field order for `VpcFlow`.
+    pub fn looks_like(&self, format: LogFormat, line: &[u8]) -> bool {
+        format.looks_like(line) || (format == LogFormat::VpcFlow && self.fits_layout(line))
     }
 
-    /// [`super::detect`], then a record of the known VPC Flow Logs field order (tried only when no format sniffs
-    /// the line, so that detection of every other format costs the same).
+    /// [`super::detect`], then a record of the known VPC Flow Logs field order (tried only when no format
+    /// recognizes the line, so that detection of every other format costs the same).
     pub fn detect(&self, line: &[u8]) -> Option<LogFormat> {
         super::detect(line).or_else(|| self.fits_layout(line).then_some(LogFormat::VpcFlow))
     }
@@ -114,11 +114,15 @@ impl Context {
         }
     }
 
-    /// The glimpse of [`Context::parse`]'s event, read more cheaply where the format allows (netfilter).
-    pub fn glimpse(&mut self, format: LogFormat, line: &[u8]) -> Result<Glimpse, ParseError> {
+    /// The packet facts of [`Context::parse`]'s event, read more cheaply where the format allows (netfilter).
+    pub fn packet_facts(
+        &mut self,
+        format: LogFormat,
+        line: &[u8],
+    ) -> Result<PacketFacts, ParseError> {
         match format {
-            LogFormat::Netfilter => netfilter::glimpse(line),
-            other => self.parse(other, line).map(|e| e.glimpse()),
+            LogFormat::Netfilter => netfilter::packet_facts(line),
+            other => self.parse(other, line).map(|e| e.packet_facts()),
         }
     }
 
@@ -163,7 +167,7 @@ mod tests {
             ["error=not_traffic"]
         );
         assert_eq!(ctx.detect(record.as_bytes()), Some(LogFormat::VpcFlow));
-        assert!(ctx.sniff(LogFormat::VpcFlow, record.as_bytes()));
+        assert!(ctx.looks_like(LogFormat::VpcFlow, record.as_bytes()));
         assert_eq!(
             events(&mut ctx, LogFormat::VpcFlow, record),
             ["time=1741083300 src=185.220.101.5 dst=10.0.1.9 dport=443 proto=tcp action=drop dir=inbound"]

@@ -3,7 +3,8 @@
 
 use super::syslog::{self, Stamps};
 use super::ParseError;
-use crate::event::{parse_ip, parse_port, parse_u64, Action, Direction, Event, Proto};
+use crate::address::{parse_ip, parse_port, parse_u64};
+use crate::event::{Action, Direction, Event, Proto};
 use memchr::memmem::Finder;
 use std::sync::LazyLock;
 
@@ -13,7 +14,7 @@ static TAG: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"filterlog
 const WANTED: usize = 22;
 
 /// Cheap test: the `filterlog` tag, or a bare CSV whose action, direction and IP version sit where filterlog's do.
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     if TAG.find(line).is_some() {
         return true;
     }

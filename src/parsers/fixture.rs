@@ -10,7 +10,8 @@ use proptest::test_runner::{TestCaseError, TestRunner};
 
 use super::syslog::Stamps;
 use super::{LogFormat, ParseError};
-use crate::event::{written_in, Event, Kind};
+use crate::address::written_in;
+use crate::event::{Event, Kind};
 
 /// How fixture lines are read: a stamp without a year is placed near 2025-06-15T12:00:00Z.
 pub fn stamps() -> Stamps {
@@ -75,7 +76,7 @@ fn proto_name(p: crate::event::Proto) -> String {
 }
 
 /// Checks every `line` / `=> expected` pair of a fixture against `format`: the parse result must render as
-/// expected, and `sniff` must accept the line unless the expectation starts with `nosniff `. Auto-detection must
+/// expected, and `looks_like` must accept the line unless the expectation starts with `nosniff `. Auto-detection must
 /// pick `format` for every sniffed line. A line that holds many events is followed by one `=> ` line per event, in
 /// order ([`LogFormat::parse_each`]); `parse` must give the first. Panics with every mismatch listed.
 pub fn check(format: LogFormat, fixture: &str) {
@@ -117,7 +118,7 @@ pub fn check(format: LogFormat, fixture: &str) {
         if Some(&parsed) != first_event {
             failures.push(format!("line: {raw}\n parse gave {parsed}"));
         }
-        if format.sniff(raw.as_bytes()) != sniffed {
+        if format.looks_like(raw.as_bytes()) != sniffed {
             failures.push(format!("line: {raw}\n sniff should be {sniffed}"));
         }
         if sniffed {
@@ -212,7 +213,7 @@ fn run<S: Strategy>(format: LogFormat, strategy: S, line: impl Fn(S::Value) -> V
 
 /// `format` on `line`: no panic, and every address of every event is written in the line.
 fn invents_no_address(format: LogFormat, line: &[u8]) -> Result<(), TestCaseError> {
-    let _ = format.sniff(line);
+    let _ = format.looks_like(line);
     let _ = format.parse(line, &mut stamps());
     let mut found = Vec::new();
     format.parse_each(line, &mut stamps(), &mut |r| {
@@ -262,7 +263,7 @@ mod tests {
             LogFormat::Fortigate,
             LogFormat::VpcFlow,
             LogFormat::Cef,
-            LogFormat::Access,
+            LogFormat::WebAccess,
             LogFormat::Sshd,
             LogFormat::WebError,
             LogFormat::Sophos,
@@ -282,8 +283,8 @@ mod tests {
                     "{line}"
                 );
                 assert_eq!(
-                    format.sniff(padded.as_bytes()),
-                    format.sniff(line.as_bytes()),
+                    format.looks_like(padded.as_bytes()),
+                    format.looks_like(line.as_bytes()),
                     "{line}"
                 );
             }
@@ -302,7 +303,7 @@ mod tests {
             let line = super::mutate(lines[pick.index(lines.len())], cut, &edits);
             let _ = parse_auto(&line, &mut super::stamps());
             for format in LogFormat::ALL {
-                let _ = format.sniff(&line);
+                let _ = format.looks_like(&line);
                 let _ = format.parse(&line, &mut super::stamps());
                 format.parse_each(&line, &mut super::stamps(), &mut |_| {});
             }
@@ -353,7 +354,7 @@ mod every_reader {
             include_str!("../../tests/fixtures/logs/winfw.txt"),
         ),
         (
-            LogFormat::Access,
+            LogFormat::WebAccess,
             include_str!("../../tests/fixtures/logs/access.txt"),
         ),
         (

@@ -15,18 +15,19 @@ use super::origin;
 use super::syslog::Stamps;
 use super::verdict;
 use super::ParseError;
-use crate::event::{parse_ip, parse_port, parse_u64, Direction, Event, Proto};
+use crate::address::{parse_ip, parse_port, parse_u64};
+use crate::event::{Direction, Event, Proto};
 
 mod login;
 
-/// Searchers for the keys `sniff` looks for, built once.
+/// Searchers for the keys `looks_like` looks for, built once.
 static TYPE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"type="));
 static LOGID: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"logid="));
 static LOG_ID: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"log_id="));
 static DEVID: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"devid="));
 
 /// True when the line has a `type=` pair and a `logid=` / `log_id=` / `devid=` pair, each at a pair boundary.
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     let line = line.trim_ascii();
     has_key(line, &TYPE)
         && (has_key(line, &LOGID) || has_key(line, &LOG_ID) || has_key(line, &DEVID))

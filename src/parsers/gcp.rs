@@ -14,13 +14,14 @@ use memchr::memmem::Finder;
 
 use super::jsondoc::{self, Value, Walk};
 use super::{civil, Next, ParseError};
-use crate::event::{parse_ip, parse_port, Action, Direction, Event, Kind, Proto};
+use crate::address::{parse_ip, parse_port};
+use crate::event::{Action, Direction, Event, Kind, Proto};
 
 static PAYLOAD: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"jsonPayload\""));
 static CONNECTION: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"\"connection\""));
 
 /// True for a line with a Cloud Logging `jsonPayload` that holds a `connection`.
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     PAYLOAD.find(line).is_some() && CONNECTION.find(line).is_some()
 }
 
@@ -35,7 +36,7 @@ pub fn parse_each<'a>(line: &'a [u8], each: &mut impl FnMut(Result<Event<'a>, Pa
 }
 
 fn read<'a>(line: &'a [u8], each: &mut impl FnMut(Result<Event<'a>, ParseError>) -> Next) {
-    let mut entry = Entry::default();
+    let mut entry = LogEntry::default();
     // The depth of the current entry's members, once its `jsonPayload` is met.
     let mut members: Option<u32> = None;
     let mut given = false;
@@ -74,7 +75,7 @@ fn read<'a>(line: &'a [u8], each: &mut impl FnMut(Result<Event<'a>, ParseError>)
 
 /// The fields of one entry an event needs.
 #[derive(Default)]
-struct Entry<'a> {
+struct LogEntry<'a> {
     src: Option<&'a [u8]>,
     sport: Option<&'a [u8]>,
     dst: Option<&'a [u8]>,
@@ -87,7 +88,7 @@ struct Entry<'a> {
     vm: Option<&'a [u8]>,
 }
 
-impl<'a> Entry<'a> {
+impl<'a> LogEntry<'a> {
     fn take(&mut self, key: &[u8], text: &'a [u8]) {
         let slot = match key {
             b"src_ip" => &mut self.src,

@@ -18,7 +18,8 @@ use memchr::memmem;
 
 use super::kv::Pairs;
 use super::{civil, verdict, ParseError};
-use crate::event::{parse_endpoint, parse_port, parse_u64, Action, Event, Kind, Proto};
+use crate::address::{parse_endpoint, parse_port, parse_u64};
+use crate::event::{Action, Event, Kind, Proto};
 
 /// The categories this reader knows, as the word after the device.
 const CATEGORIES: [&[u8]; 10] = [
@@ -35,7 +36,7 @@ const CATEGORIES: [&[u8]; 10] = [
 ];
 
 /// True when the line has `<epoch.fraction> <device> <category>` with a category this reader knows.
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     head(line).is_some()
 }
 

@@ -18,7 +18,8 @@ use memchr::memmem::{self, Finder};
 use super::netfilter::PrefixActions;
 use super::syslog::Stamps;
 use super::{origin, syslog, ParseError};
-use crate::event::{parse_endpoint, parse_ip, Action, Direction, Event, Kind, Proto};
+use crate::address::{parse_endpoint, parse_ip};
+use crate::event::{Action, Direction, Event, Kind, Proto};
 
 static IN: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b": in:"));
 static PROTO: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" proto "));
@@ -29,7 +30,7 @@ static DEFAULT_ACTIONS: LazyLock<PrefixActions> = LazyLock::new(PrefixActions::d
 
 /// True for a firewall line (`<chain>: in:` then ` proto `) or a login line (`login failure for user`, `user … logged
 /// in from … via`).
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     if let Some(at) = IN.find(line) {
         return line
             .get(at..)

@@ -12,17 +12,18 @@ pub use prefix::{PrefixActions, DEFAULT_RULES};
 
 use super::syslog::{self, stamp, Stamps};
 use super::ParseError;
-use crate::event::{parse_ip, parse_port, Action, Addresses, Direction, Event, Glimpse, Proto};
-use packet::Fields;
+use crate::address::{parse_ip, parse_port};
+use crate::event::{Action, Addresses, Direction, Event, PacketFacts, Proto};
+use packet::PacketFields;
 use std::net::IpAddr;
 use std::sync::LazyLock;
 
 static DEFAULT_ACTIONS: LazyLock<PrefixActions> = LazyLock::new(PrefixActions::default);
 
 /// Cheap test: kernel packet fields (`SRC=`, `DST=`, `PROTO=` after `IN=` or `OUT=`), or a ulogd2 JSON record.
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     if line.first() == Some(&b'{') {
-        return ulogd::sniff(line);
+        return ulogd::looks_like(line);
     }
     // SIMD searches: most lines of other formats hold no ` SRC=` at all.
     let (Some(src), in_at, out_at) = packet::head::<false>(line) else {
@@ -139,19 +140,19 @@ fn action_read(line: &[u8], actions: &PrefixActions) -> (Action, bool) {
 
 /// The addresses of a line exactly when [`parse`] accepts it, with the same error when it does not; the syslog
 /// stamp is checked but not turned into seconds, and neither the host nor the action is read.
-pub fn peek(line: &[u8]) -> Result<Addresses, ParseError> {
-    glimpse(line).map(|g| g.addresses)
+pub fn addresses(line: &[u8]) -> Result<Addresses, ParseError> {
+    packet_facts(line).map(|g| g.addresses)
 }
 
-/// [`peek`] with the destination port and protocol: the values [`parse`] gives.
+/// [`addresses`] with the destination port and protocol: the values [`parse`] gives.
 #[inline]
-pub fn glimpse(line: &[u8]) -> Result<Glimpse, ParseError> {
+pub fn packet_facts(line: &[u8]) -> Result<PacketFacts, ParseError> {
     let line = line.trim_ascii();
     if line.is_empty() {
         return Err(ParseError::Empty);
     }
     if line.first() == Some(&b'{') {
-        return ulogd::parse(line, &DEFAULT_ACTIONS).map(|e| e.glimpse());
+        return ulogd::parse(line, &DEFAULT_ACTIONS).map(|e| e.packet_facts());
     }
     // The packet words (`IN=`, `OUT=`, `SRC=`, …) are all this reads, and a header holds none, so the line after
     // `<PRI>` will do: a packet found there is the message's (its `IN=`/`OUT=` word lies in the message, so the
@@ -159,21 +160,21 @@ pub fn glimpse(line: &[u8]) -> Result<Glimpse, ParseError> {
     // still be one (a message that starts with `SRC=` or is glued to the header): the message tells, and gives
     // the exact reason.
     match syslog::plain_scope(line).map(Packet::read::<false>) {
-        Some(Ok(p)) => Ok(p.glimpse()),
-        _ => glimpse_message(line),
+        Some(Ok(p)) => Ok(p.packet_facts()),
+        _ => packet_facts_of_message(line),
     }
 }
 
-/// [`glimpse`] of a line whose packet words do not read from after its `<PRI>`: read the message alone.
+/// [`packet_facts`] of a line whose packet words do not read from after its `<PRI>`: read the message alone.
 #[cold]
 #[inline(never)]
-fn glimpse_message(line: &[u8]) -> Result<Glimpse, ParseError> {
-    Packet::read::<false>(syslog::message(line)).map(|p| p.glimpse())
+fn packet_facts_of_message(line: &[u8]) -> Result<PacketFacts, ParseError> {
+    Packet::read::<false>(syslog::message(line)).map(|p| p.packet_facts())
 }
 
 /// What decides whether a message is a packet: its fields, with the addresses, ports and protocol read.
 struct Packet<'a> {
-    fields: Fields<'a>,
+    fields: PacketFields<'a>,
     src: IpAddr,
     dst: IpAddr,
     src_port: Option<u16>,
@@ -183,13 +184,13 @@ struct Packet<'a> {
 
 impl<'a> Packet<'a> {
     /// Errors in the order a reader meets them: fields, `SRC`, `DST`, `SPT`, `DPT`, `PROTO`. Unless `WHERE`, the
-    /// fields' `IN=`/`OUT=` positions only tell that there is one (see [`Fields::check`]).
+    /// fields' `IN=`/`OUT=` positions only tell that there is one (see [`PacketFields::check`]).
     #[inline(always)]
     fn read<const WHERE: bool>(msg: &'a [u8]) -> Result<Packet<'a>, ParseError> {
         let fields = if WHERE {
-            Fields::scan(msg)?
+            PacketFields::scan(msg)?
         } else {
-            Fields::check(msg)?
+            PacketFields::check(msg)?
         };
         Ok(Packet {
             src: parse_ip(fields.src).ok_or(ParseError::BadAddress("SRC"))?,
@@ -201,8 +202,8 @@ impl<'a> Packet<'a> {
         })
     }
 
-    fn glimpse(&self) -> Glimpse {
-        Glimpse {
+    fn packet_facts(&self) -> PacketFacts {
+        PacketFacts {
             addresses: Addresses {
                 src: Some(self.src),
                 dst: Some(self.dst),
@@ -238,7 +239,7 @@ fn proxmox_time(prefix: &[u8]) -> Option<i64> {
 }
 
 /// `IN=x OUT=` inbound, `IN= OUT=x` outbound; forwarded (both set) or unknown: none.
-fn direction(msg: &[u8], f: &Fields<'_>) -> Option<Direction> {
+fn direction(msg: &[u8], f: &PacketFields<'_>) -> Option<Direction> {
     // A value is set when the byte after `KEY=` is there and is not the space that ends the word.
     let set = |at: Option<usize>, key: usize| {
         at.and_then(|i| msg.get(i + key))
@@ -316,8 +317,8 @@ mod tests {
         #[test]
         fn peek_agrees_with_parse(l in line()) {
             let parsed = parse(l.as_bytes(), &mut Stamps::default());
-            prop_assert_eq!(glimpse(l.as_bytes()), parsed.map(|e| e.glimpse()), "{}", l);
-            prop_assert_eq!(peek(l.as_bytes()), parsed.map(|e| e.addresses()), "{}", l);
+            prop_assert_eq!(packet_facts(l.as_bytes()), parsed.map(|e| e.packet_facts()), "{}", l);
+            prop_assert_eq!(addresses(l.as_bytes()), parsed.map(|e| e.addresses()), "{}", l);
             if let Ok(e) = parsed {
                 prop_assert_eq!(Some(action(l.as_bytes())), e.action, "{}", l);
                 prop_assert_eq!(time(l.as_bytes(), &mut Stamps::default()), e.time, "{}", l);
@@ -333,7 +334,7 @@ mod tests {
             parse(l, &mut Stamps::default()).map(|e| e.addresses()),
             Err(ParseError::NotTraffic)
         );
-        assert_eq!(peek(l), Err(ParseError::NotTraffic));
+        assert_eq!(addresses(l), Err(ParseError::NotTraffic));
     }
 
     #[test]
@@ -343,7 +344,7 @@ mod tests {
             src: Some("1.2.3.4".parse().unwrap()),
             dst: Some("5.6.7.8".parse().unwrap()),
         };
-        assert_eq!(peek(l), Ok(want));
+        assert_eq!(addresses(l), Ok(want));
         assert_eq!(
             parse(l, &mut Stamps::default()).map(|e| e.addresses()),
             Ok(want)

@@ -9,12 +9,13 @@
 use memchr::memchr;
 
 use super::civil;
-use super::csv::Fields;
+use super::csv_fields::CsvFields;
 use super::origin;
 use super::syslog::{self, Stamps};
 use super::verdict;
 use super::ParseError;
-use crate::event::{parse_ip, parse_port, Action, Event, Proto};
+use crate::address::{parse_ip, parse_port};
+use crate::event::{Action, Event, Proto};
 
 /// Column of the device name in TRAFFIC records (0-based, counting the leading FUTURE_USE column).
 const TRAFFIC_DEVICE_NAME: usize = 52;
@@ -25,9 +26,9 @@ mod json;
 mod logins;
 
 /// True when the line holds a PAN-OS CSV record (`<n>,<date time>,<serial>,<TYPE>,`) or a JSON record.
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     let line = line.trim_ascii();
-    record(line).is_some() || json::sniff(line)
+    record(line).is_some() || json::looks_like(line)
 }
 
 /// Parses a TRAFFIC or THREAT record. Time is the generated time read as UTC (PAN-OS prints local time without
@@ -36,7 +37,7 @@ pub fn sniff(line: &[u8]) -> bool {
 /// `allow` action.
 pub fn parse<'a>(line: &'a [u8], stamps: &mut Stamps) -> Result<Event<'a>, ParseError> {
     let line = line.trim_ascii();
-    if json::sniff(line) {
+    if json::looks_like(line) {
         return json::parse(line);
     }
     let (rec, kind) = record(line).ok_or(ParseError::Malformed)?;
@@ -47,7 +48,7 @@ pub fn parse<'a>(line: &'a [u8], stamps: &mut Stamps) -> Result<Event<'a>, Parse
             let mut event = logins::parse(rec, k)?;
             origin::fill_from_header(line, stamps, &mut event);
             if event.device.is_none() {
-                event.device = Fields::new(rec)
+                event.device = CsvFields::new(rec)
                     .nth(2)
                     .filter(|s| !s.is_empty())
                     .and_then(|s| std::str::from_utf8(s).ok());
@@ -57,7 +58,7 @@ pub fn parse<'a>(line: &'a [u8], stamps: &mut Stamps) -> Result<Event<'a>, Parse
         _ => return Err(ParseError::NotTraffic),
     };
     let mut cols = Columns::default();
-    for (i, field) in Fields::new(rec).enumerate() {
+    for (i, field) in CsvFields::new(rec).enumerate() {
         cols.take(i, field, device_col);
     }
     let serial = cols.serial;
@@ -152,7 +153,7 @@ fn record_at_first_comma(line: &[u8]) -> Option<(&[u8], &[u8])> {
         .rposition(|&c| c == b' ' || c == b'>')
         .map_or(0, |i| i + 1);
     let rec = line.get(start..)?;
-    let mut fields = Fields::new(rec);
+    let mut fields = CsvFields::new(rec);
     let lead = fields.next()?;
     let received = fields.next()?;
     let serial = fields.next()?;

@@ -16,14 +16,15 @@ use memchr::memmem::Finder;
 use super::kv::Pairs;
 use super::syslog::Stamps;
 use super::{civil, origin, verdict, ParseError};
-use crate::event::{parse_ip, parse_port, Action, Event, Kind, Proto};
+use crate::address::{parse_ip, parse_port};
+use crate::event::{Action, Event, Kind, Proto};
 
 static ID: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"id="));
 static SN: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" sn="));
 static M: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" m="));
 
 /// True for a line with `id=`, ` sn=` and ` m=`, the first at the start of a word.
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     ID.find_iter(line)
         .any(|at| at == 0 || line.get(at - 1).is_some_and(|c| matches!(c, b' ' | b'>')))
         && SN.find(line).is_some()

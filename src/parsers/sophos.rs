@@ -15,7 +15,8 @@ use memchr::memmem::Finder;
 use super::kv::Pairs;
 use super::syslog::Stamps;
 use super::{civil, origin, verdict, ParseError};
-use crate::event::{parse_ip, parse_port, Action, Direction, Event, Kind, Proto};
+use crate::address::{parse_ip, parse_port};
+use crate::event::{Action, Direction, Event, Kind, Proto};
 
 static LOG_TYPE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"log_type="));
 static LOG_COMPONENT: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"log_component="));
@@ -23,7 +24,7 @@ static SYS: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" sys=\"")
 static SUB: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" sub=\""));
 
 /// True for an SFOS record (`log_type=` and `log_component=`) or a UTM line (` sys="…" sub="…"`).
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     (LOG_TYPE.find(line).is_some() && LOG_COMPONENT.find(line).is_some())
         || (SYS.find(line).is_some() && SUB.find(line).is_some())
 }
@@ -220,7 +221,7 @@ fn login_result(word: &[u8]) -> Option<Action> {
 fn utm_stamp(line: &[u8]) -> Option<(i64, Option<&str>)> {
     let msg = super::syslog::message(line);
     let stamp = msg.get(..19)?;
-    let digits = |at: usize, n: usize| super::syslog::stamp::digits(stamp, at, n);
+    let digits = |at: usize, n: usize| civil::digits(stamp, at, n);
     if stamp.get(4) != Some(&b':') || stamp.get(10) != Some(&b'-') {
         return None;
     }

@@ -6,17 +6,17 @@ mod junos;
 
 use super::syslog::{self, Stamps};
 use super::ParseError;
-use crate::event::{parse_ip, parse_port, parse_u64, Action, Event, Proto};
+use crate::address::{parse_ip, parse_port, parse_u64, Endpoint};
+use crate::event::{Action, Event, Proto};
 use memchr::memmem::{self, Finder};
-use std::net::IpAddr;
 use std::sync::LazyLock;
 
 const TAG: &[u8] = b"RT_FLOW_SESSION_";
 static FIND_TAG: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(TAG));
 
 /// Cheap test: an `RT_FLOW_SESSION_` event name, or another Junos event [`junos`] reads.
-pub fn sniff(line: &[u8]) -> bool {
-    FIND_TAG.find(line).is_some() || junos::sniff(line)
+pub fn looks_like(line: &[u8]) -> bool {
+    FIND_TAG.find(line).is_some() || junos::looks_like(line)
 }
 
 /// Parses one SRX flow-session line, with or without its syslog header.
@@ -59,9 +59,6 @@ pub fn parse<'a>(line: &'a [u8], stamps: &mut Stamps) -> Result<Event<'a>, Parse
         service: None,
     })
 }
-
-/// An address and, when logged, a port.
-type Endpoint = (IpAddr, Option<u16>);
 
 struct Flow {
     src: Endpoint,

@@ -18,10 +18,11 @@ use memchr::memmem;
 
 use super::syslog::{self, Header, Stamps};
 use super::ParseError;
-use crate::event::{parse_ip, parse_port, Action, Direction, Event, Kind, Proto, Service};
+use crate::address::{parse_ip, parse_port};
+use crate::event::{Action, Direction, Event, Kind, Proto, Service};
 
 /// True when the line comes from sshd: its syslog tag names sshd, or it is a bare message in sshd's words.
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     message(line.trim_ascii(), syslog::split_untimed).is_some()
 }
 
@@ -124,7 +125,7 @@ fn strip_level(msg: &[u8]) -> &[u8] {
 
 /// What a message says of the attempt.
 #[derive(Clone, Copy)]
-enum Outcome {
+enum AttemptResult {
     Fail,
     Allow,
     Drop,
@@ -135,14 +136,14 @@ enum Outcome {
     Disconnect,
 }
 
-impl Outcome {
+impl AttemptResult {
     fn action(self, rest: &[u8], body: &[u8]) -> Option<Action> {
         match self {
-            Outcome::Fail => Some(Action::Fail),
-            Outcome::Allow => Some(Action::Allow),
-            Outcome::Drop => Some(Action::Drop),
-            Outcome::Unknown => None,
-            Outcome::Disconnect => {
+            AttemptResult::Fail => Some(Action::Fail),
+            AttemptResult::Allow => Some(Action::Allow),
+            AttemptResult::Drop => Some(Action::Drop),
+            AttemptResult::Unknown => None,
+            AttemptResult::Disconnect => {
                 let before = body.ends_with(b"[preauth]")
                     || rest.starts_with(b"authenticating user ")
                     || rest.starts_with(b"invalid user ");
@@ -181,7 +182,7 @@ impl Place {
 /// One message sshd writes with the remote address in it.
 struct Rule {
     prefix: &'static [u8],
-    outcome: Outcome,
+    outcome: AttemptResult,
     place: Place,
     /// The server's own address follows the remote one (`… on B port Q`, `… on [B]:Q`).
     local: bool,
@@ -189,7 +190,7 @@ struct Rule {
     bare: bool,
 }
 
-const fn rule(prefix: &'static [u8], outcome: Outcome, place: Place, bare: bool) -> Rule {
+const fn rule(prefix: &'static [u8], outcome: AttemptResult, place: Place, bare: bool) -> Rule {
     Rule {
         prefix,
         outcome,
@@ -202,42 +203,42 @@ const fn rule(prefix: &'static [u8], outcome: Outcome, place: Place, bare: bool)
 /// sshd's messages that name the remote address, longer phrases before their prefixes.
 #[rustfmt::skip]
 static RULES: [Rule; 30] = [
-    rule(b"Accepted ", Outcome::Allow, Place::Last, true),
-    rule(b"Failed ", Outcome::Fail, Place::Last, true),
-    rule(b"Invalid user ", Outcome::Fail, Place::Last, true),
-    rule(b"Connection closed by ", Outcome::Disconnect, Place::Last, true),
-    rule(b"Connection reset by ", Outcome::Disconnect, Place::Last, true),
-    rule(b"Disconnected from ", Outcome::Disconnect, Place::Last, true),
-    rule(b"Disconnecting ", Outcome::Fail, Place::Last, true),
-    rule(b"Received disconnect from ", Outcome::Disconnect, Place::First, true),
-    rule(b"Did not receive identification string from ", Outcome::Fail, Place::First, true),
-    rule(b"Bad protocol version identification ", Outcome::Fail, Place::Last, true),
-    rule(b"Unable to negotiate with ", Outcome::Fail, Place::First, true),
-    rule(b"banner exchange: Connection from ", Outcome::Fail, Place::First, true),
-    rule(b"kex_exchange_identification: Connection closed by ", Outcome::Fail, Place::First, false),
-    rule(b"Protocol major versions differ for ", Outcome::Fail, Place::First, true),
-    rule(b"Timeout before authentication for ", Outcome::Fail, Place::First, true),
-    rule(b"maximum authentication attempts exceeded for ", Outcome::Fail, Place::Last, true),
-    rule(b"Too many authentication failures for ", Outcome::Fail, Place::Last, true),
-    rule(b"Postponed ", Outcome::Unknown, Place::Last, true),
-    rule(b"Partial ", Outcome::Unknown, Place::Last, true),
-    rule(b"PAM: Authentication failure for ", Outcome::Fail, Place::Last, true),
-    rule(b"PAM ", Outcome::Fail, Place::Rhost, true),
-    rule(b"pam_unix(sshd:auth): authentication failure;", Outcome::Fail, Place::Rhost, true),
-    rule(b"User ", Outcome::Fail, Place::Last, false),
-    rule(b"ssh_dispatch_run_fatal: Connection from ", Outcome::Fail, Place::First, true),
+    rule(b"Accepted ", AttemptResult::Allow, Place::Last, true),
+    rule(b"Failed ", AttemptResult::Fail, Place::Last, true),
+    rule(b"Invalid user ", AttemptResult::Fail, Place::Last, true),
+    rule(b"Connection closed by ", AttemptResult::Disconnect, Place::Last, true),
+    rule(b"Connection reset by ", AttemptResult::Disconnect, Place::Last, true),
+    rule(b"Disconnected from ", AttemptResult::Disconnect, Place::Last, true),
+    rule(b"Disconnecting ", AttemptResult::Fail, Place::Last, true),
+    rule(b"Received disconnect from ", AttemptResult::Disconnect, Place::First, true),
+    rule(b"Did not receive identification string from ", AttemptResult::Fail, Place::First, true),
+    rule(b"Bad protocol version identification ", AttemptResult::Fail, Place::Last, true),
+    rule(b"Unable to negotiate with ", AttemptResult::Fail, Place::First, true),
+    rule(b"banner exchange: Connection from ", AttemptResult::Fail, Place::First, true),
+    rule(b"kex_exchange_identification: Connection closed by ", AttemptResult::Fail, Place::First, false),
+    rule(b"Protocol major versions differ for ", AttemptResult::Fail, Place::First, true),
+    rule(b"Timeout before authentication for ", AttemptResult::Fail, Place::First, true),
+    rule(b"maximum authentication attempts exceeded for ", AttemptResult::Fail, Place::Last, true),
+    rule(b"Too many authentication failures for ", AttemptResult::Fail, Place::Last, true),
+    rule(b"Postponed ", AttemptResult::Unknown, Place::Last, true),
+    rule(b"Partial ", AttemptResult::Unknown, Place::Last, true),
+    rule(b"PAM: Authentication failure for ", AttemptResult::Fail, Place::Last, true),
+    rule(b"PAM ", AttemptResult::Fail, Place::Rhost, true),
+    rule(b"pam_unix(sshd:auth): authentication failure;", AttemptResult::Fail, Place::Rhost, true),
+    rule(b"User ", AttemptResult::Fail, Place::Last, false),
+    rule(b"ssh_dispatch_run_fatal: Connection from ", AttemptResult::Fail, Place::First, true),
     Rule {
         local: true,
-        ..rule(b"Connection from ", Outcome::Unknown, Place::First, false)
+        ..rule(b"Connection from ", AttemptResult::Unknown, Place::First, false)
     },
-    rule(b"Starting session: ", Outcome::Unknown, Place::Last, false),
-    rule(b"Close session: ", Outcome::Unknown, Place::Last, false),
+    rule(b"Starting session: ", AttemptResult::Unknown, Place::Last, false),
+    rule(b"Close session: ", AttemptResult::Unknown, Place::Last, false),
     Rule {
         local: true,
-        ..rule(b"drop connection #", Outcome::Drop, Place::Bracket, false)
+        ..rule(b"drop connection #", AttemptResult::Drop, Place::Bracket, false)
     },
-    rule(b"reverse mapping checking getaddrinfo for ", Outcome::Unknown, Place::Bracket, false),
-    rule(b"Address ", Outcome::Unknown, Place::First, false),
+    rule(b"reverse mapping checking getaddrinfo for ", AttemptResult::Unknown, Place::Bracket, false),
+    rule(b"Address ", AttemptResult::Unknown, Place::First, false),
 ];
 
 /// An address word: the word itself, or without one trailing `:` or `,` (`1.2.3.4:` before a reason).

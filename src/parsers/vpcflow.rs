@@ -7,7 +7,8 @@ use memchr::memmem;
 
 use super::flatjson;
 use super::ParseError;
-use crate::event::{parse_ip, parse_port, parse_u64, Action, Direction, Event, Proto};
+use crate::address::{parse_ip, parse_port, parse_u64};
+use crate::event::{Action, Direction, Event, Proto};
 
 mod layout;
 
@@ -32,7 +33,7 @@ pub fn record(line: &[u8]) -> &[u8] {
 
 /// True for a default-format record (`<version> <account-id> <eni-…|-> …`), a header line, or a JSON record
 /// with `srcaddr` and `interface_id`.
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     let line = record(line);
     if flatjson::is_object(line) {
         return memmem::find(line, b"\"srcaddr\"").is_some()

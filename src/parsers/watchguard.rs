@@ -12,12 +12,13 @@ use memchr::memmem::Finder;
 
 use super::syslog::Stamps;
 use super::{origin, verdict, ParseError};
-use crate::event::{parse_ip, parse_port, Event, Kind, Proto};
+use crate::address::{parse_ip, parse_port};
+use crate::event::{Event, Kind, Proto};
 
 static MSG_ID: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"msg_id=\""));
 
 /// True for `msg_id="XXXX-XXXX"` followed by a disposition (`Allow`, `Deny`, …).
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     body(line).is_some()
 }
 

@@ -18,7 +18,8 @@ use memchr::memmem::{self, Finder};
 
 use super::syslog::{self, Stamps};
 use super::{civil, ParseError};
-use crate::event::{parse_ip, parse_port, Action, Event, Kind, Service};
+use crate::address::{parse_ip, parse_port};
+use crate::event::{Action, Event, Kind, Service};
 
 /// A searcher for each needle, built once (building one per line would cost more than the search).
 struct Needles {
@@ -40,7 +41,7 @@ static NEEDLES: LazyLock<Needles> = LazyLock::new(|| Needles {
 });
 
 /// True for an Apache or nginx error-log line, behind a syslog header or not.
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     let msg = syslog::message(line.trim_ascii());
     is_apache(msg) || is_nginx(msg)
 }
@@ -90,14 +91,14 @@ pub fn parse<'a>(line: &'a [u8], stamps: &mut Stamps) -> Result<Event<'a>, Parse
 }
 
 /// What one line says: its time, the client, and the text to read the server's answer from.
-struct Read<'a> {
+struct Said<'a> {
     time: Option<i64>,
     client: Option<(IpAddr, Option<u16>)>,
     text: &'a [u8],
 }
 
 /// nginx: the time, then the message; the client is the `, client: ADDR` that follows the message.
-fn nginx(msg: &[u8]) -> Result<Read<'_>, ParseError> {
+fn nginx(msg: &[u8]) -> Result<Said<'_>, ParseError> {
     let time = msg.get(..19).and_then(civil::date_time);
     let client = match NEEDLES.nginx_client.find(msg) {
         Some(at) => {
@@ -112,7 +113,7 @@ fn nginx(msg: &[u8]) -> Result<Read<'_>, ParseError> {
         // ModSecurity-nginx writes `[client ADDR]` inside the message.
         None => bracket_client(msg, false)?,
     };
-    Ok(Read {
+    Ok(Said {
         time,
         client,
         text: msg,
@@ -121,7 +122,7 @@ fn nginx(msg: &[u8]) -> Result<Read<'_>, ParseError> {
 
 /// Apache: `[time]` (absent when a module writes the line itself), `[module:level]` or `[level]`, then bracketed
 /// elements, of which `[client ADDR…]` names the client.
-fn apache(msg: &[u8]) -> Result<Read<'_>, ParseError> {
+fn apache(msg: &[u8]) -> Result<Said<'_>, ParseError> {
     let first = bracket_body(msg).unwrap_or_default();
     let time = ctime(first);
     let rest = if time.is_some() {
@@ -134,7 +135,7 @@ fn apache(msg: &[u8]) -> Result<Read<'_>, ParseError> {
     // Apache 2.4 (`[module:level]`) always writes the port after the address; 2.2 (`[level]`) never does.
     let level = bracket_body(rest).unwrap_or_default();
     let with_port = memchr::memchr(b':', level).is_some();
-    Ok(Read {
+    Ok(Said {
         time,
         client: bracket_client(rest, with_port)?,
         text: rest,
@@ -177,7 +178,7 @@ fn bracket_client(s: &[u8], with_port: bool) -> Result<Option<(IpAddr, Option<u1
 fn ctime(s: &[u8]) -> Option<i64> {
     let mut it = s.split(|&c| c == b' ').filter(|w| !w.is_empty());
     let _weekday = it.next()?;
-    let month = civil::month(it.next()?)?;
+    let month = u32::from(civil::month(it.next()?)?);
     let day = civil::small(it.next()?)?;
     let clock = civil::clock(it.next()?)?;
     let year = i64::from(civil::small(it.next()?)?);

@@ -3,7 +3,8 @@
 //! offset). No allocation, no IO.
 
 use super::{syslog::stamp, ParseError};
-use crate::event::{parse_ip, parse_port, Action, Direction, Event, Proto};
+use crate::address::{parse_ip, parse_port};
+use crate::event::{Action, Direction, Event, Proto};
 
 const HEADERS: [&[u8]; 4] = [
     b"#Version:",
@@ -13,7 +14,7 @@ const HEADERS: [&[u8]; 4] = [
 ];
 
 /// Cheap test: a pfirewall header line, or `YYYY-MM-DD hh:mm:ss ACTION` with a firewall action.
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     if line.first() == Some(&b'#') {
         return HEADERS.iter().any(|h| line.starts_with(h));
     }

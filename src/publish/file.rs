@@ -1,7 +1,7 @@
 //! Publishing one file: writes a rendered list to disk through [`crate::atomic_file`] (temp file in the same
 //! directory, fsync, rename, fsync of the directory), then runs its apply command through [`super::apply`].
 //! This is the IO edge of the formats: it renders nothing, knows no format and never retries; the caller counts
-//! the [`Outcome`].
+//! the [`PublishOutcome`].
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -26,12 +26,12 @@ pub struct PublishFile {
 
 /// What publishing one file did. `apply` is `None` when no command is configured or the write failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
+pub struct PublishOutcome {
     pub write: Result<(), String>,
     pub apply: Option<Result<(), ApplyError>>,
 }
 
-impl Outcome {
+impl PublishOutcome {
     /// True when the file was written and, if configured, applied.
     pub fn is_ok(&self) -> bool {
         self.write.is_ok() && !matches!(self.apply, Some(Err(_)))
@@ -40,9 +40,9 @@ impl Outcome {
 
 /// Writes `bytes` to `spec.path` atomically, then runs the apply command if one is configured; `stop` ends a
 /// running command (see [`ApplyError::Stopped`]).
-pub async fn publish(spec: &PublishFile, bytes: &[u8], stop: &CancellationToken) -> Outcome {
+pub async fn publish(spec: &PublishFile, bytes: &[u8], stop: &CancellationToken) -> PublishOutcome {
     if let Err(e) = atomic_file::write_synced(&spec.path, bytes).await {
-        return Outcome {
+        return PublishOutcome {
             write: Err(format!("write {}: {e}", spec.path.display())),
             apply: None,
         };
@@ -51,7 +51,7 @@ pub async fn publish(spec: &PublishFile, bytes: &[u8], stop: &CancellationToken)
         Some(argv) => Some(apply::run(argv, spec.apply_timeout, stop).await),
         None => None,
     };
-    Outcome {
+    PublishOutcome {
         write: Ok(()),
         apply,
     }
@@ -84,7 +84,7 @@ mod tests {
         let ok = publish(&spec, b"192.0.2.1\n", &never()).await;
         assert_eq!(
             ok,
-            Outcome {
+            PublishOutcome {
                 write: Ok(()),
                 apply: Some(Ok(()))
             }

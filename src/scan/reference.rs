@@ -4,10 +4,10 @@
 
 use crate::event::{Addresses, Direction, Event};
 use crate::feeds::{self, FeedKind};
-use crate::keeper::history::{Currency, History};
-use crate::keeper::state::State;
-use crate::lists::{List, ListEntry, ListId, Provenance};
-use crate::matcher::{Geoip, Side};
+use crate::keeper::history::{CurrentRule, History};
+use crate::keeper::state::SavedState;
+use crate::list::{List, ListEntry, ListId, Provenance};
+use crate::matcher::{Geoip, IndexedList};
 use anyhow::Context;
 use std::path::Path;
 use std::sync::Arc;
@@ -62,7 +62,7 @@ impl Spans {
 /// One list to match, with the time ranges of its entries when matching at the time of the event.
 #[derive(Debug, Default)]
 pub struct Listed {
-    pub side: Side,
+    pub side: IndexedList,
     spans: Option<Spans>,
 }
 
@@ -113,7 +113,7 @@ impl Reference {
         let list = List::new(ListId::Exits.name(), 1, 0, entries);
         Ok(Reference {
             exits: Listed {
-                side: Side::new(Some(Arc::new(list)), geoip),
+                side: IndexedList::new(Some(Arc::new(list)), geoip),
                 spans: None,
             },
             relays: Listed::default(),
@@ -128,16 +128,15 @@ impl Reference {
         geoip: Option<&Geoip>,
         now: i64,
     ) -> anyhow::Result<Reference> {
-        let state =
-            State::load(dir)?.with_context(|| format!("no torwatch state in {}", dir.display()))?;
+        let state = SavedState::load(dir)?
+            .with_context(|| format!("no torwatch state in {}", dir.display()))?;
         let last_success = crate::keeper::last_successes(&state);
-        let currency = Currency {
+        let rule = CurrentRule {
             last_success: &last_success,
             retention: RETENTION,
             now,
         };
-        let build =
-            |name: &str| from_history(&state.history, name, &currency, at_time_of_event, geoip);
+        let build = |name: &str| from_history(&state.history, name, &rule, at_time_of_event, geoip);
         Ok(Reference {
             exits: build(ListId::Exits.name()),
             relays: build(ListId::Relays.name()),
@@ -180,15 +179,15 @@ impl Reference {
 fn from_history(
     history: &History,
     name: &str,
-    currency: &Currency<'_>,
+    rule: &CurrentRule<'_>,
     at_time_of_event: bool,
     geoip: Option<&Geoip>,
 ) -> Listed {
-    let current: Vec<ListEntry> = history.current(name, currency, |_, _| {});
+    let current: Vec<ListEntry> = history.current(name, rule, |_, _| {});
     let book = history.lists.get(name);
     let Some(book) = book.filter(|_| at_time_of_event) else {
         return Listed {
-            side: Side::new(Some(Arc::new(List::new(name, 1, 0, current))), geoip),
+            side: IndexedList::new(Some(Arc::new(List::new(name, 1, 0, current))), geoip),
             spans: None,
         };
     };
@@ -209,10 +208,10 @@ fn from_history(
     let mut spans = Spans::default();
     for entry in &list.entries {
         let is_current = current.contains(&entry.net);
-        spans.push(history.ranges(name, &entry.net, currency), is_current);
+        spans.push(history.ranges(name, &entry.net, rule), is_current);
     }
     Listed {
-        side: Side::new(Some(Arc::new(list)), geoip),
+        side: IndexedList::new(Some(Arc::new(list)), geoip),
         spans: Some(spans),
     }
 }

@@ -124,14 +124,14 @@ impl Sink for Counts {
             }
         }
         if let Some(n) = hit
-            .glimpse
+            .packet_facts
             .dst_port
             .and_then(|p| self.ports.get_mut(usize::from(p)))
         {
             *n += 1;
         }
         if let Some(n) = hit
-            .glimpse
+            .packet_facts
             .proto
             .and_then(|p| self.protos.get_mut(proto_slot(p)))
         {

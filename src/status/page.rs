@@ -5,8 +5,8 @@ use super::markup::{
     age, count, num, path_segment, span, table, table_end, text, time, utc, MAX_NAME,
 };
 use super::traffic::{self, Traffic};
-use crate::lists::List;
-use crate::lists::ListId;
+use crate::list::List;
+use crate::list::ListId;
 use crate::snapshot::{Snapshot, SourceStatus};
 use std::fmt::Write;
 

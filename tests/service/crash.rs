@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use torwatch::keeper::state::State;
+use torwatch::keeper::state::SavedState;
 
 /// Addresses `185.{block}.x.y`, `n` of them.
 fn block(block: u8, n: usize) -> BTreeSet<String> {
@@ -107,7 +107,7 @@ fn nft_addresses(text: &str) -> Result<BTreeSet<String>, String> {
 
 /// Checks the files left by a killed process; returns which good list the txt file holds, if it exists.
 fn check_files(dir: &Path, out: &Path, lists: &Lists, cycle: usize) -> Option<usize> {
-    State::load(&dir.join("state"))
+    SavedState::load(&dir.join("state"))
         .unwrap_or_else(|e| panic!("cycle {cycle}: state does not load: {e:#}"));
     let txt = std::fs::read_to_string(out.join("tor-exits.txt")).ok()?;
     let addresses = txt_addresses(&txt);
@@ -161,7 +161,7 @@ async fn killed_at_random_moments_it_restarts_from_whole_state_and_files() {
     let mut ready_from_state = 0;
     for cycle in 0..cycles {
         check_files(dir.path(), &out, &lists, cycle);
-        let saved = State::load(&dir.path().join("state")).unwrap();
+        let saved = SavedState::load(&dir.path().join("state")).unwrap();
         // Restart with the upstream unreachable: whatever the state holds is served at once.
         up.stop();
         let d = Daemon::start(dir.path(), &cfg).await;

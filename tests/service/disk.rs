@@ -182,7 +182,7 @@ async fn full_or_read_only_disk_is_counted_shown_and_recovered_from() {
         let text = inside(pid, &format!("cat {}/{file}", state.display()));
         std::fs::write(copy.path().join(file), text).unwrap();
     }
-    let saved = torwatch::keeper::state::State::load(copy.path())
+    let saved = torwatch::keeper::state::SavedState::load(copy.path())
         .unwrap()
         .expect("a saved state");
     let open: Vec<String> = saved.history.lists["tor-exits"].tracks["bulk"]

@@ -8,7 +8,7 @@ use reqwest::Method;
 use std::io::Read;
 use std::time::Duration;
 use torwatch::formats::{self, ListFormat, RenderOptions};
-use torwatch::lists::{Family, List, ListEntry, Provenance};
+use torwatch::list::{Family, List, ListEntry, Provenance};
 
 /// A plain list as a vendor publishes it: unsorted, a comment, hosts and networks of both families. 185.220.101.6
 /// and .7 aggregate into a /31.

@@ -105,7 +105,7 @@ async fn wait_until(what: &str, within: Duration, mut cond: impl AsyncFnMut() ->
 async fn wait_saved(dir: &Path, lists: &[(&str, &[&str])]) {
     let what = format!("the state in {} to hold {lists:?}", dir.display());
     wait_until(&what, Duration::from_secs(30), async || {
-        let Ok(Some(state)) = torwatch::keeper::state::State::load(dir) else {
+        let Ok(Some(state)) = torwatch::keeper::state::SavedState::load(dir) else {
             return false;
         };
         lists.iter().all(|(list, sources)| {

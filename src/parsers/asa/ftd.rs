@@ -1,7 +1,8 @@
 //! Firepower connection events (430002 start, 430003 end): `Key: Value, ...` pairs read by byte search, without
 //! allocating.
 
-use crate::event::{parse_ip, parse_port, Action, Event, Proto};
+use crate::address::{parse_ip, parse_port};
+use crate::event::{Action, Event, Proto};
 use crate::parsers::{syslog::stamp, ParseError};
 use memchr::memmem;
 

@@ -13,7 +13,8 @@ use std::net::IpAddr;
 use memchr::memmem;
 
 use super::words::{endpoint, Words};
-use crate::event::{parse_ip, Action, Direction, Event, Kind, Proto, Service};
+use crate::address::{parse_ip, Endpoint};
+use crate::event::{Action, Direction, Event, Kind, Proto, Service};
 use crate::parsers::ParseError;
 
 /// Reads the messages this module knows (`None` for the others). `id` 0 is a message body without its tag.
@@ -37,7 +38,7 @@ pub fn parse<'a>(id: u32, text: &[u8], base: Event<'a>) -> Option<Result<Event<'
 
 /// What one message said.
 #[derive(Default)]
-struct Login {
+struct VpnMessage {
     src: Option<Endpoint>,
     dst: Option<Endpoint>,
     action: Option<Action>,
@@ -45,7 +46,7 @@ struct Login {
     service: Option<Service>,
 }
 
-impl Login {
+impl VpnMessage {
     fn into_event(self, mut e: Event<'_>) -> Event<'_> {
         e.kind = Kind::Auth;
         e.service = self.service;
@@ -76,8 +77,8 @@ fn address_after(text: &[u8], key: &[u8]) -> Option<IpAddr> {
 /// 113004 `AAA user authentication Successful : server = A : user = U` (the server's address);
 /// 113005 `… Rejected : reason = R : server = A : user = U : user IP = B`; 113015 `… Rejected : reason = R :
 /// local database : user = U : user IP = B`.
-fn aaa(text: &[u8], id: u32) -> Result<Login, ParseError> {
-    let login = Login {
+fn aaa(text: &[u8], id: u32) -> Result<VpnMessage, ParseError> {
+    let login = VpnMessage {
         src: address_after(text, b"user IP = ").map(|ip| (ip, None)),
         dst: address_after(text, b"server = ").map(|ip| (ip, None)),
         action: Some(if id == 113004 {
@@ -94,9 +95,6 @@ fn aaa(text: &[u8], id: u32) -> Result<Login, ParseError> {
     Ok(login)
 }
 
-/// An address and, when written, a port.
-type Endpoint = (IpAddr, Option<u16>);
-
 /// The endpoints of `… from A/P to [iface:]B/Q …`: the source must be one, the destination may be missing.
 fn from_to(text: &[u8]) -> Result<(Endpoint, Option<Endpoint>), ParseError> {
     let w = Words::split(text);
@@ -105,10 +103,10 @@ fn from_to(text: &[u8]) -> Result<(Endpoint, Option<Endpoint>), ParseError> {
     Ok((endpoint(src).ok_or(ParseError::BadAddress("source"))?, dst))
 }
 
-/// 605004 `Login denied from A/P to iface:B/service for user "U"`, 605005 `Login permitted from …`.
-fn login(text: &[u8], id: u32) -> Result<Login, ParseError> {
+/// 605004 `VpnMessage denied from A/P to iface:B/service for user "U"`, 605005 `VpnMessage permitted from …`.
+fn login(text: &[u8], id: u32) -> Result<VpnMessage, ParseError> {
     let (src, dst) = from_to(text)?;
-    Ok(Login {
+    Ok(VpnMessage {
         src: Some(src),
         dst,
         action: Some(if id == 605005 {
@@ -122,9 +120,9 @@ fn login(text: &[u8], id: u32) -> Result<Login, ParseError> {
 }
 
 /// 611101 `User authentication succeeded: IP address: A, Uname: U`, 611102 `… failed: …`.
-fn user_authentication(text: &[u8], id: u32) -> Result<Login, ParseError> {
+fn user_authentication(text: &[u8], id: u32) -> Result<VpnMessage, ParseError> {
     let src = address_after(text, b"IP address: ").ok_or(ParseError::NotTraffic)?;
-    Ok(Login {
+    Ok(VpnMessage {
         src: Some((src, None)),
         action: Some(if id == 611101 {
             Action::Allow
@@ -132,15 +130,15 @@ fn user_authentication(text: &[u8], id: u32) -> Result<Login, ParseError> {
             Action::Fail
         }),
         service: Some(Service::Admin),
-        ..Login::default()
+        ..VpnMessage::default()
     })
 }
 
 /// Cut-through proxy: `Authentication succeeded for user U from A/P to B/Q on interface X` (109005), `… failed …`
 /// (109006), `Authorization denied …` (109008), `Auth start …` (109001), `Authorization permitted …` (109007).
-fn cut_through(text: &[u8], id: u32) -> Result<Login, ParseError> {
+fn cut_through(text: &[u8], id: u32) -> Result<VpnMessage, ParseError> {
     let (src, dst) = from_to(text)?;
-    Ok(Login {
+    Ok(VpnMessage {
         src: Some(src),
         dst,
         action: match id {
@@ -148,13 +146,13 @@ fn cut_through(text: &[u8], id: u32) -> Result<Login, ParseError> {
             109006 | 109008 => Some(Action::Fail),
             _ => None,
         },
-        ..Login::default()
+        ..VpnMessage::default()
     })
 }
 
 /// 111007 `Begin configuration: A reading from http [POST]` and 111010 `User U, running APP from IP A, executed
 /// CMD`: an administrator's session from A (over HTTP(S) for ASDM).
-fn configuration(text: &[u8], id: u32) -> Result<Login, ParseError> {
+fn configuration(text: &[u8], id: u32) -> Result<VpnMessage, ParseError> {
     let src = if id == 111007 {
         let w = Words::split(text);
         w.get(2).and_then(parse_ip)
@@ -163,29 +161,29 @@ fn configuration(text: &[u8], id: u32) -> Result<Login, ParseError> {
     };
     let http =
         memmem::find(text, b"from http").is_some() || memmem::find(text, b"to http").is_some();
-    Ok(Login {
+    Ok(VpnMessage {
         src: Some((src.ok_or(ParseError::NotTraffic)?, None)),
         proto: http.then_some(Proto::Tcp),
         service: Some(Service::Admin),
-        ..Login::default()
+        ..VpnMessage::default()
     })
 }
 
 /// IKEv1 (713xxx, over UDP) and session (113019) messages: `Group = G, Username = U, IP = A, …` (also `IP = A, …`
 /// alone).
-fn ikev1(text: &[u8], id: u32) -> Result<Login, ParseError> {
+fn ikev1(text: &[u8], id: u32) -> Result<VpnMessage, ParseError> {
     let src = address_after(text, b"IP = ").ok_or(ParseError::NotTraffic)?;
-    Ok(Login {
+    Ok(VpnMessage {
         src: Some((src, None)),
         proto: (id != 113019).then_some(Proto::Udp),
         service: Some(Service::Vpn),
-        ..Login::default()
+        ..VpnMessage::default()
     })
 }
 
 /// IKEv2: `Local:A:P Remote:B:Q Username:U …` (750xxx), `Local: A:P Remote: B:Q Username: U …` (751xxx). The
 /// remote peer is the source. An aborted negotiation (750003) failed; an SA up (750006) succeeded.
-fn ikev2(text: &[u8], id: u32) -> Result<Login, ParseError> {
+fn ikev2(text: &[u8], id: u32) -> Result<VpnMessage, ParseError> {
     let remote = peer(text, b"Remote:").ok_or(ParseError::NotTraffic)?;
     let action = match id {
         750003 => Some(Action::Fail),
@@ -193,7 +191,7 @@ fn ikev2(text: &[u8], id: u32) -> Result<Login, ParseError> {
         _ if memmem::find(text, b"Negotiation aborted").is_some() => Some(Action::Fail),
         _ => None,
     };
-    Ok(Login {
+    Ok(VpnMessage {
         src: Some(remote),
         dst: peer(text, b"Local:"),
         action,
@@ -210,29 +208,32 @@ fn peer(text: &[u8], key: &[u8]) -> Option<(IpAddr, Option<u16>)> {
     let word = value.get(..memchr::memchr(b' ', value).unwrap_or(value.len()))?;
     let split = memchr::memrchr(b':', word).and_then(|colon| {
         let ip = parse_ip(word.get(..colon)?)?;
-        Some((ip, Some(crate::event::parse_port(word.get(colon + 1..)?)?)))
+        Some((
+            ip,
+            Some(crate::address::parse_port(word.get(colon + 1..)?)?),
+        ))
     });
     split.or_else(|| Some((parse_ip(word)?, None)))
 }
 
 /// 734001 / 734003 `DAP: User U, Addr A, Connection C: …`.
-fn dap(text: &[u8]) -> Result<Login, ParseError> {
+fn dap(text: &[u8]) -> Result<VpnMessage, ParseError> {
     let src = address_after(text, b", Addr ").ok_or(ParseError::NotTraffic)?;
-    Ok(Login {
+    Ok(VpnMessage {
         src: Some((src, None)),
         service: Some(Service::Vpn),
-        ..Login::default()
+        ..VpnMessage::default()
     })
 }
 
 /// 315011 `SSH session from A on interface X for user "U" disconnected by SSH server, reason: R`.
-fn ssh_session(text: &[u8]) -> Result<Login, ParseError> {
+fn ssh_session(text: &[u8]) -> Result<VpnMessage, ParseError> {
     let src = address_after(text, b"session from ").ok_or(ParseError::NotTraffic)?;
-    Ok(Login {
+    Ok(VpnMessage {
         src: Some((src, None)),
         proto: Some(Proto::Tcp),
         service: Some(Service::Admin),
-        ..Login::default()
+        ..VpnMessage::default()
     })
 }
 
@@ -240,7 +241,7 @@ fn ssh_session(text: &[u8]) -> Result<Login, ParseError> {
 /// follows is the one handed to the tunnel), or `… for client user U, IP A has been created`. `None` when the
 /// message has neither form (a 716/722 message that names no user address). `id` 0: the body without its tag,
 /// read by its words.
-fn group(text: &[u8], id: Option<u32>) -> Option<Result<Login, ParseError>> {
+fn group(text: &[u8], id: Option<u32>) -> Option<Result<VpnMessage, ParseError>> {
     let src = match memmem::find(text, b"User <") {
         // The user name is the client's text: the address is the first `> IP <` after it.
         Some(user) => address_after(text.get(user..)?, b"> IP <"),
@@ -258,11 +259,11 @@ fn group(text: &[u8], id: Option<u32>) -> Option<Result<Login, ParseError>> {
         None if said(b"Authentication: rejected") => Some(Action::Fail),
         None => None,
     };
-    Some(Ok(Login {
+    Some(Ok(VpnMessage {
         src: Some((src, None)),
         action,
         service: Some(Service::Vpn),
-        ..Login::default()
+        ..VpnMessage::default()
     }))
 }
 

@@ -1,7 +1,8 @@
 //! The words of an ASA message and the endpoints in them (`outside:192.0.2.1/443`, `dmz/192.0.2.1(53)`,
 //! `192.0.2.1/80(LOCAL\user)`): borrowed slices on the stack, no allocation.
 
-use crate::event::{parse_ip, parse_port, Proto};
+use crate::address::{parse_ip, parse_port};
+use crate::event::Proto;
 use std::net::IpAddr;
 
 const MAX_WORDS: usize = 48;

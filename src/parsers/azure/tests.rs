@@ -16,7 +16,7 @@ fn fixture_lines() {
 proptest! {
     #[test]
     fn never_panics(line in proptest::collection::vec(any::<u8>(), 0..400)) {
-        let _ = sniff(&line);
+        let _ = looks_like(&line);
         let _ = parse(&line);
     }
 }

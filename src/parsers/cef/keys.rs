@@ -6,7 +6,8 @@ use super::super::civil;
 use super::super::verdict;
 use super::super::ParseError;
 use super::login::{self, Login};
-use crate::event::{parse_ip, parse_port, parse_u64, Action, Direction, Event, Proto};
+use crate::address::{parse_ip, parse_port, parse_u64};
+use crate::event::{Action, Direction, Event, Proto};
 
 /// Event fields gathered from the pairs of one CEF or LEEF record.
 #[derive(Default)]

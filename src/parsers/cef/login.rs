@@ -7,7 +7,8 @@ use std::net::IpAddr;
 
 use memchr::memmem;
 
-use crate::event::{parse_ip, Action, Service};
+use crate::address::parse_ip;
+use crate::event::{Action, Service};
 pub use crate::parsers::login::Login;
 
 /// Lower-case copy of up to 64 bytes (longer text: its first 64).

@@ -1,4 +1,4 @@
-//! Tests of the CEF and LEEF parser: golden fixture lines, sniffing, and properties that hold for any input.
+//! Tests of the CEF and LEEF parser: golden fixture lines, recognition, and properties that hold for any input.
 
 use proptest::prelude::*;
 
@@ -24,7 +24,7 @@ fn header_split_honours_escaped_bars() {
 proptest! {
     #[test]
     fn never_panics(line in proptest::collection::vec(any::<u8>(), 0..400)) {
-        let _ = sniff(&line);
+        let _ = looks_like(&line);
         let _ = parse(&line, &mut Stamps::default());
     }
 

@@ -4,7 +4,8 @@
 //! `tunnel-up`, …), user authentication (`subtype="user"`, FortiAuthenticator's `subtype="Authentication"`). No IO,
 //! no allocation.
 
-use crate::event::{parse_ip, Action, Service};
+use crate::address::parse_ip;
+use crate::event::{Action, Service};
 use crate::parsers::login::{outcome, Login};
 
 fn is(value: Option<&[u8]>, word: &[u8]) -> bool {

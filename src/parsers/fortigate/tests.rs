@@ -1,4 +1,4 @@
-//! Tests of the FortiGate parser: golden fixture lines, sniffing, and properties that hold for any input.
+//! Tests of the FortiGate parser: golden fixture lines, recognition, and properties that hold for any input.
 
 use proptest::prelude::*;
 
@@ -14,20 +14,22 @@ fn fixture_lines() {
 }
 
 #[test]
-fn sniff_needs_pairs_at_boundaries() {
-    assert!(sniff(
+fn looks_like_needs_pairs_at_boundaries() {
+    assert!(looks_like(
         b"date=2025-01-01 logid=\"0000000013\" type=\"traffic\""
     ));
-    assert!(!sniff(
+    assert!(!looks_like(
         b"FTNTFGTlogid=0000000013 cat=traffic:forward subtype=forward"
     ));
-    assert!(!sniff(b"Jan 1 host kernel: IN=eth0 SRC=192.0.2.1 type=3"));
+    assert!(!looks_like(
+        b"Jan 1 host kernel: IN=eth0 SRC=192.0.2.1 type=3"
+    ));
 }
 
 proptest! {
     #[test]
     fn never_panics(line in proptest::collection::vec(any::<u8>(), 0..400)) {
-        let _ = sniff(&line);
+        let _ = looks_like(&line);
         let _ = parse(&line, &mut Stamps::default());
     }
 

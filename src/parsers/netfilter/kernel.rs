@@ -1,13 +1,14 @@
 //! The common shape of a kernel LOG line, read in one pass for speed: `IN=… OUT=… [MAC=…] SRC=a DST=b LEN=…
 //! TOS=… PREC=… TTL=… ID=… [DF] PROTO=p [SPT=… DPT=…]` (and ip6tables' `LEN= TC= HOPLIMIT= FLOWLBL=`). Fixed words
 //! are compared eight bytes at a time, digit runs are measured without a branch per byte, the header is crossed by
-//! one search for the `S` of ` SRC=`. A line of another shape gets `None`, and the caller asks [`super::glimpse`].
+//! one search for the `S` of ` SRC=`. A line of another shape gets `None`, and the caller asks [`super::packet_facts`].
 //!
-//! The contract: [`glimpse`] returns `Some(g)` only when [`super::glimpse`] returns `Ok(g)` for the same line. Every
+//! The contract: [`packet_facts`] returns `Some(g)` only when [`super::packet_facts`] returns `Ok(g)` for the same line. Every
 //! shortcut below keeps the general reader's choices (the first ` SRC=`, the first ` PROTO=` after the destination,
 //! values ending at a space); what it cannot decide cheaply it leaves to the general reader. Pure, no allocation.
 
-use crate::event::{digit_bits, parse_ip, parse_ipv6_full, read_ipv4, Addresses, Glimpse, Proto};
+use crate::address::{digit_bits, parse_ip, parse_ipv6_full, read_ipv4};
+use crate::event::{Addresses, PacketFacts, Proto};
 use crate::parsers::syslog;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::LazyLock;
@@ -289,7 +290,7 @@ static S: LazyLock<ByteSearch> = LazyLock::new(|| ByteSearch::new(b'S'));
 static NEWLINE: LazyLock<ByteSearch> = LazyLock::new(|| ByteSearch::new(b'\n'));
 static S_OR_NEWLINE: LazyLock<PairSearch> = LazyLock::new(|| PairSearch::new(b'S', b'\n'));
 
-/// The index of the first `\n` of `text` at or after `from`, or its length: where the line that [`glimpse_open`]
+/// The index of the first `\n` of `text` at or after `from`, or its length: where the line that [`packet_facts_uncut`]
 /// read ends, searched from the index it returned.
 #[inline]
 pub fn line_end(text: &[u8], from: usize) -> usize {
@@ -464,29 +465,29 @@ fn packet_tail<const OPEN: bool>(
     Some((proto, dst_port, at))
 }
 
-/// The glimpse of a kernel LOG line of the usual shape; `None` when the general reader must decide. The line is
+/// The packet facts of a kernel LOG line of the usual shape; `None` when the general reader must decide. The line is
 /// trimmed and does not start with `{`.
 #[inline]
-pub fn glimpse(line: &[u8]) -> Option<Glimpse> {
+pub fn packet_facts(line: &[u8]) -> Option<PacketFacts> {
     read::<false>(line).map(|(g, _)| g)
 }
 
-/// [`glimpse`] of the line that starts `text` and ends at its first `\n` (or the end of `text`), without cutting
-/// it first: the glimpse and an index in `text` before which the line's `\n` is not, so that a search for it can
+/// [`packet_facts`] of the line that starts `text` and ends at its first `\n` (or the end of `text`), without cutting
+/// it first: the packet facts and an index in `text` before which the line's `\n` is not, so that a search for it can
 /// start there. Every word read ends before the `\n` (a word that would reach past it gets `None`), so the line
 /// need not be cut. A line that starts with white space, or ends (before its `\n`) with white space other than
-/// spaces, gets `None` too: cut the line, trim it and ask [`glimpse`].
+/// spaces, gets `None` too: cut the line, trim it and ask [`packet_facts`].
 #[inline]
-pub fn glimpse_open(text: &[u8]) -> Option<(Glimpse, usize)> {
+pub fn packet_facts_uncut(text: &[u8]) -> Option<(PacketFacts, usize)> {
     if text.first().map_or(true, u8::is_ascii_whitespace) {
         return None;
     }
     read::<true>(text)
 }
 
-/// The reader of [`glimpse`] and [`glimpse_open`]: the glimpse and the index after the last value read.
+/// The reader of [`packet_facts`] and [`packet_facts_uncut`]: the packet facts and the index after the last value read.
 #[inline(always)]
-fn read<const OPEN: bool>(line: &[u8]) -> Option<(Glimpse, usize)> {
+fn read<const OPEN: bool>(line: &[u8]) -> Option<(PacketFacts, usize)> {
     let (msg, scope) = match line.first() {
         Some(b'<') => {
             let msg = syslog::plain_scope(line)?;
@@ -513,7 +514,7 @@ fn read<const OPEN: bool>(line: &[u8]) -> Option<(Glimpse, usize)> {
         _ => packet_tail::<OPEN>(msg.get(base..).unwrap_or_default(), msg, base)?,
     };
     let at = base + at;
-    let glimpse = Glimpse {
+    let packet_facts = PacketFacts {
         addresses: Addresses {
             src: Some(src_ip),
             dst: Some(dst_ip),
@@ -521,7 +522,7 @@ fn read<const OPEN: bool>(line: &[u8]) -> Option<(Glimpse, usize)> {
         dst_port,
         proto: Some(proto),
     };
-    Some((glimpse, scope + at))
+    Some((packet_facts, scope + at))
 }
 
 #[cfg(test)]
@@ -675,8 +676,8 @@ mod tests {
         #[test]
         fn never_disagrees_with_the_general_reader(l in mutated()) {
             let trimmed = l.trim_ascii();
-            if let Some(g) = glimpse(trimmed) {
-                prop_assert_eq!(Ok(g), super::super::glimpse(&l), "{}", String::from_utf8_lossy(&l));
+            if let Some(g) = packet_facts(trimmed) {
+                prop_assert_eq!(Ok(g), super::super::packet_facts(&l), "{}", String::from_utf8_lossy(&l));
             }
         }
     }
@@ -718,18 +719,18 @@ mod tests {
             while let Some(rest) = text.get(start..).filter(|r| !r.is_empty()) {
                 let end = rest.iter().position(|&c| c == b'\n').unwrap_or(rest.len());
                 let line = &rest[..end];
-                if let Some((g, read)) = glimpse_open(rest) {
+                if let Some((g, read)) = packet_facts_uncut(rest) {
                     prop_assert!(read <= end, "{}", String::from_utf8_lossy(line));
-                    prop_assert_eq!(Some(g), glimpse(line.trim_ascii()), "{}", String::from_utf8_lossy(line));
+                    prop_assert_eq!(Some(g), packet_facts(line.trim_ascii()), "{}", String::from_utf8_lossy(line));
                 }
                 start += end + 1;
             }
             // The last line of the text too, without its `\n`.
             let last = text.strip_suffix(b"\n").unwrap_or(&text);
             let from = last.iter().rposition(|&c| c == b'\n').map_or(0, |i| i + 1);
-            if let Some((g, read)) = glimpse_open(&last[from..]) {
+            if let Some((g, read)) = packet_facts_uncut(&last[from..]) {
                 prop_assert!(read <= last.len() - from);
-                prop_assert_eq!(Some(g), glimpse(last[from..].trim_ascii()));
+                prop_assert_eq!(Some(g), packet_facts(last[from..].trim_ascii()));
             }
         }
     }
@@ -759,8 +760,8 @@ mod tests {
             let text =
                 format!("fw kernel: IN=eth0 OUT= SRC=1.2.3.4 DST=5.6.7.8 {first}\n{second}\n");
             let line = text.split('\n').next().unwrap_or_default();
-            assert_eq!(glimpse(line.as_bytes()), None, "{text}");
-            assert_eq!(glimpse_open(text.as_bytes()), None, "{text}");
+            assert_eq!(packet_facts(line.as_bytes()), None, "{text}");
+            assert_eq!(packet_facts_uncut(text.as_bytes()), None, "{text}");
         }
     }
 
@@ -798,8 +799,8 @@ mod tests {
                 .map(|t| t.current())
                 .unwrap_or_default();
             let text = format!("{line}\nnext line SRC=1.2.3.4 DST=5.6.7.8\n");
-            open += usize::from(glimpse_open(text.as_bytes()).is_some());
-            cut += usize::from(glimpse(line.as_bytes()).is_some());
+            open += usize::from(packet_facts_uncut(text.as_bytes()).is_some());
+            cut += usize::from(packet_facts(line.as_bytes()).is_some());
         }
         eprintln!("uncut: {open} of 2000, cut: {cut} of 2000");
         assert!(open > cut * 9 / 10, "uncut {open}, cut {cut}");
@@ -815,11 +816,11 @@ mod tests {
             "<4>Nov 28 00:00:04 fw1 kernel: INPUT-DROP: IN=ppp0 OUT= SRC=198.51.100.7 DST=203.0.113.9 LEN=40 TOS=0x00 PREC=0x00 TTL=241 ID=54321 PROTO=TCP SPT=40000 DPT=3389 WINDOW=1024 RES=0x00 SYN URGP=0",
         ];
         for l in lines {
-            let fast = glimpse(l.as_bytes());
+            let fast = packet_facts(l.as_bytes());
             assert!(fast.is_some(), "{l}");
             assert_eq!(
                 fast.ok_or(()),
-                super::super::glimpse(l.as_bytes()).map_err(|_| ()),
+                super::super::packet_facts(l.as_bytes()).map_err(|_| ()),
                 "{l}"
             );
         }
@@ -842,8 +843,8 @@ mod coverage {
                 .new_tree(&mut runner)
                 .map(|t| t.current())
                 .unwrap_or_default();
-            some += usize::from(super::glimpse(l.trim_ascii()).is_some());
-            ok += usize::from(super::super::glimpse(&l).is_ok());
+            some += usize::from(super::packet_facts(l.trim_ascii()).is_some());
+            ok += usize::from(super::super::packet_facts(&l).is_ok());
         }
         eprintln!("fast reader: {some} of 4000, general reader: {ok} of 4000");
         assert!(some > 400, "the fast reader accepted {some} of 4000");

@@ -90,7 +90,7 @@ impl Fields {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Entry {
+struct Remembered {
     hash: u64,
     key: [u64; WORDS],
     len: usize,
@@ -104,7 +104,7 @@ struct Entry {
 /// Recent keys and their actions, for one thread.
 #[derive(Debug, Clone)]
 pub struct ActionMemo {
-    entries: Vec<Option<Entry>>,
+    entries: Vec<Option<Remembered>>,
 }
 
 impl Default for ActionMemo {
@@ -146,7 +146,7 @@ impl ActionMemo {
     }
 }
 
-impl Entry {
+impl Remembered {
     /// Whether `line`, whose key is `key`, has this entry's action.
     #[inline]
     fn matches(&self, key: &Key, line: &[u8]) -> bool {
@@ -162,7 +162,12 @@ impl Entry {
 }
 
 /// The action of a line whose key is `key`, and the entry that remembers it, if the line may be remembered.
-fn read(line: &[u8], key: &Key, hash: u64, actions: &PrefixActions) -> (Action, Option<Entry>) {
+fn read(
+    line: &[u8],
+    key: &Key,
+    hash: u64,
+    actions: &PrefixActions,
+) -> (Action, Option<Remembered>) {
     let (action, by_prefix) = action_read(line, actions);
     let s = line.get(key.scope..).unwrap_or_default();
     let stamp_end = stamp::read_any(s).map(|st| st.end);
@@ -171,7 +176,7 @@ fn read(line: &[u8], key: &Key, hash: u64, actions: &PrefixActions) -> (Action, 
         && (stamp_end.is_none() || two_words(s.get(from..key.word).unwrap_or_default()))
         // When the tag decided, the header's own stamp reader must agree with the one read here.
         && (by_prefix || syslog::stamp_reads(s) == stamp_end.is_some());
-    let entry = remembered.then(|| Entry {
+    let entry = remembered.then(|| Remembered {
         hash,
         key: key.words,
         len: key.len,
@@ -240,7 +245,7 @@ impl Key {
 /// Eight bytes with every ASCII digit replaced by `0`.
 fn zero_digits(x: u64) -> u64 {
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let (_, not_digit) = crate::event::digit_bits(x);
+    let (_, not_digit) = crate::address::digit_bits(x);
     let digit = (!not_digit & HIGH) >> 7;
     // Clearing the low four bits of a digit leaves `0`.
     x & !(digit * 0x0f)

@@ -10,9 +10,9 @@ static SRC: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" SRC="));
 pub(super) static DST: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" DST="));
 pub(super) static PROTO: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b" PROTO="));
 
-/// Fields read from one LOG line.
+/// PacketFields read from one LOG line.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Fields<'a> {
+pub struct PacketFields<'a> {
     /// Bytes of the message before the first `IN=`/`OUT=` (the log prefix).
     pub prefix_len: usize,
     /// Where the words `IN=` and `OUT=` start (their values are read only when asked for).
@@ -103,20 +103,20 @@ fn value_at<'a, const N: usize>(
     Some((msg.get(start..end)?, end + 1))
 }
 
-impl<'a> Fields<'a> {
+impl<'a> PacketFields<'a> {
     /// All the fields.
-    pub fn scan(msg: &'a [u8]) -> Result<Fields<'a>, ParseError> {
-        Fields::scan_with::<true>(msg)
+    pub fn scan(msg: &'a [u8]) -> Result<PacketFields<'a>, ParseError> {
+        PacketFields::scan_with::<true>(msg)
     }
 
-    /// The same result as [`Fields::scan`], except that `in_at`, `out_at` and `prefix_len` only tell that the
+    /// The same result as [`PacketFields::scan`], except that `in_at`, `out_at` and `prefix_len` only tell that the
     /// packet has an `IN=` or an `OUT=`: what deciding whether it parses, and reading its addresses, needs.
-    pub fn check(msg: &'a [u8]) -> Result<Fields<'a>, ParseError> {
-        Fields::scan_with::<false>(msg)
+    pub fn check(msg: &'a [u8]) -> Result<PacketFields<'a>, ParseError> {
+        PacketFields::scan_with::<false>(msg)
     }
 
     #[inline(always)]
-    fn scan_with<const BOTH: bool>(msg: &'a [u8]) -> Result<Fields<'a>, ParseError> {
+    fn scan_with<const BOTH: bool>(msg: &'a [u8]) -> Result<PacketFields<'a>, ParseError> {
         // The first word `SRC=` ends the head; `IN=` and `OUT=` must start words before it.
         let (src_at, in_at, out_at) = head::<BOTH>(msg);
         let Some(src_at) = src_at else {
@@ -129,11 +129,11 @@ impl<'a> Fields<'a> {
             (Some(i), None) | (None, Some(i)) => i,
             (None, None) => return Err(ParseError::NotTraffic),
         };
-        let mut f = Fields {
+        let mut f = PacketFields {
             prefix_len,
             in_at,
             out_at,
-            ..Fields::default()
+            ..PacketFields::default()
         };
         let (src, next) =
             value_at(msg, src_at + 1, b"SRC=").ok_or(ParseError::MissingField("SRC"))?;
@@ -185,7 +185,7 @@ mod tests {
     }
 
     /// The plain reading the searches replace: one walk over every word, in order.
-    fn by_words(msg: &[u8]) -> Result<Fields<'_>, ParseError> {
+    fn by_words(msg: &[u8]) -> Result<PacketFields<'_>, ParseError> {
         let (mut src_at, mut in_at, mut out_at) = (None, None, None);
         let mut at = 0;
         while let Some(word) = msg.get(at..) {
@@ -210,11 +210,11 @@ mod tests {
             (Some(i), None) | (None, Some(i)) => i,
             (None, None) => return Err(ParseError::NotTraffic),
         };
-        let mut f = Fields {
+        let mut f = PacketFields {
             prefix_len,
             in_at,
             out_at,
-            ..Fields::default()
+            ..PacketFields::default()
         };
         let (src, next) =
             value_at(msg, src_at + 1, b"SRC=").ok_or(ParseError::MissingField("SRC"))?;
@@ -295,25 +295,28 @@ mod tests {
     proptest! {
         #[test]
         fn searches_agree_with_a_walk_over_every_word(m in msg(), cut in 0usize..200) {
-            prop_assert_eq!(Fields::scan(m.as_bytes()), by_words(m.as_bytes()), "{}", m);
+            prop_assert_eq!(PacketFields::scan(m.as_bytes()), by_words(m.as_bytes()), "{}", m);
             let cut = m.as_bytes().get(..cut.min(m.len())).unwrap_or_default();
-            prop_assert_eq!(Fields::scan(cut), by_words(cut));
+            prop_assert_eq!(PacketFields::scan(cut), by_words(cut));
             // The check reads the same values and fails the same way; only where IN and OUT are may differ.
-            fn values(f: Fields<'_>) -> Fields<'_> {
-                Fields { prefix_len: 0, in_at: None, out_at: None, ..f }
+            fn values(f: PacketFields<'_>) -> PacketFields<'_> {
+                PacketFields { prefix_len: 0, in_at: None, out_at: None, ..f }
             }
             for msg in [m.as_bytes(), cut] {
-                prop_assert_eq!(Fields::check(msg).map(values), Fields::scan(msg).map(values));
+                prop_assert_eq!(PacketFields::check(msg).map(values), PacketFields::scan(msg).map(values));
             }
         }
     }
 
     #[test]
     fn head_finds_words_before_src() {
-        let f = Fields::scan(b"IN=x SRC=1 OUT=y SRC=1 DST=2 PROTO=TCP").unwrap();
+        let f = PacketFields::scan(b"IN=x SRC=1 OUT=y SRC=1 DST=2 PROTO=TCP").unwrap();
         assert_eq!((f.prefix_len, f.in_at, f.out_at), (0, Some(0), None));
-        let e = Fields::scan(b"SRC=1 PHYSIN=a  OUT=b");
+        let e = PacketFields::scan(b"SRC=1 PHYSIN=a  OUT=b");
         assert_eq!(e, Err(ParseError::MissingField("SRC")));
-        assert_eq!(Fields::scan(b"PHYSIN=a SRC=1"), Err(ParseError::NotTraffic));
+        assert_eq!(
+            PacketFields::scan(b"PHYSIN=a SRC=1"),
+            Err(ParseError::NotTraffic)
+        );
     }
 }

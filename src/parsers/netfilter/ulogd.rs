@@ -2,12 +2,13 @@
 //! scanning bytes for the few keys we need. No JSON tree, no allocation, no IO.
 
 use super::PrefixActions;
-use crate::event::{parse_ip, parse_port, parse_u64, Direction, Event, Proto};
+use crate::address::{parse_ip, parse_port, parse_u64};
+use crate::event::{Direction, Event, Proto};
 use crate::parsers::{syslog::stamp, ParseError};
 use memchr::memmem;
 
 /// Does this line look like a ulogd2 JSON record? (`oob.*` keys tell it from other JSON with `src_ip`.)
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     line.first() == Some(&b'{')
         && memmem::find(line, b"\"oob.").is_some()
         && memmem::find(line, b"\"src_ip\"").is_some()

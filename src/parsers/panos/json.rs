@@ -7,7 +7,8 @@ use memchr::memmem;
 
 use super::super::{civil, flatjson, verdict, ParseError};
 use super::logins;
-use crate::event::{parse_ip, parse_port, Action, Event, Proto};
+use crate::address::{parse_ip, parse_port};
+use crate::event::{Action, Event, Proto};
 
 /// Keys that, beside `LogType`, make an object a PAN-OS record: the traffic source, a GlobalProtect client's
 /// public address, an authenticating user's address, a system event's text, an administrator's address.
@@ -21,7 +22,7 @@ const RECORD_KEYS: [&[u8]; 6] = [
 ];
 
 /// True for a JSON object with a `LogType` key and one of [`RECORD_KEYS`].
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     flatjson::is_object(line)
         && memmem::find(line, b"\"LogType\"").is_some()
         && RECORD_KEYS.iter().any(|k| memmem::find(line, k).is_some())

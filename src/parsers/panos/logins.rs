@@ -7,10 +7,11 @@
 
 use memchr::memmem;
 
-use super::super::csv::Fields;
-use super::super::login::outcome;
+use super::super::csv_fields::CsvFields;
+use super::super::login::{outcome, Login};
 use super::super::{civil, ParseError};
-use crate::event::{parse_ip, Action, Direction, Event, Kind, Service};
+use crate::address::parse_ip;
+use crate::event::{Action, Direction, Event, Service};
 use std::net::IpAddr;
 
 /// The record types this module reads.
@@ -37,7 +38,7 @@ const CONFIG_HOST: usize = 7;
 /// Parses a record of one of [`is_login_type`]'s types (`kind`).
 pub fn parse<'a>(rec: &[u8], kind: &[u8]) -> Result<Event<'a>, ParseError> {
     let mut cols: [&[u8]; 29] = [&[]; 29];
-    for (i, field) in Fields::new(rec).enumerate().take(cols.len()) {
+    for (i, field) in CsvFields::new(rec).enumerate().take(cols.len()) {
         if let Some(c) = cols.get_mut(i) {
             *c = field;
         }
@@ -60,55 +61,61 @@ pub fn parse<'a>(rec: &[u8], kind: &[u8]) -> Result<Event<'a>, ParseError> {
     Ok(login.into_event(civil::date_time(col(GENERATED))))
 }
 
-/// What a record says about a login.
+/// What a record says about a login: the client's address and the [`Login`].
 #[derive(Debug, Clone, Copy)]
-pub struct Login {
+pub struct LoginFrom {
     pub src: IpAddr,
-    pub action: Option<Action>,
-    pub service: Option<Service>,
+    pub login: Login,
 }
 
-impl Login {
+impl LoginFrom {
     pub fn into_event<'a>(self, time: Option<i64>) -> Event<'a> {
-        Event {
-            kind: Kind::Auth,
+        let mut event = Event {
             time,
             src_ip: Some(self.src),
-            action: self.action,
             direction: Some(Direction::Inbound),
-            service: self.service,
             ..Event::default()
-        }
+        };
+        self.login.apply(&mut event);
+        event
     }
 }
 
 /// A GlobalProtect portal or gateway event: the client's public address (IPv4, else IPv6). Only the
 /// authentication stages say whether a login succeeded; the others (connected, logout, config) carry no outcome.
-pub fn globalprotect(event: &[u8], public: [&[u8]; 2], status: &[u8]) -> Result<Login, ParseError> {
+pub fn globalprotect(
+    event: &[u8],
+    public: [&[u8]; 2],
+    status: &[u8],
+) -> Result<LoginFrom, ParseError> {
     let src = public
         .iter()
         .find_map(|ip| parse_ip(ip))
         .ok_or(ParseError::NotTraffic)?;
     let authenticates =
         memmem::find(event, b"auth").is_some() || memmem::find(event, b"login").is_some();
-    Ok(Login {
+    Ok(LoginFrom {
         src,
-        action: if authenticates { outcome(status) } else { None },
-        service: Some(Service::Vpn),
+        login: Login {
+            action: if authenticates { outcome(status) } else { None },
+            service: Some(Service::Vpn),
+        },
     })
 }
 
 /// An AUTH record: the authenticating user's address and the authentication event.
-pub fn auth(source: &[u8], event: &[u8]) -> Result<Login, ParseError> {
-    Ok(Login {
+pub fn auth(source: &[u8], event: &[u8]) -> Result<LoginFrom, ParseError> {
+    Ok(LoginFrom {
         src: parse_ip(source).ok_or(ParseError::NotTraffic)?,
-        action: outcome(event),
-        service: None,
+        login: Login {
+            action: outcome(event),
+            service: None,
+        },
     })
 }
 
 /// A SYSTEM record: the address its description names, when it names one.
-pub fn system(subtype: &[u8], event: &[u8], description: &[u8]) -> Result<Login, ParseError> {
+pub fn system(subtype: &[u8], event: &[u8], description: &[u8]) -> Result<LoginFrom, ParseError> {
     let src = described_address(description).ok_or(ParseError::NotTraffic)?;
     let said = |w: &[u8]| memmem::find(description, w).is_some();
     let action = outcome(event).or_else(|| {
@@ -134,19 +141,20 @@ pub fn system(subtype: &[u8], event: &[u8], description: &[u8]) -> Result<Login,
     } else {
         None
     };
-    Ok(Login {
+    Ok(LoginFrom {
         src,
-        action,
-        service,
+        login: Login { action, service },
     })
 }
 
 /// A CONFIG record: the administrator's address (the host column; `Panorama` or a name is no address).
-pub fn config(host: &[u8]) -> Result<Login, ParseError> {
-    Ok(Login {
+pub fn config(host: &[u8]) -> Result<LoginFrom, ParseError> {
+    Ok(LoginFrom {
         src: parse_ip(host).ok_or(ParseError::NotTraffic)?,
-        action: None,
-        service: Some(Service::Admin),
+        login: Login {
+            action: None,
+            service: Some(Service::Admin),
+        },
     })
 }
 

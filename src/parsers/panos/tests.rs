@@ -1,4 +1,4 @@
-//! Tests of the PAN-OS parser: golden fixture lines, sniffing, and properties that hold for any input.
+//! Tests of the PAN-OS parser: golden fixture lines, recognition, and properties that hold for any input.
 
 use proptest::prelude::*;
 
@@ -14,17 +14,21 @@ fn fixture_lines() {
 }
 
 #[test]
-fn sniff_wants_the_record_shape() {
-    assert!(sniff(b"1,2024/01/01 00:00:00,0123456789,TRAFFIC,drop,"));
-    assert!(!sniff(b"1,2024/01/01 00:00:00,0123456789,traffic,drop,"));
-    assert!(!sniff(b"a,b,c,TRAFFIC,d"));
-    assert!(!sniff(b"no commas at all"));
+fn looks_like_wants_the_record_shape() {
+    assert!(looks_like(
+        b"1,2024/01/01 00:00:00,0123456789,TRAFFIC,drop,"
+    ));
+    assert!(!looks_like(
+        b"1,2024/01/01 00:00:00,0123456789,traffic,drop,"
+    ));
+    assert!(!looks_like(b"a,b,c,TRAFFIC,d"));
+    assert!(!looks_like(b"no commas at all"));
 }
 
 proptest! {
     #[test]
     fn never_panics(line in proptest::collection::vec(any::<u8>(), 0..400)) {
-        let _ = sniff(&line);
+        let _ = looks_like(&line);
         let _ = parse(&line, &mut Stamps::default());
     }
 

@@ -9,7 +9,8 @@ use std::net::IpAddr;
 use memchr::memmem;
 
 use super::{pair, param, proto_id, structured};
-use crate::event::{parse_ip, parse_port, Action, Direction, Event, Kind, Proto, Service};
+use crate::address::{parse_ip, parse_port};
+use crate::event::{Action, Direction, Event, Kind, Proto, Service};
 use crate::parsers::syslog::{self, Header, Stamps};
 use crate::parsers::{verdict, ParseError};
 
@@ -119,7 +120,7 @@ fn find<'a>(
 }
 
 /// True for a Junos event this module reads.
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     find(line, syslog::split_untimed).is_some()
 }
 

@@ -1,46 +1,7 @@
 //! Timestamps found in log lines (RFC 3339, BSD `Mmm dd hh:mm:ss`, optionally with a year): bytes in, Unix seconds
 //! and the number of bytes read out. Pure: the current time is a parameter, never read here.
 
-use crate::event::{year_of, CivilTime};
-
-/// Reads `n` ASCII digits at `at` as a number.
-pub fn digits(s: &[u8], at: usize, n: usize) -> Option<u32> {
-    let field = s.get(at..at.checked_add(n)?)?;
-    let mut v: u32 = 0;
-    for &c in field {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v * 10 + u32::from(c - b'0');
-    }
-    Some(v)
-}
-
-/// Month number (1–12) of an English three-letter abbreviation, any case.
-pub fn month(s: &[u8]) -> Option<u8> {
-    let &[a, b, c, ..] = s else {
-        return None;
-    };
-    // ASCII letters only, folded to lower case by their 0x20 bit.
-    if !(a.is_ascii_alphabetic() && b.is_ascii_alphabetic() && c.is_ascii_alphabetic()) {
-        return None;
-    }
-    Some(match [a | 0x20, b | 0x20, c | 0x20] {
-        [b'j', b'a', b'n'] => 1,
-        [b'f', b'e', b'b'] => 2,
-        [b'm', b'a', b'r'] => 3,
-        [b'a', b'p', b'r'] => 4,
-        [b'm', b'a', b'y'] => 5,
-        [b'j', b'u', b'n'] => 6,
-        [b'j', b'u', b'l'] => 7,
-        [b'a', b'u', b'g'] => 8,
-        [b's', b'e', b'p'] => 9,
-        [b'o', b'c', b't'] => 10,
-        [b'n', b'o', b'v'] => 11,
-        [b'd', b'e', b'c'] => 12,
-        _ => return None,
-    })
-}
+use super::super::civil::{digits, month, year_of, CivilTime};
 
 /// Two ASCII digits as a number.
 fn two(a: u8, b: u8) -> Option<u8> {

@@ -164,7 +164,7 @@ impl Layout {
         let (Some(src), Some(dst)) = (self.position(Field::Src), self.position(Field::Dst)) else {
             return false;
         };
-        let address = |t: &[u8]| t == b"-" || crate::event::parse_ip(t).is_some();
+        let address = |t: &[u8]| t == b"-" || crate::address::parse_ip(t).is_some();
         let mut count = 0;
         let mut found = 0;
         for (i, token) in line

@@ -1,4 +1,4 @@
-//! Tests of the VPC Flow Logs parser: golden fixture lines, sniffing, and properties that hold for any input.
+//! Tests of the VPC Flow Logs parser: golden fixture lines, recognition, and properties that hold for any input.
 
 use proptest::prelude::*;
 
@@ -16,7 +16,7 @@ fn fixture_lines() {
 proptest! {
     #[test]
     fn never_panics(line in proptest::collection::vec(any::<u8>(), 0..300)) {
-        let _ = sniff(&line);
+        let _ = looks_like(&line);
         let _ = parse(&line);
     }
 
@@ -55,7 +55,7 @@ fn custom_layout_from_a_header() {
         parse_with(&layout, b"vpc-0abc 1.2.3.4 10.0.0.5"),
         Err(ParseError::MissingField("record field"))
     );
-    assert!(sniff(header));
+    assert!(looks_like(header));
 }
 
 #[test]

@@ -11,17 +11,18 @@ use memchr::{memchr, memchr_iter};
 use super::civil;
 use super::syslog::{self, stamp, Stamps};
 use super::ParseError;
-use crate::event::{parse_ip, parse_port, Action, Event};
+use crate::address::{parse_ip, parse_port};
+use crate::event::{Action, Event};
 
 mod json;
 
 /// True when the line has a `[dd/Mon/yyyy:HH:MM:SS ±zzzz]` time followed by a quoted request, or is a JSON access
 /// record.
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     let line = line.trim_ascii();
     let quoted_request =
         |(_, close): (usize, usize)| line.get(close + 1..).is_some_and(|r| r.starts_with(b" \""));
-    find_time(line).is_some_and(quoted_request) || json::sniff(line)
+    find_time(line).is_some_and(quoted_request) || json::looks_like(line)
 }
 
 /// Parses one access-log line. Source: among the addresses before the time (client, or a forwarded-for list
@@ -31,7 +32,7 @@ pub fn sniff(line: &[u8]) -> bool {
 /// never mistaken for a client address).
 pub fn parse<'a>(line: &'a [u8], stamps: &mut Stamps) -> Result<Event<'a>, ParseError> {
     let (header, line) = syslog::split(line.trim_ascii(), stamps);
-    if json::sniff(line) {
+    if json::looks_like(line) {
         return json::parse(line);
     }
     let (open, close) = find_time(line).ok_or(ParseError::Malformed)?;

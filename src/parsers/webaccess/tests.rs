@@ -1,4 +1,4 @@
-//! Tests of the access-log parser: golden fixture lines, sniffing, and properties that hold for any input.
+//! Tests of the access-log parser: golden fixture lines, recognition, and properties that hold for any input.
 
 use proptest::prelude::*;
 
@@ -8,7 +8,7 @@ use crate::parsers::{fixture, LogFormat};
 #[test]
 fn fixture_lines() {
     fixture::check(
-        LogFormat::Access,
+        LogFormat::WebAccess,
         include_str!("../../../tests/fixtures/logs/access.txt"),
     );
 }
@@ -35,7 +35,7 @@ fn internal_addresses() {
 proptest! {
     #[test]
     fn never_panics(line in proptest::collection::vec(any::<u8>(), 0..300)) {
-        let _ = sniff(&line);
+        let _ = looks_like(&line);
         let _ = parse(&line, &mut Stamps::default());
     }
 

@@ -65,7 +65,7 @@ impl PublishMetrics {
 const OWNER: &str = "publish";
 
 /// An apply command was stopped by shutdown.
-struct Stopped;
+struct Interrupted;
 
 /// What was last done for one file.
 #[derive(Default)]
@@ -119,7 +119,7 @@ impl Publisher {
         &self,
         last: &mut [Last],
         shutdown: &CancellationToken,
-    ) -> Result<(), Stopped> {
+    ) -> Result<(), Interrupted> {
         let snapshot = self.shared.load_full();
         for (spec, last) in self.files.iter().zip(last.iter_mut()) {
             let Some(renders) = snapshot.renders.get(&spec.list) else {
@@ -141,7 +141,7 @@ impl Publisher {
             let outcome = file::publish(spec, &rendered.body, shutdown).await;
             if outcome.apply == Some(Err(ApplyError::Stopped)) {
                 tracing::info!(file = %spec.path.display(), "apply command stopped by shutdown");
-                return Err(Stopped);
+                return Err(Interrupted);
             }
             let file = spec.path.display().to_string();
             let write = if outcome.write.is_ok() { "ok" } else { "error" };

@@ -1,11 +1,11 @@
-//! The last 24 hours across restarts: the status page's hourly hits ([`Recent`]) and the distinct exits behind
+//! The last 24 hours across restarts: the status page's hourly hits ([`HourlyHits`]) and the distinct exits behind
 //! `torwatch_tor_distinct_exits_24h`, saved in `state_dir/traffic.json` every `state_save_interval` (10 s by
 //! default) when a hit was counted since the last save, and when torwatch stops; restored at start. A stop and
 //! start lose nothing; a crash loses at most the hits of the last `state_save_interval`. Owns that file.
 
-use super::Recent;
+use super::HourlyHits;
+use crate::keeper::metrics::WriteLabels;
 use crate::matcher::TrafficMetrics;
-use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
@@ -19,28 +19,23 @@ const FILE: &str = "traffic.json";
 const FORMAT: u32 = 1;
 
 #[derive(Serialize, Deserialize)]
-struct OnDisk {
+struct TrafficFile {
     format: u32,
     /// Unix seconds of the save.
     saved: i64,
-    recent: Recent,
+    recent: HourlyHits,
     /// Exit → last hit (unix seconds).
     distinct: Vec<(String, i64)>,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct WriteLabels {
-    result: &'static str,
 }
 
 /// The saved windows of one state directory.
 pub struct Saved {
     path: PathBuf,
-    recent: Arc<Mutex<Recent>>,
+    recent: Arc<Mutex<HourlyHits>>,
     traffic: Arc<TrafficMetrics>,
     ok: Counter,
     error: Counter,
-    /// [`Recent::changes`] at the last save.
+    /// [`HourlyHits::changes`] at the last save.
     saved: std::sync::atomic::AtomicU64,
 }
 
@@ -49,7 +44,7 @@ impl Saved {
     pub fn register(
         reg: &mut Registry,
         state_dir: &Path,
-        recent: Arc<Mutex<Recent>>,
+        recent: Arc<Mutex<HourlyHits>>,
         traffic: Arc<TrafficMetrics>,
     ) -> Saved {
         let writes = Family::<WriteLabels, Counter>::default();
@@ -86,7 +81,7 @@ impl Saved {
                 return;
             }
         };
-        let disk = match serde_json::from_slice::<OnDisk>(&bytes) {
+        let disk = match serde_json::from_slice::<TrafficFile>(&bytes) {
             Ok(d) if d.format == FORMAT && d.recent.is_valid() => d,
             Ok(d) => {
                 self.aside(&format!("unknown format {}", d.format));
@@ -128,7 +123,7 @@ impl Saved {
             Err(_) => return,
         };
         let changes = recent.changes();
-        let disk = OnDisk {
+        let disk = TrafficFile {
             format: FORMAT,
             saved: now,
             recent,
@@ -183,7 +178,7 @@ impl Saved {
 mod tests {
     use super::*;
     use crate::event::Kind;
-    use crate::recent::Seen;
+    use crate::last_day::Seen;
 
     fn saver(dir: &Path) -> Saved {
         let config = crate::config::Config::parse("").unwrap();

@@ -9,7 +9,8 @@ use memchr::memchr;
 use memchr::memmem::Finder;
 
 use super::super::{civil, verdict, ParseError};
-use crate::event::{parse_ip, parse_port, parse_u64, Direction, Event, Proto};
+use crate::address::{parse_ip, parse_port, parse_u64};
+use crate::event::{Direction, Event, Proto};
 
 /// Columns of the quoted export: number, date, time, interface, origin, type, action, service, source port,
 /// source, destination, protocol.
@@ -20,7 +21,7 @@ static ORIGIN: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b"origin
 static VALUE_OPEN: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(b":\""));
 
 /// True when the line has the `loguid:"` and `origin:"` fields every Check Point record carries.
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     LOGUID.find(line).is_some() && ORIGIN.find(line).is_some()
 }
 
@@ -29,7 +30,7 @@ pub fn sniff(line: &[u8]) -> bool {
 pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
     let mut event = Event::default();
     let (mut src, mut dst, mut login) = (None, None, None);
-    let pairs = Pairs { rest: line };
+    let pairs = ExportPairs { rest: line };
     for (key, value) in pairs {
         match key {
             b"src" => src = src.or(Some(value)),
@@ -67,7 +68,7 @@ pub fn parse(line: &[u8]) -> Result<Event<'_>, ParseError> {
 }
 
 /// True for a quoted column export line: `"<number>" "<d><Mon><yyyy>" "HH:MM:SS" …`.
-pub fn sniff_export(line: &[u8]) -> bool {
+pub fn looks_like_export(line: &[u8]) -> bool {
     let mut cols = Quoted { rest: line };
     let (Some(num), Some(date)) = (cols.next(), cols.next()) else {
         return false;
@@ -116,7 +117,7 @@ pub fn parse_export(line: &[u8]) -> Result<Event<'_>, ParseError> {
 fn export_date(s: &[u8]) -> Option<(i64, u32, u32)> {
     let digits = s.iter().take_while(|c| c.is_ascii_digit()).count();
     let day = civil::small(s.get(..digits)?)?;
-    let month = civil::month(s.get(digits..digits + 3)?)?;
+    let month = u32::from(civil::month(s.get(digits..digits + 3)?)?);
     let year = s
         .get(digits + 3..)
         .filter(|y| y.len() == 4)
@@ -149,11 +150,11 @@ fn direction(value: &[u8]) -> Option<Direction> {
 }
 
 /// `key:"value"` pairs; a backslash escapes the next byte inside a value, which is returned as it is.
-struct Pairs<'a> {
+struct ExportPairs<'a> {
     rest: &'a [u8],
 }
 
-impl<'a> Iterator for Pairs<'a> {
+impl<'a> Iterator for ExportPairs<'a> {
     type Item = (&'a [u8], &'a [u8]);
 
     fn next(&mut self) -> Option<(&'a [u8], &'a [u8])> {

@@ -16,8 +16,8 @@ pub use label::Label;
 pub use metrics::{InputHandle, TrafficMetrics};
 
 use crate::event::{Direction, Event};
-use crate::lists::ListId;
-use crate::lists::{List, ListEntry};
+use crate::list::ListId;
+use crate::list::{List, ListEntry};
 use crate::snapshot::Snapshot;
 use ipnet::IpNet;
 use std::net::IpAddr;
@@ -61,19 +61,19 @@ pub const UNKNOWN: &str = "unknown";
 
 /// One indexed list with its labels.
 #[derive(Debug, Clone, Default)]
-pub struct Side {
+pub struct IndexedList {
     list: Option<Arc<List>>,
     index: Index,
     labels: Vec<EntryLabels>,
 }
 
-impl Side {
-    pub fn new(list: Option<Arc<List>>, geoip: Option<&Geoip>) -> Side {
+impl IndexedList {
+    pub fn new(list: Option<Arc<List>>, geoip: Option<&Geoip>) -> IndexedList {
         let Some(list) = list else {
-            return Side::default();
+            return IndexedList::default();
         };
         let mut interner = label::Interner::default();
-        Side {
+        IndexedList {
             index: Index::new(&list),
             labels: list
                 .entries
@@ -121,7 +121,7 @@ impl Side {
 
 /// A matched event: which way it went and which list entry it hit.
 #[derive(Debug, Clone, Copy)]
-pub struct Hit<'m> {
+pub struct ListHit<'m> {
     /// Inbound: the source is a Tor exit. Outbound: the destination is a Tor relay.
     pub direction: Direction,
     /// The event's address that matched (source when inbound, destination when outbound).
@@ -135,8 +135,8 @@ pub struct Hit<'m> {
 /// The exit and relay indexes of one snapshot.
 #[derive(Debug, Clone, Default)]
 pub struct Matcher {
-    pub exits: Side,
-    pub relays: Side,
+    pub exits: IndexedList,
+    pub relays: IndexedList,
 }
 
 impl Matcher {
@@ -160,8 +160,8 @@ impl Matcher {
         geoip: Option<&Geoip>,
     ) -> Matcher {
         Matcher {
-            exits: Side::new(exits, geoip),
-            relays: Side::new(relays, geoip),
+            exits: IndexedList::new(exits, geoip),
+            relays: IndexedList::new(relays, geoip),
         }
     }
 
@@ -180,13 +180,13 @@ impl Matcher {
     }
 
     /// The hit of a [`crate::reader::Match`] against these lists, with the entry and its labels.
-    pub fn hit(&self, m: crate::reader::Match) -> Option<Hit<'_>> {
+    pub fn hit(&self, m: crate::reader::Match) -> Option<ListHit<'_>> {
         let side = match m.direction {
             Direction::Inbound => &self.exits,
             Direction::Outbound => &self.relays,
         };
         let (index, entry, labels) = side.entry(m.entry)?;
-        Some(Hit {
+        Some(ListHit {
             direction: m.direction,
             addr: m.addr,
             index,
@@ -196,10 +196,10 @@ impl Matcher {
     }
 
     /// Classifies an event: inbound when its source is a Tor exit, outbound when its destination is a Tor relay.
-    pub fn classify(&self, ev: &Event<'_>) -> Option<Hit<'_>> {
+    pub fn classify(&self, ev: &Event<'_>) -> Option<ListHit<'_>> {
         if let Some(src) = ev.src_ip {
             if let Some((index, entry, labels)) = self.exits.get(src) {
-                return Some(Hit {
+                return Some(ListHit {
                     direction: Direction::Inbound,
                     addr: src,
                     index,
@@ -210,7 +210,7 @@ impl Matcher {
         }
         let dst = ev.dst_ip?;
         let (index, entry, labels) = self.relays.get(dst)?;
-        Some(Hit {
+        Some(ListHit {
             direction: Direction::Outbound,
             addr: dst,
             index,

@@ -10,10 +10,10 @@ use std::fmt::Write as _;
 use chrono::{DateTime, SecondsFormat};
 use ipnet::IpNet;
 
-use crate::lists::{Family, List};
+use crate::list::{Family, List};
 
 pub mod cache;
-mod checkpoint;
+mod check_point;
 mod csv;
 mod f5;
 mod ipset;
@@ -25,6 +25,8 @@ mod rsc;
 mod selection;
 mod srx;
 mod txt;
+
+pub use json::{JsonEntry, JsonList};
 
 /// The closed set of output formats. The file extension of an EDL URL names one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -46,7 +48,7 @@ pub enum ListFormat {
     /// F5 BIG-IP external data group file of type address: `host …,` / `network …,` lines.
     F5,
     /// Check Point Generic Data Center JSON (sk167210).
-    Checkpoint,
+    CheckPoint,
 }
 
 impl ListFormat {
@@ -59,7 +61,7 @@ impl ListFormat {
         ListFormat::Rsc,
         ListFormat::Srx,
         ListFormat::F5,
-        ListFormat::Checkpoint,
+        ListFormat::CheckPoint,
     ];
 
     /// The format an extension (or config name) names; `plain`, `nftables` and `mikrotik` are accepted aliases.
@@ -82,14 +84,14 @@ impl ListFormat {
             ListFormat::Rsc => "rsc",
             ListFormat::Srx => "srx",
             ListFormat::F5 => "f5",
-            ListFormat::Checkpoint => "checkpoint",
+            ListFormat::CheckPoint => "checkpoint",
         }
     }
 
     pub fn content_type(self) -> &'static str {
         match self {
             ListFormat::Csv => "text/csv; charset=utf-8",
-            ListFormat::Json | ListFormat::Checkpoint => "application/json",
+            ListFormat::Json | ListFormat::CheckPoint => "application/json",
             _ => "text/plain; charset=utf-8",
         }
     }
@@ -117,7 +119,7 @@ pub fn render(format: ListFormat, list: &List, opts: &RenderOptions) -> Vec<u8> 
         ListFormat::Rsc => rsc::render(list, opts),
         ListFormat::Srx => srx::render(list, opts),
         ListFormat::F5 => f5::render(list, opts),
-        ListFormat::Checkpoint => checkpoint::render(list, opts),
+        ListFormat::CheckPoint => check_point::render(list, opts),
     };
     out.into_bytes()
 }

@@ -6,17 +6,17 @@ use memchr::memchr;
 /// Iterator over the fields of one CSV record. A quoted field is yielded without its outer quotes (doubled
 /// quotes inside are left as they are).
 #[derive(Debug, Clone)]
-pub struct Fields<'a> {
+pub struct CsvFields<'a> {
     rest: Option<&'a [u8]>,
 }
 
-impl<'a> Fields<'a> {
-    pub fn new(record: &'a [u8]) -> Fields<'a> {
-        Fields { rest: Some(record) }
+impl<'a> CsvFields<'a> {
+    pub fn new(record: &'a [u8]) -> CsvFields<'a> {
+        CsvFields { rest: Some(record) }
     }
 }
 
-impl<'a> Iterator for Fields<'a> {
+impl<'a> Iterator for CsvFields<'a> {
     type Item = &'a [u8];
 
     fn next(&mut self) -> Option<&'a [u8]> {
@@ -64,7 +64,7 @@ mod tests {
     use super::*;
 
     fn all(s: &[u8]) -> Vec<&[u8]> {
-        Fields::new(s).collect()
+        CsvFields::new(s).collect()
     }
 
     #[test]

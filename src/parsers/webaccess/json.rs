@@ -4,13 +4,14 @@
 
 use super::super::syslog::stamp;
 use super::super::{civil, flatjson, ParseError};
-use crate::event::{parse_ip, parse_port, parse_u64, Action, Event};
+use crate::address::{parse_ip, parse_port, parse_u64};
+use crate::event::{Action, Event};
 
 /// Keys naming the client, by server: nginx, Caddy, Traefik.
 const CLIENT_KEYS: [&str; 3] = ["remote_addr", "remote_ip", "ClientHost"];
 
 /// True for a JSON object with a client key.
-pub fn sniff(line: &[u8]) -> bool {
+pub fn looks_like(line: &[u8]) -> bool {
     flatjson::is_object(line) && CLIENT_KEYS.iter().any(|k| flatjson::get(line, k).is_some())
 }
 

@@ -1,5 +1,6 @@
-//! File checkpoints: for each file a tailer follows, its identity and the offset up to which the consumer has
-//! processed its lines, kept in one JSON file per input and replaced atomically. Owns that file; reads no logs.
+//! File-input offsets (the checkpoint): for each file a tailer follows, its identity and the offset up to which the
+//! consumer has processed its lines, kept in one JSON file per input and replaced atomically. Owns that file; reads
+//! no logs.
 //!
 //! The offset only moves when the consumer commits an [`Ack`], so the file never records a line that was not
 //! processed. Every commit rewrites the file (temp + rename, no fsync: cheap, and it survives the process dying);
@@ -19,7 +20,7 @@ use crate::atomic_file::{self, Durability};
 /// One followed file as recorded on disk.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Entry {
+pub struct FileOffset {
     /// Where the file was last seen.
     pub path: String,
     /// Device and inode of the file.
@@ -36,45 +37,45 @@ pub struct Entry {
 #[serde(deny_unknown_fields)]
 struct OnDisk {
     version: u32,
-    files: Vec<Entry>,
+    files: Vec<FileOffset>,
 }
 
 const VERSION: u32 = 1;
 
-struct Slot {
+struct FileSlot {
     /// Bumped when the file restarts from 0 (truncation): acks of earlier generations are stale.
     generation: u32,
-    entry: Entry,
+    entry: FileOffset,
     /// The tailer closed the file at this offset: the slot goes once the consumer has processed up to it.
     retire_at: Option<u64>,
 }
 
 #[derive(Default)]
-struct State {
-    slots: BTreeMap<u64, Slot>,
+struct Table {
+    slots: BTreeMap<u64, FileSlot>,
     /// Written since the last fsync.
     dirty: bool,
 }
 
 /// The checkpoint file of one input, shared by its tailer and the [`Ack`]s in flight.
-pub struct Store {
+pub struct OffsetFile {
     path: PathBuf,
-    state: Mutex<State>,
+    state: Mutex<Table>,
 }
 
 /// Acknowledges that the consumer has processed a batch: commit it after the lines were handled, in order.
 /// Dropping it without committing means "not processed": after a restart those lines are read again.
 #[derive(Debug)]
 pub struct Ack {
-    store: Arc<Store>,
+    store: Arc<OffsetFile>,
     id: u64,
     generation: u32,
     end: u64,
 }
 
-impl std::fmt::Debug for Store {
+impl std::fmt::Debug for OffsetFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store")
+        f.debug_struct("OffsetFile")
             .field("path", &self.path)
             .finish_non_exhaustive()
     }
@@ -114,10 +115,10 @@ impl Ack {
     }
 }
 
-impl Store {
+impl OffsetFile {
     /// Opens the checkpoint at `path`, returning the entries it held. A missing file is an empty checkpoint; an
     /// unreadable one is an error naming the path (the operator decides: fix or delete it).
-    pub fn open(path: PathBuf) -> anyhow::Result<(Arc<Store>, Vec<Entry>)> {
+    pub fn open(path: PathBuf) -> anyhow::Result<(Arc<OffsetFile>, Vec<FileOffset>)> {
         let entries = match fs::read(&path) {
             Ok(bytes) => {
                 let disk: OnDisk = serde_json::from_slice(&bytes).map_err(|e| {
@@ -139,24 +140,24 @@ impl Store {
                 ))
             }
         };
-        let store = Store {
+        let store = OffsetFile {
             path,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(Table::default()),
         };
         Ok((Arc::new(store), entries))
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
+    fn lock(&self) -> MutexGuard<'_, Table> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Starts recording a file under the tailer's `id`, and persists at once (so a rotated file is found again
     /// after a crash).
-    pub fn track(&self, id: u64, entry: Entry) -> io::Result<()> {
+    pub fn track(&self, id: u64, entry: FileOffset) -> io::Result<()> {
         let mut state = self.lock();
         state.slots.insert(
             id,
-            Slot {
+            FileSlot {
                 generation: 0,
                 entry,
                 retire_at: None,
@@ -166,7 +167,7 @@ impl Store {
     }
 
     /// The file restarted from offset 0 (truncated): older acks no longer apply. Returns the new generation.
-    pub fn restart(&self, id: u64, entry: Entry) -> io::Result<u32> {
+    pub fn restart(&self, id: u64, entry: FileOffset) -> io::Result<u32> {
         let mut state = self.lock();
         let generation = state
             .slots
@@ -174,7 +175,7 @@ impl Store {
             .map_or(0, |s| s.generation.wrapping_add(1));
         state.slots.insert(
             id,
-            Slot {
+            FileSlot {
                 generation,
                 entry,
                 retire_at: None,
@@ -238,7 +239,7 @@ impl Store {
         self.write(&mut state, Durability::Synced)
     }
 
-    fn write(&self, state: &mut State, durability: Durability) -> io::Result<()> {
+    fn write(&self, state: &mut Table, durability: Durability) -> io::Result<()> {
         let disk = OnDisk {
             version: VERSION,
             files: state.slots.values().map(|s| s.entry.clone()).collect(),
@@ -264,8 +265,8 @@ mod tests {
 
     use super::*;
 
-    fn entry(offset: u64) -> Entry {
-        Entry {
+    fn entry(offset: u64) -> FileOffset {
+        FileOffset {
             path: "/var/log/fw.log".into(),
             dev: 1,
             ino: 2,
@@ -275,15 +276,15 @@ mod tests {
         }
     }
 
-    fn on_disk(path: &Path) -> Vec<Entry> {
-        Store::open(path.to_path_buf()).expect("reopen").1
+    fn on_disk(path: &Path) -> Vec<FileOffset> {
+        OffsetFile::open(path.to_path_buf()).expect("reopen").1
     }
 
     #[test]
     fn acks_move_the_offset_forward_only_and_persist_at_once() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("fw.json");
-        let (store, entries) = Store::open(path.clone()).expect("open");
+        let (store, entries) = OffsetFile::open(path.clone()).expect("open");
         assert!(entries.is_empty());
         store.track(7, entry(10)).expect("track");
         let (first, second) = (store.ack(7, 0, 50), store.ack(7, 0, 90));
@@ -297,7 +298,7 @@ mod tests {
     fn acks_from_before_a_truncation_are_stale() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("fw.json");
-        let (store, _) = Store::open(path.clone()).expect("open");
+        let (store, _) = OffsetFile::open(path.clone()).expect("open");
         store.track(1, entry(0)).expect("track");
         let stale = store.ack(1, 0, 500);
         assert_eq!(store.restart(1, entry(0)).expect("restart"), 1);
@@ -311,7 +312,7 @@ mod tests {
     fn a_retired_file_goes_once_processed_to_its_end() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("fw.json");
-        let (store, _) = Store::open(path.clone()).expect("open");
+        let (store, _) = OffsetFile::open(path.clone()).expect("open");
         store.track(1, entry(0)).expect("track");
         let last = store.ack(1, 0, 300);
         store.retire(1, 300).expect("retire");
@@ -326,7 +327,9 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("fw.json");
         fs::write(&path, b"{\"version\":1,\"files\":[").expect("write");
-        let err = Store::open(path.clone()).expect_err("damaged").to_string();
+        let err = OffsetFile::open(path.clone())
+            .expect_err("damaged")
+            .to_string();
         assert!(err.contains(&path.display().to_string()), "{err}");
     }
 }

@@ -1,6 +1,6 @@
 //! Log parsers: pure functions from one line of bytes to its events, each an [`Event`] or a [`ParseError`] reason.
 //!
-//! One module per log format behind the same functions: `sniff(line) -> bool` (cheap: is this line probably
+//! One module per log format behind the same functions: `looks_like(line) -> bool` (cheap: is this line probably
 //! mine?) and `parse(line, stamps) -> Result<Event, ParseError>` (`stamps`: the `now` a syslog stamp without a
 //! year is read at, given by the caller; formats whose stamps all carry a year take only the line); a format whose
 //! line may hold a document of many flows (an Azure NSG record, a list of GCP log entries) also hands each of them
@@ -8,10 +8,9 @@
 //! lines said. Parsers scan bytes (`memchr`), do no IO, read no clock, keep no thread-local state, know nothing of
 //! tokio, and allocate nothing per line or event. They must never panic on any input.
 
-use crate::event::{Addresses, Event, Glimpse};
+use crate::event::{Addresses, Event, PacketFacts};
 use syslog::Stamps;
 
-pub mod access;
 pub mod asa;
 pub mod azure;
 pub mod cef;
@@ -30,6 +29,7 @@ pub mod sshd;
 pub mod syslog;
 pub mod vpcflow;
 pub mod watchguard;
+pub mod webaccess;
 pub mod weberror;
 pub mod winfw;
 
@@ -37,7 +37,7 @@ pub use context::Context;
 
 // Byte-scanning pieces shared by the PAN-OS, FortiGate, VPC Flow, CEF/LEEF and access-log parsers.
 pub mod civil;
-pub mod csv;
+pub mod csv_fields;
 #[cfg(test)]
 mod fixture;
 pub mod flatjson;
@@ -69,7 +69,7 @@ pub enum LogFormat {
     /// Windows Firewall `pfirewall.log`.
     WinFirewall,
     /// nginx / Apache combined access log.
-    Access,
+    WebAccess,
     /// nginx / Apache error log (ModSecurity included).
     WebError,
     /// OpenSSH server logins and refusals.
@@ -102,7 +102,7 @@ impl LogFormat {
         LogFormat::Cef,
         LogFormat::WinFirewall,
         LogFormat::VpcFlow,
-        LogFormat::Access,
+        LogFormat::WebAccess,
         LogFormat::WebError,
         LogFormat::Sshd,
         LogFormat::Sophos,
@@ -126,7 +126,7 @@ impl LogFormat {
             LogFormat::VpcFlow => "vpcflow",
             LogFormat::Cef => "cef",
             LogFormat::WinFirewall => "winfw",
-            LogFormat::Access => "access",
+            LogFormat::WebAccess => "access",
             LogFormat::WebError => "weberror",
             LogFormat::Sshd => "sshd",
             LogFormat::Sophos => "sophos",
@@ -144,48 +144,48 @@ impl LogFormat {
     }
 
     /// Cheap test: does this line look like this format?
-    pub fn sniff(self, line: &[u8]) -> bool {
+    pub fn looks_like(self, line: &[u8]) -> bool {
         match self {
-            LogFormat::Netfilter => netfilter::sniff(line),
-            LogFormat::Filterlog => filterlog::sniff(line),
-            LogFormat::Panos => panos::sniff(line),
-            LogFormat::Asa => asa::sniff(line),
-            LogFormat::Fortigate => fortigate::sniff(line),
-            LogFormat::Srx => srx::sniff(line),
-            LogFormat::VpcFlow => vpcflow::sniff(line),
-            LogFormat::Cef => cef::sniff(line),
-            LogFormat::WinFirewall => winfw::sniff(line),
-            LogFormat::Access => access::sniff(line),
-            LogFormat::WebError => weberror::sniff(line),
-            LogFormat::Sshd => sshd::sniff(line),
-            LogFormat::Sophos => sophos::sniff(line),
-            LogFormat::SonicWall => sonicwall::sniff(line),
-            LogFormat::WatchGuard => watchguard::sniff(line),
-            LogFormat::MikroTik => mikrotik::sniff(line),
-            LogFormat::Meraki => meraki::sniff(line),
-            LogFormat::Azure => azure::sniff(line),
-            LogFormat::Gcp => gcp::sniff(line),
+            LogFormat::Netfilter => netfilter::looks_like(line),
+            LogFormat::Filterlog => filterlog::looks_like(line),
+            LogFormat::Panos => panos::looks_like(line),
+            LogFormat::Asa => asa::looks_like(line),
+            LogFormat::Fortigate => fortigate::looks_like(line),
+            LogFormat::Srx => srx::looks_like(line),
+            LogFormat::VpcFlow => vpcflow::looks_like(line),
+            LogFormat::Cef => cef::looks_like(line),
+            LogFormat::WinFirewall => winfw::looks_like(line),
+            LogFormat::WebAccess => webaccess::looks_like(line),
+            LogFormat::WebError => weberror::looks_like(line),
+            LogFormat::Sshd => sshd::looks_like(line),
+            LogFormat::Sophos => sophos::looks_like(line),
+            LogFormat::SonicWall => sonicwall::looks_like(line),
+            LogFormat::WatchGuard => watchguard::looks_like(line),
+            LogFormat::MikroTik => mikrotik::looks_like(line),
+            LogFormat::Meraki => meraki::looks_like(line),
+            LogFormat::Azure => azure::looks_like(line),
+            LogFormat::Gcp => gcp::looks_like(line),
         }
     }
 
     /// The addresses of a line exactly when [`LogFormat::parse`] accepts it, with the same error when it does not.
     /// Cheaper than a parse where the format allows (netfilter: no time, host or action), so that a caller can
     /// parse in full only the lines whose addresses matter.
-    pub fn peek(self, line: &[u8]) -> Result<Addresses, ParseError> {
-        self.glimpse(line).map(|g| g.addresses)
+    pub fn addresses(self, line: &[u8]) -> Result<Addresses, ParseError> {
+        self.packet_facts(line).map(|g| g.addresses)
     }
 
     /// The addresses, destination port and protocol of a line exactly when [`LogFormat::parse`] accepts it, with
-    /// the same values, or the same error when it does not. Like [`LogFormat::peek`], cheaper than a parse for
+    /// the same values, or the same error when it does not. Like [`LogFormat::addresses`], cheaper than a parse for
     /// netfilter.
     #[inline]
-    pub fn glimpse(self, line: &[u8]) -> Result<Glimpse, ParseError> {
+    pub fn packet_facts(self, line: &[u8]) -> Result<PacketFacts, ParseError> {
         match self {
-            LogFormat::Netfilter => netfilter::glimpse(line),
-            // The glimpse holds no time: the stamps it is read with do not matter.
+            LogFormat::Netfilter => netfilter::packet_facts(line),
+            // The packet facts hold no time: the stamps it is read with do not matter.
             other => other
                 .parse(line, &mut Stamps::default())
-                .map(|e| e.glimpse()),
+                .map(|e| e.packet_facts()),
         }
     }
 
@@ -224,7 +224,7 @@ impl LogFormat {
             LogFormat::VpcFlow => vpcflow::parse(line),
             LogFormat::Cef => cef::parse(line, stamps),
             LogFormat::WinFirewall => winfw::parse(line),
-            LogFormat::Access => access::parse(line, stamps),
+            LogFormat::WebAccess => webaccess::parse(line, stamps),
             LogFormat::WebError => weberror::parse(line, stamps),
             LogFormat::Sshd => sshd::parse(line, stamps),
             LogFormat::Sophos => sophos::parse(line, stamps),
@@ -323,9 +323,9 @@ pub(crate) fn every<'a>(
     });
 }
 
-/// Detects the format of one line (the first format whose `sniff` accepts it).
+/// Detects the format of one line (the first format whose `looks_like` accepts it).
 pub fn detect(line: &[u8]) -> Option<LogFormat> {
-    LogFormat::ALL.into_iter().find(|f| f.sniff(line))
+    LogFormat::ALL.into_iter().find(|f| f.looks_like(line))
 }
 
 /// Auto-detects the format and parses the line.

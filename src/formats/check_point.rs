@@ -7,10 +7,10 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::{is_host, rfc3339, selection, RenderOptions};
-use crate::lists::List;
+use crate::list::List;
 
 #[derive(Serialize)]
-struct Feed<'a> {
+struct DataCenterFeed<'a> {
     version: &'static str,
     description: String,
     objects: [Object<'a>; 1],
@@ -35,7 +35,7 @@ pub(super) fn render(list: &List, opts: &RenderOptions) -> String {
             }
         })
         .collect();
-    let feed = Feed {
+    let feed = DataCenterFeed {
         version: "1.0",
         description: format!(
             "torwatch {} version {}, {} entries, generated {}",

@@ -54,7 +54,7 @@ fn login_slot(service: Option<Service>, action: Option<Action>) -> (usize, usize
 
 /// Rolling per-hour counts.
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
-pub struct Recent {
+pub struct HourlyHits {
     buckets: Vec<Bucket>,
     /// Hits counted since the start: tells a saver whether anything changed.
     #[serde(skip)]
@@ -64,7 +64,7 @@ pub struct Recent {
 /// One inbound hit as the window counts it.
 #[derive(Debug, Clone, Copy)]
 pub struct Seen<'a> {
-    /// The hour it goes in: see [`Recent::place`].
+    /// The hour it goes in: see [`HourlyHits::place`].
     pub at: i64,
     pub exit: IpAddr,
     pub country: &'a str,
@@ -84,7 +84,7 @@ pub struct Hour {
 
 /// Merged counts for a window.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Summary {
+pub struct DaySummary {
     pub hits: u64,
     pub outbound: u64,
     /// Exit, hits, last hit (unix seconds).
@@ -100,7 +100,7 @@ pub struct Summary {
     pub logins: Logins,
 }
 
-impl Recent {
+impl HourlyHits {
     /// Where a hit at `now` whose log line says `time` goes: that time, or `now` when the line has none or one
     /// further ahead than a few minutes (a clock or a zone-less stamp off); `None` when it is older than 24 h.
     pub fn place(time: Option<i64>, now: i64) -> Option<i64> {
@@ -190,7 +190,7 @@ impl Recent {
         }
     }
 
-    /// Counts an outbound hit in the hour of `at` (see [`Recent::place`]).
+    /// Counts an outbound hit in the hour of `at` (see [`HourlyHits::place`]).
     pub fn outbound(&mut self, at: i64) {
         let b = self.bucket(at);
         b.hits += 1;
@@ -212,9 +212,9 @@ impl Recent {
     }
 
     /// The last 24 hours, top `n` of each map.
-    pub fn summary(&self, now: i64, n: usize) -> Summary {
+    pub fn summary(&self, now: i64, n: usize) -> DaySummary {
         let hour = now.div_euclid(HOUR);
-        let mut s = Summary::default();
+        let mut s = DaySummary::default();
         let mut exits: HashMap<IpAddr, (u64, i64)> = HashMap::new();
         let mut http: HashMap<u16, u64> = HashMap::new();
         let mut countries: HashMap<String, u64> = HashMap::new();
@@ -279,26 +279,26 @@ fn top<K: Ord + Clone>(map: HashMap<K, u64>, n: usize) -> Vec<(K, u64)> {
 }
 
 /// The status page's view of the last 24 hours, with nicknames and countries from the current exit list.
-pub struct RecentTraffic {
-    pub recent: std::sync::Arc<std::sync::Mutex<Recent>>,
+pub struct LastDayTraffic {
+    pub recent: std::sync::Arc<std::sync::Mutex<HourlyHits>>,
     pub shared: crate::snapshot::Shared,
 }
 
 /// Rows shown per table.
 const ROWS: usize = 20;
 
-impl crate::status::TrafficSource for RecentTraffic {
+impl crate::status::TrafficSource for LastDayTraffic {
     fn traffic(&self, now: i64) -> crate::status::Traffic {
         let summary = match self.recent.lock() {
             Ok(r) => r.summary(now, ROWS),
-            Err(_) => Summary::default(),
+            Err(_) => DaySummary::default(),
         };
         let distinct = match self.recent.lock() {
             Ok(r) => r.distinct(now),
             Err(_) => 0,
         };
         let snapshot = self.shared.load();
-        let exits = snapshot.lists.get(crate::lists::ListId::Exits.name());
+        let exits = snapshot.lists.get(crate::list::ListId::Exits.name());
         let top_exits = summary
             .exits
             .iter()
@@ -364,7 +364,7 @@ mod tests {
 
     #[test]
     fn windows_and_tops() {
-        let mut r = Recent::default();
+        let mut r = HourlyHits::default();
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         let b: IpAddr = "192.0.2.2".parse().unwrap();
         let t = 1_000_000 * HOUR;
@@ -418,29 +418,29 @@ mod tests {
     #[test]
     fn a_hit_goes_in_the_hour_of_its_line() {
         let now = 1_000_000 * HOUR + 1800;
-        assert_eq!(Recent::place(None, now), Some(now));
+        assert_eq!(HourlyHits::place(None, now), Some(now));
         assert_eq!(
-            Recent::place(Some(now - 5 * HOUR), now),
+            HourlyHits::place(Some(now - 5 * HOUR), now),
             Some(now - 5 * HOUR)
         );
         assert_eq!(
-            Recent::place(Some(now + 60), now),
+            HourlyHits::place(Some(now + 60), now),
             Some(now),
             "a little ahead: now"
         );
         assert_eq!(
-            Recent::place(Some(now + 2 * HOUR), now),
+            HourlyHits::place(Some(now + 2 * HOUR), now),
             Some(now),
             "far ahead: not believed"
         );
         let first = 1_000_000 * HOUR - 23 * HOUR;
         assert_eq!(
-            Recent::place(Some(first), now),
+            HourlyHits::place(Some(first), now),
             Some(first),
             "the oldest hour shown"
         );
         assert_eq!(
-            Recent::place(Some(first - 1), now),
+            HourlyHits::place(Some(first - 1), now),
             None,
             "older than the window"
         );
@@ -448,7 +448,7 @@ mod tests {
 
     #[test]
     fn logins_by_service_and_result() {
-        let mut r = Recent::default();
+        let mut r = HourlyHits::default();
         let exit: IpAddr = "192.0.2.1".parse().unwrap();
         let t = 1_000_000 * HOUR;
         let login = |at, service, action| Seen {

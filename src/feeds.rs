@@ -99,6 +99,18 @@ pub struct FeedAddr {
     pub approximate: bool,
 }
 
+impl FeedAddr {
+    /// A network a source lists with nothing more said of it: no relay, no time, measured.
+    pub fn listed(net: IpNet) -> FeedAddr {
+        FeedAddr {
+            net,
+            relay: None,
+            seen: None,
+            approximate: false,
+        }
+    }
+}
+
 /// A parsed feed body.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Feed {

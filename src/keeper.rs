@@ -11,13 +11,13 @@ use crate::clock::now;
 use crate::config::{Config, SourceConfig};
 use crate::feeds::{validate, Feed, FeedAddr, FeedKind, RelayInfo};
 use crate::formats::cache::Renders;
-use crate::lists::{Family, List, ListId, Provenance, Window};
+use crate::list::{Family, List, ListId, Provenance, Window};
 use crate::snapshot::{Shared, Snapshot, SourceStatus};
-use history::{Currency, History, Imported, Info, Sighting, Times};
+use history::{CurrentRule, History, Imported, Info, Sighting, Times};
 use ipnet::IpNet;
 use metrics::{DropLabels, KeeperMetrics, ListFamilyLabels, ListLabels, ResultLabels, WriteLabels};
-use poll::{Outcome, Poller, Report};
-use state::{ListMeta, State};
+use poll::{FetchOutcome, PollReport, Poller};
+use state::{ListMeta, SavedState};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,7 +27,7 @@ use tokio_util::task::TaskTracker;
 
 pub struct Keeper {
     config: Arc<Config>,
-    state: State,
+    state: SavedState,
     shared: Shared,
     metrics: Arc<KeeperMetrics>,
     changed: watch::Sender<u64>,
@@ -60,7 +60,7 @@ impl Keeper {
         shared: Shared,
         metrics: Arc<KeeperMetrics>,
     ) -> anyhow::Result<Keeper> {
-        let state = State::load(&config.state_dir)?.unwrap_or_default();
+        let state = SavedState::load(&config.state_dir)?.unwrap_or_default();
         let (changed, _) = watch::channel(0);
         let mut keeper = Keeper {
             config,
@@ -303,7 +303,7 @@ impl Keeper {
     }
 
     /// Merges one poller report.
-    pub fn apply(&mut self, report: Report) {
+    pub fn apply(&mut self, report: PollReport) {
         let Some(source) = self.config.sources.get(report.source) else {
             return;
         };
@@ -346,13 +346,13 @@ impl Keeper {
         st.last_result = result.to_string();
         st.retry_at = report.retry_at;
         match report.outcome {
-            Outcome::Failed { reason, message } => {
+            FetchOutcome::Failed { reason, message } => {
                 tracing::warn!(source = %name, reason, "fetch failed, keeping the last good list: {message}");
                 st.failures = st.failures.saturating_add(1);
                 st.last_error = Some(message);
                 self.metrics.up.get_or_create(&labels).set(0);
             }
-            Outcome::Accepted {
+            FetchOutcome::Accepted {
                 feed,
                 etag,
                 last_modified,
@@ -377,7 +377,7 @@ impl Keeper {
                 self.history_changed = true;
                 self.confirm(report.source, report.at);
             }
-            Outcome::Unchanged => {
+            FetchOutcome::Unchanged => {
                 tracing::debug!(source = %name, "unchanged");
                 if st.loaded {
                     let times = Times {
@@ -464,7 +464,7 @@ fn feeds_list(source: &SourceConfig, list: &str) -> bool {
 }
 
 /// When any source of the list last confirmed it.
-fn confirmed_at(config: &Config, state: &State, list: &str) -> i64 {
+fn confirmed_at(config: &Config, state: &SavedState, list: &str) -> i64 {
     config
         .sources
         .iter()
@@ -551,7 +551,7 @@ fn follow(history: &mut History, source: &SourceConfig, feed: &Feed, times: Time
 /// What a source's last good list covers, for the guard's `max_cover`: its open spans, and for a `torwatch` source
 /// the addresses of its list it holds under the other instance's source names.
 fn last_good(
-    state: &State,
+    state: &SavedState,
     source: &SourceConfig,
     retention: i64,
 ) -> crate::feeds::guard::Coverage {
@@ -598,7 +598,7 @@ pub fn known_lists(config: &Config) -> BTreeSet<String> {
 /// source follows ([`followed`]) succeeded, as far as this instance knows, at their latest sighting: so a follower
 /// keeps its leader's last list as long as the leader does, also while the leader cannot be reached. Used by the
 /// service, `lookup` and `scan`, so that they agree.
-pub fn last_successes(state: &State) -> BTreeMap<String, i64> {
+pub fn last_successes(state: &SavedState) -> BTreeMap<String, i64> {
     let mut out = followed(state);
     for (name, st) in state.sources.iter().filter(|(_, st)| st.loaded) {
         out.insert(name.clone(), st.last_success);
@@ -608,7 +608,7 @@ pub fn last_successes(state: &State) -> BTreeMap<String, i64> {
 
 /// The sources of another instance that this one follows, with their latest sighting in any list: the history's
 /// tracks of names no source here has (only a `torwatch` source's import writes those).
-pub fn followed(state: &State) -> BTreeMap<String, i64> {
+pub fn followed(state: &SavedState) -> BTreeMap<String, i64> {
     let mut out: BTreeMap<String, i64> = BTreeMap::new();
     for book in state.history.lists.values() {
         for (name, track) in &book.tracks {
@@ -625,9 +625,9 @@ pub fn followed(state: &State) -> BTreeMap<String, i64> {
 }
 
 /// Builds the snapshot for `now` from the state, bumping list versions whose contents changed.
-pub fn build(config: &Config, state: &mut State, previous: &Snapshot, now: i64) -> Snapshot {
+pub fn build(config: &Config, state: &mut SavedState, previous: &Snapshot, now: i64) -> Snapshot {
     let last_success = last_successes(state);
-    let currency = Currency {
+    let rule = CurrentRule {
         last_success: &last_success,
         retention: config.retention.as_secs() as i64,
         now,
@@ -648,12 +648,12 @@ pub fn build(config: &Config, state: &mut State, previous: &Snapshot, now: i64) 
             ListId::ExitsWithin(w) => {
                 state
                     .history
-                    .window(ListId::Exits.name(), &currency, w.secs(), fill)
+                    .window(ListId::Exits.name(), &rule, w.secs(), fill)
             }
-            _ => state.history.current(name, &currency, fill),
+            _ => state.history.current(name, &rule, fill),
         };
         // `exclude` means never blocked: excluded ranges are carved out of wider networks, not only dropped.
-        let mut entries = crate::lists::exclude(entries, &config.exclude);
+        let mut entries = crate::list::exclude(entries, &config.exclude);
         if !config.exclude.is_empty() {
             entries.sort_by_key(|e| e.net);
             entries.dedup_by(|a, b| a.net == b.net);
@@ -671,7 +671,7 @@ pub fn build(config: &Config, state: &mut State, previous: &Snapshot, now: i64) 
         });
         // The version, and with it every format's ETag and Last-Modified, moves only when the contents do: a
         // fetch that confirms the same list (304, or the same entries) changes nothing a firewall sees.
-        let digest = crate::lists::digest(&entries);
+        let digest = crate::list::digest(&entries);
         if meta.version == 0 || meta.digest != digest {
             meta.version += 1;
             meta.updated = now;
@@ -728,7 +728,7 @@ struct Enrichment<'a> {
 }
 
 impl<'a> Enrichment<'a> {
-    fn new(config: &Config, state: &'a State) -> Enrichment<'a> {
+    fn new(config: &Config, state: &'a SavedState) -> Enrichment<'a> {
         let mut e = Enrichment {
             by_fingerprint: HashMap::new(),
             by_addr: HashMap::new(),
@@ -784,7 +784,7 @@ impl<'a> Enrichment<'a> {
 
 /// The span of time the history can answer for: from its earliest span (a first fetch of TorDNSEL already covers
 /// the day its measurements describe) to `now`; `None` when no source ever delivered a list.
-pub fn covered(state: &State, now: i64) -> Option<(i64, i64)> {
+pub fn covered(state: &SavedState, now: i64) -> Option<(i64, i64)> {
     if !state.sources.values().any(|s| s.loaded) {
         return None;
     }
@@ -795,20 +795,20 @@ pub fn covered(state: &State, now: i64) -> Option<(i64, i64)> {
 /// The answer to `torwatch lookup`: per list, the matching networks and their sources at `at`.
 pub fn lookup(
     config: &Config,
-    state: &State,
+    state: &SavedState,
     addr: std::net::IpAddr,
     at: i64,
     now: i64,
 ) -> Vec<(String, IpNet, Provenance)> {
     let last_success = last_successes(state);
-    let currency = Currency {
+    let rule = CurrentRule {
         last_success: &last_success,
         retention: config.retention.as_secs() as i64,
         now,
     };
     let mut out = Vec::new();
     for list in state.history.lists.keys() {
-        for (net, prov) in state.history.lookup(list, addr, at, &currency) {
+        for (net, prov) in state.history.lookup(list, addr, at, &rule) {
             out.push((list.clone(), net, prov));
         }
     }
@@ -844,8 +844,8 @@ mod tests {
     }
 
     /// A follower's state after its source `leader` accepted `feed` at `at`.
-    fn follower(config: &Config, feed: &Feed, at: i64) -> State {
-        let mut state = State::default();
+    fn follower(config: &Config, feed: &Feed, at: i64) -> SavedState {
+        let mut state = SavedState::default();
         state.sources.insert(
             "leader".into(),
             state::SourceState {

@@ -6,10 +6,10 @@
 //! `max_message` are skipped and counted (`oversize`). Every task stops when the shutdown token is cancelled.
 
 pub mod batch;
-pub mod checkpoint;
 pub mod file;
 pub mod framing;
 pub mod metrics;
+pub mod offsets;
 pub mod socket_drops;
 pub mod stdin;
 mod stream;
@@ -27,8 +27,8 @@ use tokio::sync::mpsc::Sender;
 use tokio_util::sync::CancellationToken;
 
 pub use batch::{Batch, Outbox, Stopped};
-pub use checkpoint::Ack;
 pub use metrics::{InputCounters, InputMetrics, PathProblem};
+pub use offsets::Ack;
 
 use crate::problems::Problems;
 
