@@ -233,5 +233,4 @@ enum Step {
 }
 
 #[cfg(test)]
-#[path = "framing_tests.rs"]
 mod tests;

@@ -1,17 +1,9 @@
-//! Tests of the azure reader: golden lines written from the vendor's documented format, and properties that hold for
-//! any input.
+//! Tests of the azure reader: properties that hold for any input. Its golden lines (from the vendor's
+//! documented format) are checked by `parsers::fixture`.
 
 use proptest::prelude::*;
 
 use super::*;
-use crate::parsers::{fixture, LogFormat};
-
-const FIXTURE: &str = include_str!("../../../tests/fixtures/logs/azure.txt");
-
-#[test]
-fn fixture_lines() {
-    fixture::check(LogFormat::Azure, FIXTURE);
-}
 
 proptest! {
     #[test]

@@ -1,17 +1,8 @@
-//! Tests of the PAN-OS parser: golden fixture lines, sniffing, and properties that hold for any input.
+//! Tests of the PAN-OS parser: sniffing and properties that hold for any input.
 
 use proptest::prelude::*;
 
 use super::*;
-use crate::parsers::{fixture, LogFormat};
-
-#[test]
-fn fixture_lines() {
-    fixture::check(
-        LogFormat::Panos,
-        include_str!("../../../tests/fixtures/logs/panos.txt"),
-    );
-}
 
 #[test]
 fn sniff_wants_the_record_shape() {

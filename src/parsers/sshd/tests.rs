@@ -1,13 +1,6 @@
-//! Tests of the sshd parser: golden fixture lines, and properties over mutated and random lines.
+//! Tests of the sshd parser: properties over mutated and random lines.
 
 use crate::parsers::{fixture, LogFormat};
-
-const FIXTURE: &str = include_str!("../../../tests/fixtures/logs/sshd.txt");
-
-#[test]
-fn fixture_lines() {
-    fixture::check(LogFormat::Sshd, FIXTURE);
-}
 
 /// Lines made of sshd's words and near misses, and random bytes: no panic, no address the line does not hold.
 #[test]

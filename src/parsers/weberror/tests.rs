@@ -1,14 +1,7 @@
-//! Tests of the error-log parser: golden fixture lines, and properties over mutated and random lines.
+//! Tests of the error-log parser: properties over mutated and random lines.
 
 use super::*;
 use crate::parsers::{fixture, LogFormat};
-
-const FIXTURE: &str = include_str!("../../../tests/fixtures/logs/weberror.txt");
-
-#[test]
-fn fixture_lines() {
-    fixture::check(LogFormat::WebError, FIXTURE);
-}
 
 #[test]
 fn apache_time() {
