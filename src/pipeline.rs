@@ -15,7 +15,7 @@ use crate::matcher::metrics::{InputHandle, Recorder, TrafficMetrics};
 use crate::matcher::Matcher;
 use crate::parsers::netfilter::PrefixActions;
 use crate::parsers::{Context, LogFormat, ParseError};
-use crate::reader::{Reader, Sink};
+use crate::reader::{LinesRead, Reader, Sink};
 use crate::recent::{Recent, Seen};
 use crate::snapshot::Shared;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -192,6 +192,9 @@ struct Input {
     waits: bool,
     counters: Counters,
     no_list: Counter,
+    /// Lines read and skipped for their length, of the runs of lines a file input hands over uncut.
+    lines: Counter,
+    oversize: Counter,
     /// Whether the warning about lines before any list was given.
     warned: bool,
     reader: Reader,
@@ -241,13 +244,19 @@ impl Pipeline {
         let inputs = config
             .inputs
             .iter()
-            .map(|i| Input {
-                name: i.name.clone(),
-                waits: matches!(i.kind, InputKind::File(_) | InputKind::Stdin),
-                counters: Counters::new(&i.name, parse, &traffic),
-                no_list: inputs.input(&i.name).no_list,
-                warned: false,
-                reader: Reader::new(i.format, Context::new(actions.clone(), i.fields)),
+            .map(|i| {
+                let read = inputs.input(&i.name);
+                Input {
+                    name: i.name.clone(),
+                    waits: matches!(i.kind, InputKind::File(_) | InputKind::Stdin),
+                    counters: Counters::new(&i.name, parse, &traffic),
+                    no_list: read.no_list,
+                    lines: read.lines,
+                    oversize: read.oversize,
+                    warned: false,
+                    reader: Reader::new(i.format, Context::new(actions.clone(), i.fields))
+                        .with_max_line(i.max_message),
+                }
             })
             .collect();
         Pipeline {
@@ -332,7 +341,15 @@ impl Pipeline {
             for line in &batch.lines {
                 input.reader.line(line, &self.matcher, &mut count);
             }
+            let mut read = LinesRead::default();
+            for run in &batch.runs {
+                let r = input.reader.lines(run, &self.matcher, &mut count);
+                read.lines += r.lines;
+                read.oversize += r.oversize;
+            }
             input.counters.add(&count.tally);
+            input.lines.inc_by(read.lines);
+            input.oversize.inc_by(read.oversize);
         }
         if let Some(ack) = batch.ack {
             self.acknowledge(ack);
@@ -368,7 +385,12 @@ impl Pipeline {
             self.held.push(batch);
             return;
         }
-        input.no_list.inc_by(batch.lines.len() as u64);
+        let in_runs: usize = batch
+            .runs
+            .iter()
+            .map(|r| memchr::memchr_iter(b'\n', r).count())
+            .sum();
+        input.no_list.inc_by((batch.lines.len() + in_runs) as u64);
         if !input.warned {
             input.warned = true;
             tracing::warn!(
@@ -392,7 +414,8 @@ struct Count<'p> {
 }
 
 impl Sink for Count<'_> {
-    const EVENTS: bool = true;
+    const EVENTS: bool = false;
+    const TIMES: bool = true;
 
     fn parsed(&mut self, format: LogFormat) {
         self.tally.parsed(format);
@@ -403,7 +426,8 @@ impl Sink for Count<'_> {
     }
 
     fn hit(&mut self, found: &crate::reader::Hit<'_, '_>) {
-        let (Some(ev), Some(hit)) = (found.event, self.matcher.hit(found.matched)) else {
+        let ev = found;
+        let Some(hit) = self.matcher.hit(found.matched) else {
             return;
         };
         if let Some(r) = self.recorder.as_mut() {
@@ -416,7 +440,7 @@ impl Sink for Count<'_> {
                     at,
                     exit: hit.addr,
                     country: &hit.labels.country,
-                    port: ev.dst_port,
+                    port: ev.glimpse.dst_port,
                     http: ev.http_status,
                     kind: ev.kind,
                     login: ev.is_login().then_some((ev.service, ev.action)),
@@ -505,6 +529,7 @@ mod tests {
         Batch {
             input,
             lines: vec![bytes::Bytes::from_static(b"x")],
+            runs: Vec::new(),
             ack: None,
         }
     }
@@ -549,6 +574,7 @@ mod tests {
                 .iter()
                 .map(|l| bytes::Bytes::copy_from_slice(l.as_bytes()))
                 .collect(),
+            runs: Vec::new(),
             ack: None,
         }
     }
@@ -650,6 +676,60 @@ mod tests {
                 ("nsg".into(), "drop".into(), 1)
             ]
         );
+    }
+
+    #[test]
+    fn a_run_of_lines_counts_as_its_lines_one_by_one() {
+        let config = "inputs:\n  - {name: a, type: stdin, max_message: 480}\n";
+        let log = [
+            "Nov 28 00:00:01 fw kernel: [UFW BLOCK] IN=eth0 OUT= SRC=185.220.101.7 DST=10.0.0.1 PROTO=TCP SPT=1 DPT=22",
+            "Nov 28 00:00:02 fw kernel: IN=eth0 OUT= SRC=198.51.100.4 DST=10.0.0.1 PROTO=TCP SPT=1 DPT=22",
+            "185.220.101.7 - - [28/Nov/2026:00:00:06 +0000] \"GET / HTTP/1.1\" 503 12 \"-\" \"curl\"",
+            "not a log line",
+            "   ",
+        ];
+        let long = format!("{} {}", log[0], "x".repeat(480));
+        let mut text = String::new();
+        for l in log.iter().copied().chain([long.as_str(), ""]) {
+            text.push_str(l);
+            text.push_str("\r\n");
+        }
+        let (mut by_line, reg_lines) = pipeline(config);
+        // What the framing hands over line by line: no empty line, the oversize one counted by the input.
+        by_line.process(lines(0, &log));
+        let (mut by_run, reg_runs) = pipeline(config);
+        let half = text.find("not a").unwrap();
+        by_run.process(Batch {
+            input: 0,
+            lines: Vec::new(),
+            runs: vec![
+                bytes::Bytes::copy_from_slice(&text.as_bytes()[..half]),
+                bytes::Bytes::copy_from_slice(&text.as_bytes()[half..]),
+            ],
+            ack: None,
+        });
+        let counted = [
+            "torwatch_input_parsed_total",
+            "torwatch_input_parse_errors_total",
+            "torwatch_tor_hits_total",
+        ];
+        assert_eq!(hits(&by_run, &reg_runs), hits(&by_line, &reg_lines));
+        assert_eq!(samples(&reg_runs, &counted), samples(&reg_lines, &counted));
+        let read = samples(
+            &reg_runs,
+            &["torwatch_input_lines_total", "torwatch_input_dropped_total"],
+        );
+        assert!(
+            read.contains(&r#"torwatch_input_lines_total{input="a"} 5"#.to_string()),
+            "{read:?}"
+        );
+        assert!(
+            read.contains(
+                &r#"torwatch_input_dropped_total{input="a",reason="oversize"} 1"#.to_string()
+            ),
+            "{read:?}"
+        );
+        assert_eq!(hits(&by_run, &reg_runs).iter().map(|h| h.2).sum::<u64>(), 2);
     }
 
     #[test]

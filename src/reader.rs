@@ -5,7 +5,7 @@
 //! error and hit to a [`Sink`]. So the two count alike, configured netfilter prefix rules included, and read at
 //! the same speed. Pure: no IO, no clock; nothing is allocated per line.
 
-use crate::event::{Action, Addresses, Direction, Event, Glimpse, Kind};
+use crate::event::{Action, Addresses, Direction, Event, Glimpse, Kind, Service};
 use crate::parsers::netfilter::{self, kernel, ActionMemo};
 use crate::parsers::{Context, LogFormat, ParseError};
 use std::net::IpAddr;
@@ -43,22 +43,34 @@ pub struct Hit<'e, 'a> {
     pub action: Option<Action>,
     pub kind: Kind,
     pub http_status: Option<u16>,
+    /// The service a login names.
+    pub service: Option<Service>,
+    /// The event's time: always for a sink that asks for times ([`Sink::TIMES`]) or events.
+    pub time: Option<i64>,
     /// The whole event, when it was read: always for a sink that asks for events ([`Sink::EVENTS`]) and when the
     /// lists answer by time; a netfilter line matched against the current lists is otherwise read no further than
-    /// its glimpse and action.
+    /// its glimpse, action and (when asked for) time.
     pub event: Option<&'e Event<'a>>,
 }
 
 impl<'e, 'a> Hit<'e, 'a> {
-    fn of(matched: Match, event: &'e Event<'a>) -> Hit<'e, 'a> {
+    /// The hit of a whole event.
+    pub fn of(matched: Match, event: &'e Event<'a>) -> Hit<'e, 'a> {
         Hit {
             matched,
             glimpse: event.glimpse(),
             action: event.action,
             kind: event.kind,
             http_status: event.http_status,
+            service: event.service,
+            time: event.time,
             event: Some(event),
         }
+    }
+
+    /// Whether the event is a login attempt ([`Event::is_login`]).
+    pub fn is_login(&self) -> bool {
+        self.kind == Kind::Auth || self.service.is_some()
     }
 }
 
@@ -66,6 +78,8 @@ impl<'e, 'a> Hit<'e, 'a> {
 pub trait Sink {
     /// Whether every hit comes with its whole event.
     const EVENTS: bool;
+    /// Whether every hit comes with its event's time.
+    const TIMES: bool;
     /// An event was read from a line (a document of flows gives one per flow).
     fn parsed(&mut self, format: LogFormat);
     /// A line, or a record of a document, gave no event.
@@ -83,6 +97,17 @@ pub struct Reader {
     context: Context,
     /// `None` when a prefix rule holds a digit (the memo reads every digit of a header as `0`).
     memo: Option<ActionMemo>,
+    /// Longest line [`Reader::lines`] reads.
+    max_line: usize,
+}
+
+/// What [`Reader::lines`] read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinesRead {
+    /// Lines read (handed to the sink).
+    pub lines: u64,
+    /// Lines skipped for their length.
+    pub oversize: u64,
 }
 
 impl Reader {
@@ -94,6 +119,7 @@ impl Reader {
             last: fixed,
             context,
             memo,
+            max_line: usize::MAX,
         }
     }
 
@@ -108,29 +134,52 @@ impl Reader {
         self.context.learn(line);
     }
 
-    /// Reads every line of `data` (lines end at `\n`; a last line without one counts too); returns how many.
-    pub fn lines<L: Lists, S: Sink>(&mut self, data: &[u8], lists: &L, sink: &mut S) -> u64 {
-        let mut lines = 0;
+    /// Lines of [`Reader::lines`] longer than `max` bytes (without their terminator) are skipped and counted as
+    /// oversize, as a stream's framing does (the default: no limit).
+    pub fn with_max_line(mut self, max: usize) -> Reader {
+        self.max_line = max;
+        self
+    }
+
+    /// Reads every line of `data`: lines end at `\n` (a `\r` before it is dropped; a last line without one counts
+    /// too). Empty lines are no lines, as a stream's framing drops them; lines over the limit
+    /// ([`Reader::with_max_line`]) are not read.
+    pub fn lines<L: Lists, S: Sink>(&mut self, data: &[u8], lists: &L, sink: &mut S) -> LinesRead {
+        let mut read = LinesRead::default();
         let mut start = 0;
         while let Some(text) = data.get(start..).filter(|t| !t.is_empty()) {
-            lines += 1;
             // A netfilter log's usual kernel line is read before it is cut: the search for its end starts after
             // the packet words, not at its start.
             if self.last == Some(LogFormat::Netfilter) {
-                if let Some((glimpse, read)) = kernel::glimpse_open(text) {
-                    let end = kernel::line_end(text, read);
+                if let Some((glimpse, used)) = kernel::glimpse_open(text) {
+                    let end = kernel::line_end(text, used);
+                    start += end + 1;
                     // Not trimmed: the readers a hit goes on to trim it themselves.
                     let line = text.get(..end).unwrap_or_default();
+                    if line.strip_suffix(b"\r").unwrap_or(line).len() > self.max_line {
+                        read.oversize += 1;
+                        continue;
+                    }
+                    read.lines += 1;
                     self.netfilter(line, &glimpse, lists, sink);
-                    start += end + 1;
                     continue;
                 }
             }
             let end = memchr::memchr(b'\n', text).unwrap_or(text.len());
-            self.line(text.get(..end).unwrap_or_default(), lists, sink);
             start += end + 1;
+            let line = text.get(..end).unwrap_or_default();
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.is_empty() {
+                continue;
+            }
+            if line.len() > self.max_line {
+                read.oversize += 1;
+                continue;
+            }
+            read.lines += 1;
+            self.line(line, lists, sink);
         }
-        lines
+        read
     }
 
     /// Reads one line.
@@ -222,12 +271,18 @@ impl Reader {
             Some(memo) => memo.action(line, actions),
             None => netfilter::action_with(line, actions),
         };
+        let time = match S::TIMES {
+            true => netfilter::time(line, self.context.stamps()),
+            false => None,
+        };
         sink.hit(&Hit {
             matched,
             glimpse: *glimpse,
             action: Some(action),
             kind: Kind::Traffic,
             http_status: None,
+            service: None,
+            time,
             event: None,
         });
     }
@@ -272,6 +327,7 @@ mod tests {
 
     impl<const E: bool> Sink for Record<E> {
         const EVENTS: bool = E;
+        const TIMES: bool = true;
 
         fn parsed(&mut self, format: LogFormat) {
             self.0.push(format!("parsed {}", format.as_str()));
@@ -285,7 +341,7 @@ mod tests {
             assert!(hit.event.is_some() || !E, "events when asked for");
             let g = hit.glimpse;
             self.0.push(format!(
-                "hit {:?} {} {} port={:?} proto={:?} action={:?} kind={:?} http={:?}",
+                "hit {:?} {} {} port={:?} proto={:?} action={:?} kind={:?} http={:?} time={:?}",
                 hit.matched.direction,
                 hit.matched.entry,
                 hit.matched.addr,
@@ -293,7 +349,8 @@ mod tests {
                 g.proto,
                 hit.action,
                 hit.kind,
-                hit.http_status
+                hit.http_status,
+                hit.time
             ));
         }
     }
@@ -304,6 +361,7 @@ Nov 28 00:00:02 fw kernel: KEEP-22 IN=eth0 OUT= MAC=00:00 SRC=185.220.101.6 DST=
 Nov 28 00:00:03 fw kernel: KEEP-23 IN=eth0 OUT= MAC=00:00 SRC=185.220.101.6 DST=10.0.0.1 LEN=60 TOS=0x00 PREC=0x00 TTL=50 ID=1 DF PROTO=TCP SPT=1 DPT=443 WINDOW=1 RES=0x00 SYN URGP=0
 Nov 28 00:00:04 fw kernel: TOSS IN=eth0 OUT= SRC=185.220.101.7 DST=10.0.0.1 PROTO=UDP SPT=1 DPT=53
 Nov 28 00:00:05 fw kernel: [UFW BLOCK] IN= OUT=eth0 SRC=10.0.0.2 DST=45.66.33.9 LEN=60 PROTO=TCP SPT=1 DPT=9001
+\x20  
 
 not a log line
 185.220.101.8 - - [28/Nov/2026:00:00:06 +0000] \"GET / HTTP/1.1\" 503 12 \"-\" \"curl\"
@@ -314,9 +372,18 @@ Nov 28 00:00:07 fw kernel: [UFW ALLOW] IN=eth0 OUT= SRC=198.18.0.1 DST=10.0.0.1 
         let mut reader = Reader::new(None, Context::new(actions.map(Arc::new), None));
         let mut sink = Record::<E>::default();
         if whole {
-            assert_eq!(reader.lines(LOG.as_bytes(), &Two, &mut sink), 9);
+            let read = reader.lines(LOG.as_bytes(), &Two, &mut sink);
+            assert_eq!(
+                read,
+                LinesRead {
+                    lines: 9,
+                    oversize: 0
+                },
+                "an empty line is no line"
+            );
         } else {
-            for line in LOG.lines() {
+            // As a stream's framing hands them over: no empty line.
+            for line in LOG.lines().filter(|l| !l.is_empty()) {
                 reader.line(line.as_bytes(), &Two, &mut sink);
             }
         }
@@ -373,6 +440,35 @@ Nov 28 00:00:07 fw kernel: [UFW ALLOW] IN=eth0 OUT= SRC=198.18.0.1 DST=10.0.0.1 
             ],
             "the configured rules decide, digits and all: {configured:?}"
         );
+    }
+
+    #[test]
+    fn lines_over_the_limit_are_skipped_and_counted() {
+        let log = "Nov 28 00:00:01 fw kernel: [UFW BLOCK] IN=eth0 OUT= SRC=185.220.101.5 DST=10.0.0.1 PROTO=TCP \
+                   SPT=1 DPT=22\r\nshort line\r\n\r\nNov 28 00:00:01 fw kernel: IN=eth0 OUT= SRC=185.220.101.5 \
+                   DST=10.0.0.1 PROTO=UDP SPT=1 DPT=53 LEN=1234567890123456789012345678901234567890";
+        let first = log.find('\r').unwrap();
+        let last = log.len() - log.rfind('\n').unwrap() - 1;
+        for (max, want) in [
+            (usize::MAX, (3, 0, 2)),
+            (last, (3, 0, 2)),
+            (last - 1, (2, 1, 1)),
+            (first, (2, 1, 1)),
+            (first - 1, (1, 2, 0)),
+            (10, (1, 2, 0)),
+            (9, (0, 3, 0)),
+        ] {
+            let mut reader = Reader::new(None, Context::default()).with_max_line(max);
+            let mut sink = Record::<false>::default();
+            let read = reader.lines(log.as_bytes(), &Two, &mut sink);
+            let hits = sink.0.iter().filter(|l| l.starts_with("hit")).count();
+            assert_eq!(
+                (read.lines, read.oversize, hits),
+                want,
+                "max {max}: {:?}",
+                sink.0
+            );
+        }
     }
 
     #[test]

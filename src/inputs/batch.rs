@@ -22,8 +22,25 @@ pub struct Batch {
     /// Index of the input in config order.
     pub input: u16,
     pub lines: Vec<Bytes>,
+    /// Runs of whole lines, each line ending in `\n`, as a file was read ([`super::framing::Frame::Lines`]): the
+    /// reader cuts them and counts them as read (the input's `lines` and `oversize`), so that a file's backlog is
+    /// not cut into one buffer per line.
+    pub runs: Vec<Bytes>,
     /// Files only: commit it once the lines are processed, so the checkpoint moves past them.
     pub ack: Option<Ack>,
+}
+
+impl Batch {
+    /// Every line of the batch in order: its lines, then its runs cut as [`crate::reader::Reader::lines`] cuts
+    /// them (empty lines dropped, a `\r` before the newline dropped; no length limit).
+    pub fn each_line(&self) -> impl Iterator<Item = &[u8]> {
+        let runs = self.runs.iter().flat_map(|run| {
+            run.split(|&b| b == b'\n')
+                .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+                .filter(|l| !l.is_empty())
+        });
+        self.lines.iter().map(|l| &l[..]).chain(runs)
+    }
 }
 
 /// Why an input stopped sending.
@@ -41,6 +58,7 @@ pub struct Outbox {
     tx: Sender<Batch>,
     pub counters: InputCounters,
     lines: Vec<Bytes>,
+    runs: Vec<Bytes>,
     bytes: usize,
     /// Most lines in one batch.
     max_lines: usize,
@@ -53,6 +71,7 @@ impl Outbox {
             tx,
             counters,
             lines: Vec::with_capacity(BATCH_LINES),
+            runs: Vec::new(),
             bytes: 0,
             max_lines: BATCH_LINES,
         }
@@ -71,12 +90,19 @@ impl Outbox {
         self.is_full()
     }
 
+    /// Adds a run of whole lines; true when the batch is full and should be sent.
+    pub fn push_run(&mut self, run: Bytes) -> bool {
+        self.bytes += run.len();
+        self.runs.push(run);
+        self.is_full()
+    }
+
     pub fn is_full(&self) -> bool {
         self.lines.len() >= self.max_lines || self.bytes >= BATCH_BYTES
     }
 
     pub fn is_empty(&self) -> bool {
-        self.lines.is_empty()
+        self.lines.is_empty() && self.runs.is_empty()
     }
 
     /// The pending lines as a batch; they count as read now (one counter update per batch, not per line).
@@ -84,10 +110,14 @@ impl Outbox {
         self.bytes = 0;
         self.counters.lines.inc_by(self.lines.len() as u64);
         self.counters.last_line.set(crate::clock::now());
-        let lines = std::mem::replace(&mut self.lines, Vec::with_capacity(self.max_lines));
+        let lines = match self.lines.is_empty() {
+            true => Vec::new(),
+            false => std::mem::replace(&mut self.lines, Vec::with_capacity(self.max_lines)),
+        };
         Batch {
             input: self.input,
             lines,
+            runs: std::mem::take(&mut self.runs),
             ack,
         }
     }
@@ -98,7 +128,7 @@ impl Outbox {
         ack: Option<Ack>,
         shutdown: &CancellationToken,
     ) -> Result<(), Stopped> {
-        if self.lines.is_empty() {
+        if self.is_empty() {
             return Ok(());
         }
         let batch = self.take(ack);

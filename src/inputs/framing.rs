@@ -23,6 +23,9 @@ pub enum Frame {
     Message(Bytes),
     /// A message longer than the limit; its bytes are skipped (reported once, when the decoder sees it is too long).
     Oversize,
+    /// Whole lines, each ending in `\n`, as they were read ([`Decoder::decode_lines`] only): empty lines and lines
+    /// longer than the limit are left to the reader of the lines to skip.
+    Lines(Bytes),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +153,31 @@ impl Decoder {
                     }
                 }
             }
+        }
+    }
+
+    /// Like [`Decoder::decode`] for a stream of newline-framed lines read in large pieces (a file): every whole line
+    /// at the front of `buf` in one [`Frame::Lines`], so that lines are not cut one by one here and then again by
+    /// the reader. Gives runs of lines and [`Frame::Oversize`] only, in stream order; a last line without newline
+    /// comes from [`Decoder::decode_eof`].
+    pub fn decode_lines(&mut self, buf: &mut BytesMut) -> Option<Frame> {
+        if self.framing != Framing::Newline {
+            return self.decode(buf);
+        }
+        if self.state == State::SkipLine {
+            // The rest of an oversize line, up to its newline.
+            let at = memchr::memchr(b'\n', buf);
+            let Some(at) = at else {
+                buf.clear();
+                return None;
+            };
+            buf.advance(at + 1);
+            self.state = State::Start;
+        }
+        match memchr::memrchr(b'\n', buf) {
+            Some(at) => Some(Frame::Lines(buf.split_to(at + 1).freeze())),
+            // Not yet a whole line: oversize already, or wait for more.
+            None => self.decode(buf),
         }
     }
 

@@ -84,6 +84,7 @@ pub async fn pump<R: AsyncRead + Unpin>(
             }
             let full = match frame {
                 Frame::Message(line) => out.push(line),
+                Frame::Lines(run) => out.push_run(run),
                 Frame::Oversize => {
                     out.counters.oversize.inc();
                     false

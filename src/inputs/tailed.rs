@@ -228,8 +228,9 @@ impl Tailed {
                 Err(e) => break Err(e),
             };
             taken += n;
-            while let Some(frame) = self.decoder.decode(&mut self.buf) {
+            while let Some(frame) = self.decoder.decode_lines(&mut self.buf) {
                 let full = match frame {
+                    Frame::Lines(run) => out.push_run(run),
                     Frame::Message(line) => out.push(line),
                     Frame::Oversize => {
                         out.counters.oversize.inc();
@@ -267,6 +268,9 @@ impl Tailed {
             match frame {
                 Frame::Message(line) => {
                     out.push(line);
+                }
+                Frame::Lines(run) => {
+                    out.push_run(run);
                 }
                 Frame::Oversize => {
                     out.counters.oversize.inc();

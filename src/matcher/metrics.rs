@@ -8,6 +8,7 @@ use super::gate::{Gated, Scrapers, Scrapes};
 use super::Hit;
 use crate::config::MatcherConfig;
 use crate::event::{Action, Direction, Event, Kind, Proto, Service};
+use crate::reader::Hit as Found;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -107,7 +108,7 @@ impl InputHits {
     fn login(
         &mut self,
         family: &Family<LoginLabels, Counter>,
-        ev: &Event<'_>,
+        ev: &Found<'_, '_>,
         scrapes: &Scrapes,
     ) -> Option<&mut Gated> {
         let s = ev.service.map_or(Service::ALL.len(), Service::slot);
@@ -127,14 +128,14 @@ impl InputHits {
     fn counter(
         &mut self,
         family: &Family<HitLabels, Counter>,
-        ev: &Event<'_>,
+        ev: &Found<'_, '_>,
         direction: Direction,
         scrapes: &Scrapes,
     ) -> Option<&mut Gated> {
         let (d, a, p, k) = (
             direction_slot(direction),
             action_slot(ev.action),
-            proto_slot(ev.proto),
+            proto_slot(ev.glimpse.proto),
             ev.kind.slot(),
         );
         let slot = self
@@ -349,8 +350,13 @@ impl TrafficMetrics {
     /// Counts one matched event. `now` is unix seconds (the service clock). To count many, take a
     /// [`TrafficMetrics::recorder`] instead: one lock for all of them.
     pub fn record(&self, input: &InputHandle, ev: &Event<'_>, hit: &Hit<'_>, now: i64) {
+        let matched = crate::reader::Match {
+            direction: hit.direction,
+            entry: hit.index,
+            addr: hit.addr,
+        };
         if let Some(mut r) = self.recorder() {
-            r.record(input, ev, hit, now);
+            r.record(input, &Found::of(matched, ev), hit, now);
         }
     }
 
@@ -491,7 +497,7 @@ pub struct Recorder<'m> {
 
 impl Recorder<'_> {
     /// Counts one matched event. `now` is unix seconds (the service clock).
-    pub fn record(&mut self, input: &InputHandle, ev: &Event<'_>, hit: &Hit<'_>, now: i64) {
+    pub fn record(&mut self, input: &InputHandle, ev: &Found<'_, '_>, hit: &Hit<'_>, now: i64) {
         let m = self.metrics;
         let st = &mut *self.state;
         let scrapes = st.scrapes;
@@ -502,7 +508,7 @@ impl Recorder<'_> {
         {
             c.inc(&scrapes);
         }
-        if let Some(port) = ev.dst_port {
+        if let Some(port) = ev.glimpse.dst_port {
             if let Some(c) = st.ports.counter(&m.by_port, port, hit.direction, &scrapes) {
                 c.inc(&scrapes);
             }

@@ -51,6 +51,11 @@ impl Context {
         self
     }
 
+    /// The stamps syslog headers are read with.
+    pub fn stamps(&mut self) -> &mut Stamps {
+        &mut self.stamps
+    }
+
     /// The log prefix → action rules.
     pub fn actions(&self) -> &PrefixActions {
         self.actions.as_deref().unwrap_or(&DEFAULT_ACTIONS)

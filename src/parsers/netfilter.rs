@@ -86,6 +86,26 @@ fn action_of<'a>(
     (a.unwrap_or(actions.fallback()), false)
 }
 
+/// The time [`parse`] gives a line it accepts, read without the rest of the event: the syslog header's stamp, else
+/// the Proxmox log prefix's. Meaningless for a line that does not parse.
+pub fn time(line: &[u8], stamps: &mut Stamps) -> Option<i64> {
+    let line = line.trim_ascii();
+    if line.first() == Some(&b'{') {
+        return ulogd::parse(line, &DEFAULT_ACTIONS)
+            .ok()
+            .and_then(|e| e.time);
+    }
+    let (header, msg) = syslog::split(line, stamps);
+    header.time.or_else(|| {
+        let prefix_len = match packet::head::<true>(msg) {
+            (_, Some(i), Some(o)) => i.min(o),
+            (_, Some(i), None) | (_, None, Some(i)) => i,
+            (_, None, None) => 0,
+        };
+        proxmox_time(msg.get(..prefix_len).unwrap_or_default())
+    })
+}
+
 /// The action [`parse`] gives a line it accepts, read without the rest of the event: the message's prefix, else
 /// its syslog tag. Meaningless for a line that does not parse.
 pub fn action(line: &[u8]) -> Action {
@@ -258,6 +278,7 @@ mod tests {
             "SRC=9.9.9.9 ",
             "[0.5] ",
             "[UFW BLOCK] ",
+            "0 1 PVEFW-HOST-OUT 05/Mar/2024:11:11:12 +0100 REJECT: ",
             "x ",
         ]);
         let word = prop::sample::select(vec![
@@ -299,6 +320,7 @@ mod tests {
             prop_assert_eq!(peek(l.as_bytes()), parsed.map(|e| e.addresses()), "{}", l);
             if let Ok(e) = parsed {
                 prop_assert_eq!(Some(action(l.as_bytes())), e.action, "{}", l);
+                prop_assert_eq!(time(l.as_bytes(), &mut Stamps::default()), e.time, "{}", l);
             }
         }
     }

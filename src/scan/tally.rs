@@ -73,7 +73,10 @@ impl Tally {
 
     /// Counts every line of `data` (lines end at `\n`; a last line without one counts too).
     pub fn lines(&mut self, data: &[u8], scan: &Scan<'_>) {
-        self.counts.lines += self.reader.lines(data, scan.reference, &mut self.counts);
+        self.counts.lines += self
+            .reader
+            .lines(data, scan.reference, &mut self.counts)
+            .lines;
     }
 
     /// Adds another thread's counts.
@@ -96,6 +99,7 @@ impl Tally {
 
 impl Sink for Counts {
     const EVENTS: bool = false;
+    const TIMES: bool = false;
 
     #[inline(always)]
     fn parsed(&mut self, _format: LogFormat) {

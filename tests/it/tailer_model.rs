@@ -285,8 +285,7 @@ impl World {
             if ack {
                 got.extend(
                     batch
-                        .lines
-                        .iter()
+                        .each_line()
                         .map(|l| String::from_utf8(l.to_vec()).expect("utf-8")),
                 );
                 batch.ack.expect("file batches carry an ack").commit();
@@ -457,8 +456,7 @@ async fn first_sight_starts_at_the_end_and_resumes_from_the_checkpoint() {
             assert_eq!(batch.input, 3);
             lines.extend(
                 batch
-                    .lines
-                    .iter()
+                    .each_line()
                     .map(|l| String::from_utf8_lossy(l).into_owned()),
             );
             batch.ack.expect("ack").commit();

@@ -69,8 +69,7 @@ async fn lines_arrive_exactly_once_across_shutdowns_and_aborts() {
                 let mut seen = sink.lock().expect("lock");
                 seen.extend(
                     batch
-                        .lines
-                        .iter()
+                        .each_line()
                         .map(|l| String::from_utf8_lossy(l).into_owned()),
                 );
                 batch.ack.expect("file batches carry an ack").commit();
@@ -109,8 +108,7 @@ async fn lines_arrive_exactly_once_across_shutdowns_and_aborts() {
         while let Some(batch) = rx.recv().await {
             sink.lock().expect("lock").extend(
                 batch
-                    .lines
-                    .iter()
+                    .each_line()
                     .map(|l| String::from_utf8_lossy(l).into_owned()),
             );
             batch.ack.expect("ack").commit();

@@ -1,24 +1,38 @@
 use super::*;
 
 /// Feeds `stream` in pieces of `chunk` bytes and returns the frames, `None` standing for an oversize message.
+/// With `runs`, frames are taken with [`Decoder::decode_lines`], and its runs of lines are cut as their reader
+/// cuts them (empty lines dropped, a `\r` before the newline dropped, lines over `max` oversize).
 fn decode_in_chunks(
     framing: Framing,
     max: usize,
     stream: &[u8],
     chunk: usize,
+    runs: bool,
 ) -> Vec<Option<String>> {
     let mut decoder = Decoder::new(framing, max);
     let mut buf = BytesMut::new();
     let mut out = Vec::new();
-    let mut push = |frame: Frame| {
-        out.push(match frame {
-            Frame::Message(m) => Some(String::from_utf8_lossy(&m).into_owned()),
-            Frame::Oversize => None,
-        })
+    let mut push = |frame: Frame| match frame {
+        Frame::Message(m) => out.push(Some(String::from_utf8_lossy(&m).into_owned())),
+        Frame::Oversize => out.push(None),
+        Frame::Lines(run) => {
+            assert_eq!(run.last(), Some(&b'\n'), "a run ends a line");
+            for line in run.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                if line.is_empty() {
+                    continue;
+                }
+                out.push((line.len() <= max).then(|| String::from_utf8_lossy(line).into_owned()));
+            }
+        }
     };
     for piece in stream.chunks(chunk.max(1)) {
         buf.extend_from_slice(piece);
-        while let Some(frame) = decoder.decode(&mut buf) {
+        while let Some(frame) = match runs {
+            true => decoder.decode_lines(&mut buf),
+            false => decoder.decode(&mut buf),
+        } {
             push(frame);
         }
     }
@@ -32,8 +46,15 @@ fn decode_in_chunks(
 fn check(framing: Framing, max: usize, stream: &str, expected: &[Option<&str>]) {
     let expected: Vec<Option<String>> = expected.iter().map(|e| e.map(str::to_owned)).collect();
     for chunk in 1..=stream.len().max(1) {
-        let got = decode_in_chunks(framing, max, stream.as_bytes(), chunk);
+        let got = decode_in_chunks(framing, max, stream.as_bytes(), chunk, false);
         assert_eq!(got, expected, "chunk size {chunk} of {stream:?}");
+        if framing == Framing::Newline {
+            let got = decode_in_chunks(framing, max, stream.as_bytes(), chunk, true);
+            assert_eq!(
+                got, expected,
+                "chunk size {chunk} of {stream:?}, in runs of lines"
+            );
+        }
     }
 }
 
@@ -157,9 +178,16 @@ fn arbitrary_bytes_never_panic() {
                 b"0123456789 <>\n\rab"[(seed % 17) as usize]
             })
             .collect();
+        let chunk = (seed % 5) as usize + 1;
         for framing in [Framing::Newline, Framing::Syslog] {
-            let _ = decode_in_chunks(framing, 7, &stream, (seed % 5) as usize + 1);
+            let _ = decode_in_chunks(framing, 7, &stream, chunk, false);
         }
+        // Runs of lines, cut by their reader, give what the decoder gives line by line.
+        assert_eq!(
+            decode_in_chunks(Framing::Newline, 7, &stream, chunk, true),
+            decode_in_chunks(Framing::Newline, 7, &stream, chunk, false),
+            "{stream:?} in reads of {chunk}"
+        );
     }
 }
 
