@@ -15,7 +15,7 @@ mod lists;
 mod mapping;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use expect::Case;
 use lists::{Disagreements, Kind, Unparsed};
@@ -27,19 +27,6 @@ use torwatch::parsers::{parse_auto, LogFormat};
 /// Field agreement over all in-scope cases (field values that agree / field values compared) must stay at or above
 /// this.
 const MIN_AGREEMENT: f64 = 0.99;
-
-fn shared_dir() -> PathBuf {
-    let dir = std::env::var_os("TORWATCH_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    let logs = dir.join("samples/logs");
-    assert!(
-        logs.is_dir(),
-        "no shared samples at {}: set TORWATCH_SHARED",
-        logs.display()
-    );
-    logs
-}
 
 #[derive(Default)]
 struct CaseRow {
@@ -155,7 +142,7 @@ fn conform(logs: &Path, data: &Path) -> Report {
 #[ignore = "needs ../shared; run by .ci/run"]
 fn shared_samples_conform() {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance");
-    let report = conform(&shared_dir(), &data);
+    let report = conform(&crate::shared("samples/logs"), &data);
     report.print();
     let (problems, ratio) = (report.problems.0.len(), report.ratio());
     assert_eq!(

@@ -112,21 +112,8 @@ fn validation_rejects_a_short_or_shrunk_fixture() {
 
 // ---- real samples ----
 
-fn samples_dir() -> PathBuf {
-    let shared = std::env::var_os("TORWATCH_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    let dir = shared.join("samples/tor");
-    assert!(
-        dir.is_dir(),
-        "samples not found at {} (set TORWATCH_SHARED)",
-        dir.display()
-    );
-    dir
-}
-
 fn sample(name: &str) -> Vec<u8> {
-    let path = samples_dir().join(name);
+    let path = crate::shared("samples/tor").join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -204,7 +191,7 @@ fn every_sample_is_covered() {
     .into_iter()
     .collect();
     let mut seen = 0;
-    for entry in std::fs::read_dir(samples_dir()).unwrap() {
+    for entry in std::fs::read_dir(crate::shared("samples/tor")).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
         if name == "SOURCE.md" {
             continue;

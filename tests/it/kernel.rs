@@ -426,11 +426,7 @@ fn publish_writes_the_file_and_applies_it_with_nft() {
 
 /// The shared bulk list (`../shared`, or `$TORWATCH_SHARED`), one address per line.
 fn shared_bulk_list() -> String {
-    let shared = std::env::var("TORWATCH_SHARED").map_or_else(
-        |_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"),
-        PathBuf::from,
-    );
-    let path = shared.join("samples/tor/torbulkexitlist_2024-03-12.txt");
+    let path = crate::shared("samples/tor").join("torbulkexitlist_2024-03-12.txt");
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 

@@ -22,3 +22,20 @@ mod syslog_real;
 mod tailer_model;
 mod tailer_task;
 mod vendor_log_samples;
+
+use std::path::{Path, PathBuf};
+
+/// A folder of the shared samples (`../shared` beside the checkout, or `$TORWATCH_SHARED`), such as
+/// `samples/logs`; panics, naming the path, when it is missing.
+pub fn shared(folder: &str) -> PathBuf {
+    let root = std::env::var_os("TORWATCH_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+    let dir = root.join(folder);
+    assert!(
+        dir.is_dir(),
+        "shared samples not found at {} (set TORWATCH_SHARED)",
+        dir.display()
+    );
+    dir
+}

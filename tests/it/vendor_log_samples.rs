@@ -2,8 +2,6 @@
 //! every raw line parses or fails with a reason, and the addresses, destination port and protocol agree with the
 //! expected documents shipped next to the samples. Needs the shared sample set, so it is ignored by default.
 
-use std::path::PathBuf;
-
 use serde_json::Value;
 use torwatch::event::Event;
 use torwatch::parsers::syslog::Stamps;
@@ -18,19 +16,6 @@ const FOLDERS: [&str; 7] = [
     "http-access",
     "sonicwall",
 ];
-
-fn samples() -> PathBuf {
-    let shared = std::env::var_os("TORWATCH_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
-    let dir = shared.join("samples/logs");
-    assert!(
-        dir.is_dir(),
-        "shared samples not found at {} (set TORWATCH_SHARED)",
-        dir.display()
-    );
-    dir
-}
 
 fn lookup<'v>(doc: &'v Value, path: &str) -> Option<&'v Value> {
     path.split('.').try_fold(doc, |v, k| v.get(k))
@@ -78,7 +63,7 @@ fn compare(event: &Event<'_>, expected: &Value) -> (usize, usize, Vec<String>) {
 #[test]
 #[ignore = "needs ../shared; run by .ci/run"]
 fn sekoia_expected_documents_agree() {
-    let dir = samples();
+    let dir = crate::shared("samples/logs");
     let (mut agree, mut total) = (0, 0);
     let mut report = Vec::new();
     for folder in FOLDERS {
@@ -136,7 +121,7 @@ fn crowdsec_parsed(expected: &Value) -> Vec<Value> {
 #[test]
 #[ignore = "needs ../shared; run by .ci/run"]
 fn crowdsec_assertions_agree() {
-    let dir = samples();
+    let dir = crate::shared("samples/logs");
     let (mut agree, mut total) = (0, 0);
     let mut report = Vec::new();
     for folder in FOLDERS {
@@ -211,7 +196,7 @@ fn strip_nulls(v: Value) -> Value {
 #[test]
 #[ignore = "needs ../shared; run by .ci/run"]
 fn raw_lines_parse_or_give_a_reason() {
-    let dir = samples();
+    let dir = crate::shared("samples/logs");
     let (mut parsed, mut lines) = (0, 0);
     let mut reasons = std::collections::BTreeMap::<String, Vec<String>>::new();
     for folder in FOLDERS {
