@@ -295,6 +295,3 @@ fn protocol(s: &[u8]) -> Option<Proto> {
     }
     Proto::parse(s)
 }
-
-#[cfg(test)]
-mod tests;

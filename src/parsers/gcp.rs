@@ -136,6 +136,3 @@ impl<'a> Entry<'a> {
         })
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -238,6 +238,3 @@ impl<'a> Found<'a> {
         slot.get_or_insert(value);
     }
 }
-
-#[cfg(test)]
-mod tests;
