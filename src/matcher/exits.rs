@@ -4,7 +4,7 @@
 //! always add up to the inbound hits. Allocates only when an exit is seen for the first time.
 
 use super::gate::{Gated, Scrapes};
-use super::EntryLabels;
+use super::{EntryLabels, Label};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -33,6 +33,9 @@ pub struct ExitLabels {
 
 struct Series {
     labels: ExitLabels,
+    /// The nickname and country of `labels`, as the entry's labels compare.
+    nickname: Label,
+    country: Label,
     counter: Gated,
     last: i64,
 }
@@ -40,15 +43,15 @@ struct Series {
 /// Exit address → its live series, never more than `cap` of them, plus `other`.
 pub struct ExitSeries {
     family: Family<ExitLabels, Counter>,
-    series: FxHashMap<Box<str>, Series>,
+    series: FxHashMap<Label, Series>,
     cap: usize,
     idle: i64,
     /// Exits hit while every series was taken → hits since then (all counted in `other`), last hit.
-    outside: FxHashMap<Box<str>, (u64, i64)>,
+    outside: FxHashMap<Label, (u64, i64)>,
     other: Option<Series>,
     /// Idle series that may give way, heaviest first (the lightest is popped); rebuilt when used up, at most once
     /// a second.
-    victims: Vec<(u64, Box<str>)>,
+    victims: Vec<(u64, Label)>,
     victims_at: i64,
 }
 
@@ -69,8 +72,13 @@ impl ExitSeries {
     /// Counts one hit of the exit: in its series, in a new one while fewer than `cap` exist or when it has more
     /// hits than the lightest idle series (which goes), else in `other`.
     pub fn hit(&mut self, exit: &EntryLabels, now: i64, scrapes: &Scrapes) {
-        if let Some(s) = self.series.get_mut(&*exit.addr) {
-            let same = s.labels.nickname == *exit.nickname && s.labels.country == *exit.country;
+        if let Some(s) = super::label::get_rekeyed(&mut self.series, &exit.addr) {
+            let same = s.nickname == exit.nickname && s.country == exit.country;
+            if same && !(s.nickname.same(&exit.nickname) && s.country.same(&exit.country)) {
+                // Compared by pointer from now on.
+                s.nickname = exit.nickname.clone();
+                s.country = exit.country.clone();
+            }
             // A relay that changed name or country gets a new series once the old one's count has been shown.
             if same || !s.counter.shown(scrapes) {
                 s.counter.inc(scrapes);
@@ -78,14 +86,14 @@ impl ExitSeries {
                 return;
             }
             self.family.remove(&s.labels);
-            self.series.remove(&*exit.addr);
+            self.series.remove(&exit.addr);
         }
         if self.series.len() < self.cap {
             self.start(exit, now, scrapes);
             return;
         }
         let room = self.outside.len() < DISTINCT_MAX;
-        let hits = match self.outside.get_mut(&*exit.addr) {
+        let hits = match self.outside.get_mut(&exit.addr) {
             Some(o) => {
                 o.0 += 1;
                 o.1 = o.1.max(now);
@@ -101,7 +109,7 @@ impl ExitSeries {
             if let Some(s) = self.series.remove(&victim) {
                 self.family.remove(&s.labels);
             }
-            self.outside.remove(&*exit.addr);
+            self.outside.remove(&exit.addr);
             self.start(exit, now, scrapes);
             return;
         }
@@ -111,6 +119,8 @@ impl ExitSeries {
             Series {
                 counter: Gated::new(family.get_or_create(&labels).clone(), scrapes),
                 labels,
+                nickname: Label::new(""),
+                country: Label::new(""),
                 last: now,
             }
         });
@@ -130,6 +140,8 @@ impl ExitSeries {
             exit.addr.clone(),
             Series {
                 labels,
+                nickname: exit.nickname.clone(),
+                country: exit.country.clone(),
                 counter,
                 last: now,
             },
@@ -137,7 +149,7 @@ impl ExitSeries {
     }
 
     /// The lightest idle series whose count has been shown, when an exit with `hits` outweighs it.
-    fn victim(&mut self, hits: u64, now: i64, scrapes: &Scrapes) -> Option<Box<str>> {
+    fn victim(&mut self, hits: u64, now: i64, scrapes: &Scrapes) -> Option<Label> {
         let usable = |s: &Series| s.counter.shown(scrapes) && now - s.last >= REPLACE_IDLE;
         if self.victims.is_empty() && now > self.victims_at {
             self.victims_at = now;
@@ -147,7 +159,8 @@ impl ExitSeries {
                 .filter(|(_, s)| usable(s))
                 .map(|(a, s)| (s.counter.total(), a.clone()))
                 .collect();
-            self.victims.sort_unstable_by(|a, b| b.cmp(a));
+            self.victims
+                .sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| (*b.1).cmp(&*a.1)));
         }
         while let Some((total, addr)) = self.victims.last() {
             // Hit since the list was made, or gone: not a candidate any more.
@@ -224,17 +237,17 @@ fn other() -> ExitLabels {
 /// Exit address → last hit, for the distinct exits of the last 24 hours.
 #[derive(Default)]
 pub struct Distinct {
-    last: FxHashMap<Box<str>, i64>,
+    last: FxHashMap<Label, i64>,
 }
 
 impl Distinct {
     /// Notes a hit; returns the number of distinct exits now recorded.
-    pub fn hit(&mut self, exit: &str, now: i64) -> usize {
+    pub fn hit(&mut self, exit: &Label, now: i64) -> usize {
         let room = self.last.len() < DISTINCT_MAX;
-        match self.last.get_mut(exit) {
+        match super::label::get_rekeyed(&mut self.last, exit) {
             Some(t) => *t = (*t).max(now),
             None if room => {
-                self.last.insert(exit.into(), now);
+                self.last.insert(exit.clone(), now);
             }
             None => {}
         }
@@ -250,7 +263,7 @@ impl Distinct {
     /// older than 24 h at `now`.
     pub fn restore(&mut self, saved: Vec<(String, i64)>, now: i64) -> usize {
         for (exit, at) in saved {
-            self.hit(&exit, at);
+            self.hit(&Label::new(&exit), at);
         }
         self.prune(now)
     }

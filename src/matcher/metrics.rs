@@ -237,7 +237,7 @@ struct Mutable {
     scrapes: Scrapes,
     inputs: Vec<InputHits>,
     ports: Ports,
-    countries: FxHashMap<Box<str>, Gated>,
+    countries: FxHashMap<super::Label, Gated>,
     exits: ExitSeries,
     distinct: Distinct,
     http: Vec<Option<Gated>>,
@@ -371,13 +371,14 @@ impl TrafficMetrics {
         })
     }
 
-    fn country<'s>(&self, st: &'s mut Mutable, country: &str) -> &'s mut Gated {
-        if !st.countries.contains_key(country) {
+    fn country<'s>(&self, st: &'s mut Mutable, country: &super::Label) -> &'s mut Gated {
+        // Looked up twice the first time, so that the key is cloned only then.
+        if super::label::get_rekeyed(&mut st.countries, country).is_none() {
             let counter = self.by_country.get_or_create(&CountryLabels {
                 country: country.to_string(),
             });
             let gated = Gated::new(counter.clone(), &st.scrapes);
-            st.countries.insert(country.into(), gated);
+            st.countries.insert(country.clone(), gated);
         }
         st.countries
             .get_mut(country)

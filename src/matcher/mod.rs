@@ -7,10 +7,12 @@ mod exits;
 pub mod gate;
 pub mod geoip;
 pub mod index;
+pub mod label;
 pub mod metrics;
 
 pub use geoip::Geoip;
 pub use index::Index;
+pub use label::Label;
 pub use metrics::{InputHandle, TrafficMetrics};
 
 use crate::event::{Direction, Event};
@@ -25,15 +27,15 @@ use std::sync::Arc;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntryLabels {
     /// The address (`192.0.2.1`) for a host entry, the network (`192.0.2.0/24`) otherwise.
-    pub addr: Box<str>,
+    pub addr: Label,
     /// Relay nickname, empty when unknown.
-    pub nickname: Box<str>,
+    pub nickname: Label,
     /// ISO 3166-1 alpha-2, lower case; `unknown` when neither the list nor the country database knows it.
-    pub country: Box<str>,
+    pub country: Label,
 }
 
 impl EntryLabels {
-    fn of(entry: &ListEntry, geoip: Option<&Geoip>) -> EntryLabels {
+    fn of(entry: &ListEntry, geoip: Option<&Geoip>, interner: &mut label::Interner) -> EntryLabels {
         let addr = match entry.net {
             IpNet::V4(n) if n.prefix_len() == 32 => n.addr().to_string(),
             IpNet::V6(n) if n.prefix_len() == 128 => n.addr().to_string(),
@@ -47,9 +49,9 @@ impl EntryLabels {
             .or_else(|| geoip.and_then(|g| g.country(entry.net.addr())))
             .unwrap_or_else(|| UNKNOWN.to_string());
         EntryLabels {
-            addr: addr.into(),
-            nickname: entry.prov.nickname.as_deref().unwrap_or("").into(),
-            country: country.into(),
+            addr: Label::new(&addr),
+            nickname: interner.label(entry.prov.nickname.as_deref().unwrap_or("")),
+            country: interner.label(&country),
         }
     }
 }
@@ -70,12 +72,13 @@ impl Side {
         let Some(list) = list else {
             return Side::default();
         };
+        let mut interner = label::Interner::default();
         Side {
             index: Index::new(&list),
             labels: list
                 .entries
                 .iter()
-                .map(|e| EntryLabels::of(e, geoip))
+                .map(|e| EntryLabels::of(e, geoip, &mut interner))
                 .collect(),
             list: Some(list),
         }
