@@ -2,9 +2,11 @@
 """Writes a synthetic netfilter drop log, a matching exit list and the exact answers `torwatch scan --json` must give.
 
 Output directory contents:
-  netfilter.log        LINES kernel LOG lines: iptables/ip6tables with and without the kernel uptime stamp, UFW,
-                       firewalld-style REJECT prefixes, RFC 3339 and BSD syslog stamps, IPv4 and IPv6 (the kernel's
-                       uncompressed form), TCP/UDP with ports, ICMP/ICMPv6 without; a few non-traffic lines
+  netfilter.log        LINES kernel LOG lines. `--mix mixed` (the default): iptables/ip6tables with and without the
+                       kernel uptime stamp, UFW, plain DROP and firewalld-style REJECT prefixes, RFC 3339 and BSD
+                       syslog stamps, IPv4 and IPv6 (the kernel's uncompressed form), TCP/UDP with ports, ICMP/ICMPv6
+                       without; a few non-traffic lines. `--mix plain`: one shape only, UFW BLOCK lines of IPv4 TCP
+                       with a BSD stamp and no uptime stamp (the easy case, for comparison)
   access.log.gz        a gzip nginx combined access log (HTTP status codes), some clients are exits
   exits.txt            the exit list, one address per line (plain/bulk form)
   exits.kernel.txt     the same, IPv6 in the kernel's uncompressed spelling (for text tools such as awk)
@@ -12,7 +14,7 @@ Output directory contents:
   expected.json        the report for exits.onionoo.json (countries known)
   expected.plain.json  the report for exits.txt (every country unknown)
 
-Usage: gen_netfilter.py OUTDIR [--lines N] [--exits N] [--tor-share F] [--seed S] [--no-expected]
+Usage: gen_netfilter.py OUTDIR [--lines N] [--exits N] [--tor-share F] [--seed S] [--mix mixed|plain] [--no-expected]
 """
 
 import argparse
@@ -163,6 +165,22 @@ def packet(rng, v6, src, dst):
     return "tcp", dport, "PROTO=TCP SPT=%d DPT=%d WINDOW=64240 RES=0x00 SYN URGP=0" % (sport, dport)
 
 
+def plain_line(rng, i, exits, tor_share, t):
+    """The plain mix: one UFW BLOCK shape, IPv4 TCP, BSD stamp, no uptime stamp, every line traffic."""
+    exit_ = rng.choice([e for e in exits[:200] if not e["v6"]]) if rng.random() < tor_share else None
+    src = exit_["addr"] if exit_ else rand_v4(rng)
+    dport = rng.choice(COMMON_PORTS) if rng.random() < 0.7 else rng.randint(1, 65535)
+    sec = i % 86400
+    t.lines += 1
+    t.parsed += 1
+    if exit_ is not None:
+        t.hit(exit_, dport, "tcp", "drop")
+    return ("Nov 28 %02d:%02d:%02d fw%d kernel: [UFW BLOCK] IN=eth0 OUT= MAC=52:54:00:12:34:56:52:54:00:ab:cd:ef:08:00 "
+            "SRC=%s DST=192.0.2.%d LEN=60 TOS=0x00 PREC=0x00 TTL=52 ID=%d DF PROTO=TCP SPT=%d DPT=%d WINDOW=64240 "
+            "RES=0x00 SYN URGP=0") % (sec // 3600, sec // 60 % 60, sec % 60, i % 3, src, rng.randint(1, 254),
+                                      i & 0xFFFF, rng.randint(1024, 65535), dport)
+
+
 def netfilter_line(rng, i, exits, tor_share, t):
     if i % 997 == 0:
         t.lines += 1
@@ -217,6 +235,7 @@ def main():
     ap.add_argument("--tor-share", type=float, default=0.1)
     ap.add_argument("--access-lines", type=int, default=5000)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--mix", choices=["mixed", "plain"], default="mixed", help="the shapes of the log's lines")
     ap.add_argument("--no-expected", action="store_true", help="skip access log and answers (benchmark input)")
     args = ap.parse_args()
     rng = random.Random(args.seed)
@@ -224,10 +243,11 @@ def main():
     exits = make_exits(rng, args.exits)
     write_lists(args.out, exits)
     t = Tally()
+    line = plain_line if args.mix == "plain" else netfilter_line
     with open(os.path.join(args.out, "netfilter.log"), "w", buffering=1 << 22) as f:
         batch = []
         for i in range(args.lines):
-            batch.append(netfilter_line(rng, i, exits, args.tor_share, t))
+            batch.append(line(rng, i, exits, args.tor_share, t))
             if len(batch) == 10000:
                 f.write("\n".join(batch) + "\n")
                 batch = []

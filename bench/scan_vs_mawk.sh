@@ -6,16 +6,22 @@
 # as well as torwatch's: on a shared machine single runs vary by 10-20 %. Prints lines/s, MB/s and the ratio to
 # mawk. Never fails on speed.
 #
-# Usage: [ROUNDS=3] bench/scan_vs_mawk.sh [LINES]   (default 10000000; TORWATCH_BENCH_DIR keeps the data)
+# The log is the generator's mixed one (UFW, plain DROP and REJECT prefixes, with and without the kernel's uptime
+# stamp, IPv6 in the kernel's uncompressed form, ICMP without ports); MIX=plain gives its one-shape log instead.
+#
+# Usage: [ROUNDS=3] [MIX=mixed|plain] bench/scan_vs_mawk.sh [LINES]   (default 10000000; TORWATCH_BENCH_DIR keeps
+# the data: the mixed log in it, the plain one in its plain/ folder)
 set -eu
 LINES=${1:-10000000}
+MIX=${MIX:-mixed}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DIR=${TORWATCH_BENCH_DIR:-$(mktemp -d)}
+[ "$MIX" = plain ] && DIR=$DIR/plain && mkdir -p "$DIR"
 LOG=$DIR/netfilter.log
 
 if [ ! -s "$LOG" ] || [ "$(wc -l < "$LOG")" -ne "$LINES" ]; then
-    echo "generating $LINES lines in $DIR" >&2
-    python3 "$ROOT/bench/gen_netfilter.py" "$DIR" --lines "$LINES" --exits 2000 --no-expected
+    echo "generating $LINES lines ($MIX) in $DIR" >&2
+    python3 "$ROOT/bench/gen_netfilter.py" "$DIR" --lines "$LINES" --exits 2000 --mix "$MIX" --no-expected
 fi
 
 cd "$ROOT"
@@ -55,7 +61,7 @@ timed() {
     LAST_WALL=$wall; LAST_CPU=$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')
 }
 
-echo "$LINES lines, $BYTES bytes, best of $ROUNDS rounds (load: $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "$LINES lines ($MIX), $BYTES bytes, best of $ROUNDS rounds (load: $(cut -d' ' -f1-3 /proc/loadavg))"
 # Every tool reads the log from the same page cache: the file's cached pages are dropped (dd's nocache flag, this
 # file's pages only) and the file is read once in large sequential reads. How the cache holds a file depends on how
 # it got there: here, read back in one pass, it is held in large folios where the filesystem supports them, and a

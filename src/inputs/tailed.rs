@@ -9,7 +9,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
+use std::io::{Read as _, Seek, SeekFrom};
+use std::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
 use super::batch::{Outbox, Stopped};
@@ -76,6 +78,57 @@ fn read_full_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
     Ok(got)
 }
 
+/// Read buffers of one file, lent out as [`Bytes`] and given back when the last slice of them is dropped, so that
+/// a backlog is read into the same few buffers (a fresh one would be zeroed by the kernel page by page).
+#[derive(Clone, Default)]
+struct Buffers(Arc<Mutex<Vec<Vec<u8>>>>);
+
+/// Most buffers kept for reuse while a file is read: a few reads' worth.
+const SPARE_BUFFERS: usize = 16;
+
+impl Buffers {
+    /// An empty buffer with room for a read and a line before it.
+    fn take(&self) -> Vec<u8> {
+        let spare = self.0.lock().ok().and_then(|mut b| b.pop());
+        let mut vec = spare.unwrap_or_else(|| Vec::with_capacity(2 * CHUNK));
+        vec.clear();
+        vec
+    }
+
+    fn give(&self, vec: Vec<u8>) {
+        if let Ok(mut spare) = self.0.lock() {
+            if spare.len() < SPARE_BUFFERS && vec.capacity() <= 4 * CHUNK {
+                spare.push(vec);
+            }
+        }
+    }
+
+    fn lend(&self, vec: Vec<u8>) -> Bytes {
+        Bytes::from_owner(Lent {
+            vec,
+            home: self.clone(),
+        })
+    }
+}
+
+/// A buffer lent out: back to its [`Buffers`] when dropped.
+struct Lent {
+    vec: Vec<u8>,
+    home: Buffers,
+}
+
+impl AsRef<[u8]> for Lent {
+    fn as_ref(&self) -> &[u8] {
+        &self.vec
+    }
+}
+
+impl Drop for Lent {
+    fn drop(&mut self) {
+        self.home.give(std::mem::take(&mut self.vec));
+    }
+}
+
 /// A file being followed.
 pub struct Tailed {
     pub id: u64,
@@ -89,7 +142,10 @@ pub struct Tailed {
     boundary: u64,
     /// End offset of the last batch sent.
     sent_end: u64,
+    /// What is left of the last read after its whole lines: a line not yet ended, or bytes the decoder skips.
     buf: BytesMut,
+    /// The buffers reads go into, back once the lines cut from them are counted.
+    buffers: Buffers,
     decoder: Decoder,
     /// Set when the file left the glob (rotated or deleted): it is drained, then closed.
     pub gone_since: Option<Instant>,
@@ -129,6 +185,7 @@ impl Tailed {
             boundary: offset,
             sent_end: offset,
             buf: BytesMut::new(),
+            buffers: Buffers::default(),
             decoder: Decoder::new(Framing::Newline, max_message),
             gone_since: None,
             last_growth: Instant::now(),
@@ -222,12 +279,26 @@ impl Tailed {
             if taken >= budget {
                 break Ok(Read::Budget);
             }
-            let n = match self.fill() {
-                Ok(0) => break Ok(Read::Eof { grew: taken > 0 }),
-                Ok(n) => n,
+            let (n, read) = match self.fill() {
+                Ok((0, _)) => break Ok(Read::Eof { grew: taken > 0 }),
+                Ok(got) => got,
                 Err(e) => break Err(e),
             };
             taken += n;
+            // The whole lines of the read go as one run, as they were read (unless the decoder is skipping the
+            // rest of an oversize line); what follows them waits for the next read in `buf`.
+            let rest = match memchr::memrchr(b'\n', &read) {
+                Some(at) if !self.decoder.is_skipping() => {
+                    let full = out.push_run(read.slice(..=at));
+                    self.boundary = self.read_pos - (read.len() - at - 1) as u64;
+                    if full {
+                        self.send(out, store, shutdown).await?;
+                    }
+                    read.slice(at + 1..)
+                }
+                _ => read,
+            };
+            self.buf.extend_from_slice(&rest);
             while let Some(frame) = self.decoder.decode_lines(&mut self.buf) {
                 let full = match frame {
                     Frame::Lines(run) => out.push_run(run),
@@ -253,6 +324,8 @@ impl Tailed {
         self.send(out, store, shutdown).await?;
         if self.buf.is_empty() && matches!(result, Ok(Read::Eof { .. })) {
             self.buf = BytesMut::new();
+            // The spare read buffers go too (those still lent go when their lines are counted).
+            self.buffers = Buffers::default();
         }
         Ok(result)
     }
@@ -282,23 +355,27 @@ impl Tailed {
         Ok(store.retire(self.id, self.sent_end))
     }
 
-    /// Appends one read to the buffer; returns the bytes read.
-    fn fill(&mut self) -> io::Result<usize> {
-        let len = self.buf.len();
-        self.buf.resize(len + CHUNK, 0);
-        let read = match self.buf.get_mut(len..) {
-            Some(spare) => loop {
-                match self.file.read_at(spare, self.read_pos) {
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    other => break other,
-                }
-            },
-            None => Ok(0),
-        };
-        let n = *read.as_ref().unwrap_or(&0);
-        self.buf.truncate(len + n);
+    /// Reads up to [`CHUNK`] bytes; returns how many, and them after what `buf` held (which it takes). The read goes
+    /// into a recycled buffer's spare room as it is (`read_to_end` does not zero it first), and the runs of lines
+    /// cut from it are slices of it: no byte is zeroed or copied on the way but the line carried over.
+    fn fill(&mut self) -> io::Result<(usize, Bytes)> {
+        let mut vec = self.buffers.take();
+        vec.extend_from_slice(&self.buf);
+        let len = vec.len();
+        let mut file = &self.file;
+        let read = file
+            .seek(SeekFrom::Start(self.read_pos))
+            .and_then(|_| file.take(CHUNK as u64).read_to_end(&mut vec));
+        let n = vec.len() - len;
+        if n == 0 {
+            // Nothing read: `buf` keeps what it held.
+            self.buffers.give(vec);
+            return read.map(|_| (0, Bytes::new()));
+        }
+        // What was read before an error counts; the error comes again with the next read.
+        self.buf.clear();
         self.read_pos += n as u64;
-        read
+        Ok((n, self.buffers.lend(vec)))
     }
 
     fn mark_boundary(&mut self) {
@@ -323,5 +400,27 @@ impl Tailed {
         .await?;
         self.sent_end = self.boundary;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lent_buffer_comes_back_when_its_last_slice_is_dropped() {
+        let buffers = Buffers::default();
+        let mut vec = buffers.take();
+        vec.extend_from_slice(b"one\ntwo\nthr");
+        let at = vec.as_ptr();
+        let whole = buffers.lend(vec);
+        let run = whole.slice(..8);
+        drop(whole);
+        assert_eq!(&run[..], b"one\ntwo\n");
+        assert!(buffers.0.lock().unwrap().is_empty(), "still lent");
+        drop(run);
+        let back = buffers.take();
+        assert_eq!(back.as_ptr(), at, "the same buffer, not a new one");
+        assert!(back.is_empty() && back.capacity() >= 2 * CHUNK);
     }
 }
