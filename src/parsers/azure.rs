@@ -294,6 +294,3 @@ fn protocol(s: &[u8]) -> Option<Proto> {
     }
     Proto::parse(s)
 }
-
-#[cfg(test)]
-mod tests;

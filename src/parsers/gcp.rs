@@ -137,6 +137,3 @@ impl<'a> LogEntry<'a> {
         })
     }
 }
-
-#[cfg(test)]
-mod tests;

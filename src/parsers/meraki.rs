@@ -239,6 +239,3 @@ impl<'a> Found<'a> {
         slot.get_or_insert(value);
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -160,6 +160,3 @@ fn login(line: &[u8]) -> Option<(Option<Action>, &[u8])> {
     let addr = words.next()?;
     (words.next() == Some(b"via")).then_some((action, addr))
 }
-
-#[cfg(test)]
-mod tests;

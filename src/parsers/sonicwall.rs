@@ -175,6 +175,3 @@ fn login_result(msg: &[u8]) -> Option<Action> {
         None
     }
 }
-
-#[cfg(test)]
-mod tests;

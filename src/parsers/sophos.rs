@@ -235,6 +235,3 @@ fn utm_stamp(line: &[u8]) -> Option<(i64, Option<&str>)> {
         .and_then(|h| std::str::from_utf8(h).ok());
     Some((time, host))
 }
-
-#[cfg(test)]
-mod tests;

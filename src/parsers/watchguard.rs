@@ -89,6 +89,3 @@ fn protocol(word: &[u8]) -> Option<Proto> {
         _ => None,
     }
 }
-
-#[cfg(test)]
-mod tests;

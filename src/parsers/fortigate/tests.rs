@@ -1,17 +1,8 @@
-//! Tests of the FortiGate parser: golden fixture lines, recognition, and properties that hold for any input.
+//! Tests of the FortiGate parser: recognition and properties that hold for any input.
 
 use proptest::prelude::*;
 
 use super::*;
-use crate::parsers::{fixture, LogFormat};
-
-#[test]
-fn fixture_lines() {
-    fixture::check(
-        LogFormat::Fortigate,
-        include_str!("../../../tests/fixtures/logs/fortigate.txt"),
-    );
-}
 
 #[test]
 fn looks_like_needs_pairs_at_boundaries() {

@@ -1,17 +1,8 @@
-//! Tests of the PAN-OS parser: golden fixture lines, recognition, and properties that hold for any input.
+//! Tests of the PAN-OS parser: recognition and properties that hold for any input.
 
 use proptest::prelude::*;
 
 use super::*;
-use crate::parsers::{fixture, LogFormat};
-
-#[test]
-fn fixture_lines() {
-    fixture::check(
-        LogFormat::Panos,
-        include_str!("../../../tests/fixtures/logs/panos.txt"),
-    );
-}
 
 #[test]
 fn looks_like_wants_the_record_shape() {

@@ -1,5 +1,5 @@
 //! Properties of the Junos parser over mutated fixture lines and lines made of its words (its golden lines are
-//! checked by `tests/firewall_logs.rs`).
+//! checked by `parsers::fixture`).
 
 use crate::parsers::{fixture, LogFormat};
 

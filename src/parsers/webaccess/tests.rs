@@ -1,17 +1,8 @@
-//! Tests of the access-log parser: golden fixture lines, recognition, and properties that hold for any input.
+//! Tests of the access-log parser: recognition and properties that hold for any input.
 
 use proptest::prelude::*;
 
 use super::*;
-use crate::parsers::{fixture, LogFormat};
-
-#[test]
-fn fixture_lines() {
-    fixture::check(
-        LogFormat::WebAccess,
-        include_str!("../../../tests/fixtures/logs/access.txt"),
-    );
-}
 
 #[test]
 fn internal_addresses() {
