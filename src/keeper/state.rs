@@ -118,9 +118,12 @@ impl SavedState {
                 let path = SavedState::history_path(dir);
                 match std::fs::read(&path) {
                     Ok(bytes) => {
-                        state.history = serde_json::from_slice(&bytes).with_context(|| {
-                            format!("{} is not a torwatch history file", path.display())
-                        })?
+                        let file: HistoryFile =
+                            serde_json::from_slice(&bytes).with_context(|| {
+                                format!("{} is not a torwatch history file", path.display())
+                            })?;
+                        state.history = History { lists: file.lists };
+                        state.catch_up(file.sources);
                     }
                     // Without its history no source's last good list is known: fetch again rather than
                     // publish empty lists.
@@ -157,7 +160,22 @@ impl SavedState {
             lists: &self.lists,
         })?;
         let history = if history {
-            Some(serde_json::to_vec(&self.history)?)
+            let sources = self
+                .sources
+                .iter()
+                .filter(|(_, s)| s.loaded && s.last_success > 0)
+                .map(|(name, s)| {
+                    let mark = Confirmed {
+                        last_success: s.last_success,
+                        entries: s.entries,
+                    };
+                    (name.clone(), mark)
+                })
+                .collect();
+            Some(serde_json::to_vec(&HistoryFileOut {
+                lists: &self.history.lists,
+                sources,
+            })?)
         } else {
             None
         };
@@ -168,6 +186,51 @@ impl SavedState {
     pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
         self.to_bytes(true)?.write(dir)
     }
+
+    /// Takes over, for each source the history was written after `lists.json` had last saved, the last success
+    /// and entry count the history was written with. A crash between the two renames leaves such a pair: the
+    /// history's spans are relative to the fetch that closed them, and judged against the older last success,
+    /// the addresses that fetch dropped would still count as current (with a short retention the lists would be
+    /// the union of two lists no source gave). The older list's validators are dropped with it: sent for the
+    /// newer list, a 304 would confirm a list the source no longer serves.
+    fn catch_up(&mut self, marks: BTreeMap<String, Confirmed>) {
+        for (name, mark) in marks {
+            let st = self.sources.entry(name).or_default();
+            if st.loaded && st.last_success >= mark.last_success {
+                continue;
+            }
+            st.loaded = true;
+            st.entries = mark.entries;
+            st.last_success = mark.last_success;
+            st.last_attempt = st.last_attempt.max(mark.last_success);
+            st.etag = None;
+            st.last_modified = None;
+            st.failures = 0;
+            st.last_error = None;
+        }
+    }
+}
+
+/// A source's last success and entry count when the history was written.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Confirmed {
+    last_success: i64,
+    entries: usize,
+}
+
+/// `history.json`: the history and what each source had confirmed when it was written (absent in files written
+/// before it was recorded).
+#[derive(Deserialize)]
+struct HistoryFile {
+    lists: BTreeMap<String, Book>,
+    #[serde(default)]
+    sources: BTreeMap<String, Confirmed>,
+}
+
+#[derive(Serialize)]
+struct HistoryFileOut<'a> {
+    lists: &'a BTreeMap<String, Book>,
+    sources: BTreeMap<String, Confirmed>,
 }
 
 /// The serialized state, ready to be written (off the keeper's task).
@@ -185,8 +248,8 @@ impl Files {
         self.len() == 0
     }
 
-    /// Writes the history first: a crash between the two leaves a history newer than `lists.json`, which only
-    /// makes the open spans end a little earlier.
+    /// Writes the history first: a crash between the two leaves a history newer than `lists.json`, and the
+    /// history carries what `lists.json` lacks then (see [`SavedState::catch_up`]).
     pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
         if let Some(history) = &self.history {
             write_atomic(&SavedState::history_path(dir), history)?;
@@ -383,6 +446,34 @@ mod tests {
             !back.sources["bulk"].loaded,
             "fetched again, not published empty"
         );
+    }
+
+    #[test]
+    fn a_history_written_after_lists_json_brings_the_sources_it_was_written_with() {
+        let dir = tempfile::tempdir().unwrap();
+        // `lists.json` saved before bulk's first list; the history saved after it, then the process killed.
+        let mut s = SavedState::default();
+        s.sources.insert("bulk".into(), SourceState::default());
+        s.save(dir.path()).unwrap();
+        s.sources.insert(
+            "bulk".into(),
+            SourceState {
+                loaded: true,
+                entries: 2,
+                last_success: 300,
+                ..Default::default()
+            },
+        );
+        let files = s.to_bytes(true).unwrap();
+        std::fs::write(SavedState::history_path(dir.path()), files.history.unwrap()).unwrap();
+        let back = SavedState::load(dir.path()).unwrap().unwrap();
+        let bulk = &back.sources["bulk"];
+        assert!(bulk.loaded, "its last good list is the history's");
+        assert_eq!((bulk.last_success, bulk.entries), (300, 2));
+        // A history file from before the sources were recorded in it loads as it did.
+        std::fs::write(SavedState::history_path(dir.path()), br#"{"lists":{}}"#).unwrap();
+        let back = SavedState::load(dir.path()).unwrap().unwrap();
+        assert!(!back.sources["bulk"].loaded);
     }
 
     #[test]

@@ -134,3 +134,63 @@ fn a_followers_last_good_list_is_what_it_holds_under_its_leaders_names() {
         .tracks
         .contains_key("leader"));
 }
+
+/// A bulk source's state after it accepted `addrs` at `now` (its last success before that: `previous`).
+fn accept(config: &Config, state: &mut SavedState, addrs: &[&str], previous: i64, now: i64) {
+    let text: String = addrs.iter().map(|a| format!("{a}\n")).collect();
+    let feed = crate::feeds::bulk::parse(text.as_bytes()).unwrap();
+    let times = Times {
+        previous,
+        now,
+        gap: config.retention.as_secs() as i64,
+    };
+    observe(&mut state.history, &config.sources[0], &feed, times);
+    let st = state.sources.entry("bulk".into()).or_default();
+    st.loaded = true;
+    st.entries = addrs.len();
+    st.etag = Some(format!("\"{now}\""));
+    st.last_success = now;
+}
+
+fn served(config: &Config, state: &mut SavedState, now: i64) -> Vec<String> {
+    let snapshot = build(config, state, &Snapshot::default(), now);
+    snapshot.lists[ListId::Exits.name()]
+        .entries
+        .iter()
+        .map(|e| e.net.addr().to_string())
+        .collect()
+}
+
+#[test]
+fn a_crash_between_the_history_and_the_lists_file_serves_the_newer_list_alone() {
+    let config = Config::parse(
+        "retention: 0s\nsources:\n  - { name: bulk, type: bulk, url: 'http://127.0.0.1:9/' }\ninputs: []\n",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let t = 1_700_000_000;
+    let mut state = SavedState::default();
+    accept(&config, &mut state, &["185.1.0.1", "185.1.0.2"], 0, t);
+    state.save(dir.path()).unwrap();
+    // The next list replaces the first; the save is killed after the history's rename, before `lists.json`'s.
+    accept(&config, &mut state, &["185.2.0.1"], t, t + 60);
+    let files = state.to_bytes(true).unwrap();
+    std::fs::write(
+        SavedState::history_path(dir.path()),
+        files.history.as_ref().unwrap(),
+    )
+    .unwrap();
+    let mut back = SavedState::load(dir.path()).unwrap().unwrap();
+    assert_eq!(
+        served(&config, &mut back, t + 61),
+        served(&config, &mut state, t + 61),
+        "served after the restart as before the kill"
+    );
+    assert_eq!(served(&config, &mut back, t + 61), ["185.2.0.1"]);
+    let bulk = &back.sources["bulk"];
+    assert_eq!((bulk.last_success, bulk.entries), (t + 60, 1));
+    assert_eq!(
+        bulk.etag, None,
+        "the older list's validators are not sent for the newer one"
+    );
+}
