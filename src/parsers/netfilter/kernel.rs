@@ -477,7 +477,10 @@ pub fn packet_facts(line: &[u8]) -> Option<PacketFacts> {
 /// start there. Every word read ends before the `\n` (a word that would reach past it gets `None`), so the line
 /// need not be cut. A line that starts with white space, or ends (before its `\n`) with white space other than
 /// spaces, gets `None` too: cut the line, trim it and ask [`packet_facts`].
-#[inline]
+///
+/// Always inlined: its one caller in the count step reads every line through it, and a call per line returning
+/// the facts through memory cost 3 % of a scan (`bench/scan_vs_mawk.sh`).
+#[inline(always)]
 pub fn packet_facts_uncut(text: &[u8]) -> Option<(PacketFacts, usize)> {
     if text.first().map_or(true, u8::is_ascii_whitespace) {
         return None;
