@@ -129,7 +129,7 @@ impl Counters {
     }
 
     /// Adds a batch's tally to the counters.
-    fn add(&self, tally: &Tally) {
+    fn add(&self, tally: &ParseTally) {
         let pairs = [
             (&self.parsed, &tally.parsed[..]),
             (&self.errors, &tally.errors[..]),
@@ -144,7 +144,7 @@ impl Counters {
 }
 
 /// One batch's parse outcomes, counted in place and added to the shared counters once per batch.
-struct Tally {
+struct ParseTally {
     /// By format, in [`LogFormat::ALL`] order.
     parsed: [u64; LogFormat::ALL.len()],
     /// By reason, in [`REASONS`] order.
@@ -153,9 +153,9 @@ struct Tally {
     skipped: [u64; SKIPPED.len()],
 }
 
-impl Tally {
-    fn new() -> Tally {
-        Tally {
+impl ParseTally {
+    fn new() -> ParseTally {
+        ParseTally {
             parsed: [0; LogFormat::ALL.len()],
             errors: [0; REASONS.len()],
             skipped: [0; SKIPPED.len()],
@@ -349,8 +349,8 @@ impl Pipeline {
             let now = crate::clock::now();
             // Syslog stamps without a year are read at the time their batch is counted.
             input.reader.set_now(now);
-            let mut count = Count {
-                tally: Tally::new(),
+            let mut count = BatchSink {
+                tally: ParseTally::new(),
                 hits: &input.counters.hits,
                 matcher: &self.matcher,
                 recorder: self.traffic.recorder(),
@@ -430,8 +430,8 @@ impl Pipeline {
 
 /// The service's sink: parse outcomes into a batch's tally, hits into the traffic metrics and the last 24 hours
 /// (both locked once per batch).
-struct Count<'p> {
-    tally: Tally,
+struct BatchSink<'p> {
+    tally: ParseTally,
     hits: &'p InputHandle,
     matcher: &'p Matcher,
     recorder: Option<Recorder<'p>>,
@@ -439,7 +439,7 @@ struct Count<'p> {
     now: i64,
 }
 
-impl Sink for Count<'_> {
+impl Sink for BatchSink<'_> {
     const EVENTS: bool = false;
     const TIMES: bool = true;
 

@@ -156,7 +156,10 @@ impl Reader {
                     start += end + 1;
                     // Not trimmed: the readers a hit goes on to trim it themselves.
                     let line = text.get(..end).unwrap_or_default();
-                    if line.strip_suffix(b"\r").unwrap_or(line).len() > self.max_line {
+                    // The length is looked at closer only when it may be over the limit.
+                    if end > self.max_line
+                        && line.strip_suffix(b"\r").unwrap_or(line).len() > self.max_line
+                    {
                         read.oversize += 1;
                         continue;
                     }

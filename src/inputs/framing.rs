@@ -49,7 +49,7 @@ pub struct Decoder {
 /// Longest octet count accepted (9 digits); longer digit runs are text, not a count.
 const MAX_COUNT_DIGITS: usize = 9;
 
-enum Count {
+enum OctetCount {
     /// `len` bytes of message follow a header of `header` bytes.
     Counted { len: usize, header: usize },
     /// The buffer holds only digits so far: wait for more.
@@ -58,10 +58,10 @@ enum Count {
     No,
 }
 
-fn octet_count(buf: &[u8]) -> Count {
+fn octet_count(buf: &[u8]) -> OctetCount {
     match buf.first() {
         Some(b'1'..=b'9') => {}
-        _ => return Count::No,
+        _ => return OctetCount::No,
     }
     let digits = buf
         .iter()
@@ -69,21 +69,21 @@ fn octet_count(buf: &[u8]) -> Count {
         .take_while(|b| b.is_ascii_digit())
         .count();
     if digits > MAX_COUNT_DIGITS {
-        return Count::No;
+        return OctetCount::No;
     }
     match buf.get(digits) {
-        None => Count::NeedMore,
+        None => OctetCount::NeedMore,
         Some(b' ') => {
             let len = buf
                 .iter()
                 .take(digits)
                 .fold(0usize, |n, d| n * 10 + usize::from(d - b'0'));
-            Count::Counted {
+            OctetCount::Counted {
                 len,
                 header: digits + 1,
             }
         }
-        Some(_) => Count::No,
+        Some(_) => OctetCount::No,
     }
 }
 
@@ -192,7 +192,7 @@ impl Decoder {
             self.state = Phase::Start;
             return None;
         }
-        if let Count::Counted { header, .. } = octet_count(buf) {
+        if let OctetCount::Counted { header, .. } = octet_count(buf) {
             if self.framing == Framing::Syslog {
                 buf.advance(header.min(buf.len()));
             }
@@ -210,9 +210,9 @@ impl Decoder {
     fn start_frame(&mut self, buf: &mut BytesMut) -> Step {
         if self.framing == Framing::Syslog {
             match octet_count(buf) {
-                Count::Counted { len, header } => return self.counted(buf, len, header),
-                Count::NeedMore => return Step::NeedMore,
-                Count::No => {}
+                OctetCount::Counted { len, header } => return self.counted(buf, len, header),
+                OctetCount::NeedMore => return Step::NeedMore,
+                OctetCount::No => {}
             }
         }
         match memchr::memchr(b'\n', buf) {

@@ -39,7 +39,7 @@ const EMPTY: u32 = u32::MAX;
 /// Filter bits per table slot (a power of two).
 const FILTER_BITS_PER_SLOT: usize = 16;
 
-impl<K: Key> Hosts<K> {
+impl<K: AddressKey> Hosts<K> {
     fn build(items: &[(K, u32)]) -> Hosts<K> {
         let bits = (items.len().max(4) * 2)
             .next_power_of_two()
@@ -112,7 +112,7 @@ impl<K: Key> Hosts<K> {
 }
 
 /// Bit operations the two families share.
-trait Key: Copy + Ord + Default {
+trait AddressKey: Copy + Ord + Default {
     const BITS: u8;
     /// The address with every bit after the first `len` cleared.
     fn masked(self, len: u8) -> Self;
@@ -120,7 +120,7 @@ trait Key: Copy + Ord + Default {
     fn hash(self) -> u64;
 }
 
-impl Key for u32 {
+impl AddressKey for u32 {
     const BITS: u8 = 32;
     #[inline]
     fn hash(self) -> u64 {
@@ -135,7 +135,7 @@ impl Key for u32 {
     }
 }
 
-impl Key for u128 {
+impl AddressKey for u128 {
     const BITS: u8 = 128;
     #[inline]
     fn hash(self) -> u64 {
@@ -151,7 +151,7 @@ impl Key for u128 {
     }
 }
 
-impl<K: Key> FamilyTables<K> {
+impl<K: AddressKey> FamilyTables<K> {
     fn build(mut items: Vec<(K, u8, u32)>) -> FamilyTables<K> {
         items.sort_unstable();
         let mut fam = FamilyTables::default();
