@@ -399,24 +399,23 @@ impl Pipeline {
         let Some(input) = self.inputs.get_mut(usize::from(batch.input)) else {
             return;
         };
+        // A run's lines count as read here (a file's: it waits, and they are counted once, when held).
+        let mut in_runs = 0;
+        for run in &batch.runs {
+            let read = input.reader.count_lines(run);
+            input.lines.inc_by(read.lines);
+            input.oversize.inc_by(read.oversize);
+            in_runs += read.lines;
+        }
         if input.waits {
             if self.held.is_empty() {
                 tracing::info!(input = %input.name, "waiting for an exit list before reading on");
             }
-            for run in &batch.runs {
-                let read = input.reader.count_lines(run);
-                input.lines.inc_by(read.lines);
-                input.oversize.inc_by(read.oversize);
-            }
             self.held.push(batch);
             return;
         }
-        let in_runs: usize = batch
-            .runs
-            .iter()
-            .map(|r| memchr::memchr_iter(b'\n', r).count())
-            .sum();
-        input.no_list.inc_by((batch.lines.len() + in_runs) as u64);
+        let dropped = batch.lines.len() as u64 + in_runs;
+        input.no_list.inc_by(dropped);
         if !input.warned {
             input.warned = true;
             tracing::warn!(

@@ -101,6 +101,12 @@ pub struct Reader {
     max_line: usize,
 }
 
+/// A line of a run as [`Reader::lines`] takes it (the text before its `\n`): without a `\r` at its end; `None` when
+/// nothing is left, for an empty line is no line (as a stream's framing drops it).
+pub fn cut(raw: &[u8]) -> Option<&[u8]> {
+    Some(raw.strip_suffix(b"\r").unwrap_or(raw)).filter(|l| !l.is_empty())
+}
+
 /// What [`Reader::lines`] read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LinesRead {
@@ -157,9 +163,7 @@ impl Reader {
                     // Not trimmed: the readers a hit goes on to trim it themselves.
                     let line = text.get(..end).unwrap_or_default();
                     // The length is looked at closer only when it may be over the limit.
-                    if end > self.max_line
-                        && line.strip_suffix(b"\r").unwrap_or(line).len() > self.max_line
-                    {
+                    if end > self.max_line && cut(line).map_or(0, <[u8]>::len) > self.max_line {
                         read.oversize += 1;
                         continue;
                     }
@@ -170,11 +174,9 @@ impl Reader {
             }
             let end = memchr::memchr(b'\n', text).unwrap_or(text.len());
             start += end + 1;
-            let line = text.get(..end).unwrap_or_default();
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if line.is_empty() {
+            let Some(line) = cut(text.get(..end).unwrap_or_default()) else {
                 continue;
-            }
+            };
             if line.len() > self.max_line {
                 read.oversize += 1;
                 continue;
@@ -188,11 +190,7 @@ impl Reader {
     /// What [`Reader::lines`] would say it read of `data`, without reading it: lines counted, not parsed.
     pub fn count_lines(&self, data: &[u8]) -> LinesRead {
         let mut read = LinesRead::default();
-        for line in data.split(|&b| b == b'\n') {
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if line.is_empty() {
-                continue;
-            }
+        for line in data.split(|&b| b == b'\n').filter_map(cut) {
             match line.len() > self.max_line {
                 true => read.oversize += 1,
                 false => read.lines += 1,

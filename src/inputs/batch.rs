@@ -34,11 +34,10 @@ impl Batch {
     /// Every line of the batch in order: its lines, then its runs cut as [`crate::reader::Reader::lines`] cuts
     /// them (empty lines dropped, a `\r` before the newline dropped; no length limit).
     pub fn each_line(&self) -> impl Iterator<Item = &[u8]> {
-        let runs = self.runs.iter().flat_map(|run| {
-            run.split(|&b| b == b'\n')
-                .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
-                .filter(|l| !l.is_empty())
-        });
+        let runs = self
+            .runs
+            .iter()
+            .flat_map(|run| run.split(|&b| b == b'\n').filter_map(crate::reader::cut));
         self.lines.iter().map(|l| &l[..]).chain(runs)
     }
 }

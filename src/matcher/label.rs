@@ -7,6 +7,8 @@ use std::hash::{BuildHasher, Hash, Hasher};
 use std::ops::Deref;
 use std::sync::Arc;
 
+use rustc_hash::FxHashMap;
+
 /// A shared label value with its hash.
 #[derive(Clone)]
 pub struct Label {
@@ -34,7 +36,7 @@ impl Label {
 /// label, so that hits of different entries compare their country by pointer.
 #[derive(Default)]
 pub struct Interner {
-    made: rustc_hash::FxHashMap<Box<str>, Label>,
+    made: FxHashMap<Box<str>, Label>,
 }
 
 impl Interner {
@@ -50,15 +52,35 @@ impl Interner {
 
 /// The value of `key` in `map`, the map's key made the same allocation as `key` first when it is not (after the
 /// lists were rebuilt), so that the lookups of later hits compare pointers, not text.
-pub fn get_rekeyed<'m, V>(
-    map: &'m mut rustc_hash::FxHashMap<Label, V>,
-    key: &Label,
-) -> Option<&'m mut V> {
-    if map.get_key_value(key).is_some_and(|(k, _)| !k.same(key)) {
-        let v = map.remove(key)?;
-        map.insert(key.clone(), v);
-    }
+pub fn get_rekeyed<'m, V>(map: &'m mut FxHashMap<Label, V>, key: &Label) -> Option<&'m mut V> {
+    rekey(map, key);
     map.get_mut(key)
+}
+
+/// [`get_rekeyed`], inserting `make()` when the map has no value for `key`.
+pub fn get_or_insert_rekeyed<'m, V>(
+    map: &'m mut FxHashMap<Label, V>,
+    key: &Label,
+    make: impl FnOnce() -> V,
+) -> &'m mut V {
+    if !rekey(map, key) {
+        map.insert(key.clone(), make());
+    }
+    map.get_mut(key).expect("present or inserted above")
+}
+
+/// Makes the map's key for `key` the same allocation as `key`; false when the map has no such key.
+fn rekey<V>(map: &mut FxHashMap<Label, V>, key: &Label) -> bool {
+    match map.get_key_value(key) {
+        None => false,
+        Some((k, _)) if k.same(key) => true,
+        Some(_) => {
+            if let Some(v) = map.remove(key) {
+                map.insert(key.clone(), v);
+            }
+            true
+        }
+    }
 }
 
 impl Deref for Label {
@@ -100,7 +122,6 @@ impl fmt::Debug for Label {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rustc_hash::FxHashMap;
 
     #[test]
     fn labels_of_equal_text_are_one_key_whoever_made_them() {

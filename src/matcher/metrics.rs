@@ -373,17 +373,13 @@ impl TrafficMetrics {
     }
 
     fn country<'s>(&self, st: &'s mut SeriesState, country: &super::Label) -> &'s mut Gated {
-        // Looked up twice the first time, so that the key is cloned only then.
-        if super::label::get_rekeyed(&mut st.countries, country).is_none() {
+        let scrapes = &st.scrapes;
+        super::label::get_or_insert_rekeyed(&mut st.countries, country, || {
             let counter = self.by_country.get_or_create(&CountryLabels {
                 country: country.to_string(),
             });
-            let gated = Gated::new(counter.clone(), &st.scrapes);
-            st.countries.insert(country.clone(), gated);
-        }
-        st.countries
-            .get_mut(country)
-            .expect("inserted above when missing")
+            Gated::new(counter.clone(), scrapes)
+        })
     }
 
     fn http_counter<'s>(&self, st: &'s mut SeriesState, code: u16) -> Option<&'s mut Gated> {
