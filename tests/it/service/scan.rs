@@ -42,7 +42,8 @@ fn onionoo() -> String {
     )
 }
 
-/// A kernel log with the configured prefixes (one with digits), the built-in ones and none, in two stamp forms.
+/// A kernel log with the configured prefixes (one with digits), the built-in ones and none, in two stamp forms;
+/// some lines end in `\r\n`, and empty lines come between some.
 fn kernel_log() -> String {
     let prefixes = [
         "KEEP-7 ",
@@ -82,10 +83,15 @@ fn kernel_log() -> String {
         };
         out += &format!(
             "{stamp} kernel: [{i}.5] {prefix}IN=eth0 OUT= MAC=00:00:00:00:00:00 SRC={src} DST={dst} LEN=60 TOS=0x00 \
-             PREC=0x00 TTL=50 ID={i} DF PROTO={proto} SPT=4{i:04} DPT={} WINDOW=64240 RES=0x00 SYN URGP=0\n",
+             PREC=0x00 TTL=50 ID={i} DF PROTO={proto} SPT=4{i:04} DPT={} WINDOW=64240 RES=0x00 SYN URGP=0{cr}\n",
             [22, 443, 3389, 8080, 53][i % 5],
             prefix = prefixes[i % prefixes.len()],
+            cr = if i % 7 == 0 { "\r" } else { "" },
         );
+        // Empty lines, which are no lines to either.
+        if i % 50 == 0 {
+            out += if i % 100 == 0 { "\n" } else { "\r\n" };
+        }
     }
     out
 }
@@ -240,4 +246,11 @@ async fn scan_and_the_service_count_the_same_log_alike() {
         .sum();
     assert_eq!(scan.parsed, parsed);
     assert_eq!((scan.lines, scan.distinct_exits), (740, 5));
+    let read: u64 = by(&text, "torwatch_input_lines_total", "", "")
+        .values()
+        .sum();
+    assert_eq!(
+        read, scan.lines,
+        "lines read: empty ones are no lines to either"
+    );
 }
